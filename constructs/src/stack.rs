@@ -1,0 +1,865 @@
+//! `Stack` and `App`: adding resources, parameters, conditions, mappings and outputs, and synth
+//! with whole-template validation.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value as Json};
+
+use crate::error::{SynthError, SynthErrors};
+use crate::resource::{ErasedResource, Handle, Resource, ResourceOptions};
+use crate::template::Template;
+use crate::value::{collect_targets, sub_placeholders, ConditionExpr, Expr, StackRef, Target, TargetKind};
+use crate::Value;
+
+/// CloudFormation's limits, checked at synth.
+pub mod limits {
+    /// Resources per stack.
+    pub const RESOURCES: usize = 500;
+    /// Parameters per stack.
+    pub const PARAMETERS: usize = 200;
+    /// Outputs per stack.
+    pub const OUTPUTS: usize = 200;
+    /// Mappings per stack.
+    pub const MAPPINGS: usize = 200;
+    /// Template body size in bytes (from S3; inline bodies are limited to 51,200 bytes).
+    pub const BODY_BYTES: usize = 1_048_576;
+    /// Logical ID length.
+    pub const LOGICAL_ID_LEN: usize = 255;
+}
+
+static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
+
+/// A parameter declaration; `T` is what a `Ref` to it yields.
+#[derive(Clone, Debug)]
+pub struct Parameter<T> {
+    decl: Map<String, Json>,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T> Parameter<T> {
+    fn of(type_name: &str) -> Self {
+        let mut decl = Map::new();
+        decl.insert("Type".into(), Json::String(type_name.into()));
+        Parameter {
+            decl,
+            _type: PhantomData,
+        }
+    }
+
+    fn set(mut self, key: &str, v: Json) -> Self {
+        self.decl.insert(key.into(), v);
+        self
+    }
+
+    /// `Description`.
+    pub fn description(self, text: &str) -> Self {
+        self.set("Description", json!(text))
+    }
+
+    /// `NoEcho: true`: the value is masked in the console and API answers.
+    pub fn no_echo(self) -> Self {
+        self.set("NoEcho", json!(true))
+    }
+
+    /// `ConstraintDescription`: shown when a constraint fails.
+    pub fn constraint_description(self, text: &str) -> Self {
+        self.set("ConstraintDescription", json!(text))
+    }
+}
+
+impl Parameter<String> {
+    /// A `String` parameter.
+    pub fn string() -> Self {
+        Parameter::of("String")
+    }
+
+    /// An AWS-specific or SSM parameter type that yields a string (`AWS::EC2::VPC::Id`,
+    /// `AWS::SSM::Parameter::Value<String>`).
+    pub fn aws_type(type_name: &str) -> Self {
+        Parameter::of(type_name)
+    }
+
+    /// `Default`.
+    pub fn default_value(self, v: &str) -> Self {
+        self.set("Default", json!(v))
+    }
+
+    /// `AllowedValues`.
+    pub fn allowed_values<'a>(self, values: impl IntoIterator<Item = &'a str>) -> Self {
+        let v: Vec<Json> = values.into_iter().map(|s| json!(s)).collect();
+        self.set("AllowedValues", Json::Array(v))
+    }
+
+    /// `AllowedPattern` (a Java regular expression).
+    pub fn allowed_pattern(self, pattern: &str) -> Self {
+        self.set("AllowedPattern", json!(pattern))
+    }
+
+    /// `MinLength`.
+    pub fn min_length(self, n: u32) -> Self {
+        self.set("MinLength", json!(n))
+    }
+
+    /// `MaxLength`.
+    pub fn max_length(self, n: u32) -> Self {
+        self.set("MaxLength", json!(n))
+    }
+}
+
+impl Parameter<i64> {
+    /// A `Number` parameter used as an integer.
+    pub fn integer() -> Self {
+        Parameter::of("Number")
+    }
+
+    /// `Default`.
+    pub fn default_value(self, v: i64) -> Self {
+        self.set("Default", json!(v))
+    }
+
+    /// `MinValue`.
+    pub fn min_value(self, v: i64) -> Self {
+        self.set("MinValue", json!(v))
+    }
+
+    /// `MaxValue`.
+    pub fn max_value(self, v: i64) -> Self {
+        self.set("MaxValue", json!(v))
+    }
+
+    /// `AllowedValues`.
+    pub fn allowed_values(self, values: impl IntoIterator<Item = i64>) -> Self {
+        let v: Vec<Json> = values.into_iter().map(|n| json!(n)).collect();
+        self.set("AllowedValues", Json::Array(v))
+    }
+}
+
+impl Parameter<Vec<String>> {
+    /// A `CommaDelimitedList` parameter.
+    pub fn comma_delimited_list() -> Self {
+        Parameter::of("CommaDelimitedList")
+    }
+
+    /// A list-valued AWS-specific type (`List<AWS::EC2::Subnet::Id>`).
+    pub fn aws_list_type(type_name: &str) -> Self {
+        Parameter::of(type_name)
+    }
+
+    /// `Default` (written comma-separated, as CloudFormation expects).
+    pub fn default_value<'a>(self, values: impl IntoIterator<Item = &'a str>) -> Self {
+        let joined: Vec<&str> = values.into_iter().collect();
+        self.set("Default", json!(joined.join(",")))
+    }
+}
+
+/// A handle to a parameter: `value()` is its `Ref`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamHandle<T> {
+    target: Target,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T> ParamHandle<T> {
+    /// `Ref` of the parameter.
+    pub fn value(&self) -> Value<T> {
+        Value::from_expr(Expr::Ref(self.target.clone()))
+    }
+
+    /// The logical ID.
+    pub fn logical_id(&self) -> &str {
+        &self.target.id
+    }
+}
+
+/// A handle to a named condition, for `Condition:` attributes and `Fn::If`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConditionHandle {
+    target: Target,
+}
+
+impl ConditionHandle {
+    pub(crate) fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// The logical ID.
+    pub fn logical_id(&self) -> &str {
+        &self.target.id
+    }
+}
+
+/// A handle to a mapping, for `Fn::FindInMap`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MappingHandle {
+    target: Target,
+}
+
+impl MappingHandle {
+    /// `Fn::FindInMap` with the given top-level and second-level keys.
+    pub fn find(
+        &self,
+        top_key: impl Into<Value<String>>,
+        second_key: impl Into<Value<String>>,
+    ) -> Value<String> {
+        Value::from_expr(Expr::FindInMap(
+            self.target.clone(),
+            Box::new(top_key.into().into_expr()),
+            Box::new(second_key.into().into_expr()),
+        ))
+    }
+}
+
+/// A stack output.
+#[derive(Clone, Debug)]
+pub struct Output {
+    value: Expr,
+    description: Option<String>,
+    export: Option<Expr>,
+    condition: Option<ConditionHandle>,
+}
+
+impl Output {
+    /// An output of the given value.
+    pub fn new<T>(value: Value<T>) -> Self {
+        Output {
+            value: value.into_expr(),
+            description: None,
+            export: None,
+            condition: None,
+        }
+    }
+
+    /// `Description`.
+    pub fn description(mut self, text: &str) -> Self {
+        self.description = Some(text.to_owned());
+        self
+    }
+
+    /// `Export.Name`: other stacks can `Fn::ImportValue` it.
+    pub fn export(mut self, name: impl Into<Value<String>>) -> Self {
+        self.export = Some(name.into().into_expr());
+        self
+    }
+
+    /// `Condition`: the output exists only when the condition holds.
+    pub fn condition(mut self, c: &ConditionHandle) -> Self {
+        self.condition = Some(c.clone());
+        self
+    }
+}
+
+struct Entry {
+    id: Arc<str>,
+    resource: Box<dyn ErasedResource>,
+    options: ResourceOptions,
+}
+
+/// A CloudFormation stack under construction: a plain value that synthesizes into a template.
+pub struct Stack {
+    me: StackRef,
+    description: Option<String>,
+    metadata: BTreeMap<String, Json>,
+    resources: Vec<Entry>,
+    index: HashMap<Arc<str>, usize>,
+    parameters: Vec<(Arc<str>, Map<String, Json>)>,
+    conditions: Vec<(Arc<str>, ConditionExpr)>,
+    mappings: Vec<(Arc<str>, BTreeMap<String, BTreeMap<String, Json>>)>,
+    outputs: Vec<(String, Output)>,
+}
+
+impl std::fmt::Debug for Stack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stack")
+            .field("name", &self.me.name)
+            .field("resources", &self.resources.len())
+            .finish()
+    }
+}
+
+impl Stack {
+    /// An empty stack with the given CloudFormation stack name.
+    pub fn new(name: &str) -> Self {
+        Stack {
+            me: StackRef {
+                serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
+                name: Arc::from(name),
+            },
+            description: None,
+            metadata: BTreeMap::new(),
+            resources: Vec::new(),
+            index: HashMap::new(),
+            parameters: Vec::new(),
+            conditions: Vec::new(),
+            mappings: Vec::new(),
+            outputs: Vec::new(),
+        }
+    }
+
+    /// The stack name.
+    pub fn name(&self) -> &str {
+        &self.me.name
+    }
+
+    /// Sets the template `Description`.
+    pub fn set_description(&mut self, text: &str) {
+        self.description = Some(text.to_owned());
+    }
+
+    /// Sets a top-level `Metadata` entry.
+    pub fn set_metadata(&mut self, key: &str, value: Json) {
+        self.metadata.insert(key.to_owned(), value);
+    }
+
+    /// Adds a resource under `logical_id` and returns its typed handle. A duplicate or invalid
+    /// id is reported by [`Stack::synth`].
+    pub fn add<R: Resource>(&mut self, logical_id: &str, resource: R) -> Handle<R> {
+        self.add_with(logical_id, resource, ResourceOptions::default())
+    }
+
+    /// Adds a resource with `DependsOn`, `Condition`, policies or metadata.
+    pub fn add_with<R: Resource>(
+        &mut self,
+        logical_id: &str,
+        resource: R,
+        options: ResourceOptions,
+    ) -> Handle<R> {
+        let id: Arc<str> = Arc::from(logical_id);
+        self.index
+            .entry(id.clone())
+            .or_insert(self.resources.len());
+        self.resources.push(Entry {
+            id: id.clone(),
+            resource: Box::new(resource),
+            options,
+        });
+        Handle::new(self.me.clone(), id)
+    }
+
+    fn entry_index<R>(&self, handle: &Handle<R>) -> Option<usize> {
+        if handle.target().stack != self.me {
+            return None;
+        }
+        self.index.get(handle.logical_id()).copied()
+    }
+
+    /// The resource behind a handle of this stack, to change it after adding it.
+    ///
+    /// Returns `None` for a handle of another stack.
+    pub fn resource_mut<R: Resource>(&mut self, handle: &Handle<R>) -> Option<&mut R> {
+        let i = self.entry_index(handle)?;
+        self.resources[i].resource.as_any_mut().downcast_mut::<R>()
+    }
+
+    /// The resource behind a handle of this stack.
+    pub fn resource<R: Resource>(&self, handle: &Handle<R>) -> Option<&R> {
+        let i = self.entry_index(handle)?;
+        self.resources[i].resource.as_any().downcast_ref::<R>()
+    }
+
+    /// The attributes (`DependsOn`, `Condition`, policies, metadata) of a resource of this stack.
+    pub fn options_mut<R>(&mut self, handle: &Handle<R>) -> Option<&mut ResourceOptions> {
+        let i = self.entry_index(handle)?;
+        Some(&mut self.resources[i].options)
+    }
+
+    /// Adds a parameter and returns its handle.
+    pub fn add_parameter<T>(&mut self, logical_id: &str, parameter: Parameter<T>) -> ParamHandle<T> {
+        let id: Arc<str> = Arc::from(logical_id);
+        self.parameters.push((id.clone(), parameter.decl));
+        ParamHandle {
+            target: self.target(id, TargetKind::Parameter),
+            _type: PhantomData,
+        }
+    }
+
+    /// Adds a named condition and returns its handle.
+    pub fn add_condition(&mut self, logical_id: &str, expr: ConditionExpr) -> ConditionHandle {
+        let id: Arc<str> = Arc::from(logical_id);
+        self.conditions.push((id.clone(), expr));
+        ConditionHandle {
+            target: self.target(id, TargetKind::Condition),
+        }
+    }
+
+    /// Adds a mapping (`top key -> second key -> value`) and returns its handle.
+    pub fn add_mapping(
+        &mut self,
+        logical_id: &str,
+        map: BTreeMap<String, BTreeMap<String, Json>>,
+    ) -> MappingHandle {
+        let id: Arc<str> = Arc::from(logical_id);
+        self.mappings.push((id.clone(), map));
+        MappingHandle {
+            target: self.target(id, TargetKind::Mapping),
+        }
+    }
+
+    /// Adds an output.
+    pub fn add_output(&mut self, logical_id: &str, output: Output) {
+        self.outputs.push((logical_id.to_owned(), output));
+    }
+
+    fn target(&self, id: Arc<str>, kind: TargetKind) -> Target {
+        Target {
+            stack: self.me.clone(),
+            id,
+            kind,
+        }
+    }
+
+    /// Number of resources added so far.
+    pub fn resource_count(&self) -> usize {
+        self.resources.len()
+    }
+
+    /// Validates the whole stack and produces its template. Every problem is reported at once.
+    pub fn synth(&self) -> Result<Template, SynthErrors> {
+        Synth::new(self).run()
+    }
+}
+
+/// The state of one synth run.
+struct Synth<'a> {
+    stack: &'a Stack,
+    name: String,
+    errors: Vec<SynthError>,
+}
+
+impl<'a> Synth<'a> {
+    fn new(stack: &'a Stack) -> Self {
+        Synth {
+            stack,
+            name: stack.me.name.to_string(),
+            errors: Vec::new(),
+        }
+    }
+
+    fn run(mut self) -> Result<Template, SynthErrors> {
+        let s = self.stack;
+        self.check_ids();
+        self.check_limits();
+
+        let mut root = Map::new();
+        root.insert("AWSTemplateFormatVersion".into(), json!("2010-09-09"));
+        if let Some(d) = &s.description {
+            root.insert("Description".into(), json!(d));
+        }
+        if !s.metadata.is_empty() {
+            root.insert("Metadata".into(), json!(s.metadata));
+        }
+        if !s.parameters.is_empty() {
+            let params: Map<String, Json> = s
+                .parameters
+                .iter()
+                .map(|(id, decl)| (id.to_string(), Json::Object(decl.clone())))
+                .collect();
+            root.insert("Parameters".into(), Json::Object(params));
+        }
+        if !s.mappings.is_empty() {
+            let maps: Map<String, Json> = s
+                .mappings
+                .iter()
+                .map(|(id, m)| (id.to_string(), json!(m)))
+                .collect();
+            root.insert("Mappings".into(), Json::Object(maps));
+        }
+        if !s.conditions.is_empty() {
+            let mut conds = Map::new();
+            for (id, expr) in &s.conditions {
+                let user = format!("condition {id}");
+                if let Some(v) = self.serialize(&user, expr) {
+                    conds.insert(id.to_string(), v);
+                }
+            }
+            root.insert("Conditions".into(), Json::Object(conds));
+        }
+
+        let mut edges: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        let mut resources = Map::new();
+        for e in &s.resources {
+            let user = e.id.to_string();
+            let (props, targets) = collect_targets(|| e.resource.to_json());
+            let props = match props {
+                Ok(p) => p,
+                Err(err) => {
+                    self.errors.push(SynthError::Serialize {
+                        stack: self.name.clone(),
+                        user,
+                        message: err.to_string(),
+                    });
+                    continue;
+                }
+            };
+            let deps = edges.entry(&e.id).or_default();
+            for t in &targets {
+                if self.check_target(&user, t) && t.kind == TargetKind::Resource {
+                    if let Some(&i) = s.index.get(&t.id) {
+                        deps.insert(&s.resources[i].id);
+                    }
+                }
+            }
+            for d in &e.options.depends_on {
+                if self.check_target(&user, &d.0) {
+                    if let Some(&i) = s.index.get(&d.0.id) {
+                        deps.insert(&s.resources[i].id);
+                    }
+                }
+            }
+            if let Some(c) = &e.options.condition {
+                self.check_target(&user, c.target());
+            }
+            self.check_values(&user, &props);
+            let meta = e.resource.meta();
+            for &required in meta.required {
+                let present = props
+                    .get(required)
+                    .is_some_and(|v| !v.is_null() && !Expr::is_no_value_json(v));
+                if !present {
+                    self.errors.push(SynthError::MissingRequired {
+                        stack: self.name.clone(),
+                        id: user.clone(),
+                        type_name: meta.type_name,
+                        property: required,
+                    });
+                }
+            }
+            let mut r = Map::new();
+            r.insert("Type".into(), json!(meta.type_name));
+            if let Some(c) = &e.options.condition {
+                r.insert("Condition".into(), json!(&*c.target().id));
+            }
+            if !e.options.depends_on.is_empty() {
+                let mut ids: Vec<&str> = e.options.depends_on.iter().map(|d| d.logical_id()).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                r.insert("DependsOn".into(), json!(ids));
+            }
+            if let Some(p) = e.options.deletion_policy {
+                r.insert("DeletionPolicy".into(), json!(p));
+            }
+            if let Some(p) = e.options.update_replace_policy {
+                r.insert("UpdateReplacePolicy".into(), json!(p));
+            }
+            if let Some(m) = &e.options.metadata {
+                r.insert("Metadata".into(), m.clone());
+            }
+            if props.as_object().is_some_and(|o| !o.is_empty()) {
+                r.insert("Properties".into(), props);
+            }
+            resources.insert(user, Json::Object(r));
+        }
+        self.check_cycles(&edges);
+        root.insert("Resources".into(), Json::Object(resources));
+
+        if !s.outputs.is_empty() {
+            let mut outs = Map::new();
+            for (id, o) in &s.outputs {
+                let user = format!("output {id}");
+                let mut m = Map::new();
+                if let Some(d) = &o.description {
+                    m.insert("Description".into(), json!(d));
+                }
+                if let Some(v) = self.serialize(&user, &o.value) {
+                    m.insert("Value".into(), v);
+                }
+                if let Some(x) = &o.export {
+                    if let Some(v) = self.serialize(&user, x) {
+                        m.insert("Export".into(), json!({ "Name": v }));
+                    }
+                }
+                if let Some(c) = &o.condition {
+                    self.check_target(&user, c.target());
+                    m.insert("Condition".into(), json!(&*c.target().id));
+                }
+                outs.insert(id.clone(), Json::Object(m));
+            }
+            root.insert("Outputs".into(), Json::Object(outs));
+        }
+
+        let template = Template::new(Json::Object(root));
+        let size = template.to_json_compact().len();
+        if size > limits::BODY_BYTES {
+            self.errors.push(SynthError::TemplateTooLarge {
+                stack: self.name.clone(),
+                size,
+                limit: limits::BODY_BYTES,
+            });
+        }
+        if self.errors.is_empty() {
+            Ok(template)
+        } else {
+            Err(SynthErrors(self.errors))
+        }
+    }
+
+    /// Serializes a value, checking the references and intrinsics inside it.
+    fn serialize(&mut self, user: &str, v: &impl serde::Serialize) -> Option<Json> {
+        let (json, targets) = collect_targets(|| serde_json::to_value(v));
+        for t in &targets {
+            self.check_target(user, t);
+        }
+        match json {
+            Ok(j) => {
+                self.check_values(user, &j);
+                Some(j)
+            }
+            Err(err) => {
+                self.errors.push(SynthError::Serialize {
+                    stack: self.name.clone(),
+                    user: user.to_owned(),
+                    message: err.to_string(),
+                });
+                None
+            }
+        }
+    }
+
+    /// A reference must point into this stack, at something that exists.
+    fn check_target(&mut self, user: &str, t: &Target) -> bool {
+        if t.stack != self.stack.me {
+            self.errors.push(SynthError::ForeignReference {
+                stack: self.name.clone(),
+                user: user.to_owned(),
+                kind: t.kind.noun(),
+                id: t.id.to_string(),
+                other: t.stack.name.to_string(),
+            });
+            return false;
+        }
+        true
+    }
+
+    /// Checks of intrinsics that are visible in the serialized JSON.
+    fn check_values(&mut self, user: &str, v: &Json) {
+        match v {
+            Json::Array(items) => items.iter().for_each(|i| self.check_values(user, i)),
+            Json::Object(m) => {
+                if m.len() == 1 {
+                    if let Some(sub) = m.get("Fn::Sub") {
+                        let (text, vars) = match sub {
+                            Json::String(t) => (t.as_str(), None),
+                            Json::Array(a) => (
+                                a.first().and_then(Json::as_str).unwrap_or(""),
+                                a.get(1).and_then(Json::as_object),
+                            ),
+                            _ => ("", None),
+                        };
+                        for name in sub_placeholders(text) {
+                            if !vars.is_some_and(|vs| vs.contains_key(name)) {
+                                self.errors.push(SynthError::UnboundSubVariable {
+                                    stack: self.name.clone(),
+                                    user: user.to_owned(),
+                                    name: name.to_owned(),
+                                });
+                            }
+                        }
+                    }
+                    for function in ["Fn::And", "Fn::Or"] {
+                        if let Some(Json::Array(items)) = m.get(function) {
+                            if !(2..=10).contains(&items.len()) {
+                                self.errors.push(SynthError::ConditionArity {
+                                    stack: self.name.clone(),
+                                    user: user.to_owned(),
+                                    function,
+                                    count: items.len(),
+                                });
+                            }
+                        }
+                    }
+                }
+                m.values().for_each(|i| self.check_values(user, i));
+            }
+            _ => {}
+        }
+    }
+
+    fn check_ids(&mut self) {
+        let s = self.stack;
+        let name = self.name.clone();
+        if !valid_stack_name(&name) {
+            self.errors.push(SynthError::InvalidStackName { name: name.clone() });
+        }
+        let seen_ids = |errors: &mut Vec<SynthError>, what: &'static str, ids: Vec<&str>| {
+            let mut seen = BTreeSet::new();
+            let mut reported = BTreeSet::new();
+            for id in ids {
+                if !valid_logical_id(id) && reported.insert(("invalid", id)) {
+                    errors.push(SynthError::InvalidId {
+                        stack: name.clone(),
+                        id: id.to_owned(),
+                    });
+                }
+                if !seen.insert(id) && reported.insert(("dup", id)) {
+                    errors.push(SynthError::DuplicateId {
+                        stack: name.clone(),
+                        what,
+                        id: id.to_owned(),
+                    });
+                }
+            }
+        };
+        let mut shared: Vec<&str> = s.resources.iter().map(|e| &*e.id).collect();
+        shared.extend(s.parameters.iter().map(|(id, _)| &**id));
+        seen_ids(&mut self.errors, "resource or parameter", shared);
+        seen_ids(
+            &mut self.errors,
+            "condition",
+            s.conditions.iter().map(|(id, _)| &**id).collect(),
+        );
+        seen_ids(
+            &mut self.errors,
+            "mapping",
+            s.mappings.iter().map(|(id, _)| &**id).collect(),
+        );
+        seen_ids(
+            &mut self.errors,
+            "output",
+            s.outputs.iter().map(|(id, _)| id.as_str()).collect(),
+        );
+    }
+
+    fn check_limits(&mut self) {
+        let s = self.stack;
+        for (what, count, limit) in [
+            ("resources", s.resources.len(), limits::RESOURCES),
+            ("parameters", s.parameters.len(), limits::PARAMETERS),
+            ("outputs", s.outputs.len(), limits::OUTPUTS),
+            ("mappings", s.mappings.len(), limits::MAPPINGS),
+        ] {
+            if count > limit {
+                self.errors.push(SynthError::Limit {
+                    stack: self.name.clone(),
+                    what,
+                    count,
+                    limit,
+                });
+            }
+        }
+    }
+
+    /// Reports each dependency cycle once, as the path that closes it.
+    fn check_cycles(&mut self, edges: &BTreeMap<&str, BTreeSet<&str>>) {
+        #[derive(Clone, Copy, PartialEq)]
+        enum Mark {
+            New,
+            Active,
+            Done,
+        }
+        let mut mark: BTreeMap<&str, Mark> = edges.keys().map(|k| (*k, Mark::New)).collect();
+        let mut cycles: BTreeSet<Vec<&str>> = BTreeSet::new();
+        for &start in edges.keys() {
+            if mark[start] != Mark::New {
+                continue;
+            }
+            // Iterative DFS: (node, remaining neighbours).
+            let mut path: Vec<&str> = vec![start];
+            let mut stack: Vec<std::collections::btree_set::Iter<'_, &str>> =
+                vec![edges[start].iter()];
+            mark.insert(start, Mark::Active);
+            while let Some(iter) = stack.last_mut() {
+                match iter.next() {
+                    Some(&next) => match mark.get(next).copied().unwrap_or(Mark::Done) {
+                        Mark::New => {
+                            mark.insert(next, Mark::Active);
+                            path.push(next);
+                            stack.push(edges[next].iter());
+                        }
+                        Mark::Active => {
+                            let pos = path.iter().position(|n| *n == next).unwrap_or(0);
+                            let mut cycle: Vec<&str> = path[pos..].to_vec();
+                            // Rotate to start at the smallest id, so each cycle is reported once.
+                            let min = cycle
+                                .iter()
+                                .enumerate()
+                                .min_by_key(|(_, id)| **id)
+                                .map(|(i, _)| i)
+                                .unwrap_or(0);
+                            cycle.rotate_left(min);
+                            cycles.insert(cycle);
+                        }
+                        Mark::Done => {}
+                    },
+                    None => {
+                        stack.pop();
+                        if let Some(done) = path.pop() {
+                            mark.insert(done, Mark::Done);
+                        }
+                    }
+                }
+            }
+        }
+        for cycle in cycles {
+            let mut p = cycle.join(" -> ");
+            p.push_str(" -> ");
+            p.push_str(cycle[0]);
+            self.errors.push(SynthError::Cycle {
+                stack: self.name.clone(),
+                path: p,
+            });
+        }
+    }
+}
+
+/// CloudFormation's logical-ID rule: 1 to 255 ASCII alphanumerics.
+pub fn valid_logical_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= limits::LOGICAL_ID_LEN
+        && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// CloudFormation's stack-name rule: a letter, then letters, digits and hyphens; 128 at most.
+pub fn valid_stack_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    name.len() <= 128
+        && bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// Several stacks synthesized together.
+#[derive(Debug, Default)]
+pub struct App {
+    stacks: Vec<Stack>,
+}
+
+impl App {
+    /// An empty app.
+    pub fn new() -> Self {
+        App::default()
+    }
+
+    /// Adds a stack.
+    pub fn add_stack(&mut self, stack: Stack) {
+        self.stacks.push(stack);
+    }
+
+    /// The stacks, in the order added.
+    pub fn stacks(&self) -> &[Stack] {
+        &self.stacks
+    }
+
+    /// Synthesizes every stack: `(stack name, template)` pairs, or every problem of every stack.
+    pub fn synth(&self) -> Result<Vec<(String, Template)>, SynthErrors> {
+        let mut errors = Vec::new();
+        let mut out = Vec::new();
+        let mut names = BTreeSet::new();
+        for s in &self.stacks {
+            if !names.insert(s.name()) {
+                errors.push(SynthError::DuplicateStack {
+                    name: s.name().to_owned(),
+                });
+            }
+            match s.synth() {
+                Ok(t) => out.push((s.name().to_owned(), t)),
+                Err(SynthErrors(e)) => errors.extend(e),
+            }
+        }
+        if errors.is_empty() {
+            Ok(out)
+        } else {
+            Err(SynthErrors(errors))
+        }
+    }
+}

@@ -27,8 +27,15 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod bucket;
+pub mod custom_resource;
 mod error;
+pub mod function;
+pub mod key;
+pub mod log_group;
+pub mod policy;
 mod resource;
+pub mod role;
 mod stack;
 mod tag;
 mod template;
@@ -54,5 +61,7 @@ pub use value::{
 
 /// The registry facts of a generated resource type, by CloudFormation type name.
 pub fn resource_meta(type_name: &str) -> Option<&'static ResourceMeta> {
-    generated::ALL_META.iter().find(|m| m.type_name == type_name)
+    generated::ALL_META
+        .iter()
+        .find(|m| m.type_name == type_name)
 }

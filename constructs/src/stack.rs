@@ -11,7 +11,9 @@ use serde_json::{json, Map, Value as Json};
 use crate::error::{SynthError, SynthErrors};
 use crate::resource::{ErasedResource, Handle, Resource, ResourceOptions};
 use crate::template::Template;
-use crate::value::{collect_targets, sub_placeholders, ConditionExpr, Expr, StackRef, Target, TargetKind};
+use crate::value::{
+    collect_targets, sub_placeholders, ConditionExpr, Expr, StackRef, Target, TargetKind,
+};
 use crate::Value;
 
 /// CloudFormation's limits, checked at synth.

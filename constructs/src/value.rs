@@ -104,7 +104,6 @@ pub(crate) enum Expr {
     Map(BTreeMap<String, Expr>),
     Ref(Target),
     GetAtt(Target, &'static str),
-    CustomGetAtt(Target, String),
     Pseudo(Pseudo),
     NoValue,
     Sub(String, BTreeMap<String, Expr>),
@@ -212,10 +211,6 @@ impl Serialize for Expr {
                 record(t);
                 One("Fn::GetAtt", &[&*t.id, attr]).serialize(s)
             }
-            Expr::CustomGetAtt(t, attr) => {
-                record(t);
-                One("Fn::GetAtt", &[&*t.id, attr.as_str()]).serialize(s)
-            }
             Expr::Pseudo(p) => One("Ref", p.name()).serialize(s),
             Expr::NoValue => One("Ref", "AWS::NoValue").serialize(s),
             Expr::Sub(text, vars) if vars.is_empty() => One("Fn::Sub", text).serialize(s),
@@ -306,6 +301,10 @@ impl<T> Value<T> {
             expr,
             _type: PhantomData,
         }
+    }
+
+    pub(crate) fn expr_mut(&mut self) -> &mut Expr {
+        &mut self.expr
     }
 
     pub(crate) fn into_expr(self) -> Expr {
@@ -457,9 +456,9 @@ pub fn select<T>(index: u32, list: Value<Vec<T>>) -> Value<T> {
 
 /// `Fn::GetAZs` of the stack's own region (`Fn::GetAZs: ""`).
 pub fn get_azs() -> Value<Vec<String>> {
-    Value::from_expr(Expr::GetAzs(Box::new(Expr::Lit(serde_json::Value::String(
-        String::new(),
-    )))))
+    Value::from_expr(Expr::GetAzs(Box::new(Expr::Lit(
+        serde_json::Value::String(String::new()),
+    ))))
 }
 
 /// `Fn::GetAZs` of a named region.
@@ -582,22 +581,40 @@ mod tests {
         assert_eq!(j(&Value::<String>::from("a")), json!("a"));
         assert_eq!(j(&Value::<i64>::from(5)), json!(5));
         assert_eq!(j(&Value::<bool>::from(true)), json!(true));
-        assert_eq!(j(&Value::<Vec<String>>::from(vec!["a", "b"])), json!(["a", "b"]));
+        assert_eq!(
+            j(&Value::<Vec<String>>::from(vec!["a", "b"])),
+            json!(["a", "b"])
+        );
     }
 
     #[test]
     fn pseudo_parameters_are_refs() {
         assert_eq!(j(&Pseudo::Region.value()), json!({"Ref": "AWS::Region"}));
-        assert_eq!(j(&Pseudo::AccountId.value()), json!({"Ref": "AWS::AccountId"}));
-        assert_eq!(j(&Pseudo::Partition.value()), json!({"Ref": "AWS::Partition"}));
-        assert_eq!(j(&Pseudo::StackName.value()), json!({"Ref": "AWS::StackName"}));
+        assert_eq!(
+            j(&Pseudo::AccountId.value()),
+            json!({"Ref": "AWS::AccountId"})
+        );
+        assert_eq!(
+            j(&Pseudo::Partition.value()),
+            json!({"Ref": "AWS::Partition"})
+        );
+        assert_eq!(
+            j(&Pseudo::StackName.value()),
+            json!({"Ref": "AWS::StackName"})
+        );
         assert_eq!(j(&Pseudo::StackId.value()), json!({"Ref": "AWS::StackId"}));
-        assert_eq!(j(&Pseudo::UrlSuffix.value()), json!({"Ref": "AWS::URLSuffix"}));
+        assert_eq!(
+            j(&Pseudo::UrlSuffix.value()),
+            json!({"Ref": "AWS::URLSuffix"})
+        );
         assert_eq!(
             j(&Pseudo::notification_arns()),
             json!({"Ref": "AWS::NotificationARNs"})
         );
-        assert_eq!(j(&Value::<String>::no_value()), json!({"Ref": "AWS::NoValue"}));
+        assert_eq!(
+            j(&Value::<String>::no_value()),
+            json!({"Ref": "AWS::NoValue"})
+        );
     }
 
     #[test]
@@ -607,7 +624,9 @@ mod tests {
             json!({"Fn::Sub": "arn:${AWS::Partition}:s3:::x"})
         );
         assert_eq!(
-            j(&sub("${Name}-x").var("Name", Pseudo::StackName.value()).build()),
+            j(&sub("${Name}-x")
+                .var("Name", Pseudo::StackName.value())
+                .build()),
             json!({"Fn::Sub": ["${Name}-x", {"Name": {"Ref": "AWS::StackName"}}]})
         );
     }
@@ -634,10 +653,7 @@ mod tests {
             j(&get_azs_in("eu-west-1")),
             json!({"Fn::GetAZs": "eu-west-1"})
         );
-        assert_eq!(
-            j(&split(",", "a,b")),
-            json!({"Fn::Split": [",", "a,b"]})
-        );
+        assert_eq!(j(&split(",", "a,b")), json!({"Fn::Split": [",", "a,b"]}));
         assert_eq!(
             j(&join_list(":", split(",", "a,b"))),
             json!({"Fn::Join": [":", {"Fn::Split": [",", "a,b"]}]})

@@ -166,11 +166,18 @@ pub fn generate(source: &SchemaSource) -> Result<BTreeMap<String, String>> {
             code,
             "//! L1 resources of `AWS::{}`: {}.\n",
             types[0].0.split("::").nth(1).unwrap_or_default(),
-            names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         for (t, schema) in types {
             let gen = ResourceGen::new(t, schema)?;
-            metas.push(format!("<{service}::{} as crate::Resource>::META", gen.struct_name));
+            metas.push(format!(
+                "<{service}::{} as crate::Resource>::META",
+                gen.struct_name
+            ));
             code.push_str(&gen.render()?);
         }
         files.insert(format!("{service}.rs"), rustfmt(&code)?);
@@ -262,9 +269,9 @@ pub mod naming {
     const KEYWORDS: &[&str] = &[
         "as", "async", "await", "box", "break", "const", "continue", "crate", "do", "dyn", "else",
         "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let", "loop",
-        "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref", "return",
-        "self", "static", "struct", "super", "trait", "true", "try", "type", "typeof", "unsafe",
-        "unsized", "use", "virtual", "where", "while", "yield",
+        "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref", "return", "self",
+        "static", "struct", "super", "trait", "true", "try", "type", "typeof", "unsafe", "unsized",
+        "use", "virtual", "where", "while", "yield",
     ];
 
     /// `AWS::EC2::VPC` -> `ec2`.
@@ -278,7 +285,10 @@ pub mod naming {
 
     /// `AWS::EC2::VPCEndpoint` -> `CfnVpcEndpoint`.
     pub fn resource_struct(type_name: &str) -> String {
-        format!("Cfn{}", type_ident(type_name.rsplit("::").next().unwrap_or(type_name)))
+        format!(
+            "Cfn{}",
+            type_ident(type_name.rsplit("::").next().unwrap_or(type_name))
+        )
     }
 
     /// `AWS::EC2::VPCEndpoint` -> `vpc_endpoint` (the module of its property types).
@@ -328,7 +338,13 @@ pub mod naming {
 
     /// An attribute path (`Endpoint.Address`) as a getter name (`attr_endpoint_address`).
     pub fn attr_method(attr: &str) -> String {
-        format!("attr_{}", attr.split('.').map(|p| p.to_snake_case()).collect::<Vec<_>>().join("_"))
+        format!(
+            "attr_{}",
+            attr.split('.')
+                .map(|p| p.to_snake_case())
+                .collect::<Vec<_>>()
+                .join("_")
+        )
     }
 }
 
@@ -378,13 +394,21 @@ struct ResourceGen<'a> {
     read_only: BTreeSet<String>,
     create_only: BTreeSet<String>,
     write_only: BTreeSet<String>,
+    /// Enum name -> its values, to reuse an identical enum instead of numbering a new one.
+    enums: BTreeMap<String, Vec<String>>,
+    /// The struct whose fields are being generated (names a colliding inline type).
+    parent: String,
 }
 
 fn strings(schema: &Json, key: &str) -> Vec<String> {
     schema
         .get(key)
         .and_then(Json::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -415,8 +439,12 @@ impl<'a> ResourceGen<'a> {
             items: BTreeMap::new(),
             defs: BTreeMap::new(),
             read_only: strings(schema, "readOnlyProperties").into_iter().collect(),
-            create_only: strings(schema, "createOnlyProperties").into_iter().collect(),
+            create_only: strings(schema, "createOnlyProperties")
+                .into_iter()
+                .collect(),
             write_only: strings(schema, "writeOnlyProperties").into_iter().collect(),
+            enums: BTreeMap::new(),
+            parent: String::new(),
         })
     }
 
@@ -435,8 +463,13 @@ impl<'a> ResourceGen<'a> {
     /// A free name in the property module for a new item.
     fn claim(&self, wanted: &str) -> String {
         let base = naming::type_ident(wanted);
-        if !self.items.contains_key(&base) && base != "Tag" {
+        let free = |n: &String| !self.items.contains_key(n) && n != "Tag";
+        if free(&base) {
             return base;
+        }
+        let qualified = naming::type_ident(&format!("{}{wanted}", self.parent));
+        if free(&qualified) {
+            return qualified;
         }
         (2..)
             .map(|i| format!("{base}{i}"))
@@ -481,9 +514,9 @@ impl<'a> ResourceGen<'a> {
                 "number" => Ok(Ty::Value("f64".into())),
                 "boolean" => Ok(Ty::Value("bool".into())),
                 "array" => {
-                    let items = node
-                        .get("items")
-                        .ok_or_else(|| anyhow!("{}: array without items at {path}", self.type_name))?;
+                    let items = node.get("items").ok_or_else(|| {
+                        anyhow!("{}: array without items at {path}", self.type_name)
+                    })?;
                     match self.resolve(items, hint, path)? {
                         Ty::Value(inner) => Ok(Ty::Value(format!("Vec<{inner}>"))),
                         other => Ok(Ty::VecOf(Box::new(other))),
@@ -541,7 +574,20 @@ impl<'a> ResourceGen<'a> {
     }
 
     fn gen_enum(&mut self, hint: &str, values: &[Json]) -> Result<String> {
+        let wanted: Vec<String> = values
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect();
+        for candidate in [
+            naming::type_ident(hint),
+            naming::type_ident(&format!("{}{hint}", self.parent)),
+        ] {
+            if self.enums.get(&candidate) == Some(&wanted) {
+                return Ok(candidate);
+            }
+        }
         let name = self.claim(hint);
+        self.enums.insert(name.clone(), wanted);
         let mut used = BTreeSet::new();
         let mut variants = String::new();
         for v in values {
@@ -550,7 +596,10 @@ impl<'a> ResourceGen<'a> {
             while !used.insert(ident.clone()) {
                 ident.push('_');
             }
-            let _ = writeln!(variants, "    /// `{s}`\n    #[serde(rename = {s:?})]\n    {ident},");
+            let _ = writeln!(
+                variants,
+                "    /// `{s}`\n    #[serde(rename = {s:?})]\n    {ident},"
+            );
         }
         let code = format!(
             "/// Allowed values of `{hint}`.\n\
@@ -618,7 +667,8 @@ impl<'a> ResourceGen<'a> {
         };
         parts.extend(range("minLength", "maxLength", "Length"));
         parts.extend(range("minimum", "maximum", "Value"));
-        parts.extend(range("minItems", "maxItems", "Items").filter(|_| prop.get("items").is_some()));
+        parts
+            .extend(range("minItems", "maxItems", "Items").filter(|_| prop.get("items").is_some()));
         if let Some(d) = prop.get("default") {
             let s = d.to_string();
             if s.len() <= 60 && !s.contains('`') && !s.contains("\\n") {
@@ -629,7 +679,10 @@ impl<'a> ResourceGen<'a> {
     }
 
     fn gen_struct(&mut self, name: &str, node: &'a Json, path: &str, what: &str) -> Result<String> {
-        let fields = self.fields(node, path)?;
+        let outer = std::mem::replace(&mut self.parent, name.to_owned());
+        let fields = self.fields(node, path);
+        self.parent = outer;
+        let fields = fields?;
         let mut code = String::new();
         let _ = writeln!(code, "/// The {what} of `{}`.", self.type_name);
         code.push_str(&render_struct(name, &fields));
@@ -645,11 +698,19 @@ impl<'a> ResourceGen<'a> {
         }
         let mut out = Vec::new();
         for p in paths {
-            let Some(rest) = p.strip_prefix("/properties/") else { continue };
+            let Some(rest) = p.strip_prefix("/properties/") else {
+                continue;
+            };
             let segments: Vec<&str> = rest.split('/').collect();
-            let Some(node) = self.node_at(&segments) else { continue };
+            let Some(node) = self.node_at(&segments) else {
+                continue;
+            };
             let ty = match node.get("type").and_then(Json::as_str) {
-                Some("string") | None if node.get("properties").is_none() && node.get("$ref").is_none() => "String",
+                Some("string") | None
+                    if node.get("properties").is_none() && node.get("$ref").is_none() =>
+                {
+                    "String"
+                }
                 Some("integer") => "i64",
                 Some("number") => "f64",
                 Some("boolean") => "bool",
@@ -682,6 +743,7 @@ impl<'a> ResourceGen<'a> {
     }
 
     fn render(mut self) -> Result<String> {
+        self.parent = self.struct_name.trim_start_matches("Cfn").to_owned();
         let fields = self.fields(self.schema, "/properties")?;
         let attrs = self.attributes();
         let s = &self.struct_name;
@@ -693,19 +755,30 @@ impl<'a> ResourceGen<'a> {
         let _ = writeln!(
             code,
             "/// Primary identifier: {}.",
-            primary.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
+            primary
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         if !attrs.is_empty() {
             let _ = writeln!(
                 code,
                 "/// Attributes (`Fn::GetAtt`, methods on `Handle<{s}>`): {}.",
-                attrs.iter().map(|(a, _)| format!("`{a}`")).collect::<Vec<_>>().join(", ")
+                attrs
+                    .iter()
+                    .map(|(a, _)| format!("`{a}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
         }
         code.push_str(&render_struct(s, &fields));
 
         let quoted = |v: &BTreeSet<String>| {
-            v.iter().map(|p| format!("{p:?}")).collect::<Vec<_>>().join(", ")
+            v.iter()
+                .map(|p| format!("{p:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         let required: Vec<String> = strings(self.schema, "required")
             .into_iter()
@@ -726,7 +799,11 @@ impl<'a> ResourceGen<'a> {
             quoted(&self.create_only),
             quoted(&self.read_only),
             quoted(&self.write_only),
-            primary.iter().map(|p| format!("{p:?}")).collect::<Vec<_>>().join(", "),
+            primary
+                .iter()
+                .map(|p| format!("{p:?}"))
+                .collect::<Vec<_>>()
+                .join(", "),
         );
         if !attrs.is_empty() {
             let _ = writeln!(code, "impl crate::Handle<{s}> {{");

@@ -566,9 +566,9 @@ pub mod bucket {
     /// The definition `DeleteMarkerReplication` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
     pub struct DeleteMarkerReplication {
-        /// `Status`: Status3.
+        /// `Status`: Status.
         #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
-        pub status: Option<crate::Value<Status3>>,
+        pub status: Option<crate::Value<Status>>,
     }
 
     /// The definition `Destination` of `AWS::S3::Bucket`.
@@ -955,14 +955,16 @@ pub mod bucket {
         /// `KmsKeyArn`: String. Format `AWS::KMS::Key.Arn`.
         #[serde(rename = "KmsKeyArn", skip_serializing_if = "Option::is_none")]
         pub kms_key_arn: Option<crate::Value<String>>,
-        /// `SseAlgorithm`: SseAlgorithm2. Required.
+        /// `SseAlgorithm`: MetadataTableEncryptionConfigurationSseAlgorithm. Required.
         #[serde(rename = "SseAlgorithm")]
-        pub sse_algorithm: crate::Value<SseAlgorithm2>,
+        pub sse_algorithm: crate::Value<MetadataTableEncryptionConfigurationSseAlgorithm>,
     }
 
     impl MetadataTableEncryptionConfiguration {
         /// A value with the required properties set and every optional one unset.
-        pub fn new(sse_algorithm: impl Into<crate::Value<SseAlgorithm2>>) -> Self {
+        pub fn new(
+            sse_algorithm: impl Into<crate::Value<MetadataTableEncryptionConfigurationSseAlgorithm>>,
+        ) -> Self {
             MetadataTableEncryptionConfiguration {
                 kms_key_arn: None,
                 sse_algorithm: sse_algorithm.into(),
@@ -970,20 +972,33 @@ pub mod bucket {
         }
     }
 
+    /// Allowed values of `SseAlgorithm`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+    pub enum MetadataTableEncryptionConfigurationSseAlgorithm {
+        /// `aws:kms`
+        #[serde(rename = "aws:kms")]
+        AwsKms,
+        /// `AES256`
+        #[serde(rename = "AES256")]
+        Aes256,
+    }
+
+    impl crate::Literal for MetadataTableEncryptionConfigurationSseAlgorithm {}
+
     /// The definition `Metrics` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct Metrics {
         /// `EventThreshold`: ReplicationTimeValue.
         #[serde(rename = "EventThreshold", skip_serializing_if = "Option::is_none")]
         pub event_threshold: Option<ReplicationTimeValue>,
-        /// `Status`: Status4. Required.
+        /// `Status`: Status. Required.
         #[serde(rename = "Status")]
-        pub status: crate::Value<Status4>,
+        pub status: crate::Value<Status>,
     }
 
     impl Metrics {
         /// A value with the required properties set and every optional one unset.
-        pub fn new(status: impl Into<crate::Value<Status4>>) -> Self {
+        pub fn new(status: impl Into<crate::Value<Status>>) -> Self {
             Metrics {
                 event_threshold: None,
                 status: status.into(),
@@ -1278,19 +1293,6 @@ pub mod bucket {
 
     impl crate::Literal for Protocol {}
 
-    /// Allowed values of `Protocol`.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-    pub enum Protocol2 {
-        /// `http`
-        #[serde(rename = "http")]
-        Http,
-        /// `https`
-        #[serde(rename = "https")]
-        Https,
-    }
-
-    impl crate::Literal for Protocol2 {}
-
     /// The definition `PublicAccessBlockConfiguration` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
     pub struct PublicAccessBlockConfiguration {
@@ -1390,9 +1392,9 @@ pub mod bucket {
         /// `HttpRedirectCode`: String.
         #[serde(rename = "HttpRedirectCode", skip_serializing_if = "Option::is_none")]
         pub http_redirect_code: Option<crate::Value<String>>,
-        /// `Protocol`: Protocol2.
+        /// `Protocol`: Protocol.
         #[serde(rename = "Protocol", skip_serializing_if = "Option::is_none")]
-        pub protocol: Option<crate::Value<Protocol2>>,
+        pub protocol: Option<crate::Value<Protocol>>,
         /// `ReplaceKeyPrefixWith`: String.
         #[serde(
             rename = "ReplaceKeyPrefixWith",
@@ -1407,19 +1409,32 @@ pub mod bucket {
     /// The definition `ReplicaModifications` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct ReplicaModifications {
-        /// `Status`: Status6. Required.
+        /// `Status`: ReplicaModificationsStatus. Required.
         #[serde(rename = "Status")]
-        pub status: crate::Value<Status6>,
+        pub status: crate::Value<ReplicaModificationsStatus>,
     }
 
     impl ReplicaModifications {
         /// A value with the required properties set and every optional one unset.
-        pub fn new(status: impl Into<crate::Value<Status6>>) -> Self {
+        pub fn new(status: impl Into<crate::Value<ReplicaModificationsStatus>>) -> Self {
             ReplicaModifications {
                 status: status.into(),
             }
         }
     }
+
+    /// Allowed values of `Status`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+    pub enum ReplicaModificationsStatus {
+        /// `Enabled`
+        #[serde(rename = "Enabled")]
+        Enabled,
+        /// `Disabled`
+        #[serde(rename = "Disabled")]
+        Disabled,
+    }
+
+    impl crate::Literal for ReplicaModificationsStatus {}
 
     /// The definition `ReplicationConfiguration` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -1469,9 +1484,9 @@ pub mod bucket {
         /// `ReplicationTime`: ReplicationTime.
         #[serde(rename = "ReplicationTime", skip_serializing_if = "Option::is_none")]
         pub replication_time: Option<ReplicationTime>,
-        /// `StorageClass`: StorageClass3.
+        /// `StorageClass`: ReplicationDestinationStorageClass.
         #[serde(rename = "StorageClass", skip_serializing_if = "Option::is_none")]
-        pub storage_class: Option<crate::Value<StorageClass3>>,
+        pub storage_class: Option<crate::Value<ReplicationDestinationStorageClass>>,
     }
 
     impl ReplicationDestination {
@@ -1488,6 +1503,37 @@ pub mod bucket {
             }
         }
     }
+
+    /// Allowed values of `StorageClass`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+    pub enum ReplicationDestinationStorageClass {
+        /// `DEEP_ARCHIVE`
+        #[serde(rename = "DEEP_ARCHIVE")]
+        DeepArchive,
+        /// `GLACIER`
+        #[serde(rename = "GLACIER")]
+        Glacier,
+        /// `GLACIER_IR`
+        #[serde(rename = "GLACIER_IR")]
+        GlacierIr,
+        /// `INTELLIGENT_TIERING`
+        #[serde(rename = "INTELLIGENT_TIERING")]
+        IntelligentTiering,
+        /// `ONEZONE_IA`
+        #[serde(rename = "ONEZONE_IA")]
+        OnezoneIa,
+        /// `REDUCED_REDUNDANCY`
+        #[serde(rename = "REDUCED_REDUNDANCY")]
+        ReducedRedundancy,
+        /// `STANDARD`
+        #[serde(rename = "STANDARD")]
+        Standard,
+        /// `STANDARD_IA`
+        #[serde(rename = "STANDARD_IA")]
+        StandardIa,
+    }
+
+    impl crate::Literal for ReplicationDestinationStorageClass {}
 
     /// The definition `ReplicationRule` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -1519,16 +1565,16 @@ pub mod bucket {
             skip_serializing_if = "Option::is_none"
         )]
         pub source_selection_criteria: Option<SourceSelectionCriteria>,
-        /// `Status`: Status8. Required.
+        /// `Status`: Status. Required.
         #[serde(rename = "Status")]
-        pub status: crate::Value<Status8>,
+        pub status: crate::Value<Status>,
     }
 
     impl ReplicationRule {
         /// A value with the required properties set and every optional one unset.
         pub fn new(
             destination: ReplicationDestination,
-            status: impl Into<crate::Value<Status8>>,
+            status: impl Into<crate::Value<Status>>,
         ) -> Self {
             ReplicationRule {
                 delete_marker_replication: None,
@@ -1571,9 +1617,9 @@ pub mod bucket {
     /// The definition `ReplicationTime` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct ReplicationTime {
-        /// `Status`: Status5. Required.
+        /// `Status`: Status. Required.
         #[serde(rename = "Status")]
-        pub status: crate::Value<Status5>,
+        pub status: crate::Value<Status>,
         /// `Time`: ReplicationTimeValue. Required.
         #[serde(rename = "Time")]
         pub time: ReplicationTimeValue,
@@ -1581,7 +1627,7 @@ pub mod bucket {
 
     impl ReplicationTime {
         /// A value with the required properties set and every optional one unset.
-        pub fn new(status: impl Into<crate::Value<Status5>>, time: ReplicationTimeValue) -> Self {
+        pub fn new(status: impl Into<crate::Value<Status>>, time: ReplicationTimeValue) -> Self {
             ReplicationTime {
                 status: status.into(),
                 time,
@@ -1704,9 +1750,9 @@ pub mod bucket {
         /// `Prefix`: String.
         #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
         pub prefix: Option<crate::Value<String>>,
-        /// `Status`: Status2. Required.
+        /// `Status`: RuleStatus. Required.
         #[serde(rename = "Status")]
-        pub status: crate::Value<Status2>,
+        pub status: crate::Value<RuleStatus>,
         /// `TagFilters`: list of Tag.
         #[serde(rename = "TagFilters", skip_serializing_if = "Option::is_none")]
         pub tag_filters: Option<Vec<crate::Tag>>,
@@ -1720,7 +1766,7 @@ pub mod bucket {
 
     impl Rule {
         /// A value with the required properties set and every optional one unset.
-        pub fn new(status: impl Into<crate::Value<Status2>>) -> Self {
+        pub fn new(status: impl Into<crate::Value<RuleStatus>>) -> Self {
             Rule {
                 abort_incomplete_multipart_upload: None,
                 expiration_date: None,
@@ -1741,6 +1787,19 @@ pub mod bucket {
             }
         }
     }
+
+    /// Allowed values of `Status`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+    pub enum RuleStatus {
+        /// `Enabled`
+        #[serde(rename = "Enabled")]
+        Enabled,
+        /// `Disabled`
+        #[serde(rename = "Disabled")]
+        Disabled,
+    }
+
+    impl crate::Literal for RuleStatus {}
 
     /// The definition `S3KeyFilter` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -1868,30 +1927,17 @@ pub mod bucket {
 
     impl crate::Literal for SseAlgorithm {}
 
-    /// Allowed values of `SseAlgorithm`.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-    pub enum SseAlgorithm2 {
-        /// `aws:kms`
-        #[serde(rename = "aws:kms")]
-        AwsKms,
-        /// `AES256`
-        #[serde(rename = "AES256")]
-        Aes256,
-    }
-
-    impl crate::Literal for SseAlgorithm2 {}
-
     /// The definition `SseKmsEncryptedObjects` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct SseKmsEncryptedObjects {
-        /// `Status`: Status7. Required.
+        /// `Status`: Status. Required.
         #[serde(rename = "Status")]
-        pub status: crate::Value<Status7>,
+        pub status: crate::Value<Status>,
     }
 
     impl SseKmsEncryptedObjects {
         /// A value with the required properties set and every optional one unset.
-        pub fn new(status: impl Into<crate::Value<Status7>>) -> Self {
+        pub fn new(status: impl Into<crate::Value<Status>>) -> Self {
             SseKmsEncryptedObjects {
                 status: status.into(),
             }
@@ -1910,110 +1956,6 @@ pub mod bucket {
     }
 
     impl crate::Literal for Status {}
-
-    /// Allowed values of `Status`.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-    pub enum Status2 {
-        /// `Enabled`
-        #[serde(rename = "Enabled")]
-        Enabled,
-        /// `Disabled`
-        #[serde(rename = "Disabled")]
-        Disabled,
-    }
-
-    impl crate::Literal for Status2 {}
-
-    /// Allowed values of `Status`.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-    pub enum Status3 {
-        /// `Disabled`
-        #[serde(rename = "Disabled")]
-        Disabled,
-        /// `Enabled`
-        #[serde(rename = "Enabled")]
-        Enabled,
-    }
-
-    impl crate::Literal for Status3 {}
-
-    /// Allowed values of `Status`.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-    pub enum Status4 {
-        /// `Disabled`
-        #[serde(rename = "Disabled")]
-        Disabled,
-        /// `Enabled`
-        #[serde(rename = "Enabled")]
-        Enabled,
-    }
-
-    impl crate::Literal for Status4 {}
-
-    /// Allowed values of `Status`.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-    pub enum Status5 {
-        /// `Disabled`
-        #[serde(rename = "Disabled")]
-        Disabled,
-        /// `Enabled`
-        #[serde(rename = "Enabled")]
-        Enabled,
-    }
-
-    impl crate::Literal for Status5 {}
-
-    /// Allowed values of `Status`.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-    pub enum Status6 {
-        /// `Enabled`
-        #[serde(rename = "Enabled")]
-        Enabled,
-        /// `Disabled`
-        #[serde(rename = "Disabled")]
-        Disabled,
-    }
-
-    impl crate::Literal for Status6 {}
-
-    /// Allowed values of `Status`.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-    pub enum Status7 {
-        /// `Disabled`
-        #[serde(rename = "Disabled")]
-        Disabled,
-        /// `Enabled`
-        #[serde(rename = "Enabled")]
-        Enabled,
-    }
-
-    impl crate::Literal for Status7 {}
-
-    /// Allowed values of `Status`.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-    pub enum Status8 {
-        /// `Disabled`
-        #[serde(rename = "Disabled")]
-        Disabled,
-        /// `Enabled`
-        #[serde(rename = "Enabled")]
-        Enabled,
-    }
-
-    impl crate::Literal for Status8 {}
-
-    /// Allowed values of `Status`.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-    pub enum Status9 {
-        /// `Enabled`
-        #[serde(rename = "Enabled")]
-        Enabled,
-        /// `Suspended`
-        #[serde(rename = "Suspended")]
-        Suspended,
-    }
-
-    impl crate::Literal for Status9 {}
 
     /// Allowed values of `StorageClass`.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -2042,65 +1984,6 @@ pub mod bucket {
     }
 
     impl crate::Literal for StorageClass {}
-
-    /// Allowed values of `StorageClass`.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-    pub enum StorageClass2 {
-        /// `DEEP_ARCHIVE`
-        #[serde(rename = "DEEP_ARCHIVE")]
-        DeepArchive,
-        /// `GLACIER`
-        #[serde(rename = "GLACIER")]
-        Glacier,
-        /// `Glacier`
-        #[serde(rename = "Glacier")]
-        Glacier_,
-        /// `GLACIER_IR`
-        #[serde(rename = "GLACIER_IR")]
-        GlacierIr,
-        /// `INTELLIGENT_TIERING`
-        #[serde(rename = "INTELLIGENT_TIERING")]
-        IntelligentTiering,
-        /// `ONEZONE_IA`
-        #[serde(rename = "ONEZONE_IA")]
-        OnezoneIa,
-        /// `STANDARD_IA`
-        #[serde(rename = "STANDARD_IA")]
-        StandardIa,
-    }
-
-    impl crate::Literal for StorageClass2 {}
-
-    /// Allowed values of `StorageClass`.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-    pub enum StorageClass3 {
-        /// `DEEP_ARCHIVE`
-        #[serde(rename = "DEEP_ARCHIVE")]
-        DeepArchive,
-        /// `GLACIER`
-        #[serde(rename = "GLACIER")]
-        Glacier,
-        /// `GLACIER_IR`
-        #[serde(rename = "GLACIER_IR")]
-        GlacierIr,
-        /// `INTELLIGENT_TIERING`
-        #[serde(rename = "INTELLIGENT_TIERING")]
-        IntelligentTiering,
-        /// `ONEZONE_IA`
-        #[serde(rename = "ONEZONE_IA")]
-        OnezoneIa,
-        /// `REDUCED_REDUNDANCY`
-        #[serde(rename = "REDUCED_REDUNDANCY")]
-        ReducedRedundancy,
-        /// `STANDARD`
-        #[serde(rename = "STANDARD")]
-        Standard,
-        /// `STANDARD_IA`
-        #[serde(rename = "STANDARD_IA")]
-        StandardIa,
-    }
-
-    impl crate::Literal for StorageClass3 {}
 
     /// The definition `StorageClassAnalysis` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -2165,9 +2048,9 @@ pub mod bucket {
     /// The definition `Transition` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct Transition {
-        /// `StorageClass`: StorageClass2. Required.
+        /// `StorageClass`: StorageClass. Required.
         #[serde(rename = "StorageClass")]
-        pub storage_class: crate::Value<StorageClass2>,
+        pub storage_class: crate::Value<StorageClass>,
         /// `TransitionDate`: String.
         #[serde(rename = "TransitionDate", skip_serializing_if = "Option::is_none")]
         pub transition_date: Option<crate::Value<String>>,
@@ -2178,7 +2061,7 @@ pub mod bucket {
 
     impl Transition {
         /// A value with the required properties set and every optional one unset.
-        pub fn new(storage_class: impl Into<crate::Value<StorageClass2>>) -> Self {
+        pub fn new(storage_class: impl Into<crate::Value<StorageClass>>) -> Self {
             Transition {
                 storage_class: storage_class.into(),
                 transition_date: None,
@@ -2203,19 +2086,32 @@ pub mod bucket {
     /// The definition `VersioningConfiguration` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct VersioningConfiguration {
-        /// `Status`: Status9. Required. Default `"Suspended"`.
+        /// `Status`: VersioningConfigurationStatus. Required. Default `"Suspended"`.
         #[serde(rename = "Status")]
-        pub status: crate::Value<Status9>,
+        pub status: crate::Value<VersioningConfigurationStatus>,
     }
 
     impl VersioningConfiguration {
         /// A value with the required properties set and every optional one unset.
-        pub fn new(status: impl Into<crate::Value<Status9>>) -> Self {
+        pub fn new(status: impl Into<crate::Value<VersioningConfigurationStatus>>) -> Self {
             VersioningConfiguration {
                 status: status.into(),
             }
         }
     }
+
+    /// Allowed values of `Status`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+    pub enum VersioningConfigurationStatus {
+        /// `Enabled`
+        #[serde(rename = "Enabled")]
+        Enabled,
+        /// `Suspended`
+        #[serde(rename = "Suspended")]
+        Suspended,
+    }
+
+    impl crate::Literal for VersioningConfigurationStatus {}
 
     /// The definition `WebsiteConfiguration` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]

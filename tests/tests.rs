@@ -1,0 +1,3 @@
+//! Integration tests of the `cdkrs` binary, driven as a user would: as a process.
+
+mod cli;

@@ -17,7 +17,9 @@ pub enum SynthError {
         id: String,
     },
     /// A logical ID outside CloudFormation's charset or length.
-    #[error("stack `{stack}`: logical id `{id}` is invalid: use 1 to 255 ASCII letters and digits only")]
+    #[error(
+        "stack `{stack}`: logical id `{id}` is invalid: use 1 to 255 ASCII letters and digits only"
+    )]
     InvalidId {
         /// The stack.
         stack: String,
@@ -51,7 +53,9 @@ pub enum SynthError {
         other: String,
     },
     /// Resources that depend on each other in a circle.
-    #[error("stack `{stack}`: dependency cycle {path}; break it by removing a reference or a DependsOn")]
+    #[error(
+        "stack `{stack}`: dependency cycle {path}; break it by removing a reference or a DependsOn"
+    )]
     Cycle {
         /// The stack.
         stack: String,
@@ -59,7 +63,9 @@ pub enum SynthError {
         path: String,
     },
     /// A required property is absent or `AWS::NoValue`.
-    #[error("stack `{stack}`: resource `{id}` ({type_name}) is missing required property `{property}`")]
+    #[error(
+        "stack `{stack}`: resource `{id}` ({type_name}) is missing required property `{property}`"
+    )]
     MissingRequired {
         /// The stack.
         stack: String,

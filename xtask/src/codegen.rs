@@ -898,3 +898,106 @@ fn render_struct(name: &str, fields: &[Field]) -> String {
     }
     code
 }
+
+#[cfg(test)]
+mod tests {
+    use super::naming::*;
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn names_follow_rust_conventions() {
+        assert_eq!(service_module("AWS::EC2::VPC").unwrap(), "ec2");
+        assert_eq!(resource_struct("AWS::EC2::VPCEndpoint"), "CfnVpcEndpoint");
+        assert_eq!(resource_struct("AWS::EC2::EIP"), "CfnEip");
+        assert_eq!(
+            resource_module("AWS::EC2::VPCGatewayAttachment"),
+            "vpc_gateway_attachment"
+        );
+        assert_eq!(field_ident("KMSMasterKeyID"), "kms_master_key_id");
+        assert_eq!(field_ident("SSEAlgorithm"), "sse_algorithm");
+        assert_eq!(field_ident("Type"), "type_");
+        assert_eq!(variant_ident("aws:kms"), "AwsKms");
+        assert_eq!(variant_ident("AES256"), "Aes256");
+        assert_eq!(variant_ident("3"), "V3");
+        assert_eq!(variant_ident(""), "Empty");
+        assert_eq!(attr_method("Endpoint.Address"), "attr_endpoint_address");
+    }
+
+    fn gen(schema: serde_json::Value) -> String {
+        ResourceGen::new("AWS::Test::Thing", &schema)
+            .unwrap()
+            .render()
+            .unwrap()
+    }
+
+    #[test]
+    fn required_properties_are_plain_fields_and_read_only_ones_become_attributes() {
+        let code = gen(json!({
+            "typeName": "AWS::Test::Thing",
+            "properties": {
+                "Name": {"type": "string"},
+                "Size": {"type": "integer"},
+                "Arn": {"type": "string"},
+                "Mode": {"type": "string", "enum": ["fast", "slow"]},
+                "Tags": {"type": "array", "items": {"$ref": "#/definitions/Tag"}}
+            },
+            "definitions": {"Tag": {"type": "object", "properties": {
+                "Key": {"type": "string"}, "Value": {"type": "string"}}}},
+            "required": ["Name"],
+            "readOnlyProperties": ["/properties/Arn"],
+            "createOnlyProperties": ["/properties/Name"],
+            "primaryIdentifier": ["/properties/Arn"]
+        }));
+        assert!(code.contains("pub name: crate::Value<String>,"), "{code}");
+        assert!(
+            code.contains("pub size: Option<crate::Value<i64>>,"),
+            "{code}"
+        );
+        assert!(
+            code.contains("pub tags: Option<Vec<crate::Tag>>,"),
+            "{code}"
+        );
+        assert!(!code.contains("pub arn:"), "{code}");
+        assert!(
+            code.contains("pub fn attr_arn(&self) -> crate::Value<String>"),
+            "{code}"
+        );
+        assert!(
+            code.contains("Create-only: a change replaces the resource."),
+            "{code}"
+        );
+        assert!(code.contains("pub enum Mode"), "{code}");
+        assert!(code.contains("#[serde(rename = \"fast\")]"), "{code}");
+        assert!(code.contains("required: &[\"Name\"]"), "{code}");
+        assert!(
+            code.contains("pub fn new(name: impl Into<crate::Value<String>>) -> Self"),
+            "{code}"
+        );
+    }
+
+    #[test]
+    fn identical_enums_are_shared_and_colliding_ones_are_qualified() {
+        let code = gen(json!({
+            "typeName": "AWS::Test::Thing",
+            "properties": {
+                "A": {"$ref": "#/definitions/A"},
+                "B": {"$ref": "#/definitions/B"},
+                "C": {"$ref": "#/definitions/C"}
+            },
+            "definitions": {
+                "A": {"type": "object", "properties": {
+                    "Status": {"type": "string", "enum": ["Enabled", "Disabled"]}}},
+                "B": {"type": "object", "properties": {
+                    "Status": {"type": "string", "enum": ["On", "Off"]}}},
+                "C": {"type": "object", "properties": {
+                    "Status": {"type": "string", "enum": ["Enabled", "Disabled"]}}}
+            },
+            "primaryIdentifier": []
+        }));
+        assert!(code.contains("pub enum Status "), "{code}");
+        assert!(code.contains("pub enum BStatus "), "{code}");
+        // C's Status has A's values: it reuses `Status` instead of making a third enum.
+        assert_eq!(code.matches("pub enum").count(), 2, "{code}");
+    }
+}

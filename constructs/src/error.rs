@@ -98,6 +98,18 @@ pub enum SynthError {
         /// The limit.
         limit: usize,
     },
+    /// A `Ref`, `Fn::GetAtt` or `Fn::If` written as raw JSON that names nothing in the stack.
+    #[error("stack `{stack}`: `{user}` refers to {kind} `{id}`, which this stack does not define; use a handle instead of raw JSON")]
+    DanglingReference {
+        /// The stack.
+        stack: String,
+        /// Where the reference sits.
+        user: String,
+        /// `resource or parameter`, `resource` or `condition`.
+        kind: &'static str,
+        /// The missing id.
+        id: String,
+    },
     /// A `Fn::Sub` placeholder with no variable behind it.
     #[error("stack `{stack}`: `Fn::Sub` in `{user}` uses `${{{name}}}`, which is neither a pseudo parameter nor a variable of it; bind it with `.var(\"{name}\", …)`")]
     UnboundSubVariable {
@@ -109,7 +121,7 @@ pub enum SynthError {
         name: String,
     },
     /// `Fn::And`/`Fn::Or` with fewer than 2 or more than 10 conditions.
-    #[error("stack `{stack}`: `{function}` in `{user}` has {count} conditions; it takes 2 to 10")]
+    #[error("stack `{stack}`: `{function}` in `{user}` takes 2 to 10 conditions, not {count}")]
     ConditionArity {
         /// The stack.
         stack: String,

@@ -13,6 +13,7 @@ use crate::resource::{ErasedResource, Handle, Resource, ResourceOptions};
 use crate::template::Template;
 use crate::value::{
     collect_targets, sub_placeholders, ConditionExpr, Expr, StackRef, Target, TargetKind,
+    PSEUDO_NAMES,
 };
 use crate::Value;
 
@@ -193,6 +194,9 @@ impl ConditionHandle {
     }
 }
 
+/// A mapping's contents: top-level key -> second-level key -> value.
+pub type MappingTable = BTreeMap<String, BTreeMap<String, Json>>;
+
 /// A handle to a mapping, for `Fn::FindInMap`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MappingHandle {
@@ -268,7 +272,7 @@ pub struct Stack {
     index: HashMap<Arc<str>, usize>,
     parameters: Vec<(Arc<str>, Map<String, Json>)>,
     conditions: Vec<(Arc<str>, ConditionExpr)>,
-    mappings: Vec<(Arc<str>, BTreeMap<String, BTreeMap<String, Json>>)>,
+    mappings: Vec<(Arc<str>, MappingTable)>,
     outputs: Vec<(String, Output)>,
 }
 
@@ -329,9 +333,7 @@ impl Stack {
         options: ResourceOptions,
     ) -> Handle<R> {
         let id: Arc<str> = Arc::from(logical_id);
-        self.index
-            .entry(id.clone())
-            .or_insert(self.resources.len());
+        self.index.entry(id.clone()).or_insert(self.resources.len());
         self.resources.push(Entry {
             id: id.clone(),
             resource: Box::new(resource),
@@ -361,6 +363,14 @@ impl Stack {
         self.resources[i].resource.as_any().downcast_ref::<R>()
     }
 
+    /// The handle of the resource of type `R` with this logical id, if there is one.
+    pub(crate) fn find_handle<R: Resource>(&self, logical_id: &str) -> Option<Handle<R>> {
+        let &i = self.index.get(logical_id)?;
+        let e = &self.resources[i];
+        e.resource.as_any().downcast_ref::<R>()?;
+        Some(Handle::new(self.me.clone(), e.id.clone()))
+    }
+
     /// The attributes (`DependsOn`, `Condition`, policies, metadata) of a resource of this stack.
     pub fn options_mut<R>(&mut self, handle: &Handle<R>) -> Option<&mut ResourceOptions> {
         let i = self.entry_index(handle)?;
@@ -368,7 +378,11 @@ impl Stack {
     }
 
     /// Adds a parameter and returns its handle.
-    pub fn add_parameter<T>(&mut self, logical_id: &str, parameter: Parameter<T>) -> ParamHandle<T> {
+    pub fn add_parameter<T>(
+        &mut self,
+        logical_id: &str,
+        parameter: Parameter<T>,
+    ) -> ParamHandle<T> {
         let id: Arc<str> = Arc::from(logical_id);
         self.parameters.push((id.clone(), parameter.decl));
         ParamHandle {
@@ -387,11 +401,7 @@ impl Stack {
     }
 
     /// Adds a mapping (`top key -> second key -> value`) and returns its handle.
-    pub fn add_mapping(
-        &mut self,
-        logical_id: &str,
-        map: BTreeMap<String, BTreeMap<String, Json>>,
-    ) -> MappingHandle {
+    pub fn add_mapping(&mut self, logical_id: &str, map: MappingTable) -> MappingHandle {
         let id: Arc<str> = Arc::from(logical_id);
         self.mappings.push((id.clone(), map));
         MappingHandle {
@@ -513,7 +523,8 @@ impl<'a> Synth<'a> {
             if let Some(c) = &e.options.condition {
                 self.check_target(&user, c.target());
             }
-            self.check_values(&user, &props);
+            let handled: BTreeSet<&str> = targets.iter().map(|t| &*t.id).collect();
+            self.check_values(&user, &props, &handled);
             let meta = e.resource.meta();
             for &required in meta.required {
                 let present = props
@@ -534,7 +545,12 @@ impl<'a> Synth<'a> {
                 r.insert("Condition".into(), json!(&*c.target().id));
             }
             if !e.options.depends_on.is_empty() {
-                let mut ids: Vec<&str> = e.options.depends_on.iter().map(|d| d.logical_id()).collect();
+                let mut ids: Vec<&str> = e
+                    .options
+                    .depends_on
+                    .iter()
+                    .map(|d| d.logical_id())
+                    .collect();
                 ids.sort_unstable();
                 ids.dedup();
                 r.insert("DependsOn".into(), json!(ids));
@@ -593,6 +609,16 @@ impl<'a> Synth<'a> {
         if self.errors.is_empty() {
             Ok(template)
         } else {
+            // The same problem met twice (a foreign handle used in two places of one resource)
+            // is listed once.
+            let mut seen = Vec::new();
+            self.errors.retain(|e| {
+                let new = !seen.contains(e);
+                if new {
+                    seen.push(e.clone());
+                }
+                new
+            });
             Err(SynthErrors(self.errors))
         }
     }
@@ -605,7 +631,8 @@ impl<'a> Synth<'a> {
         }
         match json {
             Ok(j) => {
-                self.check_values(user, &j);
+                let handled: BTreeSet<&str> = targets.iter().map(|t| &*t.id).collect();
+                self.check_values(user, &j, &handled);
                 Some(j)
             }
             Err(err) => {
@@ -635,11 +662,14 @@ impl<'a> Synth<'a> {
     }
 
     /// Checks of intrinsics that are visible in the serialized JSON.
-    fn check_values(&mut self, user: &str, v: &Json) {
+    fn check_values(&mut self, user: &str, v: &Json, handled: &BTreeSet<&str>) {
         match v {
-            Json::Array(items) => items.iter().for_each(|i| self.check_values(user, i)),
+            Json::Array(items) => items
+                .iter()
+                .for_each(|i| self.check_values(user, i, handled)),
             Json::Object(m) => {
                 if m.len() == 1 {
+                    self.check_raw_reference(user, m, handled);
                     if let Some(sub) = m.get("Fn::Sub") {
                         let (text, vars) = match sub {
                             Json::String(t) => (t.as_str(), None),
@@ -672,9 +702,48 @@ impl<'a> Synth<'a> {
                         }
                     }
                 }
-                m.values().for_each(|i| self.check_values(user, i));
+                m.values().for_each(|i| self.check_values(user, i, handled));
             }
             _ => {}
+        }
+    }
+
+    /// A reference written as raw JSON (inside a `Value<Json>` literal) must still name
+    /// something this stack defines; handle-made references always do.
+    fn check_raw_reference(&mut self, user: &str, m: &Map<String, Json>, handled: &BTreeSet<&str>) {
+        let s = self.stack;
+        let is_resource = |id: &str| s.index.contains_key(id);
+        let is_parameter = |id: &str| s.parameters.iter().any(|(p, _)| &**p == id);
+        let is_condition = |id: &str| s.conditions.iter().any(|(c, _)| &**c == id);
+        let (kind, id, known) = if let Some(Json::String(id)) = m.get("Ref") {
+            let known = is_resource(id) || is_parameter(id) || PSEUDO_NAMES.contains(&id.as_str());
+            ("resource or parameter", id.as_str(), known)
+        } else if let Some(id) = m
+            .get("Fn::GetAtt")
+            .and_then(|v| v.get(0))
+            .and_then(Json::as_str)
+        {
+            ("resource", id, is_resource(id))
+        } else if let Some(id) = m
+            .get("Fn::If")
+            .and_then(|v| v.get(0))
+            .and_then(Json::as_str)
+        {
+            ("condition", id, is_condition(id))
+        } else if let Some(Json::String(id)) = m.get("Condition") {
+            ("condition", id.as_str(), is_condition(id))
+        } else {
+            return;
+        };
+        // Handle-made references were checked by `check_target` (a foreign one is reported
+        // there, once).
+        if !known && !handled.contains(id) {
+            self.errors.push(SynthError::DanglingReference {
+                stack: self.name.clone(),
+                user: user.to_owned(),
+                kind,
+                id: id.to_owned(),
+            });
         }
     }
 
@@ -682,7 +751,8 @@ impl<'a> Synth<'a> {
         let s = self.stack;
         let name = self.name.clone();
         if !valid_stack_name(&name) {
-            self.errors.push(SynthError::InvalidStackName { name: name.clone() });
+            self.errors
+                .push(SynthError::InvalidStackName { name: name.clone() });
         }
         let seen_ids = |errors: &mut Vec<SynthError>, what: &'static str, ids: Vec<&str>| {
             let mut seen = BTreeSet::new();
@@ -742,7 +812,9 @@ impl<'a> Synth<'a> {
         }
     }
 
-    /// Reports each dependency cycle once, as the path that closes it.
+    /// Reports dependency cycles as the paths that close them: at least one for every group of
+    /// resources that depend on each other, each path once. (Two cycles that share resources
+    /// may be reported as one; breaking it shows the next.)
     fn check_cycles(&mut self, edges: &BTreeMap<&str, BTreeSet<&str>>) {
         #[derive(Clone, Copy, PartialEq)]
         enum Mark {
@@ -865,3 +937,6 @@ impl App {
         }
     }
 }
+#[cfg(test)]
+#[path = "stack_tests.rs"]
+mod tests;

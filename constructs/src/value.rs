@@ -96,6 +96,18 @@ impl Pseudo {
     }
 }
 
+/// Every pseudo parameter name: what `Fn::Sub` may use without a variable.
+pub(crate) const PSEUDO_NAMES: &[&str] = &[
+    "AWS::AccountId",
+    "AWS::NotificationARNs",
+    "AWS::NoValue",
+    "AWS::Partition",
+    "AWS::Region",
+    "AWS::StackId",
+    "AWS::StackName",
+    "AWS::URLSuffix",
+];
+
 /// The untyped expression tree behind a [`Value`].
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Expr {
@@ -541,7 +553,7 @@ pub(crate) fn sub_placeholders(text: &str) -> Vec<&str> {
         let after = &rest[start + 2..];
         let Some(end) = after.find('}') else { break };
         let name = &after[..end];
-        if !name.starts_with('!') && !name.starts_with("AWS::") {
+        if !name.starts_with('!') && !PSEUDO_NAMES.contains(&name) {
             out.push(name);
         }
         rest = &after[end + 1..];

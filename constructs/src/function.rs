@@ -84,6 +84,8 @@ impl Default for FunctionProps<'_> {
 /// exactly the permission to write there.
 #[derive(Clone, Debug)]
 pub struct Function {
+    id: String,
+    role_id: String,
     handle: Handle<CfnFunction>,
     log_group: LogGroup,
 }
@@ -179,6 +181,8 @@ impl Function {
             ..Default::default()
         };
         Ok(Function {
+            id: id.to_owned(),
+            role_id: role.handle().logical_id().to_owned(),
             handle: stack.add_with(id, l1, options),
             log_group,
         })
@@ -204,12 +208,19 @@ impl Function {
         &self.log_group
     }
 
-    /// Lets `role` invoke this function (a provider re-invoking itself, say).
+    /// Lets `role` invoke this function (a provider re-invoking itself, say). When `role` is
+    /// the function's own role, the statement goes into a policy of its own
+    /// (`<function id>SelfInvokePolicy`): the function waits for its role's default policy, so
+    /// that policy cannot name the function's ARN.
     pub fn grant_invoke(&self, stack: &mut Stack, role: &Role) -> Result<Grant, ConstructError> {
         let s = Statement::allow()
             .actions(["lambda:InvokeFunction"])
             .resource(self.arn());
-        role.add_to_policy(stack, s.clone())?;
+        if role.handle().logical_id() == self.role_id {
+            role.add_to_separate_policy(stack, &format!("{}SelfInvokePolicy", self.id), s.clone())?;
+        } else {
+            role.add_to_policy(stack, s.clone())?;
+        }
         Ok(Grant {
             statements: vec![s],
         })
@@ -327,5 +338,13 @@ mod tests {
         let f = Function::new(&mut stack, "F", code(), &role, FunctionProps::default()).unwrap();
         let g = f.grant_invoke(&mut stack, &role).unwrap();
         assert_eq!(g.actions(), vec!["lambda:InvokeFunction"]);
+        // Its own role: a separate policy, so synth finds no cycle.
+        let t = stack.synth().unwrap();
+        let p = t.resource("FSelfInvokePolicy").unwrap();
+        assert_eq!(
+            p["Properties"]["PolicyDocument"]["Statement"][0]["Resource"],
+            json!({"Fn::GetAtt": ["F", "Arn"]})
+        );
+        assert_eq!(p["Properties"]["Roles"], json!([{"Ref": "FnRole"}]));
     }
 }

@@ -29,17 +29,21 @@
 
 pub mod bucket;
 pub mod custom_resource;
+pub mod endpoint;
 mod error;
+pub mod flow_log;
 pub mod function;
 pub mod key;
 pub mod log_group;
 pub mod policy;
 mod resource;
 pub mod role;
+pub mod security_group;
 mod stack;
 mod tag;
 mod template;
 mod value;
+pub mod vpc;
 
 /// Generated L1 resources (see the crate docs).
 #[allow(missing_docs, clippy::all)]

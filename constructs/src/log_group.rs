@@ -98,13 +98,9 @@ impl LogGroup {
             tags: (!props.tags.is_empty()).then_some(props.tags),
             ..Default::default()
         };
-        let mut options = props.removal.options();
-        if let Some(key) = props.key {
-            // The key policy must allow CloudWatch Logs before the group is associated.
-            options.depends_on.push(key.handle().erase());
-        }
+        // `KmsKeyId` references the key, so the key (and its policy) exists first.
         Ok(LogGroup {
-            handle: stack.add_with(id, l1, options),
+            handle: stack.add_with(id, l1, props.removal.options()),
         })
     }
 
@@ -160,7 +156,6 @@ mod tests {
             g["Properties"]["KmsKeyId"],
             json!({"Fn::GetAtt": ["LogKey", "Arn"]})
         );
-        assert_eq!(g["DependsOn"], json!(["LogKey"]));
         let st = &t.resource("LogKey").unwrap()["Properties"]["KeyPolicy"]["Statement"][1];
         assert_eq!(
             st["Principal"],

@@ -159,6 +159,29 @@ impl Role {
         Ok(())
     }
 
+    /// Adds a statement in its own `AWS::IAM::Policy` (`policy_id`) attached to this role,
+    /// apart from the default policy: for grants on resources that themselves wait for the
+    /// default policy (a function invoking itself), which would otherwise close a cycle.
+    pub(crate) fn add_to_separate_policy(
+        &self,
+        stack: &mut Stack,
+        policy_id: &str,
+        statement: Statement,
+    ) -> Result<(), ConstructError> {
+        if stack.find_handle::<CfnPolicy>(policy_id).is_some() {
+            return Err(ConstructError::new(
+                "Role",
+                &self.id,
+                "policy",
+                format!("policy `{policy_id}` exists already"),
+            ));
+        }
+        let mut l1 = CfnPolicy::new(PolicyDocument::of([statement]).to_value(), policy_id);
+        l1.roles = Some(Value::list([self.name()]));
+        stack.add(policy_id, l1);
+        Ok(())
+    }
+
     /// Adds an inline policy (`Policies`) with a name, for permissions that belong to the role
     /// itself and must exist as soon as it does (trust-time checks by other services).
     pub fn add_inline_policy(&self, stack: &mut Stack, name: &str, document: PolicyDocument) {

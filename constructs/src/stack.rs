@@ -544,13 +544,21 @@ impl<'a> Synth<'a> {
             if let Some(c) = &e.options.condition {
                 r.insert("Condition".into(), json!(&*c.target().id));
             }
-            if !e.options.depends_on.is_empty() {
-                let mut ids: Vec<&str> = e
-                    .options
-                    .depends_on
-                    .iter()
-                    .map(|d| d.logical_id())
-                    .collect();
+            // A DependsOn that a Ref or GetAtt of the resource already implies is left out
+            // (cfn-lint W3005): the order is the same either way.
+            let referenced: BTreeSet<&str> = targets
+                .iter()
+                .filter(|t| t.kind == TargetKind::Resource && t.stack == s.me)
+                .map(|t| &*t.id)
+                .collect();
+            let mut ids: Vec<&str> = e
+                .options
+                .depends_on
+                .iter()
+                .map(|d| d.logical_id())
+                .filter(|id| !referenced.contains(id))
+                .collect();
+            if !ids.is_empty() {
                 ids.sort_unstable();
                 ids.dedup();
                 r.insert("DependsOn".into(), json!(ids));

@@ -1694,6 +1694,44 @@ fn yaml_quotes_yaml_1_1_booleans_and_dates() {
 // ---------------------------------------------------------------------------------------------
 
 #[test]
+fn depends_on_already_implied_by_a_reference_is_left_out() {
+    let mut stack = Stack::new("s");
+    let a = stack.add("A", vpc());
+    let b = stack.add("B", vpc());
+    stack.add_with(
+        "Sg",
+        ec2::CfnSecurityGroup {
+            vpc_id: Some(a.reference()),
+            ..ec2::CfnSecurityGroup::new("x")
+        },
+        ResourceOptions {
+            depends_on: vec![a.erase(), b.erase()],
+            ..Default::default()
+        },
+    );
+    let t = ok(&stack);
+    assert_eq!(t.resource("Sg").expect("Sg")["DependsOn"], json!(["B"]));
+    let mut only = Stack::new("s");
+    let a = only.add("A", vpc());
+    only.add_with(
+        "Sg",
+        ec2::CfnSecurityGroup {
+            vpc_id: Some(a.reference()),
+            ..ec2::CfnSecurityGroup::new("x")
+        },
+        ResourceOptions {
+            depends_on: vec![a.erase()],
+            ..Default::default()
+        },
+    );
+    assert!(ok(&only)
+        .resource("Sg")
+        .expect("Sg")
+        .get("DependsOn")
+        .is_none());
+}
+
+#[test]
 fn resource_attributes_are_rendered() {
     let mut stack = Stack::new("s");
     let c = stack.add_condition("IsUsEast1", is_us_east_1());

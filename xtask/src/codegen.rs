@@ -638,7 +638,7 @@ impl<'a> ResourceGen<'a> {
     }
 
     fn field_doc(&self, name: &str, prop: &Json, ty: &Ty, required: bool, path: &str) -> String {
-        let mut parts = vec![format!("`{name}`: {}.", ty.describe())];
+        let mut parts = vec![format!("`{name}`: `{}`.", ty.describe())];
         if required {
             parts.push("Required.".into());
         }

@@ -9,28 +9,28 @@
 /// Attributes (`Fn::GetAtt`, methods on `Handle<CfnEip>`): `AllocationId`, `PublicIp`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CfnEip {
-    /// `Address`: String. Create-only: a change replaces the resource. Write-only: never read back.
+    /// `Address`: `String`. Create-only: a change replaces the resource. Write-only: never read back.
     #[serde(rename = "Address", skip_serializing_if = "Option::is_none")]
     pub address: Option<crate::Value<String>>,
-    /// `Domain`: String.
+    /// `Domain`: `String`.
     #[serde(rename = "Domain", skip_serializing_if = "Option::is_none")]
     pub domain: Option<crate::Value<String>>,
-    /// `InstanceId`: String.
+    /// `InstanceId`: `String`.
     #[serde(rename = "InstanceId", skip_serializing_if = "Option::is_none")]
     pub instance_id: Option<crate::Value<String>>,
-    /// `IpamPoolId`: String. Create-only: a change replaces the resource. Write-only: never read back.
+    /// `IpamPoolId`: `String`. Create-only: a change replaces the resource. Write-only: never read back.
     #[serde(rename = "IpamPoolId", skip_serializing_if = "Option::is_none")]
     pub ipam_pool_id: Option<crate::Value<String>>,
-    /// `NetworkBorderGroup`: String. Create-only: a change replaces the resource.
+    /// `NetworkBorderGroup`: `String`. Create-only: a change replaces the resource.
     #[serde(rename = "NetworkBorderGroup", skip_serializing_if = "Option::is_none")]
     pub network_border_group: Option<crate::Value<String>>,
-    /// `PublicIpv4Pool`: String.
+    /// `PublicIpv4Pool`: `String`.
     #[serde(rename = "PublicIpv4Pool", skip_serializing_if = "Option::is_none")]
     pub public_ipv4_pool: Option<crate::Value<String>>,
-    /// `Tags`: list of Tag.
+    /// `Tags`: `list of Tag`.
     #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<crate::Tag>>,
-    /// `TransferAddress`: String. Create-only: a change replaces the resource. Write-only: never read back.
+    /// `TransferAddress`: `String`. Create-only: a change replaces the resource. Write-only: never read back.
     #[serde(rename = "TransferAddress", skip_serializing_if = "Option::is_none")]
     pub transfer_address: Option<crate::Value<String>>,
 }
@@ -72,49 +72,49 @@ impl crate::Handle<CfnEip> {
 /// Attributes (`Fn::GetAtt`, methods on `Handle<CfnFlowLog>`): `Id`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CfnFlowLog {
-    /// `DeliverCrossAccountRole`: String. Create-only: a change replaces the resource.
+    /// `DeliverCrossAccountRole`: `String`. Create-only: a change replaces the resource.
     #[serde(
         rename = "DeliverCrossAccountRole",
         skip_serializing_if = "Option::is_none"
     )]
     pub deliver_cross_account_role: Option<crate::Value<String>>,
-    /// `DeliverLogsPermissionArn`: String. Create-only: a change replaces the resource.
+    /// `DeliverLogsPermissionArn`: `String`. Create-only: a change replaces the resource.
     #[serde(
         rename = "DeliverLogsPermissionArn",
         skip_serializing_if = "Option::is_none"
     )]
     pub deliver_logs_permission_arn: Option<crate::Value<String>>,
-    /// `DestinationOptions`: flow_log::DestinationOptions. Create-only: a change replaces the resource.
+    /// `DestinationOptions`: `flow_log::DestinationOptions`. Create-only: a change replaces the resource.
     #[serde(rename = "DestinationOptions", skip_serializing_if = "Option::is_none")]
     pub destination_options: Option<flow_log::DestinationOptions>,
-    /// `LogDestination`: String. Create-only: a change replaces the resource.
+    /// `LogDestination`: `String`. Create-only: a change replaces the resource.
     #[serde(rename = "LogDestination", skip_serializing_if = "Option::is_none")]
     pub log_destination: Option<crate::Value<String>>,
-    /// `LogDestinationType`: flow_log::LogDestinationType. Create-only: a change replaces the resource.
+    /// `LogDestinationType`: `flow_log::LogDestinationType`. Create-only: a change replaces the resource.
     #[serde(rename = "LogDestinationType", skip_serializing_if = "Option::is_none")]
     pub log_destination_type: Option<crate::Value<flow_log::LogDestinationType>>,
-    /// `LogFormat`: String. Create-only: a change replaces the resource.
+    /// `LogFormat`: `String`. Create-only: a change replaces the resource.
     #[serde(rename = "LogFormat", skip_serializing_if = "Option::is_none")]
     pub log_format: Option<crate::Value<String>>,
-    /// `LogGroupName`: String. Create-only: a change replaces the resource. Format `AWS::Logs::LogGroup.Name`.
+    /// `LogGroupName`: `String`. Create-only: a change replaces the resource. Format `AWS::Logs::LogGroup.Name`.
     #[serde(rename = "LogGroupName", skip_serializing_if = "Option::is_none")]
     pub log_group_name: Option<crate::Value<String>>,
-    /// `MaxAggregationInterval`: i64. Create-only: a change replaces the resource.
+    /// `MaxAggregationInterval`: `i64`. Create-only: a change replaces the resource.
     #[serde(
         rename = "MaxAggregationInterval",
         skip_serializing_if = "Option::is_none"
     )]
     pub max_aggregation_interval: Option<crate::Value<i64>>,
-    /// `ResourceId`: String. Required. Create-only: a change replaces the resource.
+    /// `ResourceId`: `String`. Required. Create-only: a change replaces the resource.
     #[serde(rename = "ResourceId")]
     pub resource_id: crate::Value<String>,
-    /// `ResourceType`: flow_log::ResourceType. Required. Create-only: a change replaces the resource.
+    /// `ResourceType`: `flow_log::ResourceType`. Required. Create-only: a change replaces the resource.
     #[serde(rename = "ResourceType")]
     pub resource_type: crate::Value<flow_log::ResourceType>,
-    /// `Tags`: list of Tag.
+    /// `Tags`: `list of Tag`.
     #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<crate::Tag>>,
-    /// `TrafficType`: flow_log::TrafficType. Create-only: a change replaces the resource.
+    /// `TrafficType`: `flow_log::TrafficType`. Create-only: a change replaces the resource.
     #[serde(rename = "TrafficType", skip_serializing_if = "Option::is_none")]
     pub traffic_type: Option<crate::Value<flow_log::TrafficType>>,
 }
@@ -177,13 +177,13 @@ pub mod flow_log {
     /// The property `DestinationOptions` of `AWS::EC2::FlowLog`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct DestinationOptions {
-        /// `FileFormat`: FileFormat. Required.
+        /// `FileFormat`: `FileFormat`. Required.
         #[serde(rename = "FileFormat")]
         pub file_format: crate::Value<FileFormat>,
-        /// `HiveCompatiblePartitions`: bool. Required.
+        /// `HiveCompatiblePartitions`: `bool`. Required.
         #[serde(rename = "HiveCompatiblePartitions")]
         pub hive_compatible_partitions: crate::Value<bool>,
-        /// `PerHourPartition`: bool. Required.
+        /// `PerHourPartition`: `bool`. Required.
         #[serde(rename = "PerHourPartition")]
         pub per_hour_partition: crate::Value<bool>,
     }
@@ -280,7 +280,7 @@ pub mod flow_log {
 /// Attributes (`Fn::GetAtt`, methods on `Handle<CfnInternetGateway>`): `InternetGatewayId`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CfnInternetGateway {
-    /// `Tags`: list of Tag.
+    /// `Tags`: `list of Tag`.
     #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<crate::Tag>>,
 }
@@ -309,55 +309,55 @@ impl crate::Handle<CfnInternetGateway> {
 /// Attributes (`Fn::GetAtt`, methods on `Handle<CfnNatGateway>`): `AutoProvisionZones`, `AutoScalingIps`, `EniId`, `NatGatewayId`, `RouteTableId`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CfnNatGateway {
-    /// `AllocationId`: String. Create-only: a change replaces the resource.
+    /// `AllocationId`: `String`. Create-only: a change replaces the resource.
     #[serde(rename = "AllocationId", skip_serializing_if = "Option::is_none")]
     pub allocation_id: Option<crate::Value<String>>,
-    /// `AvailabilityMode`: nat_gateway::AvailabilityMode. Create-only: a change replaces the resource.
+    /// `AvailabilityMode`: `nat_gateway::AvailabilityMode`. Create-only: a change replaces the resource.
     #[serde(rename = "AvailabilityMode", skip_serializing_if = "Option::is_none")]
     pub availability_mode: Option<crate::Value<nat_gateway::AvailabilityMode>>,
-    /// `AvailabilityZoneAddresses`: list of nat_gateway::AvailabilityZoneAddress.
+    /// `AvailabilityZoneAddresses`: `list of nat_gateway::AvailabilityZoneAddress`.
     #[serde(
         rename = "AvailabilityZoneAddresses",
         skip_serializing_if = "Option::is_none"
     )]
     pub availability_zone_addresses: Option<Vec<nat_gateway::AvailabilityZoneAddress>>,
-    /// `ConnectivityType`: nat_gateway::ConnectivityType. Create-only: a change replaces the resource.
+    /// `ConnectivityType`: `nat_gateway::ConnectivityType`. Create-only: a change replaces the resource.
     #[serde(rename = "ConnectivityType", skip_serializing_if = "Option::is_none")]
     pub connectivity_type: Option<crate::Value<nat_gateway::ConnectivityType>>,
-    /// `MaxDrainDurationSeconds`: i64. Write-only: never read back.
+    /// `MaxDrainDurationSeconds`: `i64`. Write-only: never read back.
     #[serde(
         rename = "MaxDrainDurationSeconds",
         skip_serializing_if = "Option::is_none"
     )]
     pub max_drain_duration_seconds: Option<crate::Value<i64>>,
-    /// `PrivateIpAddress`: String. Create-only: a change replaces the resource.
+    /// `PrivateIpAddress`: `String`. Create-only: a change replaces the resource.
     #[serde(rename = "PrivateIpAddress", skip_serializing_if = "Option::is_none")]
     pub private_ip_address: Option<crate::Value<String>>,
-    /// `SecondaryAllocationIds`: Vec<String>.
+    /// `SecondaryAllocationIds`: `Vec<String>`.
     #[serde(
         rename = "SecondaryAllocationIds",
         skip_serializing_if = "Option::is_none"
     )]
     pub secondary_allocation_ids: Option<crate::Value<Vec<String>>>,
-    /// `SecondaryPrivateIpAddressCount`: i64. Value 1 to 31.
+    /// `SecondaryPrivateIpAddressCount`: `i64`. Value 1 to 31.
     #[serde(
         rename = "SecondaryPrivateIpAddressCount",
         skip_serializing_if = "Option::is_none"
     )]
     pub secondary_private_ip_address_count: Option<crate::Value<i64>>,
-    /// `SecondaryPrivateIpAddresses`: Vec<String>.
+    /// `SecondaryPrivateIpAddresses`: `Vec<String>`.
     #[serde(
         rename = "SecondaryPrivateIpAddresses",
         skip_serializing_if = "Option::is_none"
     )]
     pub secondary_private_ip_addresses: Option<crate::Value<Vec<String>>>,
-    /// `SubnetId`: String. Create-only: a change replaces the resource. Format `AWS::EC2::Subnet.Id`.
+    /// `SubnetId`: `String`. Create-only: a change replaces the resource. Format `AWS::EC2::Subnet.Id`.
     #[serde(rename = "SubnetId", skip_serializing_if = "Option::is_none")]
     pub subnet_id: Option<crate::Value<String>>,
-    /// `Tags`: list of Tag.
+    /// `Tags`: `list of Tag`.
     #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<crate::Tag>>,
-    /// `VpcId`: String. Create-only: a change replaces the resource. Format `AWS::EC2::VPC.Id`.
+    /// `VpcId`: `String`. Create-only: a change replaces the resource. Format `AWS::EC2::VPC.Id`.
     #[serde(rename = "VpcId", skip_serializing_if = "Option::is_none")]
     pub vpc_id: Option<crate::Value<String>>,
 }
@@ -427,13 +427,13 @@ pub mod nat_gateway {
     /// The definition `AvailabilityZoneAddress` of `AWS::EC2::NatGateway`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct AvailabilityZoneAddress {
-        /// `AllocationIds`: Vec<String>. Required.
+        /// `AllocationIds`: `Vec<String>`. Required.
         #[serde(rename = "AllocationIds")]
         pub allocation_ids: crate::Value<Vec<String>>,
-        /// `AvailabilityZone`: String.
+        /// `AvailabilityZone`: `String`.
         #[serde(rename = "AvailabilityZone", skip_serializing_if = "Option::is_none")]
         pub availability_zone: Option<crate::Value<String>>,
-        /// `AvailabilityZoneId`: String.
+        /// `AvailabilityZoneId`: `String`.
         #[serde(rename = "AvailabilityZoneId", skip_serializing_if = "Option::is_none")]
         pub availability_zone_id: Option<crate::Value<String>>,
     }
@@ -469,61 +469,61 @@ pub mod nat_gateway {
 /// Attributes (`Fn::GetAtt`, methods on `Handle<CfnRoute>`): `CidrBlock`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CfnRoute {
-    /// `CarrierGatewayId`: String.
+    /// `CarrierGatewayId`: `String`.
     #[serde(rename = "CarrierGatewayId", skip_serializing_if = "Option::is_none")]
     pub carrier_gateway_id: Option<crate::Value<String>>,
-    /// `CoreNetworkArn`: String.
+    /// `CoreNetworkArn`: `String`.
     #[serde(rename = "CoreNetworkArn", skip_serializing_if = "Option::is_none")]
     pub core_network_arn: Option<crate::Value<String>>,
-    /// `DestinationCidrBlock`: String. Create-only: a change replaces the resource. Format `ipv4-network`.
+    /// `DestinationCidrBlock`: `String`. Create-only: a change replaces the resource. Format `ipv4-network`.
     #[serde(
         rename = "DestinationCidrBlock",
         skip_serializing_if = "Option::is_none"
     )]
     pub destination_cidr_block: Option<crate::Value<String>>,
-    /// `DestinationIpv6CidrBlock`: String. Create-only: a change replaces the resource.
+    /// `DestinationIpv6CidrBlock`: `String`. Create-only: a change replaces the resource.
     #[serde(
         rename = "DestinationIpv6CidrBlock",
         skip_serializing_if = "Option::is_none"
     )]
     pub destination_ipv6_cidr_block: Option<crate::Value<String>>,
-    /// `DestinationPrefixListId`: String. Create-only: a change replaces the resource.
+    /// `DestinationPrefixListId`: `String`. Create-only: a change replaces the resource.
     #[serde(
         rename = "DestinationPrefixListId",
         skip_serializing_if = "Option::is_none"
     )]
     pub destination_prefix_list_id: Option<crate::Value<String>>,
-    /// `EgressOnlyInternetGatewayId`: String.
+    /// `EgressOnlyInternetGatewayId`: `String`.
     #[serde(
         rename = "EgressOnlyInternetGatewayId",
         skip_serializing_if = "Option::is_none"
     )]
     pub egress_only_internet_gateway_id: Option<crate::Value<String>>,
-    /// `GatewayId`: String.
+    /// `GatewayId`: `String`.
     #[serde(rename = "GatewayId", skip_serializing_if = "Option::is_none")]
     pub gateway_id: Option<crate::Value<String>>,
-    /// `InstanceId`: String.
+    /// `InstanceId`: `String`.
     #[serde(rename = "InstanceId", skip_serializing_if = "Option::is_none")]
     pub instance_id: Option<crate::Value<String>>,
-    /// `LocalGatewayId`: String.
+    /// `LocalGatewayId`: `String`.
     #[serde(rename = "LocalGatewayId", skip_serializing_if = "Option::is_none")]
     pub local_gateway_id: Option<crate::Value<String>>,
-    /// `NatGatewayId`: String.
+    /// `NatGatewayId`: `String`.
     #[serde(rename = "NatGatewayId", skip_serializing_if = "Option::is_none")]
     pub nat_gateway_id: Option<crate::Value<String>>,
-    /// `NetworkInterfaceId`: String.
+    /// `NetworkInterfaceId`: `String`.
     #[serde(rename = "NetworkInterfaceId", skip_serializing_if = "Option::is_none")]
     pub network_interface_id: Option<crate::Value<String>>,
-    /// `RouteTableId`: String. Required. Create-only: a change replaces the resource.
+    /// `RouteTableId`: `String`. Required. Create-only: a change replaces the resource.
     #[serde(rename = "RouteTableId")]
     pub route_table_id: crate::Value<String>,
-    /// `TransitGatewayId`: String.
+    /// `TransitGatewayId`: `String`.
     #[serde(rename = "TransitGatewayId", skip_serializing_if = "Option::is_none")]
     pub transit_gateway_id: Option<crate::Value<String>>,
-    /// `VpcEndpointId`: String.
+    /// `VpcEndpointId`: `String`.
     #[serde(rename = "VpcEndpointId", skip_serializing_if = "Option::is_none")]
     pub vpc_endpoint_id: Option<crate::Value<String>>,
-    /// `VpcPeeringConnectionId`: String.
+    /// `VpcPeeringConnectionId`: `String`.
     #[serde(
         rename = "VpcPeeringConnectionId",
         skip_serializing_if = "Option::is_none"
@@ -583,10 +583,10 @@ impl crate::Handle<CfnRoute> {
 /// Attributes (`Fn::GetAtt`, methods on `Handle<CfnRouteTable>`): `RouteTableId`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CfnRouteTable {
-    /// `Tags`: list of Tag.
+    /// `Tags`: `list of Tag`.
     #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<crate::Tag>>,
-    /// `VpcId`: String. Required. Create-only: a change replaces the resource. Format `AWS::EC2::VPC.Id`.
+    /// `VpcId`: `String`. Required. Create-only: a change replaces the resource. Format `AWS::EC2::VPC.Id`.
     #[serde(rename = "VpcId")]
     pub vpc_id: crate::Value<String>,
 }
@@ -625,28 +625,28 @@ impl crate::Handle<CfnRouteTable> {
 /// Attributes (`Fn::GetAtt`, methods on `Handle<CfnSecurityGroup>`): `GroupDescription`, `GroupId`, `GroupName`, `Id`, `VpcId`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CfnSecurityGroup {
-    /// `GroupDescription`: String. Required. Create-only: a change replaces the resource. Pattern `^([a-z,A-Z,0-9,. _\-:/()#,@[\]+=&;\{\}!$*])*$`. Length 0 to 255.
+    /// `GroupDescription`: `String`. Required. Create-only: a change replaces the resource. Pattern `^([a-z,A-Z,0-9,. _\-:/()#,@[\]+=&;\{\}!$*])*$`. Length 0 to 255.
     #[serde(rename = "GroupDescription")]
     pub group_description: crate::Value<String>,
-    /// `GroupName`: String. Create-only: a change replaces the resource. Format `AWS::EC2::SecurityGroup.Name`.
+    /// `GroupName`: `String`. Create-only: a change replaces the resource. Format `AWS::EC2::SecurityGroup.Name`.
     #[serde(rename = "GroupName", skip_serializing_if = "Option::is_none")]
     pub group_name: Option<crate::Value<String>>,
-    /// `SecurityGroupEgress`: list of security_group::Egress.
+    /// `SecurityGroupEgress`: `list of security_group::Egress`.
     #[serde(
         rename = "SecurityGroupEgress",
         skip_serializing_if = "Option::is_none"
     )]
     pub security_group_egress: Option<Vec<security_group::Egress>>,
-    /// `SecurityGroupIngress`: list of security_group::Ingress.
+    /// `SecurityGroupIngress`: `list of security_group::Ingress`.
     #[serde(
         rename = "SecurityGroupIngress",
         skip_serializing_if = "Option::is_none"
     )]
     pub security_group_ingress: Option<Vec<security_group::Ingress>>,
-    /// `Tags`: list of Tag.
+    /// `Tags`: `list of Tag`.
     #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<crate::Tag>>,
-    /// `VpcId`: String. Create-only: a change replaces the resource. Format `AWS::EC2::VPC.Id`.
+    /// `VpcId`: `String`. Create-only: a change replaces the resource. Format `AWS::EC2::VPC.Id`.
     #[serde(rename = "VpcId", skip_serializing_if = "Option::is_none")]
     pub vpc_id: Option<crate::Value<String>>,
 }
@@ -708,34 +708,34 @@ pub mod security_group {
     /// The definition `Egress` of `AWS::EC2::SecurityGroup`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct Egress {
-        /// `CidrIp`: String. Format `ipv4-network`.
+        /// `CidrIp`: `String`. Format `ipv4-network`.
         #[serde(rename = "CidrIp", skip_serializing_if = "Option::is_none")]
         pub cidr_ip: Option<crate::Value<String>>,
-        /// `CidrIpv6`: String. Format `ipv6-network`.
+        /// `CidrIpv6`: `String`. Format `ipv6-network`.
         #[serde(rename = "CidrIpv6", skip_serializing_if = "Option::is_none")]
         pub cidr_ipv6: Option<crate::Value<String>>,
-        /// `Description`: String.
+        /// `Description`: `String`.
         #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
         pub description: Option<crate::Value<String>>,
-        /// `DestinationPrefixListId`: String.
+        /// `DestinationPrefixListId`: `String`.
         #[serde(
             rename = "DestinationPrefixListId",
             skip_serializing_if = "Option::is_none"
         )]
         pub destination_prefix_list_id: Option<crate::Value<String>>,
-        /// `DestinationSecurityGroupId`: String. Format `AWS::EC2::SecurityGroup.Id`.
+        /// `DestinationSecurityGroupId`: `String`. Format `AWS::EC2::SecurityGroup.Id`.
         #[serde(
             rename = "DestinationSecurityGroupId",
             skip_serializing_if = "Option::is_none"
         )]
         pub destination_security_group_id: Option<crate::Value<String>>,
-        /// `FromPort`: i64. Value at least -1.
+        /// `FromPort`: `i64`. Value at least -1.
         #[serde(rename = "FromPort", skip_serializing_if = "Option::is_none")]
         pub from_port: Option<crate::Value<i64>>,
-        /// `IpProtocol`: String. Required.
+        /// `IpProtocol`: `String`. Required.
         #[serde(rename = "IpProtocol")]
         pub ip_protocol: crate::Value<String>,
-        /// `ToPort`: i64. Value at least -1.
+        /// `ToPort`: `i64`. Value at least -1.
         #[serde(rename = "ToPort", skip_serializing_if = "Option::is_none")]
         pub to_port: Option<crate::Value<i64>>,
     }
@@ -759,43 +759,43 @@ pub mod security_group {
     /// The definition `Ingress` of `AWS::EC2::SecurityGroup`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct Ingress {
-        /// `CidrIp`: String. Format `ipv4-network`.
+        /// `CidrIp`: `String`. Format `ipv4-network`.
         #[serde(rename = "CidrIp", skip_serializing_if = "Option::is_none")]
         pub cidr_ip: Option<crate::Value<String>>,
-        /// `CidrIpv6`: String. Format `ipv6-network`.
+        /// `CidrIpv6`: `String`. Format `ipv6-network`.
         #[serde(rename = "CidrIpv6", skip_serializing_if = "Option::is_none")]
         pub cidr_ipv6: Option<crate::Value<String>>,
-        /// `Description`: String.
+        /// `Description`: `String`.
         #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
         pub description: Option<crate::Value<String>>,
-        /// `FromPort`: i64. Value at least -1.
+        /// `FromPort`: `i64`. Value at least -1.
         #[serde(rename = "FromPort", skip_serializing_if = "Option::is_none")]
         pub from_port: Option<crate::Value<i64>>,
-        /// `IpProtocol`: String. Required.
+        /// `IpProtocol`: `String`. Required.
         #[serde(rename = "IpProtocol")]
         pub ip_protocol: crate::Value<String>,
-        /// `SourcePrefixListId`: String.
+        /// `SourcePrefixListId`: `String`.
         #[serde(rename = "SourcePrefixListId", skip_serializing_if = "Option::is_none")]
         pub source_prefix_list_id: Option<crate::Value<String>>,
-        /// `SourceSecurityGroupId`: String. Format `AWS::EC2::SecurityGroup.Id`.
+        /// `SourceSecurityGroupId`: `String`. Format `AWS::EC2::SecurityGroup.Id`.
         #[serde(
             rename = "SourceSecurityGroupId",
             skip_serializing_if = "Option::is_none"
         )]
         pub source_security_group_id: Option<crate::Value<String>>,
-        /// `SourceSecurityGroupName`: String. Format `AWS::EC2::SecurityGroup.Name`.
+        /// `SourceSecurityGroupName`: `String`. Format `AWS::EC2::SecurityGroup.Name`.
         #[serde(
             rename = "SourceSecurityGroupName",
             skip_serializing_if = "Option::is_none"
         )]
         pub source_security_group_name: Option<crate::Value<String>>,
-        /// `SourceSecurityGroupOwnerId`: String.
+        /// `SourceSecurityGroupOwnerId`: `String`.
         #[serde(
             rename = "SourceSecurityGroupOwnerId",
             skip_serializing_if = "Option::is_none"
         )]
         pub source_security_group_owner_id: Option<crate::Value<String>>,
-        /// `ToPort`: i64. Value at least -1.
+        /// `ToPort`: `i64`. Value at least -1.
         #[serde(rename = "ToPort", skip_serializing_if = "Option::is_none")]
         pub to_port: Option<crate::Value<i64>>,
     }
@@ -825,37 +825,37 @@ pub mod security_group {
 /// Attributes (`Fn::GetAtt`, methods on `Handle<CfnSecurityGroupEgress>`): `Id`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CfnSecurityGroupEgress {
-    /// `CidrIp`: String. Create-only: a change replaces the resource. Format `ipv4-network`.
+    /// `CidrIp`: `String`. Create-only: a change replaces the resource. Format `ipv4-network`.
     #[serde(rename = "CidrIp", skip_serializing_if = "Option::is_none")]
     pub cidr_ip: Option<crate::Value<String>>,
-    /// `CidrIpv6`: String. Create-only: a change replaces the resource. Format `ipv6-network`.
+    /// `CidrIpv6`: `String`. Create-only: a change replaces the resource. Format `ipv6-network`.
     #[serde(rename = "CidrIpv6", skip_serializing_if = "Option::is_none")]
     pub cidr_ipv6: Option<crate::Value<String>>,
-    /// `Description`: String.
+    /// `Description`: `String`.
     #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<crate::Value<String>>,
-    /// `DestinationPrefixListId`: String. Create-only: a change replaces the resource.
+    /// `DestinationPrefixListId`: `String`. Create-only: a change replaces the resource.
     #[serde(
         rename = "DestinationPrefixListId",
         skip_serializing_if = "Option::is_none"
     )]
     pub destination_prefix_list_id: Option<crate::Value<String>>,
-    /// `DestinationSecurityGroupId`: String. Create-only: a change replaces the resource. Format `AWS::EC2::SecurityGroup.Id`.
+    /// `DestinationSecurityGroupId`: `String`. Create-only: a change replaces the resource. Format `AWS::EC2::SecurityGroup.Id`.
     #[serde(
         rename = "DestinationSecurityGroupId",
         skip_serializing_if = "Option::is_none"
     )]
     pub destination_security_group_id: Option<crate::Value<String>>,
-    /// `FromPort`: i64. Create-only: a change replaces the resource. Value at least -1.
+    /// `FromPort`: `i64`. Create-only: a change replaces the resource. Value at least -1.
     #[serde(rename = "FromPort", skip_serializing_if = "Option::is_none")]
     pub from_port: Option<crate::Value<i64>>,
-    /// `GroupId`: String. Required. Create-only: a change replaces the resource. Format `AWS::EC2::SecurityGroup.Id`.
+    /// `GroupId`: `String`. Required. Create-only: a change replaces the resource. Format `AWS::EC2::SecurityGroup.Id`.
     #[serde(rename = "GroupId")]
     pub group_id: crate::Value<String>,
-    /// `IpProtocol`: String. Required. Create-only: a change replaces the resource.
+    /// `IpProtocol`: `String`. Required. Create-only: a change replaces the resource.
     #[serde(rename = "IpProtocol")]
     pub ip_protocol: crate::Value<String>,
-    /// `ToPort`: i64. Create-only: a change replaces the resource. Value at least -1.
+    /// `ToPort`: `i64`. Create-only: a change replaces the resource. Value at least -1.
     #[serde(rename = "ToPort", skip_serializing_if = "Option::is_none")]
     pub to_port: Option<crate::Value<i64>>,
 }
@@ -913,49 +913,49 @@ impl crate::Handle<CfnSecurityGroupEgress> {
 /// Attributes (`Fn::GetAtt`, methods on `Handle<CfnSecurityGroupIngress>`): `Id`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CfnSecurityGroupIngress {
-    /// `CidrIp`: String. Create-only: a change replaces the resource. Format `ipv4-network`.
+    /// `CidrIp`: `String`. Create-only: a change replaces the resource. Format `ipv4-network`.
     #[serde(rename = "CidrIp", skip_serializing_if = "Option::is_none")]
     pub cidr_ip: Option<crate::Value<String>>,
-    /// `CidrIpv6`: String. Create-only: a change replaces the resource. Format `ipv6-network`.
+    /// `CidrIpv6`: `String`. Create-only: a change replaces the resource. Format `ipv6-network`.
     #[serde(rename = "CidrIpv6", skip_serializing_if = "Option::is_none")]
     pub cidr_ipv6: Option<crate::Value<String>>,
-    /// `Description`: String.
+    /// `Description`: `String`.
     #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<crate::Value<String>>,
-    /// `FromPort`: i64. Create-only: a change replaces the resource. Value at least -1.
+    /// `FromPort`: `i64`. Create-only: a change replaces the resource. Value at least -1.
     #[serde(rename = "FromPort", skip_serializing_if = "Option::is_none")]
     pub from_port: Option<crate::Value<i64>>,
-    /// `GroupId`: String. Create-only: a change replaces the resource. Format `AWS::EC2::SecurityGroup.Id`.
+    /// `GroupId`: `String`. Create-only: a change replaces the resource. Format `AWS::EC2::SecurityGroup.Id`.
     #[serde(rename = "GroupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<crate::Value<String>>,
-    /// `GroupName`: String. Create-only: a change replaces the resource.
+    /// `GroupName`: `String`. Create-only: a change replaces the resource.
     #[serde(rename = "GroupName", skip_serializing_if = "Option::is_none")]
     pub group_name: Option<crate::Value<String>>,
-    /// `IpProtocol`: String. Required. Create-only: a change replaces the resource.
+    /// `IpProtocol`: `String`. Required. Create-only: a change replaces the resource.
     #[serde(rename = "IpProtocol")]
     pub ip_protocol: crate::Value<String>,
-    /// `SourcePrefixListId`: String. Create-only: a change replaces the resource.
+    /// `SourcePrefixListId`: `String`. Create-only: a change replaces the resource.
     #[serde(rename = "SourcePrefixListId", skip_serializing_if = "Option::is_none")]
     pub source_prefix_list_id: Option<crate::Value<String>>,
-    /// `SourceSecurityGroupId`: String. Create-only: a change replaces the resource. Format `AWS::EC2::SecurityGroup.Id`.
+    /// `SourceSecurityGroupId`: `String`. Create-only: a change replaces the resource. Format `AWS::EC2::SecurityGroup.Id`.
     #[serde(
         rename = "SourceSecurityGroupId",
         skip_serializing_if = "Option::is_none"
     )]
     pub source_security_group_id: Option<crate::Value<String>>,
-    /// `SourceSecurityGroupName`: String. Create-only: a change replaces the resource. Format `AWS::EC2::SecurityGroup.Name`.
+    /// `SourceSecurityGroupName`: `String`. Create-only: a change replaces the resource. Format `AWS::EC2::SecurityGroup.Name`.
     #[serde(
         rename = "SourceSecurityGroupName",
         skip_serializing_if = "Option::is_none"
     )]
     pub source_security_group_name: Option<crate::Value<String>>,
-    /// `SourceSecurityGroupOwnerId`: String. Create-only: a change replaces the resource.
+    /// `SourceSecurityGroupOwnerId`: `String`. Create-only: a change replaces the resource.
     #[serde(
         rename = "SourceSecurityGroupOwnerId",
         skip_serializing_if = "Option::is_none"
     )]
     pub source_security_group_owner_id: Option<crate::Value<String>>,
-    /// `ToPort`: i64. Create-only: a change replaces the resource. Value at least -1.
+    /// `ToPort`: `i64`. Create-only: a change replaces the resource. Value at least -1.
     #[serde(rename = "ToPort", skip_serializing_if = "Option::is_none")]
     pub to_port: Option<crate::Value<i64>>,
 }
@@ -1016,67 +1016,67 @@ impl crate::Handle<CfnSecurityGroupIngress> {
 /// Attributes (`Fn::GetAtt`, methods on `Handle<CfnSubnet>`): `AssignIpv6AddressOnCreation`, `AvailabilityZone`, `AvailabilityZoneId`, `CidrBlock`, `EnableDns64`, `EnableLniAtDeviceIndex`, `Ipv4IpamPoolId`, `Ipv4NetmaskLength`, `Ipv6CidrBlock`, `Ipv6CidrBlocks`, `Ipv6IpamPoolId`, `Ipv6Native`, `Ipv6NetmaskLength`, `MapPublicIpOnLaunch`, `NetworkAclAssociationId`, `OutpostArn`, `SubnetId`, `VpcId`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CfnSubnet {
-    /// `AssignIpv6AddressOnCreation`: bool.
+    /// `AssignIpv6AddressOnCreation`: `bool`.
     #[serde(
         rename = "AssignIpv6AddressOnCreation",
         skip_serializing_if = "Option::is_none"
     )]
     pub assign_ipv6_address_on_creation: Option<crate::Value<bool>>,
-    /// `AvailabilityZone`: String. Create-only: a change replaces the resource.
+    /// `AvailabilityZone`: `String`. Create-only: a change replaces the resource.
     #[serde(rename = "AvailabilityZone", skip_serializing_if = "Option::is_none")]
     pub availability_zone: Option<crate::Value<String>>,
-    /// `AvailabilityZoneId`: String. Create-only: a change replaces the resource.
+    /// `AvailabilityZoneId`: `String`. Create-only: a change replaces the resource.
     #[serde(rename = "AvailabilityZoneId", skip_serializing_if = "Option::is_none")]
     pub availability_zone_id: Option<crate::Value<String>>,
-    /// `CidrBlock`: String. Create-only: a change replaces the resource. Format `ipv4-network`.
+    /// `CidrBlock`: `String`. Create-only: a change replaces the resource. Format `ipv4-network`.
     #[serde(rename = "CidrBlock", skip_serializing_if = "Option::is_none")]
     pub cidr_block: Option<crate::Value<String>>,
-    /// `EnableDns64`: bool.
+    /// `EnableDns64`: `bool`.
     #[serde(rename = "EnableDns64", skip_serializing_if = "Option::is_none")]
     pub enable_dns64: Option<crate::Value<bool>>,
-    /// `EnableLniAtDeviceIndex`: i64. Write-only: never read back.
+    /// `EnableLniAtDeviceIndex`: `i64`. Write-only: never read back.
     #[serde(
         rename = "EnableLniAtDeviceIndex",
         skip_serializing_if = "Option::is_none"
     )]
     pub enable_lni_at_device_index: Option<crate::Value<i64>>,
-    /// `Ipv4IpamPoolId`: String. Create-only: a change replaces the resource. Write-only: never read back.
+    /// `Ipv4IpamPoolId`: `String`. Create-only: a change replaces the resource. Write-only: never read back.
     #[serde(rename = "Ipv4IpamPoolId", skip_serializing_if = "Option::is_none")]
     pub ipv4_ipam_pool_id: Option<crate::Value<String>>,
-    /// `Ipv4NetmaskLength`: i64. Create-only: a change replaces the resource. Write-only: never read back.
+    /// `Ipv4NetmaskLength`: `i64`. Create-only: a change replaces the resource. Write-only: never read back.
     #[serde(rename = "Ipv4NetmaskLength", skip_serializing_if = "Option::is_none")]
     pub ipv4_netmask_length: Option<crate::Value<i64>>,
-    /// `Ipv6CidrBlock`: String. Format `ipv6-network`.
+    /// `Ipv6CidrBlock`: `String`. Format `ipv6-network`.
     #[serde(rename = "Ipv6CidrBlock", skip_serializing_if = "Option::is_none")]
     pub ipv6_cidr_block: Option<crate::Value<String>>,
-    /// `Ipv6IpamPoolId`: String. Create-only: a change replaces the resource. Write-only: never read back.
+    /// `Ipv6IpamPoolId`: `String`. Create-only: a change replaces the resource. Write-only: never read back.
     #[serde(rename = "Ipv6IpamPoolId", skip_serializing_if = "Option::is_none")]
     pub ipv6_ipam_pool_id: Option<crate::Value<String>>,
-    /// `Ipv6Native`: bool. Create-only: a change replaces the resource.
+    /// `Ipv6Native`: `bool`. Create-only: a change replaces the resource.
     #[serde(rename = "Ipv6Native", skip_serializing_if = "Option::is_none")]
     pub ipv6_native: Option<crate::Value<bool>>,
-    /// `Ipv6NetmaskLength`: i64. Create-only: a change replaces the resource. Write-only: never read back.
+    /// `Ipv6NetmaskLength`: `i64`. Create-only: a change replaces the resource. Write-only: never read back.
     #[serde(rename = "Ipv6NetmaskLength", skip_serializing_if = "Option::is_none")]
     pub ipv6_netmask_length: Option<crate::Value<i64>>,
-    /// `MapPublicIpOnLaunch`: bool.
+    /// `MapPublicIpOnLaunch`: `bool`.
     #[serde(
         rename = "MapPublicIpOnLaunch",
         skip_serializing_if = "Option::is_none"
     )]
     pub map_public_ip_on_launch: Option<crate::Value<bool>>,
-    /// `OutpostArn`: String. Create-only: a change replaces the resource.
+    /// `OutpostArn`: `String`. Create-only: a change replaces the resource.
     #[serde(rename = "OutpostArn", skip_serializing_if = "Option::is_none")]
     pub outpost_arn: Option<crate::Value<String>>,
-    /// `PrivateDnsNameOptionsOnLaunch`: subnet::PrivateDnsNameOptionsOnLaunch.
+    /// `PrivateDnsNameOptionsOnLaunch`: `subnet::PrivateDnsNameOptionsOnLaunch`.
     #[serde(
         rename = "PrivateDnsNameOptionsOnLaunch",
         skip_serializing_if = "Option::is_none"
     )]
     pub private_dns_name_options_on_launch: Option<subnet::PrivateDnsNameOptionsOnLaunch>,
-    /// `Tags`: list of Tag.
+    /// `Tags`: `list of Tag`.
     #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<crate::Tag>>,
-    /// `VpcId`: String. Required. Create-only: a change replaces the resource. Format `AWS::EC2::VPC.Id`.
+    /// `VpcId`: `String`. Required. Create-only: a change replaces the resource. Format `AWS::EC2::VPC.Id`.
     #[serde(rename = "VpcId")]
     pub vpc_id: crate::Value<String>,
 }
@@ -1219,19 +1219,19 @@ pub mod subnet {
     /// The property `PrivateDnsNameOptionsOnLaunch` of `AWS::EC2::Subnet`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
     pub struct PrivateDnsNameOptionsOnLaunch {
-        /// `EnableResourceNameDnsAAAARecord`: bool.
+        /// `EnableResourceNameDnsAAAARecord`: `bool`.
         #[serde(
             rename = "EnableResourceNameDnsAAAARecord",
             skip_serializing_if = "Option::is_none"
         )]
         pub enable_resource_name_dns_aaaa_record: Option<crate::Value<bool>>,
-        /// `EnableResourceNameDnsARecord`: bool.
+        /// `EnableResourceNameDnsARecord`: `bool`.
         #[serde(
             rename = "EnableResourceNameDnsARecord",
             skip_serializing_if = "Option::is_none"
         )]
         pub enable_resource_name_dns_a_record: Option<crate::Value<bool>>,
-        /// `HostnameType`: String.
+        /// `HostnameType`: `String`.
         #[serde(rename = "HostnameType", skip_serializing_if = "Option::is_none")]
         pub hostname_type: Option<crate::Value<String>>,
     }
@@ -1243,10 +1243,10 @@ pub mod subnet {
 /// Attributes (`Fn::GetAtt`, methods on `Handle<CfnSubnetRouteTableAssociation>`): `Id`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CfnSubnetRouteTableAssociation {
-    /// `RouteTableId`: String. Required. Create-only: a change replaces the resource.
+    /// `RouteTableId`: `String`. Required. Create-only: a change replaces the resource.
     #[serde(rename = "RouteTableId")]
     pub route_table_id: crate::Value<String>,
-    /// `SubnetId`: String. Required. Create-only: a change replaces the resource. Format `AWS::EC2::Subnet.Id`.
+    /// `SubnetId`: `String`. Required. Create-only: a change replaces the resource. Format `AWS::EC2::Subnet.Id`.
     #[serde(rename = "SubnetId")]
     pub subnet_id: crate::Value<String>,
 }
@@ -1288,25 +1288,25 @@ impl crate::Handle<CfnSubnetRouteTableAssociation> {
 /// Attributes (`Fn::GetAtt`, methods on `Handle<CfnVpc>`): `CidrBlock`, `CidrBlockAssociations`, `DefaultNetworkAcl`, `DefaultSecurityGroup`, `EnableDnsHostnames`, `EnableDnsSupport`, `InstanceTenancy`, `Ipv4IpamPoolId`, `Ipv4NetmaskLength`, `Ipv6CidrBlocks`, `VpcId`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CfnVpc {
-    /// `CidrBlock`: String. Create-only: a change replaces the resource. Format `ipv4-network`.
+    /// `CidrBlock`: `String`. Create-only: a change replaces the resource. Format `ipv4-network`.
     #[serde(rename = "CidrBlock", skip_serializing_if = "Option::is_none")]
     pub cidr_block: Option<crate::Value<String>>,
-    /// `EnableDnsHostnames`: bool.
+    /// `EnableDnsHostnames`: `bool`.
     #[serde(rename = "EnableDnsHostnames", skip_serializing_if = "Option::is_none")]
     pub enable_dns_hostnames: Option<crate::Value<bool>>,
-    /// `EnableDnsSupport`: bool.
+    /// `EnableDnsSupport`: `bool`.
     #[serde(rename = "EnableDnsSupport", skip_serializing_if = "Option::is_none")]
     pub enable_dns_support: Option<crate::Value<bool>>,
-    /// `InstanceTenancy`: vpc::InstanceTenancy.
+    /// `InstanceTenancy`: `vpc::InstanceTenancy`.
     #[serde(rename = "InstanceTenancy", skip_serializing_if = "Option::is_none")]
     pub instance_tenancy: Option<crate::Value<vpc::InstanceTenancy>>,
-    /// `Ipv4IpamPoolId`: String. Create-only: a change replaces the resource. Write-only: never read back.
+    /// `Ipv4IpamPoolId`: `String`. Create-only: a change replaces the resource. Write-only: never read back.
     #[serde(rename = "Ipv4IpamPoolId", skip_serializing_if = "Option::is_none")]
     pub ipv4_ipam_pool_id: Option<crate::Value<String>>,
-    /// `Ipv4NetmaskLength`: i64. Create-only: a change replaces the resource. Write-only: never read back.
+    /// `Ipv4NetmaskLength`: `i64`. Create-only: a change replaces the resource. Write-only: never read back.
     #[serde(rename = "Ipv4NetmaskLength", skip_serializing_if = "Option::is_none")]
     pub ipv4_netmask_length: Option<crate::Value<i64>>,
-    /// `Tags`: list of Tag.
+    /// `Tags`: `list of Tag`.
     #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<crate::Tag>>,
 }
@@ -1407,49 +1407,49 @@ pub mod vpc {
 /// Attributes (`Fn::GetAtt`, methods on `Handle<CfnVpcEndpoint>`): `CreationTimestamp`, `DnsEntries`, `Id`, `NetworkInterfaceIds`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CfnVpcEndpoint {
-    /// `DnsOptions`: vpc_endpoint::DnsOptionsSpecification.
+    /// `DnsOptions`: `vpc_endpoint::DnsOptionsSpecification`.
     #[serde(rename = "DnsOptions", skip_serializing_if = "Option::is_none")]
     pub dns_options: Option<vpc_endpoint::DnsOptionsSpecification>,
-    /// `IpAddressType`: vpc_endpoint::IpAddressType.
+    /// `IpAddressType`: `vpc_endpoint::IpAddressType`.
     #[serde(rename = "IpAddressType", skip_serializing_if = "Option::is_none")]
     pub ip_address_type: Option<crate::Value<vpc_endpoint::IpAddressType>>,
-    /// `PolicyDocument`: Json.
+    /// `PolicyDocument`: `Json`.
     #[serde(rename = "PolicyDocument", skip_serializing_if = "Option::is_none")]
     pub policy_document: Option<crate::Value<crate::Json>>,
-    /// `PrivateDnsEnabled`: bool.
+    /// `PrivateDnsEnabled`: `bool`.
     #[serde(rename = "PrivateDnsEnabled", skip_serializing_if = "Option::is_none")]
     pub private_dns_enabled: Option<crate::Value<bool>>,
-    /// `ResourceConfigurationArn`: String. Create-only: a change replaces the resource.
+    /// `ResourceConfigurationArn`: `String`. Create-only: a change replaces the resource.
     #[serde(
         rename = "ResourceConfigurationArn",
         skip_serializing_if = "Option::is_none"
     )]
     pub resource_configuration_arn: Option<crate::Value<String>>,
-    /// `RouteTableIds`: Vec<String>.
+    /// `RouteTableIds`: `Vec<String>`.
     #[serde(rename = "RouteTableIds", skip_serializing_if = "Option::is_none")]
     pub route_table_ids: Option<crate::Value<Vec<String>>>,
-    /// `SecurityGroupIds`: Vec<String>. Format `AWS::EC2::SecurityGroup.Id`.
+    /// `SecurityGroupIds`: `Vec<String>`. Format `AWS::EC2::SecurityGroup.Id`.
     #[serde(rename = "SecurityGroupIds", skip_serializing_if = "Option::is_none")]
     pub security_group_ids: Option<crate::Value<Vec<String>>>,
-    /// `ServiceName`: String. Create-only: a change replaces the resource.
+    /// `ServiceName`: `String`. Create-only: a change replaces the resource.
     #[serde(rename = "ServiceName", skip_serializing_if = "Option::is_none")]
     pub service_name: Option<crate::Value<String>>,
-    /// `ServiceNetworkArn`: String. Create-only: a change replaces the resource.
+    /// `ServiceNetworkArn`: `String`. Create-only: a change replaces the resource.
     #[serde(rename = "ServiceNetworkArn", skip_serializing_if = "Option::is_none")]
     pub service_network_arn: Option<crate::Value<String>>,
-    /// `ServiceRegion`: String. Create-only: a change replaces the resource.
+    /// `ServiceRegion`: `String`. Create-only: a change replaces the resource.
     #[serde(rename = "ServiceRegion", skip_serializing_if = "Option::is_none")]
     pub service_region: Option<crate::Value<String>>,
-    /// `SubnetIds`: Vec<String>.
+    /// `SubnetIds`: `Vec<String>`.
     #[serde(rename = "SubnetIds", skip_serializing_if = "Option::is_none")]
     pub subnet_ids: Option<crate::Value<Vec<String>>>,
-    /// `Tags`: list of Tag.
+    /// `Tags`: `list of Tag`.
     #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<crate::Tag>>,
-    /// `VpcEndpointType`: vpc_endpoint::VpcEndpointType. Create-only: a change replaces the resource.
+    /// `VpcEndpointType`: `vpc_endpoint::VpcEndpointType`. Create-only: a change replaces the resource.
     #[serde(rename = "VpcEndpointType", skip_serializing_if = "Option::is_none")]
     pub vpc_endpoint_type: Option<crate::Value<vpc_endpoint::VpcEndpointType>>,
-    /// `VpcId`: String. Required. Create-only: a change replaces the resource. Format `AWS::EC2::VPC.Id`.
+    /// `VpcId`: `String`. Required. Create-only: a change replaces the resource. Format `AWS::EC2::VPC.Id`.
     #[serde(rename = "VpcId")]
     pub vpc_id: crate::Value<String>,
 }
@@ -1525,23 +1525,23 @@ pub mod vpc_endpoint {
     /// The definition `DnsOptionsSpecification` of `AWS::EC2::VPCEndpoint`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
     pub struct DnsOptionsSpecification {
-        /// `DnsRecordIpType`: DnsRecordIpType.
+        /// `DnsRecordIpType`: `DnsRecordIpType`.
         #[serde(rename = "DnsRecordIpType", skip_serializing_if = "Option::is_none")]
         pub dns_record_ip_type: Option<crate::Value<DnsRecordIpType>>,
-        /// `PrivateDnsOnlyForInboundResolverEndpoint`: PrivateDnsOnlyForInboundResolverEndpoint.
+        /// `PrivateDnsOnlyForInboundResolverEndpoint`: `PrivateDnsOnlyForInboundResolverEndpoint`.
         #[serde(
             rename = "PrivateDnsOnlyForInboundResolverEndpoint",
             skip_serializing_if = "Option::is_none"
         )]
         pub private_dns_only_for_inbound_resolver_endpoint:
             Option<crate::Value<PrivateDnsOnlyForInboundResolverEndpoint>>,
-        /// `PrivateDnsPreference`: PrivateDnsPreference. Create-only: a change replaces the resource.
+        /// `PrivateDnsPreference`: `PrivateDnsPreference`. Create-only: a change replaces the resource.
         #[serde(
             rename = "PrivateDnsPreference",
             skip_serializing_if = "Option::is_none"
         )]
         pub private_dns_preference: Option<crate::Value<PrivateDnsPreference>>,
-        /// `PrivateDnsSpecifiedDomains`: Vec<String>. Create-only: a change replaces the resource. Length 1 to 255.
+        /// `PrivateDnsSpecifiedDomains`: `Vec<String>`. Create-only: a change replaces the resource. Length 1 to 255.
         #[serde(
             rename = "PrivateDnsSpecifiedDomains",
             skip_serializing_if = "Option::is_none"
@@ -1654,13 +1654,13 @@ pub mod vpc_endpoint {
 /// Attributes (`Fn::GetAtt`, methods on `Handle<CfnVpcGatewayAttachment>`): `AttachmentType`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CfnVpcGatewayAttachment {
-    /// `InternetGatewayId`: String.
+    /// `InternetGatewayId`: `String`.
     #[serde(rename = "InternetGatewayId", skip_serializing_if = "Option::is_none")]
     pub internet_gateway_id: Option<crate::Value<String>>,
-    /// `VpcId`: String. Required. Create-only: a change replaces the resource. Format `AWS::EC2::VPC.Id`.
+    /// `VpcId`: `String`. Required. Create-only: a change replaces the resource. Format `AWS::EC2::VPC.Id`.
     #[serde(rename = "VpcId")]
     pub vpc_id: crate::Value<String>,
-    /// `VpnGatewayId`: String.
+    /// `VpnGatewayId`: `String`.
     #[serde(rename = "VpnGatewayId", skip_serializing_if = "Option::is_none")]
     pub vpn_gateway_id: Option<crate::Value<String>>,
 }

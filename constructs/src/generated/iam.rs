@@ -9,16 +9,16 @@
 /// Attributes (`Fn::GetAtt`, methods on `Handle<CfnInstanceProfile>`): `Arn`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CfnInstanceProfile {
-    /// `InstanceProfileName`: String. Create-only: a change replaces the resource. Pattern `^([\w+=,.@-]+)?$`. Length 0 to 128.
+    /// `InstanceProfileName`: `String`. Create-only: a change replaces the resource. Pattern `^([\w+=,.@-]+)?$`. Length 0 to 128.
     #[serde(
         rename = "InstanceProfileName",
         skip_serializing_if = "Option::is_none"
     )]
     pub instance_profile_name: Option<crate::Value<String>>,
-    /// `Path`: String. Create-only: a change replaces the resource. Pattern `^(\u002F)|(\u002F[\u0021-\u007E]+\u002F)$`. Length 1 to 512.
+    /// `Path`: `String`. Create-only: a change replaces the resource. Pattern `^(\u002F)|(\u002F[\u0021-\u007E]+\u002F)$`. Length 1 to 512.
     #[serde(rename = "Path", skip_serializing_if = "Option::is_none")]
     pub path: Option<crate::Value<String>>,
-    /// `Roles`: Vec<String>. Required. Pattern `[a-zA-Z0-9+=,.@\-_]+`.
+    /// `Roles`: `Vec<String>`. Required. Pattern `[a-zA-Z0-9+=,.@\-_]+`.
     #[serde(rename = "Roles")]
     pub roles: crate::Value<Vec<String>>,
 }
@@ -58,25 +58,25 @@ impl crate::Handle<CfnInstanceProfile> {
 /// Attributes (`Fn::GetAtt`, methods on `Handle<CfnManagedPolicy>`): `AttachmentCount`, `CreateDate`, `DefaultVersionId`, `IsAttachable`, `PermissionsBoundaryUsageCount`, `PolicyArn`, `PolicyId`, `UpdateDate`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CfnManagedPolicy {
-    /// `Description`: String. Create-only: a change replaces the resource. Length 0 to 1000.
+    /// `Description`: `String`. Create-only: a change replaces the resource. Length 0 to 1000.
     #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<crate::Value<String>>,
-    /// `Groups`: Vec<String>.
+    /// `Groups`: `Vec<String>`.
     #[serde(rename = "Groups", skip_serializing_if = "Option::is_none")]
     pub groups: Option<crate::Value<Vec<String>>>,
-    /// `ManagedPolicyName`: String. Create-only: a change replaces the resource.
+    /// `ManagedPolicyName`: `String`. Create-only: a change replaces the resource.
     #[serde(rename = "ManagedPolicyName", skip_serializing_if = "Option::is_none")]
     pub managed_policy_name: Option<crate::Value<String>>,
-    /// `Path`: String. Create-only: a change replaces the resource. Pattern `^((/[A-Za-z0-9\.,\+@=_-]+)*)/$`. Length 1 to 512. Default `"/"`.
+    /// `Path`: `String`. Create-only: a change replaces the resource. Pattern `^((/[A-Za-z0-9\.,\+@=_-]+)*)/$`. Length 1 to 512. Default `"/"`.
     #[serde(rename = "Path", skip_serializing_if = "Option::is_none")]
     pub path: Option<crate::Value<String>>,
-    /// `PolicyDocument`: Json. Required. Format `json`. Pattern `^[\u0009\u000A\u000D\u0020-\u00FF]+$`. Length 1 to 131072.
+    /// `PolicyDocument`: `Json`. Required. Format `json`. Pattern `^[\u0009\u000A\u000D\u0020-\u00FF]+$`. Length 1 to 131072.
     #[serde(rename = "PolicyDocument")]
     pub policy_document: crate::Value<crate::Json>,
-    /// `Roles`: Vec<String>.
+    /// `Roles`: `Vec<String>`.
     #[serde(rename = "Roles", skip_serializing_if = "Option::is_none")]
     pub roles: Option<crate::Value<Vec<String>>>,
-    /// `Users`: Vec<String>.
+    /// `Users`: `Vec<String>`.
     #[serde(rename = "Users", skip_serializing_if = "Option::is_none")]
     pub users: Option<crate::Value<Vec<String>>>,
 }
@@ -161,19 +161,19 @@ impl crate::Handle<CfnManagedPolicy> {
 /// Attributes (`Fn::GetAtt`, methods on `Handle<CfnPolicy>`): `Id`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CfnPolicy {
-    /// `Groups`: Vec<String>.
+    /// `Groups`: `Vec<String>`.
     #[serde(rename = "Groups", skip_serializing_if = "Option::is_none")]
     pub groups: Option<crate::Value<Vec<String>>>,
-    /// `PolicyDocument`: Json. Required. Pattern `^[\u0009\u000A\u000D\u0020-\u00FF]+$`. Length 1 to 131072.
+    /// `PolicyDocument`: `Json`. Required. Pattern `^[\u0009\u000A\u000D\u0020-\u00FF]+$`. Length 1 to 131072.
     #[serde(rename = "PolicyDocument")]
     pub policy_document: crate::Value<crate::Json>,
-    /// `PolicyName`: String. Required. Pattern `^[\w+=,.@-]+$`. Length 1 to 128.
+    /// `PolicyName`: `String`. Required. Pattern `^[\w+=,.@-]+$`. Length 1 to 128.
     #[serde(rename = "PolicyName")]
     pub policy_name: crate::Value<String>,
-    /// `Roles`: Vec<String>.
+    /// `Roles`: `Vec<String>`.
     #[serde(rename = "Roles", skip_serializing_if = "Option::is_none")]
     pub roles: Option<crate::Value<Vec<String>>>,
-    /// `Users`: Vec<String>.
+    /// `Users`: `Vec<String>`.
     #[serde(rename = "Users", skip_serializing_if = "Option::is_none")]
     pub users: Option<crate::Value<Vec<String>>>,
 }
@@ -218,34 +218,34 @@ impl crate::Handle<CfnPolicy> {
 /// Attributes (`Fn::GetAtt`, methods on `Handle<CfnRole>`): `Arn`, `RoleId`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CfnRole {
-    /// `AssumeRolePolicyDocument`: Json. Required. Pattern `^[\u0009\u000A\u000D\u0020-\u00FF]+$`. Length 1 to 131072.
+    /// `AssumeRolePolicyDocument`: `Json`. Required. Pattern `^[\u0009\u000A\u000D\u0020-\u00FF]+$`. Length 1 to 131072.
     #[serde(rename = "AssumeRolePolicyDocument")]
     pub assume_role_policy_document: crate::Value<crate::Json>,
-    /// `Description`: String. Pattern `^[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*$`. Length 0 to 1000.
+    /// `Description`: `String`. Pattern `^[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*$`. Length 0 to 1000.
     #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<crate::Value<String>>,
-    /// `ManagedPolicyArns`: Vec<String>. Pattern `arn:(aws[a-zA-Z-]*)?:iam::(\d{12}|aws):policy/[a-zA-Z_0-9+=,.@\-_/]+`.
+    /// `ManagedPolicyArns`: `Vec<String>`. Pattern `arn:(aws[a-zA-Z-]*)?:iam::(\d{12}|aws):policy/[a-zA-Z_0-9+=,.@\-_/]+`.
     #[serde(rename = "ManagedPolicyArns", skip_serializing_if = "Option::is_none")]
     pub managed_policy_arns: Option<crate::Value<Vec<String>>>,
-    /// `MaxSessionDuration`: i64. Value 3600 to 43200.
+    /// `MaxSessionDuration`: `i64`. Value 3600 to 43200.
     #[serde(rename = "MaxSessionDuration", skip_serializing_if = "Option::is_none")]
     pub max_session_duration: Option<crate::Value<i64>>,
-    /// `Path`: String. Create-only: a change replaces the resource. Pattern `^(\u002F)|(\u002F[\u0021-\u007E]+\u002F)$`. Length 1 to 512. Default `"/"`.
+    /// `Path`: `String`. Create-only: a change replaces the resource. Pattern `^(\u002F)|(\u002F[\u0021-\u007E]+\u002F)$`. Length 1 to 512. Default `"/"`.
     #[serde(rename = "Path", skip_serializing_if = "Option::is_none")]
     pub path: Option<crate::Value<String>>,
-    /// `PermissionsBoundary`: String. Length 20 to 2048.
+    /// `PermissionsBoundary`: `String`. Length 20 to 2048.
     #[serde(
         rename = "PermissionsBoundary",
         skip_serializing_if = "Option::is_none"
     )]
     pub permissions_boundary: Option<crate::Value<String>>,
-    /// `Policies`: list of role::Policy.
+    /// `Policies`: `list of role::Policy`.
     #[serde(rename = "Policies", skip_serializing_if = "Option::is_none")]
     pub policies: Option<Vec<role::Policy>>,
-    /// `RoleName`: String. Create-only: a change replaces the resource. Pattern `^[\w+=,.@-]+$`. Length 1 to 64.
+    /// `RoleName`: `String`. Create-only: a change replaces the resource. Pattern `^[\w+=,.@-]+$`. Length 1 to 64.
     #[serde(rename = "RoleName", skip_serializing_if = "Option::is_none")]
     pub role_name: Option<crate::Value<String>>,
-    /// `Tags`: list of Tag.
+    /// `Tags`: `list of Tag`.
     #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<crate::Tag>>,
 }
@@ -294,10 +294,10 @@ pub mod role {
     /// The definition `Policy` of `AWS::IAM::Role`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct Policy {
-        /// `PolicyDocument`: Json. Required.
+        /// `PolicyDocument`: `Json`. Required.
         #[serde(rename = "PolicyDocument")]
         pub policy_document: crate::Value<crate::Json>,
-        /// `PolicyName`: String. Required.
+        /// `PolicyName`: `String`. Required.
         #[serde(rename = "PolicyName")]
         pub policy_name: crate::Value<String>,
     }

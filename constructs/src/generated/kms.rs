@@ -8,10 +8,10 @@
 /// Primary identifier: `/properties/AliasName`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CfnAlias {
-    /// `AliasName`: String. Required. Create-only: a change replaces the resource. Format `AWS::KMS::Alias.AliasName`. Pattern `^(alias/)[a-zA-Z0-9:/_-]+$`. Length 1 to 256.
+    /// `AliasName`: `String`. Required. Create-only: a change replaces the resource. Format `AWS::KMS::Alias.AliasName`. Pattern `^(alias/)[a-zA-Z0-9:/_-]+$`. Length 1 to 256.
     #[serde(rename = "AliasName")]
     pub alias_name: crate::Value<String>,
-    /// `TargetKeyId`: String. Required. Length 1 to 256.
+    /// `TargetKeyId`: `String`. Required. Length 1 to 256.
     #[serde(rename = "TargetKeyId")]
     pub target_key_id: crate::Value<String>,
 }
@@ -46,49 +46,49 @@ impl crate::Resource for CfnAlias {
 /// Attributes (`Fn::GetAtt`, methods on `Handle<CfnKey>`): `Arn`, `KeyId`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CfnKey {
-    /// `BypassPolicyLockoutSafetyCheck`: bool. Write-only: never read back. Default `false`.
+    /// `BypassPolicyLockoutSafetyCheck`: `bool`. Write-only: never read back. Default `false`.
     #[serde(
         rename = "BypassPolicyLockoutSafetyCheck",
         skip_serializing_if = "Option::is_none"
     )]
     pub bypass_policy_lockout_safety_check: Option<crate::Value<bool>>,
-    /// `Description`: String. Length 0 to 8192.
+    /// `Description`: `String`. Length 0 to 8192.
     #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<crate::Value<String>>,
-    /// `EnableKeyRotation`: bool.
+    /// `EnableKeyRotation`: `bool`.
     #[serde(rename = "EnableKeyRotation", skip_serializing_if = "Option::is_none")]
     pub enable_key_rotation: Option<crate::Value<bool>>,
-    /// `Enabled`: bool.
+    /// `Enabled`: `bool`.
     #[serde(rename = "Enabled", skip_serializing_if = "Option::is_none")]
     pub enabled: Option<crate::Value<bool>>,
-    /// `KeyPolicy`: Json.
+    /// `KeyPolicy`: `Json`.
     #[serde(rename = "KeyPolicy", skip_serializing_if = "Option::is_none")]
     pub key_policy: Option<crate::Value<crate::Json>>,
-    /// `KeySpec`: key::KeySpec. Default `"SYMMETRIC_DEFAULT"`.
+    /// `KeySpec`: `key::KeySpec`. Default `"SYMMETRIC_DEFAULT"`.
     #[serde(rename = "KeySpec", skip_serializing_if = "Option::is_none")]
     pub key_spec: Option<crate::Value<key::KeySpec>>,
-    /// `KeyUsage`: key::KeyUsage. Default `"ENCRYPT_DECRYPT"`.
+    /// `KeyUsage`: `key::KeyUsage`. Default `"ENCRYPT_DECRYPT"`.
     #[serde(rename = "KeyUsage", skip_serializing_if = "Option::is_none")]
     pub key_usage: Option<crate::Value<key::KeyUsage>>,
-    /// `MultiRegion`: bool. Default `false`.
+    /// `MultiRegion`: `bool`. Default `false`.
     #[serde(rename = "MultiRegion", skip_serializing_if = "Option::is_none")]
     pub multi_region: Option<crate::Value<bool>>,
-    /// `Origin`: key::Origin. Default `"AWS_KMS"`.
+    /// `Origin`: `key::Origin`. Default `"AWS_KMS"`.
     #[serde(rename = "Origin", skip_serializing_if = "Option::is_none")]
     pub origin: Option<crate::Value<key::Origin>>,
-    /// `PendingWindowInDays`: i64. Write-only: never read back. Value 7 to 30.
+    /// `PendingWindowInDays`: `i64`. Write-only: never read back. Value 7 to 30.
     #[serde(
         rename = "PendingWindowInDays",
         skip_serializing_if = "Option::is_none"
     )]
     pub pending_window_in_days: Option<crate::Value<i64>>,
-    /// `RotationPeriodInDays`: i64. Write-only: never read back. Value 90 to 2560. Default `365`.
+    /// `RotationPeriodInDays`: `i64`. Write-only: never read back. Value 90 to 2560. Default `365`.
     #[serde(
         rename = "RotationPeriodInDays",
         skip_serializing_if = "Option::is_none"
     )]
     pub rotation_period_in_days: Option<crate::Value<i64>>,
-    /// `Tags`: list of Tag.
+    /// `Tags`: `list of Tag`.
     #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<crate::Tag>>,
 }

@@ -9,115 +9,115 @@
 /// Attributes (`Fn::GetAtt`, methods on `Handle<CfnFunction>`): `Arn`, `SnapStartResponse.ApplyOn`, `SnapStartResponse.OptimizationStatus`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CfnFunction {
-    /// `Architectures`: Vec<function::Architectures>.
+    /// `Architectures`: `Vec<function::Architectures>`.
     #[serde(rename = "Architectures", skip_serializing_if = "Option::is_none")]
     pub architectures: Option<crate::Value<Vec<function::Architectures>>>,
-    /// `CapacityProviderConfig`: function::CapacityProviderConfig.
+    /// `CapacityProviderConfig`: `function::CapacityProviderConfig`.
     #[serde(
         rename = "CapacityProviderConfig",
         skip_serializing_if = "Option::is_none"
     )]
     pub capacity_provider_config: Option<function::CapacityProviderConfig>,
-    /// `Code`: function::Code. Required.
+    /// `Code`: `function::Code`. Required.
     #[serde(rename = "Code")]
     pub code: function::Code,
-    /// `CodeSigningConfigArn`: String. Length 0 to 200.
+    /// `CodeSigningConfigArn`: `String`. Length 0 to 200.
     #[serde(
         rename = "CodeSigningConfigArn",
         skip_serializing_if = "Option::is_none"
     )]
     pub code_signing_config_arn: Option<crate::Value<String>>,
-    /// `DeadLetterConfig`: function::DeadLetterConfig.
+    /// `DeadLetterConfig`: `function::DeadLetterConfig`.
     #[serde(rename = "DeadLetterConfig", skip_serializing_if = "Option::is_none")]
     pub dead_letter_config: Option<function::DeadLetterConfig>,
-    /// `Description`: String. Length 0 to 256.
+    /// `Description`: `String`. Length 0 to 256.
     #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<crate::Value<String>>,
-    /// `DurableConfig`: function::DurableConfig.
+    /// `DurableConfig`: `function::DurableConfig`.
     #[serde(rename = "DurableConfig", skip_serializing_if = "Option::is_none")]
     pub durable_config: Option<function::DurableConfig>,
-    /// `Environment`: function::Environment.
+    /// `Environment`: `function::Environment`.
     #[serde(rename = "Environment", skip_serializing_if = "Option::is_none")]
     pub environment: Option<function::Environment>,
-    /// `EphemeralStorage`: function::EphemeralStorage.
+    /// `EphemeralStorage`: `function::EphemeralStorage`.
     #[serde(rename = "EphemeralStorage", skip_serializing_if = "Option::is_none")]
     pub ephemeral_storage: Option<function::EphemeralStorage>,
-    /// `FileSystemConfigs`: list of function::FileSystemConfig.
+    /// `FileSystemConfigs`: `list of function::FileSystemConfig`.
     #[serde(rename = "FileSystemConfigs", skip_serializing_if = "Option::is_none")]
     pub file_system_configs: Option<Vec<function::FileSystemConfig>>,
-    /// `FunctionName`: String. Create-only: a change replaces the resource. Format `AWS::Lambda::Function.Name`. Length 1 to 64.
+    /// `FunctionName`: `String`. Create-only: a change replaces the resource. Format `AWS::Lambda::Function.Name`. Length 1 to 64.
     #[serde(rename = "FunctionName", skip_serializing_if = "Option::is_none")]
     pub function_name: Option<crate::Value<String>>,
-    /// `FunctionScalingConfig`: function::FunctionScalingConfig.
+    /// `FunctionScalingConfig`: `function::FunctionScalingConfig`.
     #[serde(
         rename = "FunctionScalingConfig",
         skip_serializing_if = "Option::is_none"
     )]
     pub function_scaling_config: Option<function::FunctionScalingConfig>,
-    /// `Handler`: String. Pattern `^[^\s]+$`. Length 0 to 128.
+    /// `Handler`: `String`. Pattern `^[^\s]+$`. Length 0 to 128.
     #[serde(rename = "Handler", skip_serializing_if = "Option::is_none")]
     pub handler: Option<crate::Value<String>>,
-    /// `ImageConfig`: function::ImageConfig.
+    /// `ImageConfig`: `function::ImageConfig`.
     #[serde(rename = "ImageConfig", skip_serializing_if = "Option::is_none")]
     pub image_config: Option<function::ImageConfig>,
-    /// `KmsKeyArn`: String. Format `AWS::KMS::Key.Arn`. Pattern `^(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()$`.
+    /// `KmsKeyArn`: `String`. Format `AWS::KMS::Key.Arn`. Pattern `^(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()$`.
     #[serde(rename = "KmsKeyArn", skip_serializing_if = "Option::is_none")]
     pub kms_key_arn: Option<crate::Value<String>>,
-    /// `Layers`: Vec<String>. Length at least 1.
+    /// `Layers`: `Vec<String>`. Length at least 1.
     #[serde(rename = "Layers", skip_serializing_if = "Option::is_none")]
     pub layers: Option<crate::Value<Vec<String>>>,
-    /// `LoggingConfig`: function::LoggingConfig.
+    /// `LoggingConfig`: `function::LoggingConfig`.
     #[serde(rename = "LoggingConfig", skip_serializing_if = "Option::is_none")]
     pub logging_config: Option<function::LoggingConfig>,
-    /// `MemorySize`: i64. Value 128 to 32768.
+    /// `MemorySize`: `i64`. Value 128 to 32768.
     #[serde(rename = "MemorySize", skip_serializing_if = "Option::is_none")]
     pub memory_size: Option<crate::Value<i64>>,
-    /// `PackageType`: function::PackageType. Create-only: a change replaces the resource.
+    /// `PackageType`: `function::PackageType`. Create-only: a change replaces the resource.
     #[serde(rename = "PackageType", skip_serializing_if = "Option::is_none")]
     pub package_type: Option<crate::Value<function::PackageType>>,
-    /// `PublishToLatestPublished`: bool. Write-only: never read back.
+    /// `PublishToLatestPublished`: `bool`. Write-only: never read back.
     #[serde(
         rename = "PublishToLatestPublished",
         skip_serializing_if = "Option::is_none"
     )]
     pub publish_to_latest_published: Option<crate::Value<bool>>,
-    /// `RecursiveLoop`: function::RecursiveLoop.
+    /// `RecursiveLoop`: `function::RecursiveLoop`.
     #[serde(rename = "RecursiveLoop", skip_serializing_if = "Option::is_none")]
     pub recursive_loop: Option<crate::Value<function::RecursiveLoop>>,
-    /// `ReservedConcurrentExecutions`: i64. Value at least 0.
+    /// `ReservedConcurrentExecutions`: `i64`. Value at least 0.
     #[serde(
         rename = "ReservedConcurrentExecutions",
         skip_serializing_if = "Option::is_none"
     )]
     pub reserved_concurrent_executions: Option<crate::Value<i64>>,
-    /// `Role`: String. Required. Pattern `^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$`.
+    /// `Role`: `String`. Required. Pattern `^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$`.
     #[serde(rename = "Role")]
     pub role: crate::Value<String>,
-    /// `Runtime`: function::Runtime.
+    /// `Runtime`: `function::Runtime`.
     #[serde(rename = "Runtime", skip_serializing_if = "Option::is_none")]
     pub runtime: Option<crate::Value<function::Runtime>>,
-    /// `RuntimeManagementConfig`: function::RuntimeManagementConfig.
+    /// `RuntimeManagementConfig`: `function::RuntimeManagementConfig`.
     #[serde(
         rename = "RuntimeManagementConfig",
         skip_serializing_if = "Option::is_none"
     )]
     pub runtime_management_config: Option<function::RuntimeManagementConfig>,
-    /// `SnapStart`: function::SnapStart. Write-only: never read back.
+    /// `SnapStart`: `function::SnapStart`. Write-only: never read back.
     #[serde(rename = "SnapStart", skip_serializing_if = "Option::is_none")]
     pub snap_start: Option<function::SnapStart>,
-    /// `Tags`: list of Tag.
+    /// `Tags`: `list of Tag`.
     #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<crate::Tag>>,
-    /// `TenancyConfig`: function::TenancyConfig. Create-only: a change replaces the resource.
+    /// `TenancyConfig`: `function::TenancyConfig`. Create-only: a change replaces the resource.
     #[serde(rename = "TenancyConfig", skip_serializing_if = "Option::is_none")]
     pub tenancy_config: Option<function::TenancyConfig>,
-    /// `Timeout`: i64. Value 1 to 900.
+    /// `Timeout`: `i64`. Value 1 to 900.
     #[serde(rename = "Timeout", skip_serializing_if = "Option::is_none")]
     pub timeout: Option<crate::Value<i64>>,
-    /// `TracingConfig`: function::TracingConfig.
+    /// `TracingConfig`: `function::TracingConfig`.
     #[serde(rename = "TracingConfig", skip_serializing_if = "Option::is_none")]
     pub tracing_config: Option<function::TracingConfig>,
-    /// `VpcConfig`: function::VpcConfig.
+    /// `VpcConfig`: `function::VpcConfig`.
     #[serde(rename = "VpcConfig", skip_serializing_if = "Option::is_none")]
     pub vpc_config: Option<function::VpcConfig>,
 }
@@ -262,7 +262,7 @@ pub mod function {
     /// The definition `CapacityProviderConfig` of `AWS::Lambda::Function`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct CapacityProviderConfig {
-        /// `LambdaManagedInstancesCapacityProviderConfig`: LambdaManagedInstancesCapacityProviderConfig. Required.
+        /// `LambdaManagedInstancesCapacityProviderConfig`: `LambdaManagedInstancesCapacityProviderConfig`. Required.
         #[serde(rename = "LambdaManagedInstancesCapacityProviderConfig")]
         pub lambda_managed_instances_capacity_provider_config:
             LambdaManagedInstancesCapacityProviderConfig,
@@ -282,28 +282,28 @@ pub mod function {
     /// The definition `Code` of `AWS::Lambda::Function`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
     pub struct Code {
-        /// `ImageUri`: String. Write-only: never read back.
+        /// `ImageUri`: `String`. Write-only: never read back.
         #[serde(rename = "ImageUri", skip_serializing_if = "Option::is_none")]
         pub image_uri: Option<crate::Value<String>>,
-        /// `S3Bucket`: String. Write-only: never read back. Format `AWS::S3::Bucket.Name`. Pattern `^[0-9A-Za-z\.\-_]*(?<!\.)$`. Length 3 to 63.
+        /// `S3Bucket`: `String`. Write-only: never read back. Format `AWS::S3::Bucket.Name`. Pattern `^[0-9A-Za-z\.\-_]*(?<!\.)$`. Length 3 to 63.
         #[serde(rename = "S3Bucket", skip_serializing_if = "Option::is_none")]
         pub s3_bucket: Option<crate::Value<String>>,
-        /// `S3Key`: String. Write-only: never read back. Length 1 to 1024.
+        /// `S3Key`: `String`. Write-only: never read back. Length 1 to 1024.
         #[serde(rename = "S3Key", skip_serializing_if = "Option::is_none")]
         pub s3_key: Option<crate::Value<String>>,
-        /// `S3ObjectStorageMode`: S3ObjectStorageMode.
+        /// `S3ObjectStorageMode`: `S3ObjectStorageMode`.
         #[serde(
             rename = "S3ObjectStorageMode",
             skip_serializing_if = "Option::is_none"
         )]
         pub s3_object_storage_mode: Option<crate::Value<S3ObjectStorageMode>>,
-        /// `S3ObjectVersion`: String. Write-only: never read back. Length 1 to 1024.
+        /// `S3ObjectVersion`: `String`. Write-only: never read back. Length 1 to 1024.
         #[serde(rename = "S3ObjectVersion", skip_serializing_if = "Option::is_none")]
         pub s3_object_version: Option<crate::Value<String>>,
-        /// `SourceKMSKeyArn`: String. Write-only: never read back. Pattern `^(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()$`.
+        /// `SourceKMSKeyArn`: `String`. Write-only: never read back. Pattern `^(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()$`.
         #[serde(rename = "SourceKMSKeyArn", skip_serializing_if = "Option::is_none")]
         pub source_kms_key_arn: Option<crate::Value<String>>,
-        /// `ZipFile`: String. Write-only: never read back.
+        /// `ZipFile`: `String`. Write-only: never read back.
         #[serde(rename = "ZipFile", skip_serializing_if = "Option::is_none")]
         pub zip_file: Option<crate::Value<String>>,
     }
@@ -311,7 +311,7 @@ pub mod function {
     /// The definition `DeadLetterConfig` of `AWS::Lambda::Function`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
     pub struct DeadLetterConfig {
-        /// `TargetArn`: String. Pattern `^(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()$`.
+        /// `TargetArn`: `String`. Pattern `^(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()$`.
         #[serde(rename = "TargetArn", skip_serializing_if = "Option::is_none")]
         pub target_arn: Option<crate::Value<String>>,
     }
@@ -319,10 +319,10 @@ pub mod function {
     /// The definition `DurableConfig` of `AWS::Lambda::Function`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct DurableConfig {
-        /// `ExecutionTimeout`: i64. Required. Value 1 to 31622400.
+        /// `ExecutionTimeout`: `i64`. Required. Value 1 to 31622400.
         #[serde(rename = "ExecutionTimeout")]
         pub execution_timeout: crate::Value<i64>,
-        /// `RetentionPeriodInDays`: i64. Value 1 to 90. Default `14`.
+        /// `RetentionPeriodInDays`: `i64`. Value 1 to 90. Default `14`.
         #[serde(
             rename = "RetentionPeriodInDays",
             skip_serializing_if = "Option::is_none"
@@ -343,7 +343,7 @@ pub mod function {
     /// The definition `Environment` of `AWS::Lambda::Function`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
     pub struct Environment {
-        /// `Variables`: Json.
+        /// `Variables`: `Json`.
         #[serde(rename = "Variables", skip_serializing_if = "Option::is_none")]
         pub variables: Option<crate::Value<crate::Json>>,
     }
@@ -351,7 +351,7 @@ pub mod function {
     /// The definition `EphemeralStorage` of `AWS::Lambda::Function`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct EphemeralStorage {
-        /// `Size`: i64. Required. Value 512 to 10240.
+        /// `Size`: `i64`. Required. Value 512 to 10240.
         #[serde(rename = "Size")]
         pub size: crate::Value<i64>,
     }
@@ -366,10 +366,10 @@ pub mod function {
     /// The definition `FileSystemConfig` of `AWS::Lambda::Function`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct FileSystemConfig {
-        /// `Arn`: String. Required. Length at most 200.
+        /// `Arn`: `String`. Required. Length at most 200.
         #[serde(rename = "Arn")]
         pub arn: crate::Value<String>,
-        /// `LocalMountPath`: String. Required. Pattern `^/mnt/[a-zA-Z0-9-_.]+$`. Length 0 to 160.
+        /// `LocalMountPath`: `String`. Required. Pattern `^/mnt/[a-zA-Z0-9-_.]+$`. Length 0 to 160.
         #[serde(rename = "LocalMountPath")]
         pub local_mount_path: crate::Value<String>,
     }
@@ -390,13 +390,13 @@ pub mod function {
     /// The definition `FunctionScalingConfig` of `AWS::Lambda::Function`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
     pub struct FunctionScalingConfig {
-        /// `MaxExecutionEnvironments`: i64. Value 0 to 15000.
+        /// `MaxExecutionEnvironments`: `i64`. Value 0 to 15000.
         #[serde(
             rename = "MaxExecutionEnvironments",
             skip_serializing_if = "Option::is_none"
         )]
         pub max_execution_environments: Option<crate::Value<i64>>,
-        /// `MinExecutionEnvironments`: i64. Value 0 to 15000.
+        /// `MinExecutionEnvironments`: `i64`. Value 0 to 15000.
         #[serde(
             rename = "MinExecutionEnvironments",
             skip_serializing_if = "Option::is_none"
@@ -407,13 +407,13 @@ pub mod function {
     /// The definition `ImageConfig` of `AWS::Lambda::Function`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
     pub struct ImageConfig {
-        /// `Command`: Vec<String>.
+        /// `Command`: `Vec<String>`.
         #[serde(rename = "Command", skip_serializing_if = "Option::is_none")]
         pub command: Option<crate::Value<Vec<String>>>,
-        /// `EntryPoint`: Vec<String>.
+        /// `EntryPoint`: `Vec<String>`.
         #[serde(rename = "EntryPoint", skip_serializing_if = "Option::is_none")]
         pub entry_point: Option<crate::Value<Vec<String>>>,
-        /// `WorkingDirectory`: String. Length 0 to 1000.
+        /// `WorkingDirectory`: `String`. Length 0 to 1000.
         #[serde(rename = "WorkingDirectory", skip_serializing_if = "Option::is_none")]
         pub working_directory: Option<crate::Value<String>>,
     }
@@ -421,16 +421,16 @@ pub mod function {
     /// The definition `LambdaManagedInstancesCapacityProviderConfig` of `AWS::Lambda::Function`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct LambdaManagedInstancesCapacityProviderConfig {
-        /// `CapacityProviderArn`: String. Required. Pattern `^arn:aws[a-zA-Z-]*:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:capacity-provider:[a-zA-Z0-9-_]+$`. Length 1 to 140.
+        /// `CapacityProviderArn`: `String`. Required. Pattern `^arn:aws[a-zA-Z-]*:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:capacity-provider:[a-zA-Z0-9-_]+$`. Length 1 to 140.
         #[serde(rename = "CapacityProviderArn")]
         pub capacity_provider_arn: crate::Value<String>,
-        /// `ExecutionEnvironmentMemoryGiBPerVCpu`: f64. Value 2 to 8.
+        /// `ExecutionEnvironmentMemoryGiBPerVCpu`: `f64`. Value 2 to 8.
         #[serde(
             rename = "ExecutionEnvironmentMemoryGiBPerVCpu",
             skip_serializing_if = "Option::is_none"
         )]
         pub execution_environment_memory_gi_b_per_v_cpu: Option<crate::Value<f64>>,
-        /// `PerExecutionEnvironmentMaxConcurrency`: i64. Value 1 to 1600.
+        /// `PerExecutionEnvironmentMaxConcurrency`: `i64`. Value 1 to 1600.
         #[serde(
             rename = "PerExecutionEnvironmentMaxConcurrency",
             skip_serializing_if = "Option::is_none"
@@ -465,19 +465,19 @@ pub mod function {
     /// The definition `LoggingConfig` of `AWS::Lambda::Function`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
     pub struct LoggingConfig {
-        /// `ApplicationLogLevel`: ApplicationLogLevel.
+        /// `ApplicationLogLevel`: `ApplicationLogLevel`.
         #[serde(
             rename = "ApplicationLogLevel",
             skip_serializing_if = "Option::is_none"
         )]
         pub application_log_level: Option<crate::Value<ApplicationLogLevel>>,
-        /// `LogFormat`: LogFormat.
+        /// `LogFormat`: `LogFormat`.
         #[serde(rename = "LogFormat", skip_serializing_if = "Option::is_none")]
         pub log_format: Option<crate::Value<LogFormat>>,
-        /// `LogGroup`: String. Pattern `[\.\-_/#A-Za-z0-9]+`. Length 1 to 512.
+        /// `LogGroup`: `String`. Pattern `[\.\-_/#A-Za-z0-9]+`. Length 1 to 512.
         #[serde(rename = "LogGroup", skip_serializing_if = "Option::is_none")]
         pub log_group: Option<crate::Value<String>>,
-        /// `SystemLogLevel`: SystemLogLevel.
+        /// `SystemLogLevel`: `SystemLogLevel`.
         #[serde(rename = "SystemLogLevel", skip_serializing_if = "Option::is_none")]
         pub system_log_level: Option<crate::Value<SystemLogLevel>>,
     }
@@ -669,10 +669,10 @@ pub mod function {
     /// The definition `RuntimeManagementConfig` of `AWS::Lambda::Function`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct RuntimeManagementConfig {
-        /// `RuntimeVersionArn`: String.
+        /// `RuntimeVersionArn`: `String`.
         #[serde(rename = "RuntimeVersionArn", skip_serializing_if = "Option::is_none")]
         pub runtime_version_arn: Option<crate::Value<String>>,
-        /// `UpdateRuntimeOn`: UpdateRuntimeOn. Required.
+        /// `UpdateRuntimeOn`: `UpdateRuntimeOn`. Required.
         #[serde(rename = "UpdateRuntimeOn")]
         pub update_runtime_on: crate::Value<UpdateRuntimeOn>,
     }
@@ -703,7 +703,7 @@ pub mod function {
     /// The definition `SnapStart` of `AWS::Lambda::Function`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct SnapStart {
-        /// `ApplyOn`: ApplyOn. Required. Write-only: never read back.
+        /// `ApplyOn`: `ApplyOn`. Required. Write-only: never read back.
         #[serde(rename = "ApplyOn")]
         pub apply_on: crate::Value<ApplyOn>,
     }
@@ -736,7 +736,7 @@ pub mod function {
     /// The definition `TenancyConfig` of `AWS::Lambda::Function`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct TenancyConfig {
-        /// `TenantIsolationMode`: TenantIsolationMode. Required.
+        /// `TenantIsolationMode`: `TenantIsolationMode`. Required.
         #[serde(rename = "TenantIsolationMode")]
         pub tenant_isolation_mode: crate::Value<TenantIsolationMode>,
     }
@@ -763,7 +763,7 @@ pub mod function {
     /// The definition `TracingConfig` of `AWS::Lambda::Function`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
     pub struct TracingConfig {
-        /// `Mode`: Mode.
+        /// `Mode`: `Mode`.
         #[serde(rename = "Mode", skip_serializing_if = "Option::is_none")]
         pub mode: Option<crate::Value<Mode>>,
     }
@@ -787,16 +787,16 @@ pub mod function {
     /// The definition `VpcConfig` of `AWS::Lambda::Function`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
     pub struct VpcConfig {
-        /// `Ipv6AllowedForDualStack`: bool.
+        /// `Ipv6AllowedForDualStack`: `bool`.
         #[serde(
             rename = "Ipv6AllowedForDualStack",
             skip_serializing_if = "Option::is_none"
         )]
         pub ipv6_allowed_for_dual_stack: Option<crate::Value<bool>>,
-        /// `SecurityGroupIds`: Vec<String>. Format `AWS::EC2::SecurityGroup.Id`.
+        /// `SecurityGroupIds`: `Vec<String>`. Format `AWS::EC2::SecurityGroup.Id`.
         #[serde(rename = "SecurityGroupIds", skip_serializing_if = "Option::is_none")]
         pub security_group_ids: Option<crate::Value<Vec<String>>>,
-        /// `SubnetIds`: Vec<String>.
+        /// `SubnetIds`: `Vec<String>`.
         #[serde(rename = "SubnetIds", skip_serializing_if = "Option::is_none")]
         pub subnet_ids: Option<crate::Value<Vec<String>>>,
     }
@@ -808,37 +808,37 @@ pub mod function {
 /// Attributes (`Fn::GetAtt`, methods on `Handle<CfnPermission>`): `Id`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CfnPermission {
-    /// `Action`: String. Required. Create-only: a change replaces the resource. Pattern `^(lambda:[*]|lambda:[a-zA-Z]+|[*])$`. Length 1 to 256.
+    /// `Action`: `String`. Required. Create-only: a change replaces the resource. Pattern `^(lambda:[*]|lambda:[a-zA-Z]+|[*])$`. Length 1 to 256.
     #[serde(rename = "Action")]
     pub action: crate::Value<String>,
-    /// `EventSourceToken`: String. Create-only: a change replaces the resource. Pattern `^[a-zA-Z0-9._\-]+$`. Length 1 to 256.
+    /// `EventSourceToken`: `String`. Create-only: a change replaces the resource. Pattern `^[a-zA-Z0-9._\-]+$`. Length 1 to 256.
     #[serde(rename = "EventSourceToken", skip_serializing_if = "Option::is_none")]
     pub event_source_token: Option<crate::Value<String>>,
-    /// `FunctionName`: String. Required. Create-only: a change replaces the resource. Length 1 to 140.
+    /// `FunctionName`: `String`. Required. Create-only: a change replaces the resource. Length 1 to 140.
     #[serde(rename = "FunctionName")]
     pub function_name: crate::Value<String>,
-    /// `FunctionUrlAuthType`: permission::FunctionUrlAuthType. Create-only: a change replaces the resource.
+    /// `FunctionUrlAuthType`: `permission::FunctionUrlAuthType`. Create-only: a change replaces the resource.
     #[serde(
         rename = "FunctionUrlAuthType",
         skip_serializing_if = "Option::is_none"
     )]
     pub function_url_auth_type: Option<crate::Value<permission::FunctionUrlAuthType>>,
-    /// `InvokedViaFunctionUrl`: bool. Create-only: a change replaces the resource.
+    /// `InvokedViaFunctionUrl`: `bool`. Create-only: a change replaces the resource.
     #[serde(
         rename = "InvokedViaFunctionUrl",
         skip_serializing_if = "Option::is_none"
     )]
     pub invoked_via_function_url: Option<crate::Value<bool>>,
-    /// `Principal`: String. Required. Create-only: a change replaces the resource. Pattern `^.*$`. Length 1 to 256.
+    /// `Principal`: `String`. Required. Create-only: a change replaces the resource. Pattern `^.*$`. Length 1 to 256.
     #[serde(rename = "Principal")]
     pub principal: crate::Value<String>,
-    /// `PrincipalOrgID`: String. Create-only: a change replaces the resource. Pattern `^o-[a-z0-9]{10,32}$`. Length 12 to 34.
+    /// `PrincipalOrgID`: `String`. Create-only: a change replaces the resource. Pattern `^o-[a-z0-9]{10,32}$`. Length 12 to 34.
     #[serde(rename = "PrincipalOrgID", skip_serializing_if = "Option::is_none")]
     pub principal_org_id: Option<crate::Value<String>>,
-    /// `SourceAccount`: String. Create-only: a change replaces the resource. Pattern `^\d{12}$`. Length 12 to 12.
+    /// `SourceAccount`: `String`. Create-only: a change replaces the resource. Pattern `^\d{12}$`. Length 12 to 12.
     #[serde(rename = "SourceAccount", skip_serializing_if = "Option::is_none")]
     pub source_account: Option<crate::Value<String>>,
-    /// `SourceArn`: String. Create-only: a change replaces the resource. Pattern `^arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1})?:(\d{12})?:(.*)$`. Length 12 to 1024.
+    /// `SourceArn`: `String`. Create-only: a change replaces the resource. Pattern `^arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1})?:(\d{12})?:(.*)$`. Length 12 to 1024.
     #[serde(rename = "SourceArn", skip_serializing_if = "Option::is_none")]
     pub source_arn: Option<crate::Value<String>>,
 }

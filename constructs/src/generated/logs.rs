@@ -9,46 +9,46 @@
 /// Attributes (`Fn::GetAtt`, methods on `Handle<CfnLogGroup>`): `Arn`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CfnLogGroup {
-    /// `BearerTokenAuthenticationEnabled`: bool. Default `false`.
+    /// `BearerTokenAuthenticationEnabled`: `bool`. Default `false`.
     #[serde(
         rename = "BearerTokenAuthenticationEnabled",
         skip_serializing_if = "Option::is_none"
     )]
     pub bearer_token_authentication_enabled: Option<crate::Value<bool>>,
-    /// `DataProtectionPolicy`: Json. Format `json`.
+    /// `DataProtectionPolicy`: `Json`. Format `json`.
     #[serde(
         rename = "DataProtectionPolicy",
         skip_serializing_if = "Option::is_none"
     )]
     pub data_protection_policy: Option<crate::Value<crate::Json>>,
-    /// `DeletionProtectionEnabled`: bool. Default `false`.
+    /// `DeletionProtectionEnabled`: `bool`. Default `false`.
     #[serde(
         rename = "DeletionProtectionEnabled",
         skip_serializing_if = "Option::is_none"
     )]
     pub deletion_protection_enabled: Option<crate::Value<bool>>,
-    /// `FieldIndexPolicies`: Vec<Json>.
+    /// `FieldIndexPolicies`: `Vec<Json>`.
     #[serde(rename = "FieldIndexPolicies", skip_serializing_if = "Option::is_none")]
     pub field_index_policies: Option<crate::Value<Vec<crate::Json>>>,
-    /// `KmsKeyId`: String. Pattern `^arn:[a-z0-9-]+:kms:[a-z0-9-]+:\d{12}:(key|alias)/.+\Z`. Length 0 to 256.
+    /// `KmsKeyId`: `String`. Pattern `^arn:[a-z0-9-]+:kms:[a-z0-9-]+:\d{12}:(key|alias)/.+\Z`. Length 0 to 256.
     #[serde(rename = "KmsKeyId", skip_serializing_if = "Option::is_none")]
     pub kms_key_id: Option<crate::Value<String>>,
-    /// `LogGroupClass`: log_group::LogGroupClass. Default `"STANDARD"`.
+    /// `LogGroupClass`: `log_group::LogGroupClass`. Default `"STANDARD"`.
     #[serde(rename = "LogGroupClass", skip_serializing_if = "Option::is_none")]
     pub log_group_class: Option<crate::Value<log_group::LogGroupClass>>,
-    /// `LogGroupName`: String. Create-only: a change replaces the resource. Format `AWS::Logs::LogGroup.Name`. Pattern `^[.\-_/#A-Za-z0-9]{1,512}\Z`. Length 1 to 512.
+    /// `LogGroupName`: `String`. Create-only: a change replaces the resource. Format `AWS::Logs::LogGroup.Name`. Pattern `^[.\-_/#A-Za-z0-9]{1,512}\Z`. Length 1 to 512.
     #[serde(rename = "LogGroupName", skip_serializing_if = "Option::is_none")]
     pub log_group_name: Option<crate::Value<String>>,
-    /// `ResourcePolicyDocument`: Json.
+    /// `ResourcePolicyDocument`: `Json`.
     #[serde(
         rename = "ResourcePolicyDocument",
         skip_serializing_if = "Option::is_none"
     )]
     pub resource_policy_document: Option<crate::Value<crate::Json>>,
-    /// `RetentionInDays`: i64.
+    /// `RetentionInDays`: `i64`.
     #[serde(rename = "RetentionInDays", skip_serializing_if = "Option::is_none")]
     pub retention_in_days: Option<crate::Value<i64>>,
-    /// `Tags`: list of Tag.
+    /// `Tags`: `list of Tag`.
     #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<crate::Tag>>,
 }

@@ -9,121 +9,121 @@
 /// Attributes (`Fn::GetAtt`, methods on `Handle<CfnBucket>`): `Arn`, `DomainName`, `DualStackDomainName`, `MetadataConfiguration.InventoryTableConfiguration.TableArn`, `MetadataConfiguration.InventoryTableConfiguration.TableName`, `MetadataConfiguration.JournalTableConfiguration.TableArn`, `MetadataConfiguration.JournalTableConfiguration.TableName`, `MetadataTableConfiguration.S3TablesDestination.TableArn`, `MetadataTableConfiguration.S3TablesDestination.TableNamespace`, `RegionalDomainName`, `WebsiteURL`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CfnBucket {
-    /// `AbacStatus`: bucket::AbacStatus.
+    /// `AbacStatus`: `bucket::AbacStatus`.
     #[serde(rename = "AbacStatus", skip_serializing_if = "Option::is_none")]
     pub abac_status: Option<crate::Value<bucket::AbacStatus>>,
-    /// `AccelerateConfiguration`: bucket::AccelerateConfiguration.
+    /// `AccelerateConfiguration`: `bucket::AccelerateConfiguration`.
     #[serde(
         rename = "AccelerateConfiguration",
         skip_serializing_if = "Option::is_none"
     )]
     pub accelerate_configuration: Option<bucket::AccelerateConfiguration>,
-    /// `AccessControl`: bucket::AccessControl. Write-only: never read back.
+    /// `AccessControl`: `bucket::AccessControl`. Write-only: never read back.
     #[serde(rename = "AccessControl", skip_serializing_if = "Option::is_none")]
     pub access_control: Option<crate::Value<bucket::AccessControl>>,
-    /// `AnalyticsConfigurations`: list of bucket::AnalyticsConfiguration.
+    /// `AnalyticsConfigurations`: `list of bucket::AnalyticsConfiguration`.
     #[serde(
         rename = "AnalyticsConfigurations",
         skip_serializing_if = "Option::is_none"
     )]
     pub analytics_configurations: Option<Vec<bucket::AnalyticsConfiguration>>,
-    /// `BucketEncryption`: bucket::BucketEncryption.
+    /// `BucketEncryption`: `bucket::BucketEncryption`.
     #[serde(rename = "BucketEncryption", skip_serializing_if = "Option::is_none")]
     pub bucket_encryption: Option<bucket::BucketEncryption>,
-    /// `BucketName`: String. Create-only: a change replaces the resource. Format `AWS::S3::Bucket.Name`. Pattern `^([a-z0-9][a-z0-9.-]*[a-z0-9])?$`. Length at most 63.
+    /// `BucketName`: `String`. Create-only: a change replaces the resource. Format `AWS::S3::Bucket.Name`. Pattern `^([a-z0-9][a-z0-9.-]*[a-z0-9])?$`. Length at most 63.
     #[serde(rename = "BucketName", skip_serializing_if = "Option::is_none")]
     pub bucket_name: Option<crate::Value<String>>,
-    /// `BucketNamePrefix`: String. Create-only: a change replaces the resource. Write-only: never read back.
+    /// `BucketNamePrefix`: `String`. Create-only: a change replaces the resource. Write-only: never read back.
     #[serde(rename = "BucketNamePrefix", skip_serializing_if = "Option::is_none")]
     pub bucket_name_prefix: Option<crate::Value<String>>,
-    /// `BucketNamespace`: bucket::BucketNamespace. Create-only: a change replaces the resource. Write-only: never read back.
+    /// `BucketNamespace`: `bucket::BucketNamespace`. Create-only: a change replaces the resource. Write-only: never read back.
     #[serde(rename = "BucketNamespace", skip_serializing_if = "Option::is_none")]
     pub bucket_namespace: Option<crate::Value<bucket::BucketNamespace>>,
-    /// `CorsConfiguration`: bucket::CorsConfiguration.
+    /// `CorsConfiguration`: `bucket::CorsConfiguration`.
     #[serde(rename = "CorsConfiguration", skip_serializing_if = "Option::is_none")]
     pub cors_configuration: Option<bucket::CorsConfiguration>,
-    /// `IntelligentTieringConfigurations`: list of bucket::IntelligentTieringConfiguration.
+    /// `IntelligentTieringConfigurations`: `list of bucket::IntelligentTieringConfiguration`.
     #[serde(
         rename = "IntelligentTieringConfigurations",
         skip_serializing_if = "Option::is_none"
     )]
     pub intelligent_tiering_configurations: Option<Vec<bucket::IntelligentTieringConfiguration>>,
-    /// `InventoryConfigurations`: list of bucket::InventoryConfiguration.
+    /// `InventoryConfigurations`: `list of bucket::InventoryConfiguration`.
     #[serde(
         rename = "InventoryConfigurations",
         skip_serializing_if = "Option::is_none"
     )]
     pub inventory_configurations: Option<Vec<bucket::InventoryConfiguration>>,
-    /// `LifecycleConfiguration`: bucket::LifecycleConfiguration.
+    /// `LifecycleConfiguration`: `bucket::LifecycleConfiguration`.
     #[serde(
         rename = "LifecycleConfiguration",
         skip_serializing_if = "Option::is_none"
     )]
     pub lifecycle_configuration: Option<bucket::LifecycleConfiguration>,
-    /// `LoggingConfiguration`: bucket::LoggingConfiguration.
+    /// `LoggingConfiguration`: `bucket::LoggingConfiguration`.
     #[serde(
         rename = "LoggingConfiguration",
         skip_serializing_if = "Option::is_none"
     )]
     pub logging_configuration: Option<bucket::LoggingConfiguration>,
-    /// `MetadataConfiguration`: bucket::MetadataConfiguration.
+    /// `MetadataConfiguration`: `bucket::MetadataConfiguration`.
     #[serde(
         rename = "MetadataConfiguration",
         skip_serializing_if = "Option::is_none"
     )]
     pub metadata_configuration: Option<bucket::MetadataConfiguration>,
-    /// `MetadataTableConfiguration`: bucket::MetadataTableConfiguration.
+    /// `MetadataTableConfiguration`: `bucket::MetadataTableConfiguration`.
     #[serde(
         rename = "MetadataTableConfiguration",
         skip_serializing_if = "Option::is_none"
     )]
     pub metadata_table_configuration: Option<bucket::MetadataTableConfiguration>,
-    /// `MetricsConfigurations`: list of bucket::MetricsConfiguration.
+    /// `MetricsConfigurations`: `list of bucket::MetricsConfiguration`.
     #[serde(
         rename = "MetricsConfigurations",
         skip_serializing_if = "Option::is_none"
     )]
     pub metrics_configurations: Option<Vec<bucket::MetricsConfiguration>>,
-    /// `NotificationConfiguration`: bucket::NotificationConfiguration.
+    /// `NotificationConfiguration`: `bucket::NotificationConfiguration`.
     #[serde(
         rename = "NotificationConfiguration",
         skip_serializing_if = "Option::is_none"
     )]
     pub notification_configuration: Option<bucket::NotificationConfiguration>,
-    /// `ObjectLockConfiguration`: bucket::ObjectLockConfiguration.
+    /// `ObjectLockConfiguration`: `bucket::ObjectLockConfiguration`.
     #[serde(
         rename = "ObjectLockConfiguration",
         skip_serializing_if = "Option::is_none"
     )]
     pub object_lock_configuration: Option<bucket::ObjectLockConfiguration>,
-    /// `ObjectLockEnabled`: bool.
+    /// `ObjectLockEnabled`: `bool`.
     #[serde(rename = "ObjectLockEnabled", skip_serializing_if = "Option::is_none")]
     pub object_lock_enabled: Option<crate::Value<bool>>,
-    /// `OwnershipControls`: bucket::OwnershipControls.
+    /// `OwnershipControls`: `bucket::OwnershipControls`.
     #[serde(rename = "OwnershipControls", skip_serializing_if = "Option::is_none")]
     pub ownership_controls: Option<bucket::OwnershipControls>,
-    /// `PublicAccessBlockConfiguration`: bucket::PublicAccessBlockConfiguration.
+    /// `PublicAccessBlockConfiguration`: `bucket::PublicAccessBlockConfiguration`.
     #[serde(
         rename = "PublicAccessBlockConfiguration",
         skip_serializing_if = "Option::is_none"
     )]
     pub public_access_block_configuration: Option<bucket::PublicAccessBlockConfiguration>,
-    /// `ReplicationConfiguration`: bucket::ReplicationConfiguration.
+    /// `ReplicationConfiguration`: `bucket::ReplicationConfiguration`.
     #[serde(
         rename = "ReplicationConfiguration",
         skip_serializing_if = "Option::is_none"
     )]
     pub replication_configuration: Option<bucket::ReplicationConfiguration>,
-    /// `Tags`: list of Tag.
+    /// `Tags`: `list of Tag`.
     #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<crate::Tag>>,
-    /// `VersioningConfiguration`: bucket::VersioningConfiguration.
+    /// `VersioningConfiguration`: `bucket::VersioningConfiguration`.
     #[serde(
         rename = "VersioningConfiguration",
         skip_serializing_if = "Option::is_none"
     )]
     pub versioning_configuration: Option<bucket::VersioningConfiguration>,
-    /// `WebsiteConfiguration`: bucket::WebsiteConfiguration.
+    /// `WebsiteConfiguration`: `bucket::WebsiteConfiguration`.
     #[serde(
         rename = "WebsiteConfiguration",
         skip_serializing_if = "Option::is_none"
@@ -247,7 +247,7 @@ pub mod bucket {
     /// The definition `AbortIncompleteMultipartUpload` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct AbortIncompleteMultipartUpload {
-        /// `DaysAfterInitiation`: i64. Required. Value at least 0.
+        /// `DaysAfterInitiation`: `i64`. Required. Value at least 0.
         #[serde(rename = "DaysAfterInitiation")]
         pub days_after_initiation: crate::Value<i64>,
     }
@@ -264,7 +264,7 @@ pub mod bucket {
     /// The definition `AccelerateConfiguration` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct AccelerateConfiguration {
-        /// `AccelerationStatus`: AccelerationStatus. Required.
+        /// `AccelerationStatus`: `AccelerationStatus`. Required.
         #[serde(rename = "AccelerationStatus")]
         pub acceleration_status: crate::Value<AccelerationStatus>,
     }
@@ -325,7 +325,7 @@ pub mod bucket {
     /// The definition `AccessControlTranslation` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct AccessControlTranslation {
-        /// `Owner`: Owner. Required.
+        /// `Owner`: `Owner`. Required.
         #[serde(rename = "Owner")]
         pub owner: crate::Value<Owner>,
     }
@@ -377,16 +377,16 @@ pub mod bucket {
     /// The definition `AnalyticsConfiguration` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct AnalyticsConfiguration {
-        /// `Id`: String. Required.
+        /// `Id`: `String`. Required.
         #[serde(rename = "Id")]
         pub id: crate::Value<String>,
-        /// `Prefix`: String.
+        /// `Prefix`: `String`.
         #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
         pub prefix: Option<crate::Value<String>>,
-        /// `StorageClassAnalysis`: StorageClassAnalysis. Required.
+        /// `StorageClassAnalysis`: `StorageClassAnalysis`. Required.
         #[serde(rename = "StorageClassAnalysis")]
         pub storage_class_analysis: StorageClassAnalysis,
-        /// `TagFilters`: list of Tag.
+        /// `TagFilters`: `list of Tag`.
         #[serde(rename = "TagFilters", skip_serializing_if = "Option::is_none")]
         pub tag_filters: Option<Vec<crate::Tag>>,
     }
@@ -422,7 +422,7 @@ pub mod bucket {
     /// The definition `BlockedEncryptionTypes` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
     pub struct BlockedEncryptionTypes {
-        /// `EncryptionType`: Vec<BlockedEncryptionTypeList>.
+        /// `EncryptionType`: `Vec<BlockedEncryptionTypeList>`.
         #[serde(rename = "EncryptionType", skip_serializing_if = "Option::is_none")]
         pub encryption_type: Option<crate::Value<Vec<BlockedEncryptionTypeList>>>,
     }
@@ -430,7 +430,7 @@ pub mod bucket {
     /// The definition `BucketEncryption` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct BucketEncryption {
-        /// `ServerSideEncryptionConfiguration`: list of ServerSideEncryptionRule. Required.
+        /// `ServerSideEncryptionConfiguration`: `list of ServerSideEncryptionRule`. Required.
         #[serde(rename = "ServerSideEncryptionConfiguration")]
         pub server_side_encryption_configuration: Vec<ServerSideEncryptionRule>,
     }
@@ -473,7 +473,7 @@ pub mod bucket {
     /// The definition `CorsConfiguration` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct CorsConfiguration {
-        /// `CorsRules`: list of CorsRule. Required. Length at most 100.
+        /// `CorsRules`: `list of CorsRule`. Required. Length at most 100.
         #[serde(rename = "CorsRules")]
         pub cors_rules: Vec<CorsRule>,
     }
@@ -488,22 +488,22 @@ pub mod bucket {
     /// The definition `CorsRule` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct CorsRule {
-        /// `AllowedHeaders`: Vec<String>.
+        /// `AllowedHeaders`: `Vec<String>`.
         #[serde(rename = "AllowedHeaders", skip_serializing_if = "Option::is_none")]
         pub allowed_headers: Option<crate::Value<Vec<String>>>,
-        /// `AllowedMethods`: Vec<AllowedMethods>. Required.
+        /// `AllowedMethods`: `Vec<AllowedMethods>`. Required.
         #[serde(rename = "AllowedMethods")]
         pub allowed_methods: crate::Value<Vec<AllowedMethods>>,
-        /// `AllowedOrigins`: Vec<String>. Required.
+        /// `AllowedOrigins`: `Vec<String>`. Required.
         #[serde(rename = "AllowedOrigins")]
         pub allowed_origins: crate::Value<Vec<String>>,
-        /// `ExposedHeaders`: Vec<String>.
+        /// `ExposedHeaders`: `Vec<String>`.
         #[serde(rename = "ExposedHeaders", skip_serializing_if = "Option::is_none")]
         pub exposed_headers: Option<crate::Value<Vec<String>>>,
-        /// `Id`: String. Length at most 255.
+        /// `Id`: `String`. Length at most 255.
         #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
         pub id: Option<crate::Value<String>>,
-        /// `MaxAge`: i64. Value at least 0.
+        /// `MaxAge`: `i64`. Value at least 0.
         #[serde(rename = "MaxAge", skip_serializing_if = "Option::is_none")]
         pub max_age: Option<crate::Value<i64>>,
     }
@@ -528,10 +528,10 @@ pub mod bucket {
     /// The definition `DataExport` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct DataExport {
-        /// `Destination`: Destination. Required.
+        /// `Destination`: `Destination`. Required.
         #[serde(rename = "Destination")]
         pub destination: Destination,
-        /// `OutputSchemaVersion`: String. Required.
+        /// `OutputSchemaVersion`: `String`. Required.
         #[serde(rename = "OutputSchemaVersion")]
         pub output_schema_version: crate::Value<String>,
     }
@@ -552,13 +552,13 @@ pub mod bucket {
     /// The definition `DefaultRetention` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
     pub struct DefaultRetention {
-        /// `Days`: i64.
+        /// `Days`: `i64`.
         #[serde(rename = "Days", skip_serializing_if = "Option::is_none")]
         pub days: Option<crate::Value<i64>>,
-        /// `Mode`: Mode.
+        /// `Mode`: `Mode`.
         #[serde(rename = "Mode", skip_serializing_if = "Option::is_none")]
         pub mode: Option<crate::Value<Mode>>,
-        /// `Years`: i64.
+        /// `Years`: `i64`.
         #[serde(rename = "Years", skip_serializing_if = "Option::is_none")]
         pub years: Option<crate::Value<i64>>,
     }
@@ -566,7 +566,7 @@ pub mod bucket {
     /// The definition `DeleteMarkerReplication` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
     pub struct DeleteMarkerReplication {
-        /// `Status`: Status.
+        /// `Status`: `Status`.
         #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
         pub status: Option<crate::Value<Status>>,
     }
@@ -574,16 +574,16 @@ pub mod bucket {
     /// The definition `Destination` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct Destination {
-        /// `BucketAccountId`: String.
+        /// `BucketAccountId`: `String`.
         #[serde(rename = "BucketAccountId", skip_serializing_if = "Option::is_none")]
         pub bucket_account_id: Option<crate::Value<String>>,
-        /// `BucketArn`: String. Required.
+        /// `BucketArn`: `String`. Required.
         #[serde(rename = "BucketArn")]
         pub bucket_arn: crate::Value<String>,
-        /// `Format`: Format. Required.
+        /// `Format`: `Format`. Required.
         #[serde(rename = "Format")]
         pub format: crate::Value<Format>,
-        /// `Prefix`: String.
+        /// `Prefix`: `String`.
         #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
         pub prefix: Option<crate::Value<String>>,
     }
@@ -606,7 +606,7 @@ pub mod bucket {
     /// The definition `EncryptionConfiguration` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct EncryptionConfiguration {
-        /// `ReplicaKmsKeyID`: String. Required.
+        /// `ReplicaKmsKeyID`: `String`. Required.
         #[serde(rename = "ReplicaKmsKeyID")]
         pub replica_kms_key_id: crate::Value<String>,
     }
@@ -623,7 +623,7 @@ pub mod bucket {
     /// The definition `EventBridgeConfiguration` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct EventBridgeConfiguration {
-        /// `EventBridgeEnabled`: bool. Required. Default `"true"`.
+        /// `EventBridgeEnabled`: `bool`. Required. Default `"true"`.
         #[serde(rename = "EventBridgeEnabled")]
         pub event_bridge_enabled: crate::Value<bool>,
     }
@@ -653,10 +653,10 @@ pub mod bucket {
     /// The definition `FilterRule` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct FilterRule {
-        /// `Name`: String. Required. Length at most 1024.
+        /// `Name`: `String`. Required. Length at most 1024.
         #[serde(rename = "Name")]
         pub name: crate::Value<String>,
-        /// `Value`: String. Required.
+        /// `Value`: `String`. Required.
         #[serde(rename = "Value")]
         pub value: crate::Value<String>,
     }
@@ -706,19 +706,19 @@ pub mod bucket {
     /// The definition `IntelligentTieringConfiguration` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct IntelligentTieringConfiguration {
-        /// `Id`: String. Required.
+        /// `Id`: `String`. Required.
         #[serde(rename = "Id")]
         pub id: crate::Value<String>,
-        /// `Prefix`: String.
+        /// `Prefix`: `String`.
         #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
         pub prefix: Option<crate::Value<String>>,
-        /// `Status`: Status. Required.
+        /// `Status`: `Status`. Required.
         #[serde(rename = "Status")]
         pub status: crate::Value<Status>,
-        /// `TagFilters`: list of Tag.
+        /// `TagFilters`: `list of Tag`.
         #[serde(rename = "TagFilters", skip_serializing_if = "Option::is_none")]
         pub tag_filters: Option<Vec<crate::Tag>>,
-        /// `Tierings`: list of Tiering. Required.
+        /// `Tierings`: `list of Tiering`. Required.
         #[serde(rename = "Tierings")]
         pub tierings: Vec<Tiering>,
     }
@@ -743,25 +743,25 @@ pub mod bucket {
     /// The definition `InventoryConfiguration` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct InventoryConfiguration {
-        /// `Destination`: Destination. Required.
+        /// `Destination`: `Destination`. Required.
         #[serde(rename = "Destination")]
         pub destination: Destination,
-        /// `Enabled`: bool. Required.
+        /// `Enabled`: `bool`. Required.
         #[serde(rename = "Enabled")]
         pub enabled: crate::Value<bool>,
-        /// `Id`: String. Required.
+        /// `Id`: `String`. Required.
         #[serde(rename = "Id")]
         pub id: crate::Value<String>,
-        /// `IncludedObjectVersions`: IncludedObjectVersions. Required.
+        /// `IncludedObjectVersions`: `IncludedObjectVersions`. Required.
         #[serde(rename = "IncludedObjectVersions")]
         pub included_object_versions: crate::Value<IncludedObjectVersions>,
-        /// `OptionalFields`: Vec<OptionalFields>.
+        /// `OptionalFields`: `Vec<OptionalFields>`.
         #[serde(rename = "OptionalFields", skip_serializing_if = "Option::is_none")]
         pub optional_fields: Option<crate::Value<Vec<OptionalFields>>>,
-        /// `Prefix`: String.
+        /// `Prefix`: `String`.
         #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
         pub prefix: Option<crate::Value<String>>,
-        /// `ScheduleFrequency`: ScheduleFrequency. Required.
+        /// `ScheduleFrequency`: `ScheduleFrequency`. Required.
         #[serde(rename = "ScheduleFrequency")]
         pub schedule_frequency: crate::Value<ScheduleFrequency>,
     }
@@ -790,10 +790,10 @@ pub mod bucket {
     /// The definition `InventoryTableConfiguration` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct InventoryTableConfiguration {
-        /// `ConfigurationState`: ConfigurationState. Required.
+        /// `ConfigurationState`: `ConfigurationState`. Required.
         #[serde(rename = "ConfigurationState")]
         pub configuration_state: crate::Value<ConfigurationState>,
-        /// `EncryptionConfiguration`: MetadataTableEncryptionConfiguration. Write-only: never read back.
+        /// `EncryptionConfiguration`: `MetadataTableEncryptionConfiguration`. Write-only: never read back.
         #[serde(
             rename = "EncryptionConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -814,13 +814,13 @@ pub mod bucket {
     /// The definition `JournalTableConfiguration` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct JournalTableConfiguration {
-        /// `EncryptionConfiguration`: MetadataTableEncryptionConfiguration. Write-only: never read back.
+        /// `EncryptionConfiguration`: `MetadataTableEncryptionConfiguration`. Write-only: never read back.
         #[serde(
             rename = "EncryptionConfiguration",
             skip_serializing_if = "Option::is_none"
         )]
         pub encryption_configuration: Option<MetadataTableEncryptionConfiguration>,
-        /// `RecordExpiration`: RecordExpiration. Required.
+        /// `RecordExpiration`: `RecordExpiration`. Required.
         #[serde(rename = "RecordExpiration")]
         pub record_expiration: RecordExpiration,
     }
@@ -838,13 +838,13 @@ pub mod bucket {
     /// The definition `LambdaConfiguration` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct LambdaConfiguration {
-        /// `Event`: String. Required.
+        /// `Event`: `String`. Required.
         #[serde(rename = "Event")]
         pub event: crate::Value<String>,
-        /// `Filter`: NotificationFilter.
+        /// `Filter`: `NotificationFilter`.
         #[serde(rename = "Filter", skip_serializing_if = "Option::is_none")]
         pub filter: Option<NotificationFilter>,
-        /// `Function`: String. Required.
+        /// `Function`: `String`. Required.
         #[serde(rename = "Function")]
         pub function: crate::Value<String>,
     }
@@ -866,10 +866,10 @@ pub mod bucket {
     /// The definition `LifecycleConfiguration` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct LifecycleConfiguration {
-        /// `Rules`: list of Rule. Required.
+        /// `Rules`: `list of Rule`. Required.
         #[serde(rename = "Rules")]
         pub rules: Vec<Rule>,
-        /// `TransitionDefaultMinimumObjectSize`: TransitionDefaultMinimumObjectSize.
+        /// `TransitionDefaultMinimumObjectSize`: `TransitionDefaultMinimumObjectSize`.
         #[serde(
             rename = "TransitionDefaultMinimumObjectSize",
             skip_serializing_if = "Option::is_none"
@@ -891,16 +891,16 @@ pub mod bucket {
     /// The definition `LoggingConfiguration` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
     pub struct LoggingConfiguration {
-        /// `DestinationBucketName`: String.
+        /// `DestinationBucketName`: `String`.
         #[serde(
             rename = "DestinationBucketName",
             skip_serializing_if = "Option::is_none"
         )]
         pub destination_bucket_name: Option<crate::Value<String>>,
-        /// `LogFilePrefix`: String.
+        /// `LogFilePrefix`: `String`.
         #[serde(rename = "LogFilePrefix", skip_serializing_if = "Option::is_none")]
         pub log_file_prefix: Option<crate::Value<String>>,
-        /// `TargetObjectKeyFormat`: Json.
+        /// `TargetObjectKeyFormat`: `Json`.
         #[serde(
             rename = "TargetObjectKeyFormat",
             skip_serializing_if = "Option::is_none"
@@ -911,13 +911,13 @@ pub mod bucket {
     /// The definition `MetadataConfiguration` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct MetadataConfiguration {
-        /// `InventoryTableConfiguration`: InventoryTableConfiguration.
+        /// `InventoryTableConfiguration`: `InventoryTableConfiguration`.
         #[serde(
             rename = "InventoryTableConfiguration",
             skip_serializing_if = "Option::is_none"
         )]
         pub inventory_table_configuration: Option<InventoryTableConfiguration>,
-        /// `JournalTableConfiguration`: JournalTableConfiguration. Required.
+        /// `JournalTableConfiguration`: `JournalTableConfiguration`. Required.
         #[serde(rename = "JournalTableConfiguration")]
         pub journal_table_configuration: JournalTableConfiguration,
     }
@@ -935,7 +935,7 @@ pub mod bucket {
     /// The definition `MetadataTableConfiguration` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct MetadataTableConfiguration {
-        /// `S3TablesDestination`: S3TablesDestination. Required.
+        /// `S3TablesDestination`: `S3TablesDestination`. Required.
         #[serde(rename = "S3TablesDestination")]
         pub s3_tables_destination: S3TablesDestination,
     }
@@ -952,10 +952,10 @@ pub mod bucket {
     /// The definition `MetadataTableEncryptionConfiguration` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct MetadataTableEncryptionConfiguration {
-        /// `KmsKeyArn`: String. Format `AWS::KMS::Key.Arn`.
+        /// `KmsKeyArn`: `String`. Format `AWS::KMS::Key.Arn`.
         #[serde(rename = "KmsKeyArn", skip_serializing_if = "Option::is_none")]
         pub kms_key_arn: Option<crate::Value<String>>,
-        /// `SseAlgorithm`: MetadataTableEncryptionConfigurationSseAlgorithm. Required.
+        /// `SseAlgorithm`: `MetadataTableEncryptionConfigurationSseAlgorithm`. Required.
         #[serde(rename = "SseAlgorithm")]
         pub sse_algorithm: crate::Value<MetadataTableEncryptionConfigurationSseAlgorithm>,
     }
@@ -988,10 +988,10 @@ pub mod bucket {
     /// The definition `Metrics` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct Metrics {
-        /// `EventThreshold`: ReplicationTimeValue.
+        /// `EventThreshold`: `ReplicationTimeValue`.
         #[serde(rename = "EventThreshold", skip_serializing_if = "Option::is_none")]
         pub event_threshold: Option<ReplicationTimeValue>,
-        /// `Status`: Status. Required.
+        /// `Status`: `Status`. Required.
         #[serde(rename = "Status")]
         pub status: crate::Value<Status>,
     }
@@ -1009,16 +1009,16 @@ pub mod bucket {
     /// The definition `MetricsConfiguration` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct MetricsConfiguration {
-        /// `AccessPointArn`: String.
+        /// `AccessPointArn`: `String`.
         #[serde(rename = "AccessPointArn", skip_serializing_if = "Option::is_none")]
         pub access_point_arn: Option<crate::Value<String>>,
-        /// `Id`: String. Required.
+        /// `Id`: `String`. Required.
         #[serde(rename = "Id")]
         pub id: crate::Value<String>,
-        /// `Prefix`: String.
+        /// `Prefix`: `String`.
         #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
         pub prefix: Option<crate::Value<String>>,
-        /// `TagFilters`: list of Tag.
+        /// `TagFilters`: `list of Tag`.
         #[serde(rename = "TagFilters", skip_serializing_if = "Option::is_none")]
         pub tag_filters: Option<Vec<crate::Tag>>,
     }
@@ -1051,13 +1051,13 @@ pub mod bucket {
     /// The definition `NoncurrentVersionExpiration` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct NoncurrentVersionExpiration {
-        /// `NewerNoncurrentVersions`: i64.
+        /// `NewerNoncurrentVersions`: `i64`.
         #[serde(
             rename = "NewerNoncurrentVersions",
             skip_serializing_if = "Option::is_none"
         )]
         pub newer_noncurrent_versions: Option<crate::Value<i64>>,
-        /// `NoncurrentDays`: i64. Required.
+        /// `NoncurrentDays`: `i64`. Required.
         #[serde(rename = "NoncurrentDays")]
         pub noncurrent_days: crate::Value<i64>,
     }
@@ -1075,16 +1075,16 @@ pub mod bucket {
     /// The definition `NoncurrentVersionTransition` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct NoncurrentVersionTransition {
-        /// `NewerNoncurrentVersions`: i64.
+        /// `NewerNoncurrentVersions`: `i64`.
         #[serde(
             rename = "NewerNoncurrentVersions",
             skip_serializing_if = "Option::is_none"
         )]
         pub newer_noncurrent_versions: Option<crate::Value<i64>>,
-        /// `StorageClass`: StorageClass. Required.
+        /// `StorageClass`: `StorageClass`. Required.
         #[serde(rename = "StorageClass")]
         pub storage_class: crate::Value<StorageClass>,
-        /// `TransitionInDays`: i64. Required.
+        /// `TransitionInDays`: `i64`. Required.
         #[serde(rename = "TransitionInDays")]
         pub transition_in_days: crate::Value<i64>,
     }
@@ -1106,25 +1106,25 @@ pub mod bucket {
     /// The definition `NotificationConfiguration` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
     pub struct NotificationConfiguration {
-        /// `EventBridgeConfiguration`: EventBridgeConfiguration.
+        /// `EventBridgeConfiguration`: `EventBridgeConfiguration`.
         #[serde(
             rename = "EventBridgeConfiguration",
             skip_serializing_if = "Option::is_none"
         )]
         pub event_bridge_configuration: Option<EventBridgeConfiguration>,
-        /// `LambdaConfigurations`: list of LambdaConfiguration.
+        /// `LambdaConfigurations`: `list of LambdaConfiguration`.
         #[serde(
             rename = "LambdaConfigurations",
             skip_serializing_if = "Option::is_none"
         )]
         pub lambda_configurations: Option<Vec<LambdaConfiguration>>,
-        /// `QueueConfigurations`: list of QueueConfiguration.
+        /// `QueueConfigurations`: `list of QueueConfiguration`.
         #[serde(
             rename = "QueueConfigurations",
             skip_serializing_if = "Option::is_none"
         )]
         pub queue_configurations: Option<Vec<QueueConfiguration>>,
-        /// `TopicConfigurations`: list of TopicConfiguration.
+        /// `TopicConfigurations`: `list of TopicConfiguration`.
         #[serde(
             rename = "TopicConfigurations",
             skip_serializing_if = "Option::is_none"
@@ -1135,7 +1135,7 @@ pub mod bucket {
     /// The definition `NotificationFilter` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct NotificationFilter {
-        /// `S3Key`: S3KeyFilter. Required.
+        /// `S3Key`: `S3KeyFilter`. Required.
         #[serde(rename = "S3Key")]
         pub s3_key: S3KeyFilter,
     }
@@ -1150,10 +1150,10 @@ pub mod bucket {
     /// The definition `ObjectLockConfiguration` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
     pub struct ObjectLockConfiguration {
-        /// `ObjectLockEnabled`: ObjectLockEnabled.
+        /// `ObjectLockEnabled`: `ObjectLockEnabled`.
         #[serde(rename = "ObjectLockEnabled", skip_serializing_if = "Option::is_none")]
         pub object_lock_enabled: Option<crate::Value<ObjectLockEnabled>>,
-        /// `Rule`: ObjectLockRule.
+        /// `Rule`: `ObjectLockRule`.
         #[serde(rename = "Rule", skip_serializing_if = "Option::is_none")]
         pub rule: Option<ObjectLockRule>,
     }
@@ -1171,7 +1171,7 @@ pub mod bucket {
     /// The definition `ObjectLockRule` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
     pub struct ObjectLockRule {
-        /// `DefaultRetention`: DefaultRetention.
+        /// `DefaultRetention`: `DefaultRetention`.
         #[serde(rename = "DefaultRetention", skip_serializing_if = "Option::is_none")]
         pub default_retention: Option<DefaultRetention>,
     }
@@ -1260,7 +1260,7 @@ pub mod bucket {
     /// The definition `OwnershipControls` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct OwnershipControls {
-        /// `Rules`: list of OwnershipControlsRule. Required.
+        /// `Rules`: `list of OwnershipControlsRule`. Required.
         #[serde(rename = "Rules")]
         pub rules: Vec<OwnershipControlsRule>,
     }
@@ -1275,7 +1275,7 @@ pub mod bucket {
     /// The definition `OwnershipControlsRule` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
     pub struct OwnershipControlsRule {
-        /// `ObjectOwnership`: ObjectOwnership.
+        /// `ObjectOwnership`: `ObjectOwnership`.
         #[serde(rename = "ObjectOwnership", skip_serializing_if = "Option::is_none")]
         pub object_ownership: Option<crate::Value<ObjectOwnership>>,
     }
@@ -1296,16 +1296,16 @@ pub mod bucket {
     /// The definition `PublicAccessBlockConfiguration` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
     pub struct PublicAccessBlockConfiguration {
-        /// `BlockPublicAcls`: bool.
+        /// `BlockPublicAcls`: `bool`.
         #[serde(rename = "BlockPublicAcls", skip_serializing_if = "Option::is_none")]
         pub block_public_acls: Option<crate::Value<bool>>,
-        /// `BlockPublicPolicy`: bool.
+        /// `BlockPublicPolicy`: `bool`.
         #[serde(rename = "BlockPublicPolicy", skip_serializing_if = "Option::is_none")]
         pub block_public_policy: Option<crate::Value<bool>>,
-        /// `IgnorePublicAcls`: bool.
+        /// `IgnorePublicAcls`: `bool`.
         #[serde(rename = "IgnorePublicAcls", skip_serializing_if = "Option::is_none")]
         pub ignore_public_acls: Option<crate::Value<bool>>,
-        /// `RestrictPublicBuckets`: bool.
+        /// `RestrictPublicBuckets`: `bool`.
         #[serde(
             rename = "RestrictPublicBuckets",
             skip_serializing_if = "Option::is_none"
@@ -1316,13 +1316,13 @@ pub mod bucket {
     /// The definition `QueueConfiguration` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct QueueConfiguration {
-        /// `Event`: String. Required.
+        /// `Event`: `String`. Required.
         #[serde(rename = "Event")]
         pub event: crate::Value<String>,
-        /// `Filter`: NotificationFilter.
+        /// `Filter`: `NotificationFilter`.
         #[serde(rename = "Filter", skip_serializing_if = "Option::is_none")]
         pub filter: Option<NotificationFilter>,
-        /// `Queue`: String. Required.
+        /// `Queue`: `String`. Required.
         #[serde(rename = "Queue")]
         pub queue: crate::Value<String>,
     }
@@ -1344,10 +1344,10 @@ pub mod bucket {
     /// The definition `RecordExpiration` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct RecordExpiration {
-        /// `Days`: i64.
+        /// `Days`: `i64`.
         #[serde(rename = "Days", skip_serializing_if = "Option::is_none")]
         pub days: Option<crate::Value<i64>>,
-        /// `Expiration`: Expiration. Required.
+        /// `Expiration`: `Expiration`. Required.
         #[serde(rename = "Expiration")]
         pub expiration: crate::Value<Expiration>,
     }
@@ -1365,10 +1365,10 @@ pub mod bucket {
     /// The definition `RedirectAllRequestsTo` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct RedirectAllRequestsTo {
-        /// `HostName`: String. Required.
+        /// `HostName`: `String`. Required.
         #[serde(rename = "HostName")]
         pub host_name: crate::Value<String>,
-        /// `Protocol`: Protocol.
+        /// `Protocol`: `Protocol`.
         #[serde(rename = "Protocol", skip_serializing_if = "Option::is_none")]
         pub protocol: Option<crate::Value<Protocol>>,
     }
@@ -1386,22 +1386,22 @@ pub mod bucket {
     /// The definition `RedirectRule` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
     pub struct RedirectRule {
-        /// `HostName`: String.
+        /// `HostName`: `String`.
         #[serde(rename = "HostName", skip_serializing_if = "Option::is_none")]
         pub host_name: Option<crate::Value<String>>,
-        /// `HttpRedirectCode`: String.
+        /// `HttpRedirectCode`: `String`.
         #[serde(rename = "HttpRedirectCode", skip_serializing_if = "Option::is_none")]
         pub http_redirect_code: Option<crate::Value<String>>,
-        /// `Protocol`: Protocol.
+        /// `Protocol`: `Protocol`.
         #[serde(rename = "Protocol", skip_serializing_if = "Option::is_none")]
         pub protocol: Option<crate::Value<Protocol>>,
-        /// `ReplaceKeyPrefixWith`: String.
+        /// `ReplaceKeyPrefixWith`: `String`.
         #[serde(
             rename = "ReplaceKeyPrefixWith",
             skip_serializing_if = "Option::is_none"
         )]
         pub replace_key_prefix_with: Option<crate::Value<String>>,
-        /// `ReplaceKeyWith`: String.
+        /// `ReplaceKeyWith`: `String`.
         #[serde(rename = "ReplaceKeyWith", skip_serializing_if = "Option::is_none")]
         pub replace_key_with: Option<crate::Value<String>>,
     }
@@ -1409,7 +1409,7 @@ pub mod bucket {
     /// The definition `ReplicaModifications` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct ReplicaModifications {
-        /// `Status`: ReplicaModificationsStatus. Required.
+        /// `Status`: `ReplicaModificationsStatus`. Required.
         #[serde(rename = "Status")]
         pub status: crate::Value<ReplicaModificationsStatus>,
     }
@@ -1439,10 +1439,10 @@ pub mod bucket {
     /// The definition `ReplicationConfiguration` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct ReplicationConfiguration {
-        /// `Role`: String. Required.
+        /// `Role`: `String`. Required.
         #[serde(rename = "Role")]
         pub role: crate::Value<String>,
-        /// `Rules`: list of ReplicationRule. Required. Length 1 to 1000.
+        /// `Rules`: `list of ReplicationRule`. Required. Length 1 to 1000.
         #[serde(rename = "Rules")]
         pub rules: Vec<ReplicationRule>,
     }
@@ -1460,31 +1460,31 @@ pub mod bucket {
     /// The definition `ReplicationDestination` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct ReplicationDestination {
-        /// `AccessControlTranslation`: AccessControlTranslation.
+        /// `AccessControlTranslation`: `AccessControlTranslation`.
         #[serde(
             rename = "AccessControlTranslation",
             skip_serializing_if = "Option::is_none"
         )]
         pub access_control_translation: Option<AccessControlTranslation>,
-        /// `Account`: String.
+        /// `Account`: `String`.
         #[serde(rename = "Account", skip_serializing_if = "Option::is_none")]
         pub account: Option<crate::Value<String>>,
-        /// `Bucket`: String. Required.
+        /// `Bucket`: `String`. Required.
         #[serde(rename = "Bucket")]
         pub bucket: crate::Value<String>,
-        /// `EncryptionConfiguration`: EncryptionConfiguration.
+        /// `EncryptionConfiguration`: `EncryptionConfiguration`.
         #[serde(
             rename = "EncryptionConfiguration",
             skip_serializing_if = "Option::is_none"
         )]
         pub encryption_configuration: Option<EncryptionConfiguration>,
-        /// `Metrics`: Metrics.
+        /// `Metrics`: `Metrics`.
         #[serde(rename = "Metrics", skip_serializing_if = "Option::is_none")]
         pub metrics: Option<Metrics>,
-        /// `ReplicationTime`: ReplicationTime.
+        /// `ReplicationTime`: `ReplicationTime`.
         #[serde(rename = "ReplicationTime", skip_serializing_if = "Option::is_none")]
         pub replication_time: Option<ReplicationTime>,
-        /// `StorageClass`: ReplicationDestinationStorageClass.
+        /// `StorageClass`: `ReplicationDestinationStorageClass`.
         #[serde(rename = "StorageClass", skip_serializing_if = "Option::is_none")]
         pub storage_class: Option<crate::Value<ReplicationDestinationStorageClass>>,
     }
@@ -1538,34 +1538,34 @@ pub mod bucket {
     /// The definition `ReplicationRule` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct ReplicationRule {
-        /// `DeleteMarkerReplication`: DeleteMarkerReplication.
+        /// `DeleteMarkerReplication`: `DeleteMarkerReplication`.
         #[serde(
             rename = "DeleteMarkerReplication",
             skip_serializing_if = "Option::is_none"
         )]
         pub delete_marker_replication: Option<DeleteMarkerReplication>,
-        /// `Destination`: ReplicationDestination. Required.
+        /// `Destination`: `ReplicationDestination`. Required.
         #[serde(rename = "Destination")]
         pub destination: ReplicationDestination,
-        /// `Filter`: ReplicationRuleFilter.
+        /// `Filter`: `ReplicationRuleFilter`.
         #[serde(rename = "Filter", skip_serializing_if = "Option::is_none")]
         pub filter: Option<ReplicationRuleFilter>,
-        /// `Id`: String. Length at most 255.
+        /// `Id`: `String`. Length at most 255.
         #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
         pub id: Option<crate::Value<String>>,
-        /// `Prefix`: String. Length at most 1024.
+        /// `Prefix`: `String`. Length at most 1024.
         #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
         pub prefix: Option<crate::Value<String>>,
-        /// `Priority`: i64.
+        /// `Priority`: `i64`.
         #[serde(rename = "Priority", skip_serializing_if = "Option::is_none")]
         pub priority: Option<crate::Value<i64>>,
-        /// `SourceSelectionCriteria`: SourceSelectionCriteria.
+        /// `SourceSelectionCriteria`: `SourceSelectionCriteria`.
         #[serde(
             rename = "SourceSelectionCriteria",
             skip_serializing_if = "Option::is_none"
         )]
         pub source_selection_criteria: Option<SourceSelectionCriteria>,
-        /// `Status`: Status. Required.
+        /// `Status`: `Status`. Required.
         #[serde(rename = "Status")]
         pub status: crate::Value<Status>,
     }
@@ -1592,10 +1592,10 @@ pub mod bucket {
     /// The definition `ReplicationRuleAndOperator` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
     pub struct ReplicationRuleAndOperator {
-        /// `Prefix`: String.
+        /// `Prefix`: `String`.
         #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
         pub prefix: Option<crate::Value<String>>,
-        /// `TagFilters`: list of Tag.
+        /// `TagFilters`: `list of Tag`.
         #[serde(rename = "TagFilters", skip_serializing_if = "Option::is_none")]
         pub tag_filters: Option<Vec<crate::Tag>>,
     }
@@ -1603,13 +1603,13 @@ pub mod bucket {
     /// The definition `ReplicationRuleFilter` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
     pub struct ReplicationRuleFilter {
-        /// `And`: ReplicationRuleAndOperator.
+        /// `And`: `ReplicationRuleAndOperator`.
         #[serde(rename = "And", skip_serializing_if = "Option::is_none")]
         pub and: Option<ReplicationRuleAndOperator>,
-        /// `Prefix`: String.
+        /// `Prefix`: `String`.
         #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
         pub prefix: Option<crate::Value<String>>,
-        /// `TagFilter`: Tag.
+        /// `TagFilter`: `Tag`.
         #[serde(rename = "TagFilter", skip_serializing_if = "Option::is_none")]
         pub tag_filter: Option<crate::Tag>,
     }
@@ -1617,10 +1617,10 @@ pub mod bucket {
     /// The definition `ReplicationTime` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct ReplicationTime {
-        /// `Status`: Status. Required.
+        /// `Status`: `Status`. Required.
         #[serde(rename = "Status")]
         pub status: crate::Value<Status>,
-        /// `Time`: ReplicationTimeValue. Required.
+        /// `Time`: `ReplicationTimeValue`. Required.
         #[serde(rename = "Time")]
         pub time: ReplicationTimeValue,
     }
@@ -1638,7 +1638,7 @@ pub mod bucket {
     /// The definition `ReplicationTimeValue` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct ReplicationTimeValue {
-        /// `Minutes`: i64. Required.
+        /// `Minutes`: `i64`. Required.
         #[serde(rename = "Minutes")]
         pub minutes: crate::Value<i64>,
     }
@@ -1655,10 +1655,10 @@ pub mod bucket {
     /// The definition `RoutingRule` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct RoutingRule {
-        /// `RedirectRule`: RedirectRule. Required.
+        /// `RedirectRule`: `RedirectRule`. Required.
         #[serde(rename = "RedirectRule")]
         pub redirect_rule: RedirectRule,
-        /// `RoutingRuleCondition`: RoutingRuleCondition.
+        /// `RoutingRuleCondition`: `RoutingRuleCondition`.
         #[serde(
             rename = "RoutingRuleCondition",
             skip_serializing_if = "Option::is_none"
@@ -1679,13 +1679,13 @@ pub mod bucket {
     /// The definition `RoutingRuleCondition` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
     pub struct RoutingRuleCondition {
-        /// `HttpErrorCodeReturnedEquals`: String.
+        /// `HttpErrorCodeReturnedEquals`: `String`.
         #[serde(
             rename = "HttpErrorCodeReturnedEquals",
             skip_serializing_if = "Option::is_none"
         )]
         pub http_error_code_returned_equals: Option<crate::Value<String>>,
-        /// `KeyPrefixEquals`: String.
+        /// `KeyPrefixEquals`: `String`.
         #[serde(rename = "KeyPrefixEquals", skip_serializing_if = "Option::is_none")]
         pub key_prefix_equals: Option<crate::Value<String>>,
     }
@@ -1693,73 +1693,73 @@ pub mod bucket {
     /// The definition `Rule` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct Rule {
-        /// `AbortIncompleteMultipartUpload`: AbortIncompleteMultipartUpload.
+        /// `AbortIncompleteMultipartUpload`: `AbortIncompleteMultipartUpload`.
         #[serde(
             rename = "AbortIncompleteMultipartUpload",
             skip_serializing_if = "Option::is_none"
         )]
         pub abort_incomplete_multipart_upload: Option<AbortIncompleteMultipartUpload>,
-        /// `ExpirationDate`: String.
+        /// `ExpirationDate`: `String`.
         #[serde(rename = "ExpirationDate", skip_serializing_if = "Option::is_none")]
         pub expiration_date: Option<crate::Value<String>>,
-        /// `ExpirationInDays`: i64.
+        /// `ExpirationInDays`: `i64`.
         #[serde(rename = "ExpirationInDays", skip_serializing_if = "Option::is_none")]
         pub expiration_in_days: Option<crate::Value<i64>>,
-        /// `ExpiredObjectDeleteMarker`: bool.
+        /// `ExpiredObjectDeleteMarker`: `bool`.
         #[serde(
             rename = "ExpiredObjectDeleteMarker",
             skip_serializing_if = "Option::is_none"
         )]
         pub expired_object_delete_marker: Option<crate::Value<bool>>,
-        /// `Id`: String. Length at most 255.
+        /// `Id`: `String`. Length at most 255.
         #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
         pub id: Option<crate::Value<String>>,
-        /// `NoncurrentVersionExpiration`: NoncurrentVersionExpiration.
+        /// `NoncurrentVersionExpiration`: `NoncurrentVersionExpiration`.
         #[serde(
             rename = "NoncurrentVersionExpiration",
             skip_serializing_if = "Option::is_none"
         )]
         pub noncurrent_version_expiration: Option<NoncurrentVersionExpiration>,
-        /// `NoncurrentVersionExpirationInDays`: i64.
+        /// `NoncurrentVersionExpirationInDays`: `i64`.
         #[serde(
             rename = "NoncurrentVersionExpirationInDays",
             skip_serializing_if = "Option::is_none"
         )]
         pub noncurrent_version_expiration_in_days: Option<crate::Value<i64>>,
-        /// `NoncurrentVersionTransition`: NoncurrentVersionTransition.
+        /// `NoncurrentVersionTransition`: `NoncurrentVersionTransition`.
         #[serde(
             rename = "NoncurrentVersionTransition",
             skip_serializing_if = "Option::is_none"
         )]
         pub noncurrent_version_transition: Option<NoncurrentVersionTransition>,
-        /// `NoncurrentVersionTransitions`: list of NoncurrentVersionTransition.
+        /// `NoncurrentVersionTransitions`: `list of NoncurrentVersionTransition`.
         #[serde(
             rename = "NoncurrentVersionTransitions",
             skip_serializing_if = "Option::is_none"
         )]
         pub noncurrent_version_transitions: Option<Vec<NoncurrentVersionTransition>>,
-        /// `ObjectSizeGreaterThan`: String. Pattern `[0-9]+`. Length at most 20.
+        /// `ObjectSizeGreaterThan`: `String`. Pattern `[0-9]+`. Length at most 20.
         #[serde(
             rename = "ObjectSizeGreaterThan",
             skip_serializing_if = "Option::is_none"
         )]
         pub object_size_greater_than: Option<crate::Value<String>>,
-        /// `ObjectSizeLessThan`: String. Pattern `[0-9]+`. Length at most 20.
+        /// `ObjectSizeLessThan`: `String`. Pattern `[0-9]+`. Length at most 20.
         #[serde(rename = "ObjectSizeLessThan", skip_serializing_if = "Option::is_none")]
         pub object_size_less_than: Option<crate::Value<String>>,
-        /// `Prefix`: String.
+        /// `Prefix`: `String`.
         #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
         pub prefix: Option<crate::Value<String>>,
-        /// `Status`: RuleStatus. Required.
+        /// `Status`: `RuleStatus`. Required.
         #[serde(rename = "Status")]
         pub status: crate::Value<RuleStatus>,
-        /// `TagFilters`: list of Tag.
+        /// `TagFilters`: `list of Tag`.
         #[serde(rename = "TagFilters", skip_serializing_if = "Option::is_none")]
         pub tag_filters: Option<Vec<crate::Tag>>,
-        /// `Transition`: Transition.
+        /// `Transition`: `Transition`.
         #[serde(rename = "Transition", skip_serializing_if = "Option::is_none")]
         pub transition: Option<Transition>,
-        /// `Transitions`: list of Transition.
+        /// `Transitions`: `list of Transition`.
         #[serde(rename = "Transitions", skip_serializing_if = "Option::is_none")]
         pub transitions: Option<Vec<Transition>>,
     }
@@ -1804,7 +1804,7 @@ pub mod bucket {
     /// The definition `S3KeyFilter` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct S3KeyFilter {
-        /// `Rules`: list of FilterRule. Required.
+        /// `Rules`: `list of FilterRule`. Required.
         #[serde(rename = "Rules")]
         pub rules: Vec<FilterRule>,
     }
@@ -1819,10 +1819,10 @@ pub mod bucket {
     /// The definition `S3TablesDestination` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct S3TablesDestination {
-        /// `TableBucketArn`: String. Required.
+        /// `TableBucketArn`: `String`. Required.
         #[serde(rename = "TableBucketArn")]
         pub table_bucket_arn: crate::Value<String>,
-        /// `TableName`: String. Required.
+        /// `TableName`: `String`. Required.
         #[serde(rename = "TableName")]
         pub table_name: crate::Value<String>,
     }
@@ -1856,10 +1856,10 @@ pub mod bucket {
     /// The definition `ServerSideEncryptionByDefault` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct ServerSideEncryptionByDefault {
-        /// `KMSMasterKeyID`: String.
+        /// `KMSMasterKeyID`: `String`.
         #[serde(rename = "KMSMasterKeyID", skip_serializing_if = "Option::is_none")]
         pub kms_master_key_id: Option<crate::Value<String>>,
-        /// `SSEAlgorithm`: SseAlgorithm. Required.
+        /// `SSEAlgorithm`: `SseAlgorithm`. Required.
         #[serde(rename = "SSEAlgorithm")]
         pub sse_algorithm: crate::Value<SseAlgorithm>,
     }
@@ -1877,16 +1877,16 @@ pub mod bucket {
     /// The definition `ServerSideEncryptionRule` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
     pub struct ServerSideEncryptionRule {
-        /// `BlockedEncryptionTypes`: BlockedEncryptionTypes.
+        /// `BlockedEncryptionTypes`: `BlockedEncryptionTypes`.
         #[serde(
             rename = "BlockedEncryptionTypes",
             skip_serializing_if = "Option::is_none"
         )]
         pub blocked_encryption_types: Option<BlockedEncryptionTypes>,
-        /// `BucketKeyEnabled`: bool.
+        /// `BucketKeyEnabled`: `bool`.
         #[serde(rename = "BucketKeyEnabled", skip_serializing_if = "Option::is_none")]
         pub bucket_key_enabled: Option<crate::Value<bool>>,
-        /// `ServerSideEncryptionByDefault`: ServerSideEncryptionByDefault.
+        /// `ServerSideEncryptionByDefault`: `ServerSideEncryptionByDefault`.
         #[serde(
             rename = "ServerSideEncryptionByDefault",
             skip_serializing_if = "Option::is_none"
@@ -1897,13 +1897,13 @@ pub mod bucket {
     /// The definition `SourceSelectionCriteria` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
     pub struct SourceSelectionCriteria {
-        /// `ReplicaModifications`: ReplicaModifications.
+        /// `ReplicaModifications`: `ReplicaModifications`.
         #[serde(
             rename = "ReplicaModifications",
             skip_serializing_if = "Option::is_none"
         )]
         pub replica_modifications: Option<ReplicaModifications>,
-        /// `SseKmsEncryptedObjects`: SseKmsEncryptedObjects.
+        /// `SseKmsEncryptedObjects`: `SseKmsEncryptedObjects`.
         #[serde(
             rename = "SseKmsEncryptedObjects",
             skip_serializing_if = "Option::is_none"
@@ -1930,7 +1930,7 @@ pub mod bucket {
     /// The definition `SseKmsEncryptedObjects` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct SseKmsEncryptedObjects {
-        /// `Status`: Status. Required.
+        /// `Status`: `Status`. Required.
         #[serde(rename = "Status")]
         pub status: crate::Value<Status>,
     }
@@ -1988,7 +1988,7 @@ pub mod bucket {
     /// The definition `StorageClassAnalysis` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
     pub struct StorageClassAnalysis {
-        /// `DataExport`: DataExport.
+        /// `DataExport`: `DataExport`.
         #[serde(rename = "DataExport", skip_serializing_if = "Option::is_none")]
         pub data_export: Option<DataExport>,
     }
@@ -1996,10 +1996,10 @@ pub mod bucket {
     /// The definition `Tiering` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct Tiering {
-        /// `AccessTier`: AccessTier. Required.
+        /// `AccessTier`: `AccessTier`. Required.
         #[serde(rename = "AccessTier")]
         pub access_tier: crate::Value<AccessTier>,
-        /// `Days`: i64. Required.
+        /// `Days`: `i64`. Required.
         #[serde(rename = "Days")]
         pub days: crate::Value<i64>,
     }
@@ -2020,13 +2020,13 @@ pub mod bucket {
     /// The definition `TopicConfiguration` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct TopicConfiguration {
-        /// `Event`: String. Required.
+        /// `Event`: `String`. Required.
         #[serde(rename = "Event")]
         pub event: crate::Value<String>,
-        /// `Filter`: NotificationFilter.
+        /// `Filter`: `NotificationFilter`.
         #[serde(rename = "Filter", skip_serializing_if = "Option::is_none")]
         pub filter: Option<NotificationFilter>,
-        /// `Topic`: String. Required.
+        /// `Topic`: `String`. Required.
         #[serde(rename = "Topic")]
         pub topic: crate::Value<String>,
     }
@@ -2048,13 +2048,13 @@ pub mod bucket {
     /// The definition `Transition` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct Transition {
-        /// `StorageClass`: StorageClass. Required.
+        /// `StorageClass`: `StorageClass`. Required.
         #[serde(rename = "StorageClass")]
         pub storage_class: crate::Value<StorageClass>,
-        /// `TransitionDate`: String.
+        /// `TransitionDate`: `String`.
         #[serde(rename = "TransitionDate", skip_serializing_if = "Option::is_none")]
         pub transition_date: Option<crate::Value<String>>,
-        /// `TransitionInDays`: i64.
+        /// `TransitionInDays`: `i64`.
         #[serde(rename = "TransitionInDays", skip_serializing_if = "Option::is_none")]
         pub transition_in_days: Option<crate::Value<i64>>,
     }
@@ -2086,7 +2086,7 @@ pub mod bucket {
     /// The definition `VersioningConfiguration` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct VersioningConfiguration {
-        /// `Status`: VersioningConfigurationStatus. Required. Default `"Suspended"`.
+        /// `Status`: `VersioningConfigurationStatus`. Required. Default `"Suspended"`.
         #[serde(rename = "Status")]
         pub status: crate::Value<VersioningConfigurationStatus>,
     }
@@ -2116,19 +2116,19 @@ pub mod bucket {
     /// The definition `WebsiteConfiguration` of `AWS::S3::Bucket`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
     pub struct WebsiteConfiguration {
-        /// `ErrorDocument`: String.
+        /// `ErrorDocument`: `String`.
         #[serde(rename = "ErrorDocument", skip_serializing_if = "Option::is_none")]
         pub error_document: Option<crate::Value<String>>,
-        /// `IndexDocument`: String.
+        /// `IndexDocument`: `String`.
         #[serde(rename = "IndexDocument", skip_serializing_if = "Option::is_none")]
         pub index_document: Option<crate::Value<String>>,
-        /// `RedirectAllRequestsTo`: RedirectAllRequestsTo.
+        /// `RedirectAllRequestsTo`: `RedirectAllRequestsTo`.
         #[serde(
             rename = "RedirectAllRequestsTo",
             skip_serializing_if = "Option::is_none"
         )]
         pub redirect_all_requests_to: Option<RedirectAllRequestsTo>,
-        /// `RoutingRules`: list of RoutingRule.
+        /// `RoutingRules`: `list of RoutingRule`.
         #[serde(rename = "RoutingRules", skip_serializing_if = "Option::is_none")]
         pub routing_rules: Option<Vec<RoutingRule>>,
     }
@@ -2139,10 +2139,10 @@ pub mod bucket {
 /// Primary identifier: `/properties/Bucket`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CfnBucketPolicy {
-    /// `Bucket`: String. Required. Create-only: a change replaces the resource.
+    /// `Bucket`: `String`. Required. Create-only: a change replaces the resource.
     #[serde(rename = "Bucket")]
     pub bucket: crate::Value<String>,
-    /// `PolicyDocument`: Json. Required.
+    /// `PolicyDocument`: `Json`. Required.
     #[serde(rename = "PolicyDocument")]
     pub policy_document: crate::Value<crate::Json>,
 }

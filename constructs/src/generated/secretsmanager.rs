@@ -9,31 +9,31 @@
 /// Attributes (`Fn::GetAtt`, methods on `Handle<CfnSecret>`): `Id`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CfnSecret {
-    /// `Description`: String. Length 0 to 2048.
+    /// `Description`: `String`. Length 0 to 2048.
     #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<crate::Value<String>>,
-    /// `GenerateSecretString`: secret::GenerateSecretString. Write-only: never read back.
+    /// `GenerateSecretString`: `secret::GenerateSecretString`. Write-only: never read back.
     #[serde(
         rename = "GenerateSecretString",
         skip_serializing_if = "Option::is_none"
     )]
     pub generate_secret_string: Option<secret::GenerateSecretString>,
-    /// `KmsKeyId`: String. Length 0 to 2048.
+    /// `KmsKeyId`: `String`. Length 0 to 2048.
     #[serde(rename = "KmsKeyId", skip_serializing_if = "Option::is_none")]
     pub kms_key_id: Option<crate::Value<String>>,
-    /// `Name`: String. Create-only: a change replaces the resource. Length 1 to 512.
+    /// `Name`: `String`. Create-only: a change replaces the resource. Length 1 to 512.
     #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<crate::Value<String>>,
-    /// `ReplicaRegions`: list of secret::ReplicaRegion.
+    /// `ReplicaRegions`: `list of secret::ReplicaRegion`.
     #[serde(rename = "ReplicaRegions", skip_serializing_if = "Option::is_none")]
     pub replica_regions: Option<Vec<secret::ReplicaRegion>>,
-    /// `SecretString`: String. Write-only: never read back. Length 1 to 65536.
+    /// `SecretString`: `String`. Write-only: never read back. Length 1 to 65536.
     #[serde(rename = "SecretString", skip_serializing_if = "Option::is_none")]
     pub secret_string: Option<crate::Value<String>>,
-    /// `Tags`: list of Tag.
+    /// `Tags`: `list of Tag`.
     #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<crate::Tag>>,
-    /// `Type`: String. Length 0 to 256.
+    /// `Type`: `String`. Length 0 to 256.
     #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<crate::Value<String>>,
 }
@@ -64,37 +64,37 @@ pub mod secret {
     /// The definition `GenerateSecretString` of `AWS::SecretsManager::Secret`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
     pub struct GenerateSecretString {
-        /// `ExcludeCharacters`: String.
+        /// `ExcludeCharacters`: `String`.
         #[serde(rename = "ExcludeCharacters", skip_serializing_if = "Option::is_none")]
         pub exclude_characters: Option<crate::Value<String>>,
-        /// `ExcludeLowercase`: bool.
+        /// `ExcludeLowercase`: `bool`.
         #[serde(rename = "ExcludeLowercase", skip_serializing_if = "Option::is_none")]
         pub exclude_lowercase: Option<crate::Value<bool>>,
-        /// `ExcludeNumbers`: bool.
+        /// `ExcludeNumbers`: `bool`.
         #[serde(rename = "ExcludeNumbers", skip_serializing_if = "Option::is_none")]
         pub exclude_numbers: Option<crate::Value<bool>>,
-        /// `ExcludePunctuation`: bool.
+        /// `ExcludePunctuation`: `bool`.
         #[serde(rename = "ExcludePunctuation", skip_serializing_if = "Option::is_none")]
         pub exclude_punctuation: Option<crate::Value<bool>>,
-        /// `ExcludeUppercase`: bool.
+        /// `ExcludeUppercase`: `bool`.
         #[serde(rename = "ExcludeUppercase", skip_serializing_if = "Option::is_none")]
         pub exclude_uppercase: Option<crate::Value<bool>>,
-        /// `GenerateStringKey`: String.
+        /// `GenerateStringKey`: `String`.
         #[serde(rename = "GenerateStringKey", skip_serializing_if = "Option::is_none")]
         pub generate_string_key: Option<crate::Value<String>>,
-        /// `IncludeSpace`: bool.
+        /// `IncludeSpace`: `bool`.
         #[serde(rename = "IncludeSpace", skip_serializing_if = "Option::is_none")]
         pub include_space: Option<crate::Value<bool>>,
-        /// `PasswordLength`: i64.
+        /// `PasswordLength`: `i64`.
         #[serde(rename = "PasswordLength", skip_serializing_if = "Option::is_none")]
         pub password_length: Option<crate::Value<i64>>,
-        /// `RequireEachIncludedType`: bool.
+        /// `RequireEachIncludedType`: `bool`.
         #[serde(
             rename = "RequireEachIncludedType",
             skip_serializing_if = "Option::is_none"
         )]
         pub require_each_included_type: Option<crate::Value<bool>>,
-        /// `SecretStringTemplate`: String.
+        /// `SecretStringTemplate`: `String`.
         #[serde(
             rename = "SecretStringTemplate",
             skip_serializing_if = "Option::is_none"
@@ -105,10 +105,10 @@ pub mod secret {
     /// The definition `ReplicaRegion` of `AWS::SecretsManager::Secret`.
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct ReplicaRegion {
-        /// `KmsKeyId`: String.
+        /// `KmsKeyId`: `String`.
         #[serde(rename = "KmsKeyId", skip_serializing_if = "Option::is_none")]
         pub kms_key_id: Option<crate::Value<String>>,
-        /// `Region`: String. Required.
+        /// `Region`: `String`. Required.
         #[serde(rename = "Region")]
         pub region: crate::Value<String>,
     }

@@ -9,31 +9,31 @@
 /// Attributes (`Fn::GetAtt`, methods on `Handle<CfnParameter>`): `AllowedPattern`, `DataType`, `Description`, `Name`, `Policies`, `Tier`, `Type`, `Value`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CfnParameter {
-    /// `AllowedPattern`: String. Write-only: never read back. Length 0 to 1024.
+    /// `AllowedPattern`: `String`. Write-only: never read back. Length 0 to 1024.
     #[serde(rename = "AllowedPattern", skip_serializing_if = "Option::is_none")]
     pub allowed_pattern: Option<crate::Value<String>>,
-    /// `DataType`: parameter::DataType. Length 0 to 128.
+    /// `DataType`: `parameter::DataType`. Length 0 to 128.
     #[serde(rename = "DataType", skip_serializing_if = "Option::is_none")]
     pub data_type: Option<crate::Value<parameter::DataType>>,
-    /// `Description`: String. Write-only: never read back. Length 0 to 1024.
+    /// `Description`: `String`. Write-only: never read back. Length 0 to 1024.
     #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<crate::Value<String>>,
-    /// `Name`: String. Create-only: a change replaces the resource. Length 1 to 2048.
+    /// `Name`: `String`. Create-only: a change replaces the resource. Length 1 to 2048.
     #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<crate::Value<String>>,
-    /// `Policies`: String. Write-only: never read back. Length 1 to 4096.
+    /// `Policies`: `String`. Write-only: never read back. Length 1 to 4096.
     #[serde(rename = "Policies", skip_serializing_if = "Option::is_none")]
     pub policies: Option<crate::Value<String>>,
-    /// `Tags`: map of String.
+    /// `Tags`: `map of String`.
     #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
     pub tags: Option<std::collections::BTreeMap<String, crate::Value<String>>>,
-    /// `Tier`: parameter::Tier. Write-only: never read back.
+    /// `Tier`: `parameter::Tier`. Write-only: never read back.
     #[serde(rename = "Tier", skip_serializing_if = "Option::is_none")]
     pub tier: Option<crate::Value<parameter::Tier>>,
-    /// `Type`: parameter::Type. Required.
+    /// `Type`: `parameter::Type`. Required.
     #[serde(rename = "Type")]
     pub type_: crate::Value<parameter::Type>,
-    /// `Value`: String. Required.
+    /// `Value`: `String`. Required.
     #[serde(rename = "Value")]
     pub value: crate::Value<String>,
 }

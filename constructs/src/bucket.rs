@@ -3,7 +3,7 @@
 
 use crate::error::ConstructError;
 use crate::key::{foreign, Key, Removal, KEY_READ_ACTIONS, KEY_READ_WRITE_ACTIONS};
-use crate::policy::{push_statement, Condition, Grant, PolicyDocument, Principal, Statement};
+use crate::policy::{append_statement, Condition, Grant, PolicyDocument, Principal, Statement};
 use crate::role::Role;
 use crate::s3::{bucket as p, CfnBucket, CfnBucketPolicy};
 use crate::{sub, Handle, Stack, Tag, Value};
@@ -257,9 +257,7 @@ impl Bucket {
         let policy = stack
             .resource_mut(&self.policy)
             .ok_or_else(|| foreign("Bucket", &self.id, &stack_name))?;
-        if !push_statement(&mut policy.policy_document, &statement) {
-            policy.policy_document = PolicyDocument::of([statement]).to_value();
-        }
+        append_statement(&mut policy.policy_document, &statement, "Bucket", &self.id)?;
         Ok(())
     }
 
@@ -715,6 +713,29 @@ mod tests {
         assert!(bucket_name_problem("xn--abc").is_some());
         assert!(bucket_name_problem("abc-s3alias").is_some());
         assert_eq!(bucket_name_problem("my-data-bucket-123"), None);
+    }
+
+    #[test]
+    fn a_policy_replaced_through_the_l1_is_not_silently_overwritten() {
+        let mut stack = Stack::new("t");
+        let (_k, b) = kms_bucket(&mut stack, BucketProps::default());
+        stack
+            .resource_mut(b.policy_handle())
+            .unwrap()
+            .policy_document = Value::from(json!("{\"Version\": \"2012-10-17\"}"));
+        let e = b
+            .add_to_resource_policy(
+                &mut stack,
+                Statement::allow()
+                    .principal(Principal::account_root())
+                    .actions(["s3:GetObject"])
+                    .resource(b.arn_for_objects("*")),
+            )
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Bucket `Data`: policy: its policy document was replaced through the L1 resource; add the statement there"
+        );
     }
 
     #[test]

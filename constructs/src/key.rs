@@ -2,7 +2,7 @@
 
 use crate::error::ConstructError;
 use crate::kms::{CfnAlias, CfnKey};
-use crate::policy::{push_statement, Grant, PolicyDocument, Principal, Statement};
+use crate::policy::{append_statement, Grant, PolicyDocument, Principal, Statement};
 use crate::role::Role;
 use crate::{Handle, ResourceOptions, Stack, Tag, Value};
 
@@ -202,14 +202,13 @@ impl Key {
         let key = stack
             .resource_mut(&self.handle)
             .ok_or_else(|| foreign("Key", &self.id, &stack_name))?;
-        let added = key
-            .key_policy
-            .as_mut()
-            .is_some_and(|doc| push_statement(doc, &statement));
-        if !added {
-            key.key_policy = Some(PolicyDocument::of([statement]).to_value());
+        match &mut key.key_policy {
+            Some(doc) => append_statement(doc, &statement, "Key", &self.id),
+            None => {
+                key.key_policy = Some(PolicyDocument::of([statement]).to_value());
+                Ok(())
+            }
         }
-        Ok(())
     }
 
     /// Lets `role` decrypt with this key.

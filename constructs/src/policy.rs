@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Serialize, Serializer};
 
+use crate::error::ConstructError;
 use crate::value::Expr;
 use crate::{sub, Json, Pseudo, Value};
 
@@ -355,16 +356,27 @@ impl Serialize for PolicyDocument {
     }
 }
 
-/// Appends a statement to a policy document value made by [`PolicyDocument::to_value`].
-/// Returns false when the value is not such a document (an L1 field set by hand).
-pub(crate) fn push_statement(doc: &mut Value<Json>, statement: &Statement) -> bool {
+/// Appends a statement to a policy document value made by [`PolicyDocument::to_value`]. A
+/// document that was replaced by hand through the L1 is not edited: the error says so rather
+/// than dropping either side.
+pub(crate) fn append_statement(
+    doc: &mut Value<Json>,
+    statement: &Statement,
+    construct: &'static str,
+    id: &str,
+) -> Result<(), ConstructError> {
     if let Expr::Map(m) = doc.expr_mut() {
         if let Some(Expr::List(items)) = m.get_mut("Statement") {
             items.push(statement.to_expr());
-            return true;
+            return Ok(());
         }
     }
-    false
+    Err(ConstructError::new(
+        construct,
+        id,
+        "policy",
+        "its policy document was replaced through the L1 resource; add the statement there",
+    ))
 }
 
 /// What a grant added: the statements, for tests and reviews.

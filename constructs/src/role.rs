@@ -2,7 +2,7 @@
 
 use crate::error::ConstructError;
 use crate::iam::{role, CfnInstanceProfile, CfnPolicy, CfnRole};
-use crate::policy::{push_statement, PolicyDocument, Statement};
+use crate::policy::{append_statement, PolicyDocument, Statement};
 use crate::{Handle, Json, Stack, Tag, Value};
 
 /// Props of a [`Role`].
@@ -143,9 +143,7 @@ impl Role {
                 let policy = stack
                     .resource_mut(&h)
                     .expect("find_handle returned a handle of this stack");
-                if !push_statement(&mut policy.policy_document, &statement) {
-                    policy.policy_document = PolicyDocument::of([statement]).to_value();
-                }
+                append_statement(&mut policy.policy_document, &statement, "Role", &self.id)?;
             }
             None => {
                 let mut l1 = CfnPolicy::new(

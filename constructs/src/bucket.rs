@@ -298,6 +298,14 @@ impl Bucket {
             log_file_prefix: Some(prefix.into()),
             ..Default::default()
         });
+        crate::metadata::skip_checkov(
+            stack,
+            target.handle(),
+            &[(
+                "CKV_AWS_18",
+                "this bucket receives the S3 server-access logs; logging its own access would log every log write again",
+            )],
+        );
         target.add_to_resource_policy(
             stack,
             Statement::allow()

@@ -180,7 +180,8 @@ pub struct ConstructError {
 }
 
 impl ConstructError {
-    pub(crate) fn new(
+    /// An error of construct `construct` with logical id `id`.
+    pub fn new(
         construct: &'static str,
         id: &str,
         field: impl Into<String>,

@@ -174,8 +174,8 @@ impl Function {
         l1.tags = (!props.tags.is_empty()).then_some(props.tags);
         // The role's permissions must exist before the function first runs.
         let options = ResourceOptions {
-            depends_on: stack
-                .find_handle::<crate::iam::CfnPolicy>(&role.default_policy_id())
+            depends_on: role
+                .default_policy(stack)
                 .map(|h| vec![h.erase()])
                 .unwrap_or_default(),
             ..Default::default()

@@ -29,12 +29,14 @@
 
 pub mod bucket;
 pub mod custom_resource;
+pub mod databricks;
 pub mod endpoint;
 mod error;
 pub mod flow_log;
 pub mod function;
 pub mod key;
 pub mod log_group;
+pub mod metadata;
 pub mod policy;
 mod resource;
 pub mod role;

@@ -100,6 +100,12 @@ impl Role {
         format!("{}DefaultPolicy", self.id)
     }
 
+    /// The role's default policy (`<id>DefaultPolicy`), once a grant or statement made it: what
+    /// a resource that needs the role's permissions in place should depend on.
+    pub fn default_policy(&self, stack: &Stack) -> Option<Handle<CfnPolicy>> {
+        stack.find_handle::<CfnPolicy>(&self.default_policy_id())
+    }
+
     /// Adds a statement to the role's permissions. A statement allowing `*` actions is refused:
     /// roles here are least-privilege.
     pub fn add_to_policy(

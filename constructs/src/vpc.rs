@@ -364,6 +364,16 @@ fn check_tags(id: &str, tags: &[Tag]) -> Result<(), ConstructError> {
     Ok(())
 }
 
+impl VpcProps {
+    /// The address plan these props give (private subnets, public subnet), checked as
+    /// [`Vpc::new`] checks it, without adding anything to a stack. Config validation uses it to
+    /// report layout problems before synth.
+    pub fn subnet_plan(&self) -> Result<(Vec<Ipv4Net>, Ipv4Net), ConstructError> {
+        let plan = layout(CONSTRUCT, self)?;
+        Ok((plan.private, plan.public))
+    }
+}
+
 fn layout(id: &str, props: &VpcProps) -> Result<Layout, ConstructError> {
     check_block(id, "cidr", &props.cidr)?;
     let zones = zones(id, &props.azs)?;
@@ -445,6 +455,20 @@ impl Vpc {
                 ..CfnSubnet::new(vpc.reference())
             },
         );
+
+        if matches!(props.azs, Azs::Names(_)) {
+            // Zones named by the caller are a decision, not an accident of copy-paste.
+            for subnet in private_subnets.iter().chain([&public_subnet]) {
+                crate::metadata::ignore_cfn_lint(
+                    stack,
+                    subnet,
+                    &[(
+                        "W3010",
+                        "the availability zones are named explicitly by the caller",
+                    )],
+                );
+            }
+        }
 
         let igw = stack.add(
             &format!("{id}InternetGateway"),

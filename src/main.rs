@@ -1,37 +1,35 @@
 //! `cdkrs`: synthesize and deploy AWS CloudFormation templates from typed Rust constructs.
 
+mod cmd;
+
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::Parser;
 
-/// Synthesize and deploy AWS CloudFormation templates from typed Rust constructs.
-#[derive(Debug, Parser)]
-#[command(name = "cdkrs", version, about, long_about = None)]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<Command>,
-}
-
-/// The commands. Their doc comments are the help text.
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// List the CloudFormation resource types cdkrs has typed L1 structs for.
-    Types,
-}
+use cmd::{Cli, Failure};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        None => {
-            // Help goes to stdout; a missing command is a usage error.
-            let _ = Cli::command().print_help();
-            ExitCode::from(2)
+    match cmd::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Invalid(report)) => {
+            // Every problem, in plain words with the fix, on stderr.
+            eprint!("{report}");
+            ExitCode::from(1)
         }
-        Some(Command::Types) => {
-            for meta in cdkrs_constructs::generated::ALL_META {
-                println!("{}", meta.type_name);
+        Err(Failure::Other(err)) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
             }
-            ExitCode::SUCCESS
+            eprintln!("error: {err:#}");
+            ExitCode::from(1)
         }
     }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

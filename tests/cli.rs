@@ -1,12 +1,36 @@
-//! The CLI's entry points: version, help, usage errors.
+//! The CLI driven as a process: version, help, usage errors, synth, validate, schema.
 
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
-fn cdkrs(args: &[&str]) -> std::process::Output {
+fn cdkrs_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cdkrs"))
         .args(args)
+        .current_dir(dir)
         .output()
         .expect("the cdkrs binary runs")
+}
+
+fn cdkrs(args: &[&str]) -> Output {
+    cdkrs_in(Path::new(env!("CARGO_MANIFEST_DIR")), args)
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A fresh scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("cli")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
 }
 
 #[test]
@@ -14,7 +38,7 @@ fn version_prints_the_package_version() {
     let out = cdkrs(&["--version"]);
     assert!(out.status.success());
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
+        stdout(&out).trim(),
         format!("cdkrs {}", env!("CARGO_PKG_VERSION"))
     );
 }
@@ -23,30 +47,27 @@ fn version_prints_the_package_version() {
 fn help_lists_the_commands() {
     let out = cdkrs(&["--help"]);
     assert!(out.status.success());
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("Usage: cdkrs"), "{text}");
-    assert!(text.contains("types"), "{text}");
+    let text = stdout(&out);
+    for cmd in ["synth", "validate", "schema", "types"] {
+        assert!(text.contains(cmd), "{cmd} missing from:\n{text}");
+    }
 }
 
 #[test]
-fn no_command_is_a_usage_error_with_help() {
+fn no_command_or_unknown_flag_is_a_usage_error() {
     let out = cdkrs(&[]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: cdkrs"));
-}
-
-#[test]
-fn unknown_command_is_a_usage_error() {
-    let out = cdkrs(&["deploy-everything"]);
+    assert!(stderr(&out).contains("Usage: cdkrs"));
+    let out = cdkrs(&["synth", "--formatt", "json"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unrecognized subcommand"));
+    assert!(stderr(&out).contains("--format"), "{}", stderr(&out));
 }
 
 #[test]
 fn types_lists_every_generated_resource_type() {
     let out = cdkrs(&["types"]);
     assert!(out.status.success());
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = stdout(&out);
     for t in [
         "AWS::EC2::VPC",
         "AWS::S3::Bucket",
@@ -54,5 +75,99 @@ fn types_lists_every_generated_resource_type() {
         "AWS::IAM::Role",
     ] {
         assert!(text.lines().any(|l| l == t), "{t} missing from:\n{text}");
+    }
+}
+
+#[test]
+fn synth_without_arguments_writes_the_default_environment_and_a_manifest() {
+    let dir = scratch("synth-default");
+    let out = cdkrs_in(&dir, &["synth"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let template_path = dir.join("cdk.out/cm-vpc-databricks.template.json");
+    let template: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&template_path).expect("template written"))
+            .expect("JSON");
+    assert!(template["Resources"]["DatabricksWorkspace"].is_object());
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("cdk.out/manifest.json")).expect("manifest written"),
+    )
+    .expect("JSON");
+    assert_eq!(manifest["stacks"][0]["name"], "cm-vpc-databricks");
+    assert_eq!(
+        manifest["stacks"][0]["template_file"],
+        "cm-vpc-databricks.template.json"
+    );
+    assert_eq!(
+        manifest["stacks"][0]["parameters"]["NetworkAsleep"]["default"],
+        "false"
+    );
+    assert_eq!(manifest["assets"][0]["key_parameter"], "ProviderCodeKey");
+    assert!(
+        stdout(&out).contains("cm-vpc-databricks"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn synth_is_byte_identical_across_runs() {
+    let a = cdkrs(&["synth", "--stdout"]);
+    let b = cdkrs(&["synth", "--stdout"]);
+    assert!(a.status.success());
+    assert_eq!(a.stdout, b.stdout);
+    let y = cdkrs(&["synth", "--stdout", "--format", "yaml"]);
+    assert!(y.status.success());
+    assert!(stdout(&y).starts_with("AWSTemplateFormatVersion: \"2010-09-09\"\n"));
+}
+
+#[test]
+fn synth_of_an_invalid_config_lists_every_problem_and_exits_1() {
+    let dir = scratch("synth-invalid");
+    let config = dir.join("bad.yaml");
+    std::fs::write(
+        &config,
+        std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/databricks.yaml"),
+        )
+        .expect("example")
+        .replace("prefix: cm-vpc", "prefix: CM_VPC")
+        .replace("max_workers: 2", "max_workers: 0"),
+    )
+    .expect("write");
+    let out = cdkrs_in(&dir, &["synth", "--config", "bad.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("prefix"), "{err}");
+    assert!(err.contains("databricks.cluster.autoscale"), "{err}");
+    assert!(
+        !dir.join("cdk.out").exists(),
+        "nothing is written for an invalid config"
+    );
+}
+
+#[test]
+fn validate_accepts_the_examples_and_names_a_missing_file() {
+    for example in ["examples/databricks.yaml", "examples/minimal.yaml"] {
+        let out = cdkrs(&["validate", "--config", example]);
+        assert!(out.status.success(), "{example}: {}", stderr(&out));
+        assert!(stdout(&out).contains("config is valid"), "{}", stdout(&out));
+    }
+    let out = cdkrs(&["validate", "--config", "no/such/file.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("reading config no/such/file.yaml"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn schema_prints_the_config_json_schema() {
+    let out = cdkrs(&["schema"]);
+    assert!(out.status.success());
+    let schema: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(schema["title"], "Config");
+    for field in ["prefix", "region", "network", "databricks", "encryption"] {
+        assert!(schema["properties"][field].is_object(), "{field}");
     }
 }

@@ -1,0 +1,20 @@
+//! `cdkrs validate`: checks a config (every rule) without synthesizing.
+
+use super::{ConfigArg, Failure};
+
+/// Arguments of `cdkrs validate`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    config: ConfigArg,
+}
+
+pub fn run(args: Args) -> Result<(), Failure> {
+    let config = args.config.load()?;
+    println!(
+        "config is valid: stack {} in {}",
+        config.stack_name(),
+        config.region
+    );
+    Ok(())
+}

@@ -1,0 +1,71 @@
+//! `cargo bench -p cdkrs-stacks`: build + synth of the default environment, and of 1, 10 and
+//! 100 environments in one process. A plain harness (no criterion): it reports the minimum and
+//! median of repeated runs, which is what the README quotes.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use cdkrs_stacks::{environment, load};
+
+const DEFAULT: &str = include_str!("../../examples/databricks.yaml");
+
+fn measure(label: &str, runs: usize, mut f: impl FnMut()) -> Duration {
+    f(); // warm-up
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    let median = times[times.len() / 2];
+    println!(
+        "{label:<44} min {:>9.3} ms  median {:>9.3} ms  ({runs} runs)",
+        times[0].as_secs_f64() * 1e3,
+        median.as_secs_f64() * 1e3
+    );
+    median
+}
+
+fn main() {
+    let config = load::load(DEFAULT).expect("the default config is valid");
+    measure("parse + validate the default config", 200, || {
+        black_box(load::load(DEFAULT).expect("valid"));
+    });
+    measure("build + synth the default environment", 200, || {
+        let stack = environment::build(&config).expect("builds");
+        black_box(stack.synth().expect("synthesizes").to_json_compact());
+    });
+    for n in [1usize, 10, 100] {
+        let configs: Vec<_> = (0..n)
+            .map(|i| {
+                let mut c = config.clone();
+                c.prefix = format!("env{i}");
+                c
+            })
+            .collect();
+        let median = measure(&format!("{n} environments in one process"), 20, || {
+            for c in &configs {
+                let stack = environment::build(c).expect("builds");
+                black_box(stack.synth().expect("synthesizes").to_json_compact());
+            }
+        });
+        println!(
+            "{:<44} {:>9.3} ms per environment",
+            "",
+            median.as_secs_f64() * 1e3 / n as f64
+        );
+    }
+    let template = environment::build(&config)
+        .expect("builds")
+        .synth()
+        .expect("synthesizes");
+    println!(
+        "\nresources of the default environment: {}",
+        template.resource_ids().len()
+    );
+    for (ty, count) in template.resource_type_counts() {
+        println!("  {count:>3}  {ty}");
+    }
+}

@@ -1,0 +1,206 @@
+//! KMS keys and S3 buckets.
+
+use cdkrs_constructs::bucket::{
+    Bucket, BucketEncryption, BucketProps, LifecycleRule, SseEnforcement,
+};
+use cdkrs_constructs::key::{Key, KeyProps};
+use cdkrs_constructs::policy::{Condition, Principal, Statement};
+use cdkrs_constructs::s3::bucket::StorageClass;
+use cdkrs_constructs::{sub, ConstructError, Stack, Tag, Value};
+
+use crate::config::Config;
+use crate::environment::DATABRICKS_ACCOUNT;
+
+/// The bucket name suffixes, in the order the stack creates them. Every bucket is named
+/// `<prefix>-<suffix>-<account id>-<region>`: deterministic and unique per account and region.
+pub const BUCKET_SUFFIXES: &[&str] = &[
+    "infra-logs",
+    "databricks-logs",
+    "root",
+    "raw",
+    "prepared",
+    "trusted",
+];
+
+/// The bucket name a config gives for `suffix`, as a template value.
+pub fn bucket_name(config: &Config, suffix: &str) -> Value<String> {
+    sub(format!(
+        "{}-{suffix}-${{AWS::AccountId}}-${{AWS::Region}}",
+        config.prefix
+    ))
+    .build()
+}
+
+/// The longest bucket name a config can produce (for validation): the account id is 12 digits.
+pub fn longest_bucket_name(config: &Config) -> String {
+    BUCKET_SUFFIXES
+        .iter()
+        .map(|s| format!("{}-{s}-123456789012-{}", config.prefix, config.region))
+        .max_by_key(String::len)
+        .unwrap_or_default()
+}
+
+/// The keys and buckets.
+pub struct Storage {
+    /// Root bucket, datalake buckets, workspace storage CMK (DBFS root and EBS).
+    pub storage_key: Key,
+    /// Logging buckets, cluster logs, the provider's log group.
+    pub logging_key: Key,
+    /// Receives S3 server-access logs and VPC flow logs (SSE-S3: S3 cannot deliver access logs
+    /// into an SSE-KMS bucket).
+    pub infra_logs: Bucket,
+    /// Cluster logs, billable usage and audit logs.
+    pub databricks_logs: Bucket,
+    /// The workspace root (DBFS) bucket.
+    pub root: Bucket,
+    /// The raw, prepared and trusted datalake buckets, in that order.
+    pub datalake: [Bucket; 3],
+}
+
+/// The lifecycle the seed meant for its logging buckets: Glacier after 30 days, gone after 180.
+fn logging_lifecycle(id: &str) -> Vec<LifecycleRule> {
+    vec![LifecycleRule {
+        id: id.to_owned(),
+        transitions: vec![(30, StorageClass::Glacier)],
+        expiration_days: Some(180),
+        noncurrent_expiration_days: Some(30),
+        abort_incomplete_multipart_days: Some(7),
+        ..Default::default()
+    }]
+}
+
+/// Adds the two keys (without their Databricks statements, which need the cross-account role)
+/// and the six buckets.
+pub fn add(stack: &mut Stack, config: &Config, tags: &[Tag]) -> Result<Storage, ConstructError> {
+    let key_tags = |name: &str| {
+        let mut t = tags.to_vec();
+        t.push(Tag::new("resource_name", name));
+        t
+    };
+    let storage_key = Key::new(
+        stack,
+        "StorageKey",
+        KeyProps {
+            description: Some(
+                "Databricks storage: root (DBFS) and datalake buckets, workspace storage and EBS"
+                    .into(),
+            ),
+            alias: Some(format!("alias/{}-storage", config.prefix).into()),
+            tags: key_tags("storage"),
+            ..Default::default()
+        },
+    )?;
+    let logging_key = Key::new(
+        stack,
+        "LoggingKey",
+        KeyProps {
+            description: Some(
+                "Databricks logging: log buckets, cluster logs, provider logs".into(),
+            ),
+            alias: Some(format!("alias/{}-logging", config.prefix).into()),
+            tags: key_tags("logging"),
+            ..Default::default()
+        },
+    )?;
+
+    let bucket_tags = |suffix: &str| {
+        let mut t = tags.to_vec();
+        t.push(Tag::new("resource_name", bucket_name(config, suffix)));
+        t
+    };
+    let infra_logs = Bucket::new(
+        stack,
+        "InfraLogsBucket",
+        BucketEncryption::S3Managed,
+        BucketProps {
+            bucket_name: Some(bucket_name(config, "infra-logs")),
+            lifecycle_rules: logging_lifecycle("archive-then-expire"),
+            tags: bucket_tags("infra-logs"),
+            ..Default::default()
+        },
+    )?;
+    let databricks_logs = Bucket::new(
+        stack,
+        "DatabricksLogsBucket",
+        BucketEncryption::Kms(&logging_key),
+        BucketProps {
+            bucket_name: Some(bucket_name(config, "databricks-logs")),
+            lifecycle_rules: logging_lifecycle("archive-then-expire"),
+            tags: bucket_tags("databricks-logs"),
+            ..Default::default()
+        },
+    )?;
+    databricks_logs.log_access_to(stack, &infra_logs, "s3-access/databricks-logs/")?;
+
+    let enforce = |on: bool| {
+        if on {
+            SseEnforcement::RequireKmsHeader
+        } else {
+            SseEnforcement::Off
+        }
+    };
+    let root = Bucket::new(
+        stack,
+        "RootBucket",
+        BucketEncryption::Kms(&storage_key),
+        BucketProps {
+            bucket_name: Some(bucket_name(config, "root")),
+            sse_enforcement: enforce(config.encryption.enforce_sse_kms_root),
+            tags: bucket_tags("root"),
+            ..Default::default()
+        },
+    )?;
+    root.log_access_to(stack, &infra_logs, "s3-access/root/")?;
+    // Databricks' documented root-bucket statement, scoped to this Databricks account.
+    root.add_to_resource_policy(
+        stack,
+        Statement::allow()
+            .sid("AllowDatabricksControlPlane")
+            .principal(Principal::account(DATABRICKS_ACCOUNT))
+            .actions([
+                "s3:DeleteObject",
+                "s3:GetBucketLocation",
+                "s3:GetObject",
+                "s3:GetObjectVersion",
+                "s3:ListBucket",
+                "s3:PutObject",
+            ])
+            .resources([root.arn(), root.arn_for_objects("*")])
+            .condition(Condition::principal_tag(
+                "DatabricksAccountId",
+                config.databricks.account_id.as_str(),
+            )),
+    )?;
+
+    let mut datalake = Vec::with_capacity(3);
+    for (id, suffix) in [
+        ("RawBucket", "raw"),
+        ("PreparedBucket", "prepared"),
+        ("TrustedBucket", "trusted"),
+    ] {
+        let b = Bucket::new(
+            stack,
+            id,
+            BucketEncryption::Kms(&storage_key),
+            BucketProps {
+                bucket_name: Some(bucket_name(config, suffix)),
+                sse_enforcement: enforce(config.encryption.enforce_sse_kms_datalake),
+                tags: bucket_tags(suffix),
+                ..Default::default()
+            },
+        )?;
+        b.log_access_to(stack, &infra_logs, &format!("s3-access/{suffix}/"))?;
+        datalake.push(b);
+    }
+    let datalake: [Bucket; 3] = datalake
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("three datalake buckets were made"));
+    Ok(Storage {
+        storage_key,
+        logging_key,
+        infra_logs,
+        databricks_logs,
+        root,
+        datalake,
+    })
+}

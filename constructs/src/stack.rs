@@ -2,6 +2,7 @@
 //! with whole-template validation.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -34,6 +35,30 @@ pub mod limits {
 }
 
 static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
+
+/// FNV-1a: logical ids are short, trusted keys, so a cheap hash beats SipHash here (synth looks
+/// an id up for every reference).
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
 
 /// A parameter declaration; `T` is what a `Ref` to it yields.
 #[derive(Clone, Debug)]
@@ -269,7 +294,7 @@ pub struct Stack {
     description: Option<String>,
     metadata: BTreeMap<String, Json>,
     resources: Vec<Entry>,
-    index: HashMap<Arc<str>, usize>,
+    index: HashMap<Arc<str>, usize, BuildHasherDefault<Fnv>>,
     parameters: Vec<(Arc<str>, Map<String, Json>)>,
     conditions: Vec<(Arc<str>, ConditionExpr)>,
     mappings: Vec<(Arc<str>, MappingTable)>,
@@ -296,7 +321,7 @@ impl Stack {
             description: None,
             metadata: BTreeMap::new(),
             resources: Vec::new(),
-            index: HashMap::new(),
+            index: HashMap::default(),
             parameters: Vec::new(),
             conditions: Vec::new(),
             mappings: Vec::new(),
@@ -523,8 +548,7 @@ impl<'a> Synth<'a> {
             if let Some(c) = &e.options.condition {
                 self.check_target(&user, c.target());
             }
-            let handled: BTreeSet<&str> = targets.iter().map(|t| &*t.id).collect();
-            self.check_values(&user, &props, &handled);
+            self.check_values(&user, &props, &targets);
             let meta = e.resource.meta();
             for &required in meta.required {
                 let present = props
@@ -639,8 +663,7 @@ impl<'a> Synth<'a> {
         }
         match json {
             Ok(j) => {
-                let handled: BTreeSet<&str> = targets.iter().map(|t| &*t.id).collect();
-                self.check_values(user, &j, &handled);
+                self.check_values(user, &j, &targets);
                 Some(j)
             }
             Err(err) => {
@@ -669,45 +692,17 @@ impl<'a> Synth<'a> {
         true
     }
 
-    /// Checks of intrinsics that are visible in the serialized JSON.
-    fn check_values(&mut self, user: &str, v: &Json, handled: &BTreeSet<&str>) {
+    /// Checks of intrinsics that are visible in the serialized JSON: one pass, one match on the
+    /// key of each single-key object (the shape of every intrinsic).
+    fn check_values(&mut self, user: &str, v: &Json, handled: &[Target]) {
         match v {
             Json::Array(items) => items
                 .iter()
                 .for_each(|i| self.check_values(user, i, handled)),
             Json::Object(m) => {
                 if m.len() == 1 {
-                    self.check_raw_reference(user, m, handled);
-                    if let Some(sub) = m.get("Fn::Sub") {
-                        let (text, vars) = match sub {
-                            Json::String(t) => (t.as_str(), None),
-                            Json::Array(a) => (
-                                a.first().and_then(Json::as_str).unwrap_or(""),
-                                a.get(1).and_then(Json::as_object),
-                            ),
-                            _ => ("", None),
-                        };
-                        for name in sub_placeholders(text) {
-                            if !vars.is_some_and(|vs| vs.contains_key(name)) {
-                                self.errors.push(SynthError::UnboundSubVariable {
-                                    stack: self.name.clone(),
-                                    user: user.to_owned(),
-                                    name: name.to_owned(),
-                                });
-                            }
-                        }
-                    }
-                    for function in ["Fn::And", "Fn::Or"] {
-                        if let Some(Json::Array(items)) = m.get(function) {
-                            if !(2..=10).contains(&items.len()) {
-                                self.errors.push(SynthError::ConditionArity {
-                                    stack: self.name.clone(),
-                                    user: user.to_owned(),
-                                    function,
-                                    count: items.len(),
-                                });
-                            }
-                        }
+                    if let Some((key, arg)) = m.iter().next() {
+                        self.check_intrinsic(user, key, arg, handled);
                     }
                 }
                 m.values().for_each(|i| self.check_values(user, i, handled));
@@ -716,42 +711,79 @@ impl<'a> Synth<'a> {
         }
     }
 
-    /// A reference written as raw JSON (inside a `Value<Json>` literal) must still name
-    /// something this stack defines; handle-made references always do.
-    fn check_raw_reference(&mut self, user: &str, m: &Map<String, Json>, handled: &BTreeSet<&str>) {
+    fn check_intrinsic(&mut self, user: &str, function: &str, arg: &Json, handled: &[Target]) {
         let s = self.stack;
-        let is_resource = |id: &str| s.index.contains_key(id);
-        let is_parameter = |id: &str| s.parameters.iter().any(|(p, _)| &**p == id);
-        let is_condition = |id: &str| s.conditions.iter().any(|(c, _)| &**c == id);
-        let (kind, id, known) = if let Some(Json::String(id)) = m.get("Ref") {
-            let known = is_resource(id) || is_parameter(id) || PSEUDO_NAMES.contains(&id.as_str());
-            ("resource or parameter", id.as_str(), known)
-        } else if let Some(id) = m
-            .get("Fn::GetAtt")
-            .and_then(|v| v.get(0))
-            .and_then(Json::as_str)
-        {
-            ("resource", id, is_resource(id))
-        } else if let Some(id) = m
-            .get("Fn::If")
-            .and_then(|v| v.get(0))
-            .and_then(Json::as_str)
-        {
-            ("condition", id, is_condition(id))
-        } else if let Some(Json::String(id)) = m.get("Condition") {
-            ("condition", id.as_str(), is_condition(id))
-        } else {
-            return;
+        let first = || arg.get(0).and_then(Json::as_str);
+        let reference = match function {
+            "Ref" => arg.as_str().map(|id| {
+                let known = s.index.contains_key(id)
+                    || PSEUDO_NAMES.contains(&id)
+                    || s.parameters.iter().any(|(p, _)| &**p == id);
+                ("resource or parameter", id, known)
+            }),
+            "Fn::GetAtt" => first().map(|id| ("resource", id, s.index.contains_key(id))),
+            "Fn::If" | "Condition" => {
+                let id = if function == "Condition" {
+                    arg.as_str()
+                } else {
+                    first()
+                };
+                id.map(|id| {
+                    let known = s.conditions.iter().any(|(c, _)| &**c == id);
+                    ("condition", id, known)
+                })
+            }
+            "Fn::Sub" => {
+                let (text, vars) = match arg {
+                    Json::String(t) => (t.as_str(), None),
+                    Json::Array(a) => (
+                        a.first().and_then(Json::as_str).unwrap_or(""),
+                        a.get(1).and_then(Json::as_object),
+                    ),
+                    _ => ("", None),
+                };
+                for name in sub_placeholders(text) {
+                    if !vars.is_some_and(|vs| vs.contains_key(name)) {
+                        self.errors.push(SynthError::UnboundSubVariable {
+                            stack: self.name.clone(),
+                            user: user.to_owned(),
+                            name: name.to_owned(),
+                        });
+                    }
+                }
+                None
+            }
+            "Fn::And" | "Fn::Or" => {
+                if let Json::Array(items) = arg {
+                    if !(2..=10).contains(&items.len()) {
+                        self.errors.push(SynthError::ConditionArity {
+                            stack: self.name.clone(),
+                            user: user.to_owned(),
+                            function: if function == "Fn::And" {
+                                "Fn::And"
+                            } else {
+                                "Fn::Or"
+                            },
+                            count: items.len(),
+                        });
+                    }
+                }
+                None
+            }
+            _ => None,
         };
-        // Handle-made references were checked by `check_target` (a foreign one is reported
-        // there, once).
-        if !known && !handled.contains(id) {
-            self.errors.push(SynthError::DanglingReference {
-                stack: self.name.clone(),
-                user: user.to_owned(),
-                kind,
-                id: id.to_owned(),
-            });
+        // A reference written as raw JSON (inside a `Value<Json>` literal) must still name
+        // something this stack defines. Handle-made references were checked by `check_target`
+        // (a foreign one is reported there, once).
+        if let Some((kind, id, false)) = reference {
+            if !handled.iter().any(|t| &*t.id == id) {
+                self.errors.push(SynthError::DanglingReference {
+                    stack: self.name.clone(),
+                    user: user.to_owned(),
+                    kind,
+                    id: id.to_owned(),
+                });
+            }
         }
     }
 

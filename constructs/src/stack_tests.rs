@@ -1644,7 +1644,7 @@ fn pretty_json_ends_with_a_newline_and_compact_json_has_no_whitespace() {
     let compact = t.to_json_compact();
     assert!(!compact.contains('\n'));
     assert!(compact.starts_with("{\"AWSTemplateFormatVersion\":\"2010-09-09\","));
-    let reparsed: Json = serde_json::from_str(&compact).expect("valid JSON");
+    let reparsed: Json = serde_json::from_str(compact).expect("valid JSON");
     assert_eq!(&reparsed, t.as_json());
 }
 

@@ -7,11 +7,17 @@ use serde_json::Value as Json;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Template {
     json: Json,
+    /// The compact rendering, made once: synth needs it for the size limit, deploy sends it.
+    compact: String,
 }
 
 impl Template {
     pub(crate) fn new(json: Json) -> Self {
-        Template { json }
+        // Rendered once, into a buffer sized for a typical stack (no regrowth copies).
+        let mut buf = Vec::with_capacity(128 * 1024);
+        serde_json::to_writer(&mut buf, &json).expect("a serde_json::Value always serializes");
+        let compact = String::from_utf8(buf).expect("serde_json writes UTF-8");
+        Template { json, compact }
     }
 
     /// The template as a JSON value.
@@ -28,8 +34,8 @@ impl Template {
     }
 
     /// Compact JSON: what the CloudFormation API is sent.
-    pub fn to_json_compact(&self) -> String {
-        serde_json::to_string(&self.json).expect("a serde_json::Value always serializes")
+    pub fn to_json_compact(&self) -> &str {
+        &self.compact
     }
 
     /// YAML with long-form intrinsics (`Fn::GetAtt: [...]`, never `!GetAtt`).

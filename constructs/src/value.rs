@@ -11,7 +11,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use serde::ser::{SerializeMap, SerializeSeq};
+use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
 /// The identity of a stack, carried by every handle so a reference used in the wrong stack is
@@ -184,31 +184,6 @@ impl<K: Serialize + ?Sized> Serialize for One<'_, K> {
     }
 }
 
-struct Seq<'a>(&'a [&'a dyn erased::Ser]);
-
-mod erased {
-    /// A tiny object-safe view of `Serialize` for heterogeneous intrinsic argument lists.
-    pub(super) trait Ser {
-        fn to_json(&self) -> Result<serde_json::Value, serde_json::Error>;
-    }
-    impl<T: serde::Serialize> Ser for T {
-        fn to_json(&self) -> Result<serde_json::Value, serde_json::Error> {
-            serde_json::to_value(self)
-        }
-    }
-}
-
-impl Serialize for Seq<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for item in self.0 {
-            let v = item.to_json().map_err(serde::ser::Error::custom)?;
-            seq.serialize_element(&v)?;
-        }
-        seq.end()
-    }
-}
-
 impl Serialize for Expr {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
@@ -226,27 +201,25 @@ impl Serialize for Expr {
             Expr::Pseudo(p) => One("Ref", p.name()).serialize(s),
             Expr::NoValue => One("Ref", "AWS::NoValue").serialize(s),
             Expr::Sub(text, vars) if vars.is_empty() => One("Fn::Sub", text).serialize(s),
-            Expr::Sub(text, vars) => One("Fn::Sub", &Seq(&[text, vars])).serialize(s),
-            Expr::Join(delim, list) => One("Fn::Join", &Seq(&[delim, list])).serialize(s),
-            Expr::Select(index, list) => One("Fn::Select", &Seq(&[index, list])).serialize(s),
+            Expr::Sub(text, vars) => One("Fn::Sub", &(text, vars)).serialize(s),
+            Expr::Join(delim, list) => One("Fn::Join", &(delim, list)).serialize(s),
+            Expr::Select(index, list) => One("Fn::Select", &(index, list)).serialize(s),
             Expr::GetAzs(region) => One("Fn::GetAZs", region).serialize(s),
             Expr::If(cond, a, b) => {
                 record(cond);
                 let id: &str = &cond.id;
-                One("Fn::If", &Seq(&[&id, a, b])).serialize(s)
+                One("Fn::If", &(&id, a, b)).serialize(s)
             }
             Expr::ImportValue(name) => One("Fn::ImportValue", name).serialize(s),
-            Expr::Split(delim, src) => One("Fn::Split", &Seq(&[delim, src])).serialize(s),
-            Expr::Cidr(block, count, bits) => {
-                One("Fn::Cidr", &Seq(&[block, count, bits])).serialize(s)
-            }
+            Expr::Split(delim, src) => One("Fn::Split", &(delim, src)).serialize(s),
+            Expr::Cidr(block, count, bits) => One("Fn::Cidr", &(block, count, bits)).serialize(s),
             Expr::Base64(v) => One("Fn::Base64", v).serialize(s),
             Expr::FindInMap(map, k1, k2) => {
                 record(map);
                 let id: &str = &map.id;
-                One("Fn::FindInMap", &Seq(&[&id, k1, k2])).serialize(s)
+                One("Fn::FindInMap", &(&id, k1, k2)).serialize(s)
             }
-            Expr::Equals(a, b) => One("Fn::Equals", &Seq(&[a, b])).serialize(s),
+            Expr::Equals(a, b) => One("Fn::Equals", &(a, b)).serialize(s),
             Expr::And(items) => One("Fn::And", items).serialize(s),
             Expr::Or(items) => One("Fn::Or", items).serialize(s),
             Expr::Not(c) => One("Fn::Not", &[c]).serialize(s),

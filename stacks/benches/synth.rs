@@ -7,6 +7,10 @@ use std::time::{Duration, Instant};
 
 use cdkrs_stacks::{environment, load};
 
+#[cfg(feature = "bench-mimalloc")]
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const DEFAULT: &str = include_str!("../../examples/databricks.yaml");
 
 fn measure(label: &str, runs: usize, mut f: impl FnMut()) -> Duration {
@@ -32,6 +36,17 @@ fn main() {
     let config = load::load(DEFAULT).expect("the default config is valid");
     measure("parse + validate the default config", 200, || {
         black_box(load::load(DEFAULT).expect("valid"));
+    });
+    measure("  build the stack value only", 200, || {
+        black_box(environment::build(&config).expect("builds"));
+    });
+    let built = environment::build(&config).expect("builds");
+    measure("  synth (validate + render) only", 200, || {
+        black_box(built.synth().expect("synthesizes"));
+    });
+    let synthesized = built.synth().expect("synthesizes");
+    measure("  compact JSON of the template only", 200, || {
+        black_box(synthesized.to_json_compact());
     });
     measure("build + synth the default environment", 200, || {
         let stack = environment::build(&config).expect("builds");

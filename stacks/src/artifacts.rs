@@ -1,5 +1,7 @@
 //! Text artifacts rendered with handlebars: the SSE-KMS cluster init script.
 
+use std::sync::OnceLock;
+
 use handlebars::Handlebars;
 use serde::Serialize;
 
@@ -18,6 +20,25 @@ pub fn s3a_sse_kms_properties(key_arn: &str) -> Vec<(&'static str, String)> {
         ),
         ("fs.s3a.server-side-encryption.key", key_arn.to_owned()),
     ]
+}
+
+const SSE_KMS_INIT: &str = "sse-kms-init";
+
+/// The templates, parsed once per process (synth of many environments reuses them).
+fn registry() -> Result<&'static Handlebars<'static>, String> {
+    static REGISTRY: OnceLock<Result<Handlebars<'static>, String>> = OnceLock::new();
+    REGISTRY
+        .get_or_init(|| {
+            let mut hb = Handlebars::new();
+            hb.set_strict_mode(true);
+            // Shell scripts, not HTML: no entity escaping.
+            hb.register_escape_fn(handlebars::no_escape);
+            hb.register_template_string(SSE_KMS_INIT, SSE_KMS_INIT_TEMPLATE)
+                .map_err(|e| format!("the SSE-KMS init script template does not parse: {e}"))?;
+            Ok(hb)
+        })
+        .as_ref()
+        .map_err(Clone::clone)
 }
 
 #[derive(Serialize)]
@@ -43,11 +64,8 @@ pub fn render_sse_kms_init(stack_name: &str, key_arn: &str) -> Result<String, St
             .map(|(name, value)| Property { name, value })
             .collect(),
     };
-    let mut hb = Handlebars::new();
-    hb.set_strict_mode(true);
-    // A shell script, not HTML: no entity escaping.
-    hb.register_escape_fn(handlebars::no_escape);
-    hb.render_template(SSE_KMS_INIT_TEMPLATE, &data)
+    registry()?
+        .render(SSE_KMS_INIT, &data)
         .map_err(|e| format!("rendering the SSE-KMS init script: {e}"))
 }
 

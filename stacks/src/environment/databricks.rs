@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use cdkrs_constructs::custom_resource::{CustomResource, CustomResourceProps};
 use cdkrs_constructs::databricks as db;
 use cdkrs_constructs::function::Function;
-use cdkrs_constructs::{base64, join, sub, ConstructError, ResourceOptions, Stack, Value};
+use cdkrs_constructs::{base64, join, sub, ConstructError, Pseudo, ResourceOptions, Stack, Value};
 
 use crate::artifacts;
 use crate::config::{Access, Config};
@@ -139,7 +139,8 @@ pub fn add(
         db::Workspace {
             account_id: account.clone(),
             workspace_name: config.databricks.workspace.name.as_str().into(),
-            aws_region: config.region.as_str().into(),
+            // The stack's own region: the workspace cannot end up elsewhere than its VPC.
+            aws_region: Pseudo::Region.value(),
             credentials_id: credentials.attr(db::CredentialsAttr::CredentialsId),
             storage_configuration_id: storage_config
                 .attr(db::StorageConfigurationAttr::StorageConfigurationId),
@@ -279,7 +280,7 @@ pub fn add(
                         "/cluster-logs".into(),
                     ],
                 ),
-                region: config.region.as_str().into(),
+                region: Pseudo::Region.value(),
                 enable_encryption: true.into(),
                 encryption_type: Some(db::S3EncryptionType::SseKms.into()),
                 kms_key: Some(storage.logging_key.arn()),

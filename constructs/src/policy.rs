@@ -217,75 +217,74 @@ impl Statement {
         self.effect == Effect::Allow && self.principals.contains(&Principal::Everyone)
     }
 
-    pub(crate) fn to_expr(&self) -> Expr {
-        let mut m: BTreeMap<String, Expr> = BTreeMap::new();
-        let lit = |s: &str| Expr::Lit(serde_json::Value::String(s.to_owned()));
-        if let Some(sid) = &self.sid {
-            m.insert("Sid".into(), lit(sid));
-        }
-        m.insert(
-            "Effect".into(),
-            lit(match self.effect {
-                Effect::Allow => "Allow",
-                Effect::Deny => "Deny",
-            }),
-        );
-        if self.principals.contains(&Principal::Everyone) {
-            m.insert("Principal".into(), lit("*"));
-        } else if !self.principals.is_empty() {
-            let mut by_kind: BTreeMap<&str, Vec<Expr>> = BTreeMap::new();
-            for p in &self.principals {
-                let v = match p {
-                    Principal::Aws(v) | Principal::Service(v) | Principal::Federated(v) => {
-                        v.clone().into_expr()
-                    }
-                    Principal::Everyone => continue,
-                };
-                by_kind.entry(p.kind()).or_default().push(v);
-            }
-            let principal = by_kind
-                .into_iter()
-                .map(|(k, vs)| (k.to_owned(), one_or_list(vs)))
-                .collect();
-            m.insert("Principal".into(), Expr::Map(principal));
-        }
-        m.insert(
-            "Action".into(),
-            one_or_list(self.actions.iter().map(|a| lit(a)).collect()),
-        );
-        if !self.resources.is_empty() {
-            m.insert(
-                "Resource".into(),
-                one_or_list(
-                    self.resources
-                        .iter()
-                        .map(|r| r.clone().into_expr())
-                        .collect(),
-                ),
-            );
-        }
-        if !self.conditions.is_empty() {
-            let mut ops: BTreeMap<String, BTreeMap<String, Expr>> = BTreeMap::new();
-            for c in &self.conditions {
-                let values = c.values.iter().map(|v| v.clone().into_expr()).collect();
-                ops.entry(c.operator.clone())
-                    .or_default()
-                    .insert(c.key.clone(), one_or_list(values));
-            }
-            m.insert(
-                "Condition".into(),
-                Expr::Map(ops.into_iter().map(|(k, v)| (k, Expr::Map(v))).collect()),
-            );
-        }
-        Expr::Map(m)
+    fn values(&self) -> impl Iterator<Item = &Value<String>> {
+        let principals = self.principals.iter().filter_map(|p| match p {
+            Principal::Aws(v) | Principal::Service(v) | Principal::Federated(v) => Some(v),
+            Principal::Everyone => None,
+        });
+        principals
+            .chain(&self.resources)
+            .chain(self.conditions.iter().flat_map(|c| &c.values))
     }
 }
 
-fn one_or_list(mut items: Vec<Expr>) -> Expr {
-    if items.len() == 1 {
-        items.remove(0)
-    } else {
-        Expr::List(items)
+/// One value as a scalar, several as a list (IAM's own convention).
+struct OneOrList<'a, T: Serialize>(&'a [T]);
+
+impl<T: Serialize> Serialize for OneOrList<'_, T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            [one] => one.serialize(s),
+            many => many.serialize(s),
+        }
+    }
+}
+
+/// Written straight to JSON, keys in sorted order (as every map of a template).
+impl Serialize for Statement {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("Action", &OneOrList(&self.actions))?;
+        if !self.conditions.is_empty() {
+            let mut ops: BTreeMap<&str, BTreeMap<&str, OneOrList<'_, Value<String>>>> =
+                BTreeMap::new();
+            for c in &self.conditions {
+                ops.entry(c.operator.as_str())
+                    .or_default()
+                    .insert(c.key.as_str(), OneOrList(&c.values));
+            }
+            m.serialize_entry("Condition", &ops)?;
+        }
+        m.serialize_entry(
+            "Effect",
+            match self.effect {
+                Effect::Allow => "Allow",
+                Effect::Deny => "Deny",
+            },
+        )?;
+        if self.principals.contains(&Principal::Everyone) {
+            m.serialize_entry("Principal", "*")?;
+        } else if !self.principals.is_empty() {
+            let mut by_kind: BTreeMap<&str, Vec<&Value<String>>> = BTreeMap::new();
+            for p in &self.principals {
+                if let Principal::Aws(v) | Principal::Service(v) | Principal::Federated(v) = p {
+                    by_kind.entry(p.kind()).or_default().push(v);
+                }
+            }
+            let principal: BTreeMap<&str, OneOrList<'_, &Value<String>>> = by_kind
+                .iter()
+                .map(|(k, vs)| (*k, OneOrList(vs.as_slice())))
+                .collect();
+            m.serialize_entry("Principal", &principal)?;
+        }
+        if !self.resources.is_empty() {
+            m.serialize_entry("Resource", &OneOrList(&self.resources))?;
+        }
+        if let Some(sid) = &self.sid {
+            m.serialize_entry("Sid", sid)?;
+        }
+        m.end()
     }
 }
 
@@ -325,16 +324,14 @@ impl PolicyDocument {
 
     /// The document as a template value.
     pub fn to_value(&self) -> Value<Json> {
-        let mut m = BTreeMap::new();
-        m.insert(
-            "Version".to_owned(),
-            Expr::Lit(serde_json::Value::String("2012-10-17".into())),
-        );
-        m.insert(
-            "Statement".to_owned(),
-            Expr::List(self.statements.iter().map(Statement::to_expr).collect()),
-        );
-        Value::from_expr(Expr::Map(m))
+        Value::from_expr(Expr::Policy(Box::new(self.clone())))
+    }
+
+    /// True when no statement holds an intrinsic.
+    pub(crate) fn is_literal(&self) -> bool {
+        self.statements
+            .iter()
+            .all(|s| s.values().all(Value::is_literal))
     }
 }
 
@@ -352,7 +349,11 @@ impl From<PolicyDocument> for Value<Json> {
 
 impl Serialize for PolicyDocument {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.to_value().serialize(s)
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("Statement", &self.statements)?;
+        m.serialize_entry("Version", "2012-10-17")?;
+        m.end()
     }
 }
 
@@ -365,11 +366,9 @@ pub(crate) fn append_statement(
     construct: &'static str,
     id: &str,
 ) -> Result<(), ConstructError> {
-    if let Expr::Map(m) = doc.expr_mut() {
-        if let Some(Expr::List(items)) = m.get_mut("Statement") {
-            items.push(statement.to_expr());
-            return Ok(());
-        }
+    if let Expr::Policy(d) = doc.expr_mut() {
+        d.add(statement.clone());
+        return Ok(());
     }
     Err(ConstructError::new(
         construct,

@@ -37,7 +37,7 @@ pub trait Resource: Serialize + Clone + fmt::Debug + 'static {
 /// Object-safe view of a resource stored in a stack.
 pub(crate) trait ErasedResource: fmt::Debug {
     fn meta(&self) -> ResourceMeta;
-    fn to_json(&self) -> Result<serde_json::Value, serde_json::Error>;
+    fn to_json_string(&self) -> Result<String, serde_json::Error>;
     fn as_any(&self) -> &dyn Any;
     fn as_any_mut(&mut self) -> &mut dyn Any;
 }
@@ -46,8 +46,8 @@ impl<R: Resource> ErasedResource for R {
     fn meta(&self) -> ResourceMeta {
         R::META
     }
-    fn to_json(&self) -> Result<serde_json::Value, serde_json::Error> {
-        serde_json::to_value(self)
+    fn to_json_string(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
     }
     fn as_any(&self) -> &dyn Any {
         self

@@ -10,13 +10,25 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value as Json};
 
 use crate::error::{SynthError, SynthErrors};
-use crate::resource::{ErasedResource, Handle, Resource, ResourceOptions};
+use crate::resource::{ErasedResource, Handle, Resource, ResourceMeta, ResourceOptions};
 use crate::template::Template;
-use crate::value::{
-    collect_targets, sub_placeholders, ConditionExpr, Expr, StackRef, Target, TargetKind,
-    PSEUDO_NAMES,
-};
+use crate::value::{collect, ConditionExpr, Expr, Issue, StackRef, Target, TargetKind};
 use crate::Value;
+
+/// Writing a small serializable value into a string (resource attributes at synth).
+mod erased_json {
+    /// A value that writes itself as compact JSON.
+    pub(super) trait Json {
+        fn write(&self, out: &mut String);
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn write(&self, out: &mut String) {
+            // Serializing plain data into a String cannot fail.
+            out.push_str(&serde_json::to_string(self).expect("plain data serializes"));
+        }
+    }
+}
 
 /// CloudFormation's limits, checked at synth.
 pub mod limits {
@@ -515,10 +527,11 @@ impl<'a> Synth<'a> {
         }
 
         let mut edges: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-        let mut resources = Map::new();
+        // Each resource is written straight to compact JSON, sorted by logical id.
+        let mut resources: BTreeMap<&str, String> = BTreeMap::new();
         for e in &s.resources {
             let user = e.id.to_string();
-            let (props, targets) = collect_targets(|| e.resource.to_json());
+            let (props, found) = collect(|| e.resource.to_json_string());
             let props = match props {
                 Ok(p) => p,
                 Err(err) => {
@@ -531,7 +544,7 @@ impl<'a> Synth<'a> {
                 }
             };
             let deps = edges.entry(&e.id).or_default();
-            for t in &targets {
+            for t in &found.targets {
                 if self.check_target(&user, t) && t.kind == TargetKind::Resource {
                     if let Some(&i) = s.index.get(&t.id) {
                         deps.insert(&s.resources[i].id);
@@ -548,61 +561,59 @@ impl<'a> Synth<'a> {
             if let Some(c) = &e.options.condition {
                 self.check_target(&user, c.target());
             }
-            self.check_values(&user, &props, &targets);
+            self.report_issues(&user, &found.issues);
             let meta = e.resource.meta();
-            for &required in meta.required {
-                let present = props
-                    .get(required)
-                    .is_some_and(|v| !v.is_null() && !Expr::is_no_value_json(v));
-                if !present {
-                    self.errors.push(SynthError::MissingRequired {
-                        stack: self.name.clone(),
-                        id: user.clone(),
-                        type_name: meta.type_name,
-                        property: required,
-                    });
-                }
-            }
-            let mut r = Map::new();
-            r.insert("Type".into(), json!(meta.type_name));
-            if let Some(c) = &e.options.condition {
-                r.insert("Condition".into(), json!(&*c.target().id));
-            }
+            self.check_required(&user, &meta, &props);
+
             // A DependsOn that a Ref or GetAtt of the resource already implies is left out
             // (cfn-lint W3005): the order is the same either way.
-            let referenced: BTreeSet<&str> = targets
-                .iter()
-                .filter(|t| t.kind == TargetKind::Resource && t.stack == s.me)
-                .map(|t| &*t.id)
-                .collect();
-            let mut ids: Vec<&str> = e
-                .options
-                .depends_on
-                .iter()
-                .map(|d| d.logical_id())
-                .filter(|id| !referenced.contains(id))
-                .collect();
-            if !ids.is_empty() {
-                ids.sort_unstable();
-                ids.dedup();
-                r.insert("DependsOn".into(), json!(ids));
+            let mut ids: Vec<&str> =
+                e.options
+                    .depends_on
+                    .iter()
+                    .map(|d| d.logical_id())
+                    .filter(|id| {
+                        !found.targets.iter().any(|t| {
+                            t.kind == TargetKind::Resource && t.stack == s.me && &*t.id == *id
+                        })
+                    })
+                    .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            // The attributes in sorted key order, as every map of the template.
+            let mut r = String::with_capacity(props.len() + 128);
+            let field = |r: &mut String, key: &str, value: &dyn erased_json::Json| {
+                r.push(if r.is_empty() { '{' } else { ',' });
+                r.push('"');
+                r.push_str(key);
+                r.push_str("\":");
+                value.write(r);
+            };
+            if let Some(c) = &e.options.condition {
+                field(&mut r, "Condition", &&*c.target().id);
             }
             if let Some(p) = e.options.deletion_policy {
-                r.insert("DeletionPolicy".into(), json!(p));
+                field(&mut r, "DeletionPolicy", &p);
             }
-            if let Some(p) = e.options.update_replace_policy {
-                r.insert("UpdateReplacePolicy".into(), json!(p));
+            if !ids.is_empty() {
+                field(&mut r, "DependsOn", &ids);
             }
             if let Some(m) = &e.options.metadata {
-                r.insert("Metadata".into(), m.clone());
+                field(&mut r, "Metadata", m);
             }
-            if props.as_object().is_some_and(|o| !o.is_empty()) {
-                r.insert("Properties".into(), props);
+            if props != "{}" {
+                r.push_str(if r.is_empty() { "{" } else { "," });
+                r.push_str("\"Properties\":");
+                r.push_str(&props);
             }
-            resources.insert(user, Json::Object(r));
+            field(&mut r, "Type", &meta.type_name);
+            if let Some(p) = e.options.update_replace_policy {
+                field(&mut r, "UpdateReplacePolicy", &p);
+            }
+            r.push('}');
+            resources.insert(&e.id, r);
         }
         self.check_cycles(&edges);
-        root.insert("Resources".into(), Json::Object(resources));
 
         if !s.outputs.is_empty() {
             let mut outs = Map::new();
@@ -629,8 +640,27 @@ impl<'a> Synth<'a> {
             root.insert("Outputs".into(), Json::Object(outs));
         }
 
-        let template = Template::new(Json::Object(root));
-        let size = template.to_json_compact().len();
+        // Every other top-level key sorts before `Resources`, so it is written last.
+        let size_hint: usize = resources.values().map(String::len).sum();
+        let mut compact = String::with_capacity(size_hint + 4096);
+        compact.push('{');
+        for (k, v) in &root {
+            compact.push_str(&serde_json::to_string(k).expect("a string serializes"));
+            compact.push(':');
+            compact.push_str(&serde_json::to_string(v).expect("a JSON value serializes"));
+            compact.push(',');
+        }
+        compact.push_str("\"Resources\":{");
+        for (i, (id, r)) in resources.iter().enumerate() {
+            if i > 0 {
+                compact.push(',');
+            }
+            compact.push_str(&serde_json::to_string(id).expect("a string serializes"));
+            compact.push(':');
+            compact.push_str(r);
+        }
+        compact.push_str("}}");
+        let size = compact.len();
         if size > limits::BODY_BYTES {
             self.errors.push(SynthError::TemplateTooLarge {
                 stack: self.name.clone(),
@@ -639,7 +669,7 @@ impl<'a> Synth<'a> {
             });
         }
         if self.errors.is_empty() {
-            Ok(template)
+            Ok(Template::from_compact(compact))
         } else {
             // The same problem met twice (a foreign handle used in two places of one resource)
             // is listed once.
@@ -655,17 +685,78 @@ impl<'a> Synth<'a> {
         }
     }
 
-    /// Serializes a value, checking the references and intrinsics inside it.
+    /// A required property must be present, neither `null` nor `AWS::NoValue`. Only the top
+    /// level of the written JSON is read (borrowed, nothing nested is parsed).
+    fn check_required(&mut self, user: &str, meta: &ResourceMeta, props: &str) {
+        if meta.required.is_empty() {
+            return;
+        }
+        let top = top_level_members(props);
+        for &required in meta.required {
+            let present = top.iter().any(|(k, raw)| {
+                *k == required && *raw != "null" && *raw != r#"{"Ref":"AWS::NoValue"}"#
+            });
+            if !present {
+                self.errors.push(SynthError::MissingRequired {
+                    stack: self.name.clone(),
+                    id: user.to_owned(),
+                    type_name: meta.type_name,
+                    property: required,
+                });
+            }
+        }
+    }
+
+    /// Turns the problems an intrinsic reported while being written into synth errors.
+    fn report_issues(&mut self, user: &str, issues: &[Issue]) {
+        let s = self.stack;
+        for issue in issues {
+            let error = match issue {
+                Issue::UnboundSub(name) => SynthError::UnboundSubVariable {
+                    stack: self.name.clone(),
+                    user: user.to_owned(),
+                    name: name.clone(),
+                },
+                Issue::Arity(function, count) => SynthError::ConditionArity {
+                    stack: self.name.clone(),
+                    user: user.to_owned(),
+                    function,
+                    count: *count,
+                },
+                Issue::RawRef { kind, id } => {
+                    let known = match *kind {
+                        "condition" => s.conditions.iter().any(|(c, _)| &**c == id),
+                        "resource" => s.index.contains_key(id.as_str()),
+                        _ => {
+                            s.index.contains_key(id.as_str())
+                                || s.parameters.iter().any(|(p, _)| &**p == id)
+                        }
+                    };
+                    if known {
+                        continue;
+                    }
+                    SynthError::DanglingReference {
+                        stack: self.name.clone(),
+                        user: user.to_owned(),
+                        kind,
+                        id: id.clone(),
+                    }
+                }
+            };
+            self.errors.push(error);
+        }
+    }
+
+    /// Serializes a small value (a condition, an output), checking the references and
+    /// intrinsics inside it.
     fn serialize(&mut self, user: &str, v: &impl serde::Serialize) -> Option<Json> {
-        let (json, targets) = collect_targets(|| serde_json::to_value(v));
-        for t in &targets {
+        let (json, found) = collect(|| serde_json::to_value(v));
+        for t in &found.targets {
             self.check_target(user, t);
         }
+        self.report_issues(user, &found.issues);
         match json {
-            Ok(j) => {
-                self.check_values(user, &j, &targets);
-                Some(j)
-            }
+            Ok(j) => Some(j),
             Err(err) => {
                 self.errors.push(SynthError::Serialize {
                     stack: self.name.clone(),
@@ -690,101 +781,6 @@ impl<'a> Synth<'a> {
             return false;
         }
         true
-    }
-
-    /// Checks of intrinsics that are visible in the serialized JSON: one pass, one match on the
-    /// key of each single-key object (the shape of every intrinsic).
-    fn check_values(&mut self, user: &str, v: &Json, handled: &[Target]) {
-        match v {
-            Json::Array(items) => items
-                .iter()
-                .for_each(|i| self.check_values(user, i, handled)),
-            Json::Object(m) => {
-                if m.len() == 1 {
-                    if let Some((key, arg)) = m.iter().next() {
-                        self.check_intrinsic(user, key, arg, handled);
-                    }
-                }
-                m.values().for_each(|i| self.check_values(user, i, handled));
-            }
-            _ => {}
-        }
-    }
-
-    fn check_intrinsic(&mut self, user: &str, function: &str, arg: &Json, handled: &[Target]) {
-        let s = self.stack;
-        let first = || arg.get(0).and_then(Json::as_str);
-        let reference = match function {
-            "Ref" => arg.as_str().map(|id| {
-                let known = s.index.contains_key(id)
-                    || PSEUDO_NAMES.contains(&id)
-                    || s.parameters.iter().any(|(p, _)| &**p == id);
-                ("resource or parameter", id, known)
-            }),
-            "Fn::GetAtt" => first().map(|id| ("resource", id, s.index.contains_key(id))),
-            "Fn::If" | "Condition" => {
-                let id = if function == "Condition" {
-                    arg.as_str()
-                } else {
-                    first()
-                };
-                id.map(|id| {
-                    let known = s.conditions.iter().any(|(c, _)| &**c == id);
-                    ("condition", id, known)
-                })
-            }
-            "Fn::Sub" => {
-                let (text, vars) = match arg {
-                    Json::String(t) => (t.as_str(), None),
-                    Json::Array(a) => (
-                        a.first().and_then(Json::as_str).unwrap_or(""),
-                        a.get(1).and_then(Json::as_object),
-                    ),
-                    _ => ("", None),
-                };
-                for name in sub_placeholders(text) {
-                    if !vars.is_some_and(|vs| vs.contains_key(name)) {
-                        self.errors.push(SynthError::UnboundSubVariable {
-                            stack: self.name.clone(),
-                            user: user.to_owned(),
-                            name: name.to_owned(),
-                        });
-                    }
-                }
-                None
-            }
-            "Fn::And" | "Fn::Or" => {
-                if let Json::Array(items) = arg {
-                    if !(2..=10).contains(&items.len()) {
-                        self.errors.push(SynthError::ConditionArity {
-                            stack: self.name.clone(),
-                            user: user.to_owned(),
-                            function: if function == "Fn::And" {
-                                "Fn::And"
-                            } else {
-                                "Fn::Or"
-                            },
-                            count: items.len(),
-                        });
-                    }
-                }
-                None
-            }
-            _ => None,
-        };
-        // A reference written as raw JSON (inside a `Value<Json>` literal) must still name
-        // something this stack defines. Handle-made references were checked by `check_target`
-        // (a foreign one is reported there, once).
-        if let Some((kind, id, false)) = reference {
-            if !handled.iter().any(|t| &*t.id == id) {
-                self.errors.push(SynthError::DanglingReference {
-                    stack: self.name.clone(),
-                    user: user.to_owned(),
-                    kind,
-                    id: id.to_owned(),
-                });
-            }
-        }
     }
 
     fn check_ids(&mut self) {
@@ -915,6 +911,63 @@ impl<'a> Synth<'a> {
             });
         }
     }
+}
+
+/// The members of a compact JSON object as `(key, raw value text)`, read at the top level only:
+/// one pass over the bytes, nothing nested is parsed or allocated. Keys are taken as written
+/// (property names have no escapes). Malformed input yields the members read so far.
+fn top_level_members(json: &str) -> Vec<(&str, &str)> {
+    let b = json.as_bytes();
+    let mut out = Vec::new();
+    let mut i = match b.first() {
+        Some(b'{') => 1,
+        _ => return out,
+    };
+    // The end of the string literal starting at `start` (the index after its closing quote).
+    let string_end = |start: usize| -> Option<usize> {
+        let mut j = start + 1;
+        while j < b.len() {
+            match b[j] {
+                b'\\' => j += 2,
+                b'"' => return Some(j + 1),
+                _ => j += 1,
+            }
+        }
+        None
+    };
+    while i < b.len() && b[i] == b'"' {
+        let Some(key_end) = string_end(i) else { break };
+        let key = &json[i + 1..key_end - 1];
+        let value_start = key_end + 1; // past ':'
+        let mut depth = 0usize;
+        let mut j = value_start;
+        while j < b.len() {
+            match b[j] {
+                b'"' => match string_end(j) {
+                    Some(e) => {
+                        j = e;
+                        continue;
+                    }
+                    None => return out,
+                },
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' if depth > 0 => depth -= 1,
+                b',' | b'}' if depth == 0 => break,
+                _ => {}
+            }
+            j += 1;
+        }
+        if j > b.len() || value_start > j {
+            break;
+        }
+        out.push((key, &json[value_start..j]));
+        if b.get(j) == Some(&b',') {
+            i = j + 1;
+        } else {
+            break;
+        }
+    }
+    out
 }
 
 /// CloudFormation's logical-ID rule: 1 to 255 ASCII alphanumerics.

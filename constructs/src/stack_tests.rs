@@ -2076,3 +2076,23 @@ fn resource_meta_of_bucket_lists_arn_as_read_only() {
     assert_eq!(meta, &<s3::CfnBucket as Resource>::META);
     assert!(crate::resource_meta("AWS::S3::Nothing").is_none());
 }
+
+#[test]
+fn top_level_members_reads_only_the_outer_object() {
+    let members = super::top_level_members(
+        r#"{"A":"x,}","B":{"C":[1,{"D":"}"}]},"E":null,"F":{"Ref":"AWS::NoValue"},"G":"q\\"}"#,
+    );
+    assert_eq!(
+        members,
+        vec![
+            ("A", r#""x,}""#),
+            ("B", r#"{"C":[1,{"D":"}"}]}"#),
+            ("E", "null"),
+            ("F", r#"{"Ref":"AWS::NoValue"}"#),
+            ("G", r#""q\\""#),
+        ]
+    );
+    assert!(super::top_level_members("{}").is_empty());
+    assert!(super::top_level_members("[1]").is_empty());
+    assert_eq!(super::top_level_members(r#"{"A":1"#), vec![("A", "1")]);
+}

@@ -1,41 +1,59 @@
 //! A synthesized template and its renderings.
 
+use std::sync::OnceLock;
+
 use serde_json::Value as Json;
 
 /// A synthesized CloudFormation template. Rendering is deterministic: the same stack gives
 /// byte-identical output (keys in a stable order, no timestamps).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Template {
-    json: Json,
-    /// The compact rendering, made once: synth needs it for the size limit, deploy sends it.
+    /// The compact rendering: what synth writes and checks the size of, what deploy sends.
     compact: String,
+    /// The parsed form, made on first use (pretty JSON, YAML, lookups).
+    json: OnceLock<Json>,
+}
+
+impl PartialEq for Template {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_json() == other.as_json()
+    }
 }
 
 impl Template {
+    #[cfg(test)]
     pub(crate) fn new(json: Json) -> Self {
-        // Rendered once, into a buffer sized for a typical stack (no regrowth copies).
-        let mut buf = Vec::with_capacity(128 * 1024);
-        serde_json::to_writer(&mut buf, &json).expect("a serde_json::Value always serializes");
-        let compact = String::from_utf8(buf).expect("serde_json writes UTF-8");
-        Template { json, compact }
+        let compact = serde_json::to_string(&json).expect("a serde_json::Value always serializes");
+        let t = Template::from_compact(compact);
+        let _ = t.json.set(json);
+        t
     }
 
-    /// The template as a JSON value.
+    /// A template from the compact JSON synth wrote (valid JSON by construction).
+    pub(crate) fn from_compact(compact: String) -> Self {
+        Template {
+            compact,
+            json: OnceLock::new(),
+        }
+    }
+
+    /// The template as a JSON value (maps sorted by key).
     pub fn as_json(&self) -> &Json {
-        &self.json
-    }
-
-    /// Pretty JSON (two-space indent, trailing newline): for files and snapshots.
-    pub fn to_json_pretty(&self) -> String {
-        let mut s = serde_json::to_string_pretty(&self.json)
-            .expect("a serde_json::Value always serializes");
-        s.push('\n');
-        s
+        self.json
+            .get_or_init(|| serde_json::from_str(&self.compact).expect("synth writes valid JSON"))
     }
 
     /// Compact JSON: what the CloudFormation API is sent.
     pub fn to_json_compact(&self) -> &str {
         &self.compact
+    }
+
+    /// Pretty JSON (two-space indent, trailing newline): for files and snapshots.
+    pub fn to_json_pretty(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self.as_json())
+            .expect("a serde_json::Value always serializes");
+        s.push('\n');
+        s
     }
 
     /// YAML with long-form intrinsics (`Fn::GetAtt: [...]`, never `!GetAtt`).
@@ -45,13 +63,13 @@ impl Template {
     /// YAML 1.2 and leave those bare.
     pub fn to_yaml(&self) -> String {
         let mut out = String::new();
-        yaml::block(&mut out, &self.json, 0);
+        yaml::block(&mut out, self.as_json(), 0);
         out
     }
 
     /// The logical IDs of the resources, sorted.
     pub fn resource_ids(&self) -> Vec<&str> {
-        self.json
+        self.as_json()
             .get("Resources")
             .and_then(Json::as_object)
             .map(|m| m.keys().map(String::as_str).collect())
@@ -60,13 +78,13 @@ impl Template {
 
     /// The resource with the given logical ID.
     pub fn resource(&self, logical_id: &str) -> Option<&Json> {
-        self.json.get("Resources")?.get(logical_id)
+        self.as_json().get("Resources")?.get(logical_id)
     }
 
     /// Count of resources per type, sorted by type.
     pub fn resource_type_counts(&self) -> std::collections::BTreeMap<String, usize> {
         let mut counts = std::collections::BTreeMap::new();
-        if let Some(m) = self.json.get("Resources").and_then(Json::as_object) {
+        if let Some(m) = self.as_json().get("Resources").and_then(Json::as_object) {
             for r in m.values() {
                 if let Some(t) = r.get("Type").and_then(Json::as_str) {
                     *counts.entry(t.to_owned()).or_insert(0) += 1;

@@ -112,6 +112,8 @@ pub(crate) const PSEUDO_NAMES: &[&str] = &[
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Expr {
     Lit(serde_json::Value),
+    /// An IAM policy document, kept as statements so grants append without rebuilding it.
+    Policy(Box<crate::policy::PolicyDocument>),
     List(Vec<Expr>),
     Map(BTreeMap<String, Expr>),
     Ref(Target),
@@ -135,27 +137,41 @@ pub(crate) enum Expr {
     Condition(Target),
 }
 
-impl Expr {
-    /// `Ref: AWS::NoValue` as JSON, to recognise a removed property after serialization.
-    pub(crate) fn is_no_value_json(v: &serde_json::Value) -> bool {
-        v.as_object()
-            .and_then(|m| m.get("Ref"))
-            .and_then(|r| r.as_str())
-            == Some("AWS::NoValue")
-            && v.as_object().map(|m| m.len()) == Some(1)
-    }
+/// A problem of an intrinsic, found while serializing it (synth turns it into a
+/// [`SynthError`](crate::SynthError) naming where it sits).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Issue {
+    /// A `${name}` of a `Fn::Sub` with no variable of that name.
+    UnboundSub(String),
+    /// `Fn::And` / `Fn::Or` with a count outside 2 to 10.
+    Arity(&'static str, usize),
+    /// A reference written as raw JSON inside a literal: synth checks that the stack defines it.
+    RawRef {
+        /// `resource or parameter`, `resource` or `condition`.
+        kind: &'static str,
+        /// The referenced id.
+        id: String,
+    },
+}
+
+/// What one serialization met: the handle-made references and the problems of intrinsics.
+#[derive(Debug, Default)]
+pub(crate) struct Collected {
+    pub(crate) targets: Vec<Target>,
+    pub(crate) issues: Vec<Issue>,
 }
 
 thread_local! {
-    /// The references met while serializing a resource; see [`collect_targets`].
-    static COLLECTOR: RefCell<Option<Vec<Target>>> = const { RefCell::new(None) };
+    /// What the current serialization met; see [`collect`].
+    static COLLECTOR: RefCell<Option<Collected>> = const { RefCell::new(None) };
 }
 
 /// Runs `f` (a serialization) and returns its result together with every reference target the
-/// serialized values contained. Synth uses this to find dependencies, foreign-stack handles and
-/// conditions, whatever struct the reference sits in.
-pub(crate) fn collect_targets<R>(f: impl FnOnce() -> R) -> (R, Vec<Target>) {
-    let previous = COLLECTOR.with(|c| c.borrow_mut().replace(Vec::new()));
+/// serialized values contained and every problem of their intrinsics. Synth uses this to find
+/// dependencies, foreign-stack handles and bad intrinsics, whatever struct they sit in, while
+/// writing the JSON once.
+pub(crate) fn collect<R>(f: impl FnOnce() -> R) -> (R, Collected) {
+    let previous = COLLECTOR.with(|c| c.borrow_mut().replace(Collected::default()));
     let out = f();
     let found = COLLECTOR.with(|c| {
         let mut slot = c.borrow_mut();
@@ -169,9 +185,91 @@ pub(crate) fn collect_targets<R>(f: impl FnOnce() -> R) -> (R, Vec<Target>) {
 fn record(target: &Target) {
     COLLECTOR.with(|c| {
         if let Some(v) = c.borrow_mut().as_mut() {
-            v.push(target.clone());
+            v.targets.push(target.clone());
         }
     });
+}
+
+fn report(issue: Issue) {
+    COLLECTOR.with(|c| {
+        if let Some(v) = c.borrow_mut().as_mut() {
+            if !v.issues.contains(&issue) {
+                v.issues.push(issue);
+            }
+        }
+    });
+}
+
+fn check_sub(text: &str, mut has_var: impl FnMut(&str) -> bool) {
+    for name in sub_placeholders(text) {
+        if !has_var(name) {
+            report(Issue::UnboundSub(name.to_owned()));
+        }
+    }
+}
+
+fn check_arity(function: &'static str, count: usize) {
+    if !(2..=10).contains(&count) {
+        report(Issue::Arity(function, count));
+    }
+}
+
+/// Finds the intrinsics spelled inside a raw JSON literal and reports their problems; the
+/// references are reported for synth to resolve against the stack.
+fn check_literal(v: &serde_json::Value) {
+    use serde_json::Value as J;
+    match v {
+        J::Array(items) => items.iter().for_each(check_literal),
+        J::Object(m) => {
+            if m.len() == 1 {
+                if let Some((key, arg)) = m.iter().next() {
+                    let first = || arg.get(0).and_then(J::as_str);
+                    let raw = |kind: &'static str, id: &str| Issue::RawRef {
+                        kind,
+                        id: id.to_owned(),
+                    };
+                    match key.as_str() {
+                        "Ref" => {
+                            if let Some(id) = arg.as_str() {
+                                if !PSEUDO_NAMES.contains(&id) {
+                                    report(raw("resource or parameter", id));
+                                }
+                            }
+                        }
+                        "Fn::GetAtt" => {
+                            if let Some(id) = first() {
+                                report(raw("resource", id));
+                            }
+                        }
+                        "Fn::If" => {
+                            if let Some(id) = first() {
+                                report(raw("condition", id));
+                            }
+                        }
+                        "Condition" => {
+                            if let Some(id) = arg.as_str() {
+                                report(raw("condition", id));
+                            }
+                        }
+                        "Fn::Sub" => match arg {
+                            J::String(t) => check_sub(t, |_| false),
+                            J::Array(a) => {
+                                let text = a.first().and_then(J::as_str).unwrap_or("");
+                                let vars = a.get(1).and_then(J::as_object);
+                                check_sub(text, |n| vars.is_some_and(|vs| vs.contains_key(n)));
+                            }
+                            _ => {}
+                        },
+                        "Fn::And" => check_arity("Fn::And", arg.as_array().map_or(0, Vec::len)),
+                        "Fn::Or" => check_arity("Fn::Or", arg.as_array().map_or(0, Vec::len)),
+                        _ => {}
+                    }
+                }
+            }
+            m.values().for_each(check_literal);
+        }
+        _ => {}
+    }
 }
 
 struct One<'a, K: Serialize + ?Sized>(&'a str, &'a K);
@@ -187,7 +285,13 @@ impl<K: Serialize + ?Sized> Serialize for One<'_, K> {
 impl Serialize for Expr {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            Expr::Lit(v) => v.serialize(s),
+            Expr::Lit(v) => {
+                if v.is_object() || v.is_array() {
+                    check_literal(v);
+                }
+                v.serialize(s)
+            }
+            Expr::Policy(d) => d.serialize(s),
             Expr::List(items) => items.serialize(s),
             Expr::Map(m) => m.serialize(s),
             Expr::Ref(t) => {
@@ -200,8 +304,14 @@ impl Serialize for Expr {
             }
             Expr::Pseudo(p) => One("Ref", p.name()).serialize(s),
             Expr::NoValue => One("Ref", "AWS::NoValue").serialize(s),
-            Expr::Sub(text, vars) if vars.is_empty() => One("Fn::Sub", text).serialize(s),
-            Expr::Sub(text, vars) => One("Fn::Sub", &(text, vars)).serialize(s),
+            Expr::Sub(text, vars) => {
+                check_sub(text, |n| vars.contains_key(n));
+                if vars.is_empty() {
+                    One("Fn::Sub", text).serialize(s)
+                } else {
+                    One("Fn::Sub", &(text, vars)).serialize(s)
+                }
+            }
             Expr::Join(delim, list) => One("Fn::Join", &(delim, list)).serialize(s),
             Expr::Select(index, list) => One("Fn::Select", &(index, list)).serialize(s),
             Expr::GetAzs(region) => One("Fn::GetAZs", region).serialize(s),
@@ -220,8 +330,14 @@ impl Serialize for Expr {
                 One("Fn::FindInMap", &(&id, k1, k2)).serialize(s)
             }
             Expr::Equals(a, b) => One("Fn::Equals", &(a, b)).serialize(s),
-            Expr::And(items) => One("Fn::And", items).serialize(s),
-            Expr::Or(items) => One("Fn::Or", items).serialize(s),
+            Expr::And(items) => {
+                check_arity("Fn::And", items.len());
+                One("Fn::And", items).serialize(s)
+            }
+            Expr::Or(items) => {
+                check_arity("Fn::Or", items.len());
+                One("Fn::Or", items).serialize(s)
+            }
             Expr::Not(c) => One("Fn::Not", &[c]).serialize(s),
             Expr::Condition(t) => {
                 record(t);
@@ -306,6 +422,7 @@ impl<T> Value<T> {
         fn lit(e: &Expr) -> bool {
             match e {
                 Expr::Lit(_) => true,
+                Expr::Policy(d) => d.is_literal(),
                 Expr::List(items) => items.iter().all(lit),
                 Expr::Map(m) => m.values().all(lit),
                 _ => false,
@@ -519,19 +636,26 @@ impl From<Sub> for Value<String> {
 }
 
 /// The `${...}` placeholders of a `Fn::Sub` text that are neither pseudo parameters nor escaped.
-pub(crate) fn sub_placeholders(text: &str) -> Vec<&str> {
-    let mut out = Vec::new();
+pub(crate) fn sub_placeholders(text: &str) -> impl Iterator<Item = &str> {
     let mut rest = text;
-    while let Some(start) = rest.find("${") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find('}') else { break };
-        let name = &after[..end];
-        if !name.starts_with('!') && !PSEUDO_NAMES.contains(&name) {
-            out.push(name);
+    std::iter::from_fn(move || loop {
+        // `find` on a byte is fast; most texts have no placeholder at all.
+        let start = rest.find('$')?;
+        let after = &rest[start + 1..];
+        if !after.starts_with('{') {
+            rest = after;
+            continue;
         }
+        let Some(end) = after.find('}') else {
+            rest = "";
+            return None;
+        };
+        let name = &after[1..end];
         rest = &after[end + 1..];
-    }
-    out
+        if !name.starts_with('!') && !PSEUDO_NAMES.contains(&name) {
+            return Some(name);
+        }
+    })
 }
 
 /// `Fn::If`: `if_true` when the condition holds, else `if_false`.
@@ -619,7 +743,7 @@ mod tests {
     #[test]
     fn sub_placeholders_skip_pseudo_and_escapes() {
         assert_eq!(
-            sub_placeholders("${AWS::Region}-${A}-${!B}-${C}"),
+            sub_placeholders("${AWS::Region}-${A}-${!B}-$x-${C}").collect::<Vec<_>>(),
             vec!["A", "C"]
         );
     }

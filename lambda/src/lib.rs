@@ -16,7 +16,7 @@ use response::Outcome;
 
 /// The provider's handler: routes a request to its resource type. No Databricks resource type
 /// is handled yet, so each answers FAILED with that cause (issue 4 adds the handlers).
-pub async fn handle(request: Request) -> Outcome {
+pub async fn handle(request: Request, _progress: Option<serde_json::Value>) -> Outcome {
     let resource_type = request.common().resource_type.clone();
     let known = cdkrs_constructs::databricks::resource_type::ALL.contains(&resource_type.as_str());
     Outcome::Failed {

@@ -1,10 +1,11 @@
 //! The Lambda entry point: set up once, then answer each event exactly once.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use databricks_provider::dispatch::{fallback_request, respond};
-use databricks_provider::event::Request;
-use databricks_provider::response::Redactor;
+use databricks_provider::dispatch::{
+    fallback_request, now_ms, respond, Invocation, NoContinuation,
+};
+use databricks_provider::response::{Outcome, Redactor};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 #[tokio::main(flavor = "current_thread")]
@@ -16,22 +17,29 @@ async fn main() -> Result<(), Error> {
     let client = &client;
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<serde_json::Value>| async move {
-            let time_left = time_left(event.context.deadline);
-            let request = match serde_json::from_value::<Request>(event.payload.clone()) {
-                Ok(r) => r,
+            let time_left = Duration::from_millis(event.context.deadline.saturating_sub(now_ms()));
+            let invocation = match Invocation::from_payload(&event.payload) {
+                Ok(i) => i,
                 Err(e) => {
                     // Still answer, so the stack does not wait for the service timeout.
-                    let Some(r) = fallback_request(&event.payload) else {
+                    let Some(request) = fallback_request(&event.payload) else {
                         return Err(Error::from(format!("not a custom-resource event: {e}")));
                     };
                     let reason = format!("the event does not parse: {e}");
+                    let invocation = Invocation {
+                        request,
+                        progress: None,
+                        started_at_ms: now_ms(),
+                    };
                     respond(
                         client,
-                        r,
+                        invocation,
                         time_left,
                         &Redactor::default(),
-                        move |_| async move {
-                            databricks_provider::response::Outcome::Failed { reason }
+                        &NoContinuation,
+                        move |_, _| {
+                            let reason = reason.clone();
+                            async move { Outcome::Failed { reason } }
                         },
                     )
                     .await?;
@@ -40,9 +48,10 @@ async fn main() -> Result<(), Error> {
             };
             respond(
                 client,
-                request,
+                invocation,
                 time_left,
                 &Redactor::default(),
+                &NoContinuation,
                 databricks_provider::handle,
             )
             .await?;
@@ -50,13 +59,4 @@ async fn main() -> Result<(), Error> {
         },
     ))
     .await
-}
-
-/// Time until the invocation deadline (milliseconds since the epoch).
-fn time_left(deadline_ms: u64) -> Duration {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    Duration::from_millis(deadline_ms.saturating_sub(now))
 }

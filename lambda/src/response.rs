@@ -29,6 +29,14 @@ pub enum Outcome {
         /// Why.
         reason: String,
     },
+    /// A long operation goes on (a workspace provisioning, a cluster starting): call the
+    /// handler again with `progress` after `retry_after`, in this invocation or a later one.
+    InProgress {
+        /// What the handler needs to pick up where it was (ids it created, the phase).
+        progress: serde_json::Value,
+        /// How long to wait before asking again.
+        retry_after: std::time::Duration,
+    },
 }
 
 /// The response body (field names as CloudFormation documents them).
@@ -122,6 +130,15 @@ impl Response {
                     .map(|(k, v)| (k, redactor.clean(&v)))
                     .collect(),
             },
+            Outcome::InProgress { .. } => {
+                return Response::new(
+                    request,
+                    Outcome::Failed {
+                        reason: "the provider answered before its operation finished (a bug: please report it)".into(),
+                    },
+                    redactor,
+                )
+            }
             Outcome::Failed { reason } => Response {
                 status: "FAILED",
                 reason: redactor.clean(&reason),

@@ -4,7 +4,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use databricks_provider::dispatch::{fallback_request, respond, ANSWER_MARGIN};
+use databricks_provider::dispatch::{
+    fallback_request, now_ms, respond, Continuation, Handled, Invocation, NoContinuation,
+    ANSWER_MARGIN, PROGRESS_KEY, STARTED_AT_KEY,
+};
 use databricks_provider::event::Request;
 use databricks_provider::response::{Outcome, Redactor, FAILED_CREATE_PREFIX};
 use databricks_provider::sender::SendError;
@@ -94,10 +97,17 @@ impl Receiver {
     }
 }
 
-fn event(fixture: &str, url: &str) -> Request {
+fn event(fixture: &str, url: &str) -> Invocation {
     let mut v: serde_json::Value = serde_json::from_str(fixture).expect("fixture JSON");
     v["ResponseURL"] = serde_json::Value::String(url.to_owned());
-    serde_json::from_value(v).expect("a request")
+    Invocation::from_payload(&v).expect("an invocation")
+}
+
+fn answered(h: Handled) -> databricks_provider::response::Response {
+    match h {
+        Handled::Answered(r) => r,
+        Handled::Continued => panic!("expected an answer, the operation was handed over"),
+    }
 }
 
 const CREATE: &str = include_str!("fixtures/create_credentials.json");
@@ -117,21 +127,24 @@ fn body_of(r: &Received) -> serde_json::Value {
 #[tokio::test]
 async fn a_success_is_put_once_with_an_empty_content_type() {
     let rx = Receiver::start(vec![]).await;
-    let answered = respond(
-        &client(),
-        event(CREATE, &rx.url),
-        Duration::from_secs(60),
-        &Redactor::default(),
-        |_| async {
-            Outcome::Success {
-                physical_resource_id: "cred-1".into(),
-                data: [("CredentialsId".to_owned(), "cred-1".to_owned())].into(),
-            }
-        },
-    )
-    .await
-    .expect("delivered");
-    assert_eq!(answered.response.status, "SUCCESS");
+    let answered = answered(
+        respond(
+            &client(),
+            event(CREATE, &rx.url),
+            Duration::from_secs(60),
+            &Redactor::default(),
+            &NoContinuation,
+            |_, _| async {
+                Outcome::Success {
+                    physical_resource_id: "cred-1".into(),
+                    data: [("CredentialsId".to_owned(), "cred-1".to_owned())].into(),
+                }
+            },
+        )
+        .await
+        .expect("delivered"),
+    );
+    assert_eq!(answered.status, "SUCCESS");
     let got = rx.received();
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got[0].method, "PUT");
@@ -150,7 +163,8 @@ async fn a_5xx_from_the_response_url_is_retried_until_delivered() {
         event(CREATE, &rx.url),
         Duration::from_secs(60),
         &Redactor::default(),
-        |_| async {
+        &NoContinuation,
+        |_, _| async {
             Outcome::Failed {
                 reason: "no".into(),
             }
@@ -172,7 +186,8 @@ async fn a_4xx_from_the_response_url_is_not_retried() {
         event(CREATE, &rx.url),
         Duration::from_secs(60),
         &Redactor::default(),
-        |_| async {
+        &NoContinuation,
+        |_, _| async {
             Outcome::Failed {
                 reason: "no".into(),
             }
@@ -187,20 +202,20 @@ async fn a_4xx_from_the_response_url_is_not_retried() {
 #[tokio::test]
 async fn a_panicking_handler_still_gets_one_failed_answer() {
     let rx = Receiver::start(vec![]).await;
-    let answered = respond(
-        &client(),
-        event(CREATE, &rx.url),
-        Duration::from_secs(60),
-        &Redactor::default(),
-        |_| async { panic!("boom in the handler") },
-    )
-    .await
-    .expect("delivered");
-    assert_eq!(answered.response.status, "FAILED");
-    assert_eq!(
-        answered.response.reason,
-        "the provider crashed: boom in the handler"
+    let answered = answered(
+        respond(
+            &client(),
+            event(CREATE, &rx.url),
+            Duration::from_secs(60),
+            &Redactor::default(),
+            &NoContinuation,
+            |_, _| async { panic!("boom in the handler") },
+        )
+        .await
+        .expect("delivered"),
     );
+    assert_eq!(answered.status, "FAILED");
+    assert_eq!(answered.reason, "the provider crashed: boom in the handler");
     assert_eq!(rx.received().len(), 1);
 }
 
@@ -208,29 +223,29 @@ async fn a_panicking_handler_still_gets_one_failed_answer() {
 async fn a_handler_past_the_deadline_gets_one_failed_answer_in_time() {
     let rx = Receiver::start(vec![]).await;
     let started = std::time::Instant::now();
-    let answered = respond(
-        &client(),
-        event(CREATE, &rx.url),
-        ANSWER_MARGIN + Duration::from_millis(100),
-        &Redactor::default(),
-        |_| async {
-            tokio::time::sleep(Duration::from_secs(30)).await;
-            Outcome::Failed {
-                reason: "too late".into(),
-            }
-        },
-    )
-    .await
-    .expect("delivered");
+    let answered = answered(
+        respond(
+            &client(),
+            event(CREATE, &rx.url),
+            ANSWER_MARGIN + Duration::from_millis(100),
+            &Redactor::default(),
+            &NoContinuation,
+            |_, _| async {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                Outcome::Failed {
+                    reason: "too late".into(),
+                }
+            },
+        )
+        .await
+        .expect("delivered"),
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
-    assert_eq!(answered.response.status, "FAILED");
+    assert_eq!(answered.status, "FAILED");
     assert!(
-        answered
-            .response
-            .reason
-            .starts_with("the provider ran out of time"),
+        answered.reason.starts_with("the provider ran out of time"),
         "{}",
-        answered.response.reason
+        answered.reason
     );
     assert_eq!(rx.received().len(), 1);
 }
@@ -241,19 +256,22 @@ async fn deleting_a_resource_whose_create_failed_calls_nothing() {
     let mut v: serde_json::Value = serde_json::from_str(DELETE).expect("fixture");
     v["ResponseURL"] = serde_json::Value::String(rx.url.clone());
     v["PhysicalResourceId"] = serde_json::Value::String(format!("{FAILED_CREATE_PREFIX}r-1"));
-    let request: Request = serde_json::from_value(v).expect("request");
-    let answered = respond(
-        &client(),
-        request,
-        Duration::from_secs(60),
-        &Redactor::default(),
-        |_| async { panic!("the handler must not run") },
-    )
-    .await
-    .expect("delivered");
-    assert_eq!(answered.response.status, "SUCCESS");
+    let request = Invocation::from_payload(&v).expect("request");
+    let answered = answered(
+        respond(
+            &client(),
+            request,
+            Duration::from_secs(60),
+            &Redactor::default(),
+            &NoContinuation,
+            |_, _| async { panic!("the handler must not run") },
+        )
+        .await
+        .expect("delivered"),
+    );
+    assert_eq!(answered.status, "SUCCESS");
     assert_eq!(
-        answered.response.physical_resource_id,
+        answered.physical_resource_id,
         format!("{FAILED_CREATE_PREFIX}r-1")
     );
 }
@@ -268,7 +286,8 @@ async fn the_secret_never_reaches_the_answer() {
         event(CREATE, &rx.url),
         Duration::from_secs(60),
         &redactor,
-        |_| async {
+        &NoContinuation,
+        |_, _| async {
             Outcome::Failed {
                 reason: "OAuth refused client secret dose-super-secret".into(),
             }
@@ -288,18 +307,21 @@ async fn the_secret_never_reaches_the_answer() {
 #[tokio::test]
 async fn resource_types_without_a_handler_fail_with_the_cause() {
     let rx = Receiver::start(vec![]).await;
-    let answered = respond(
-        &client(),
-        event(CREATE, &rx.url),
-        Duration::from_secs(60),
-        &Redactor::default(),
-        databricks_provider::handle,
-    )
-    .await
-    .expect("delivered");
-    assert_eq!(answered.response.status, "FAILED");
+    let answered = answered(
+        respond(
+            &client(),
+            event(CREATE, &rx.url),
+            Duration::from_secs(60),
+            &Redactor::default(),
+            &NoContinuation,
+            databricks_provider::handle,
+        )
+        .await
+        .expect("delivered"),
+    );
+    assert_eq!(answered.status, "FAILED");
     assert_eq!(
-        answered.response.reason,
+        answered.reason,
         "Custom::DatabricksCredentials: this provider build has no handler for it yet"
     );
 }
@@ -318,4 +340,151 @@ fn a_malformed_event_still_names_where_to_answer() {
     assert_eq!(r.common().request_id, "r-9");
     assert_eq!(r.common().response_url, "http://127.0.0.1:9/x");
     assert!(fallback_request(&serde_json::json!({"RequestId": "r"})).is_none());
+}
+
+/// Records hand-overs instead of invoking a function.
+#[derive(Default)]
+struct Recorder {
+    payloads: Mutex<Vec<serde_json::Value>>,
+    fail: bool,
+}
+
+impl Continuation for Recorder {
+    async fn continue_with(&self, payload: serde_json::Value) -> Result<(), String> {
+        if self.fail {
+            return Err("Lambda said no".into());
+        }
+        self.payloads.lock().expect("log").push(payload);
+        Ok(())
+    }
+}
+
+fn in_progress(step: u64) -> Outcome {
+    Outcome::InProgress {
+        progress: serde_json::json!({ "step": step }),
+        retry_after: Duration::from_millis(20),
+    }
+}
+
+#[tokio::test]
+async fn a_long_operation_is_polled_within_the_invocation_until_done() {
+    let rx = Receiver::start(vec![]).await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let answered = answered(
+        respond(
+            &client(),
+            event(CREATE, &rx.url),
+            Duration::from_secs(60),
+            &Redactor::default(),
+            &NoContinuation,
+            move |_, progress: Option<serde_json::Value>| {
+                let log = log.clone();
+                async move {
+                    let step = progress
+                        .as_ref()
+                        .and_then(|p| p["step"].as_u64())
+                        .unwrap_or(0);
+                    log.lock().expect("log").push(step);
+                    if step < 2 {
+                        in_progress(step + 1)
+                    } else {
+                        Outcome::Success {
+                            physical_resource_id: "ws-1".into(),
+                            data: Default::default(),
+                        }
+                    }
+                }
+            },
+        )
+        .await
+        .expect("delivered"),
+    );
+    assert_eq!(answered.status, "SUCCESS");
+    assert_eq!(*seen.lock().expect("log"), vec![0, 1, 2]);
+    assert_eq!(rx.received().len(), 1);
+}
+
+#[tokio::test]
+async fn a_long_operation_outliving_the_invocation_is_handed_over_without_answering() {
+    let rx = Receiver::start(vec![]).await;
+    let recorder = Recorder::default();
+    let handled = respond(
+        &client(),
+        event(CREATE, &rx.url),
+        // No time for another poll here: the operation must continue elsewhere.
+        ANSWER_MARGIN + Duration::from_millis(10),
+        &Redactor::default(),
+        &recorder,
+        |_, _| async { in_progress(1) },
+    )
+    .await
+    .expect("handed over");
+    assert!(matches!(handled, Handled::Continued));
+    assert!(
+        rx.received().is_empty(),
+        "no answer yet: the next invocation answers"
+    );
+    let payloads = recorder.payloads.lock().expect("log").clone();
+    assert_eq!(payloads.len(), 1);
+    let p = &payloads[0];
+    assert_eq!(p[PROGRESS_KEY], serde_json::json!({"step": 1}));
+    assert!(p[STARTED_AT_KEY].as_u64().is_some());
+    assert_eq!(p["RequestType"], "Create");
+    assert_eq!(p["LogicalResourceId"], "DatabricksCredentials");
+    // The next invocation reads it back, progress included.
+    let next = Invocation::from_payload(p).expect("a continuation payload parses");
+    assert_eq!(next.progress, Some(serde_json::json!({"step": 1})));
+}
+
+#[tokio::test]
+async fn a_failed_hand_over_is_answered_as_a_failure() {
+    let rx = Receiver::start(vec![]).await;
+    let recorder = Recorder {
+        fail: true,
+        ..Default::default()
+    };
+    let answered = answered(
+        respond(
+            &client(),
+            event(CREATE, &rx.url),
+            ANSWER_MARGIN + Duration::from_millis(10),
+            &Redactor::default(),
+            &recorder,
+            |_, _| async { in_progress(1) },
+        )
+        .await
+        .expect("delivered"),
+    );
+    assert_eq!(answered.status, "FAILED");
+    assert_eq!(
+        answered.reason,
+        "the operation outlived the invocation and could not continue: Lambda said no"
+    );
+    assert_eq!(rx.received().len(), 1);
+}
+
+#[tokio::test]
+async fn an_operation_past_its_service_timeout_fails() {
+    let rx = Receiver::start(vec![]).await;
+    let mut invocation = event(CREATE, &rx.url);
+    // Began two hours ago; the fixture's ServiceTimeout is 1800 s.
+    invocation.started_at_ms = now_ms() - 7_200_000;
+    let answered = answered(
+        respond(
+            &client(),
+            invocation,
+            Duration::from_secs(60),
+            &Redactor::default(),
+            &NoContinuation,
+            |_, _| async { in_progress(1) },
+        )
+        .await
+        .expect("delivered"),
+    );
+    assert_eq!(answered.status, "FAILED");
+    assert_eq!(
+        answered.reason,
+        "the operation did not finish within the resource's ServiceTimeout (1800s)"
+    );
 }

@@ -8,7 +8,6 @@ use databricks_provider::dispatch::{
     fallback_request, now_ms, respond, Continuation, Handled, Invocation, NoContinuation,
     ANSWER_MARGIN, PROGRESS_KEY, STARTED_AT_KEY,
 };
-use databricks_provider::event::Request;
 use databricks_provider::response::{Outcome, Redactor, FAILED_CREATE_PREFIX};
 use databricks_provider::sender::SendError;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

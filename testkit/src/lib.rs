@@ -1,5 +1,9 @@
 //! Test-only helpers shared by the workspace's tests: the pinned Python tools that
-//! `scripts/test` installs into `.venv`, and the committed template snapshots.
+//! `scripts/test` installs into `.venv`, the committed template snapshots and, behind the
+//! `databricks` feature, a fake Databricks server ([`databricks::FakeDatabricks`]).
+
+#[cfg(feature = "databricks")]
+pub mod databricks;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,0 +1,150 @@
+//! OAuth machine-to-machine (reference §1.2): the account and workspace token endpoints, and
+//! the bearer check every other endpoint goes through.
+//!
+//! - `POST /oidc/accounts/{account_id}/v1/token` issues **account** tokens, valid only for
+//!   `/api/2.0/accounts/…`; `POST /oidc/v1/token` issues **workspace** tokens, valid for every
+//!   other API path. Tokens are audience-specific, as on the real service.
+//! - Client credentials come in the HTTP Basic header or as `client_id`/`client_secret` form
+//!   fields; `grant_type=client_credentials` is required.
+//! - Wrong credentials: 401 `{"error":"invalid_client","error_description":"Client
+//!   authentication failed"}` (OAuth format, not `error_code`).
+//! - A missing, unknown, expired or wrong-audience bearer token: 401 with a Databricks error body.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use serde_json::json;
+use tokio::time::Instant;
+
+use super::state::{Audience, TokenRec};
+use super::wire::{base64_decode, json_response, ok, parse_urlencoded, ApiError};
+use super::{Inner, Shared};
+
+/// The token endpoints.
+pub(crate) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/oidc/accounts/{account_id}/v1/token", post(account_token))
+        .route("/oidc/v1/token", post(workspace_token))
+}
+
+async fn account_token(
+    State(inner): State<Shared>,
+    Path(account_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if account_id != inner.config.account_id {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Client authentication failed",
+        );
+    }
+    issue(&inner, &headers, &body, Audience::Account)
+}
+
+async fn workspace_token(State(inner): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    issue(&inner, &headers, &body, Audience::Workspace)
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    json_response(
+        status,
+        &json!({"error": error, "error_description": description}),
+    )
+}
+
+/// The client-credentials grant.
+fn issue(inner: &Inner, headers: &HeaderMap, body: &[u8], audience: Audience) -> Response {
+    let form = parse_urlencoded(&String::from_utf8_lossy(body));
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    if field("grant_type").as_deref() != Some("client_credentials") {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "grant_type must be client_credentials",
+        );
+    }
+    let credentials =
+        basic_credentials(headers).or_else(|| Some((field("client_id")?, field("client_secret")?)));
+    let valid = credentials.is_some_and(|(id, secret)| {
+        id == inner.config.client_id && secret == inner.config.client_secret
+    });
+    if !valid {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Client authentication failed",
+        );
+    }
+    let scope = field("scope").unwrap_or_else(|| "all-apis".to_owned());
+    let lifetime = inner.config.token_lifetime;
+    let mut store = inner.store();
+    let token = format!("fake-at-{}", store.hex(32));
+    store.tokens.insert(
+        token.clone(),
+        TokenRec {
+            audience,
+            expires: Instant::now() + lifetime,
+        },
+    );
+    store.tokens_issued += 1;
+    ok(json!({
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": lifetime.as_secs(),
+        "scope": scope,
+    }))
+}
+
+/// `(client_id, client_secret)` from `Authorization: Basic …`.
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(base64_decode(encoded.trim())?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    Some((id.to_owned(), secret.to_owned()))
+}
+
+/// Checks the bearer token of a request to `path` (token endpoints are open): the 401 answer
+/// when it is refused, `None` when it may proceed.
+pub(crate) fn rejection(inner: &Inner, headers: &HeaderMap, path: &str) -> Option<Response> {
+    if path.starts_with("/oidc/") {
+        return None;
+    }
+    let unauthenticated = |message: &str| {
+        ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message).into_response()
+    };
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().to_owned());
+    let Some(token) = token else {
+        return Some(unauthenticated(
+            "Credential was not sent or was of an unsupported type for this API.",
+        ));
+    };
+    let wanted = if path.starts_with("/api/2.0/accounts/") {
+        Audience::Account
+    } else {
+        Audience::Workspace
+    };
+    let store = inner.store();
+    match store.tokens.get(&token) {
+        Some(rec) if rec.expires <= Instant::now() => Some(unauthenticated("Token is expired.")),
+        Some(rec) if rec.audience != wanted => Some(unauthenticated(match wanted {
+            Audience::Account => "Invalid token: a workspace token cannot call the Account API.",
+            Audience::Workspace => "Invalid token: an account token cannot call a workspace API.",
+        })),
+        Some(_) => None,
+        None => Some(unauthenticated("Invalid access token.")),
+    }
+}

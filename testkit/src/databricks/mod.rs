@@ -1,0 +1,349 @@
+//! A fake Databricks server for the provider Lambda's tests (feature `databricks`).
+//!
+//! It follows `shared/reference/databricks-api.md`: the same paths, fields, states, error
+//! bodies and quirks, on one axum server bound to `127.0.0.1` on a free port. That one base URL
+//! serves the account host (`/api/2.0/accounts/{account_id}/…`), every workspace host
+//! (`/api/2.0/…`, `/api/2.1/…`: all workspaces share one workspace-level store) and both OAuth
+//! token endpoints. Transitions are driven by the clock: a workspace is `PROVISIONING` until
+//! [`FakeConfig::workspace_provisioning_delay`] has passed since its creation, then `RUNNING`.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use testkit::databricks::{FakeConfig, FakeDatabricks};
+//! let fake = FakeDatabricks::start(FakeConfig::default()).await;
+//! fake.faults().on("/api/2.0/accounts").rate_limit_next(2, 1);
+//! // … point the client at fake.base_url(), run it …
+//! assert!(fake.state().workspaces.is_empty());
+//! fake.stop().await;
+//! # }
+//! ```
+//!
+//! Areas: [`auth`] (OAuth M2M and bearer checks), [`account`] (account objects, workspaces,
+//! log delivery, permission assignments), [`workspace`] (SCIM groups, instance profiles,
+//! workspace files), [`clusters`], [`faults`] (fault injection), [`state`] (storage and
+//! snapshots).
+//!
+//! Where the reference marks a behaviour **\[unverified\]** the fake picks one and says so on the
+//! handler; a client should classify errors by `error_code` first, as the reference advises.
+
+pub mod account;
+pub mod auth;
+pub mod clusters;
+pub mod faults;
+pub mod state;
+mod wire;
+pub mod workspace;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::Router;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+pub use faults::{FaultKind, Faults};
+pub use state::{PermissionAssignment, RequestRecord, Snapshot, WorkspaceObject};
+
+use state::Store;
+use wire::ApiError;
+
+/// How the fake behaves. `Default` gives test-friendly values (short delays, fixed credentials).
+#[derive(Debug, Clone)]
+pub struct FakeConfig {
+    /// The Databricks account id (a UUID); other ids in account paths answer 404.
+    /// Default: `0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b`.
+    pub account_id: String,
+    /// The service principal's OAuth client id. Default: `fake-client-id`.
+    pub client_id: String,
+    /// The service principal's OAuth secret. Default: `fake-client-secret`.
+    pub client_secret: String,
+    /// How long a workspace stays `PROVISIONING` (after create, or after a PATCH that
+    /// re-provisions) before `RUNNING` or `FAILED`. Default: 100 ms.
+    pub workspace_provisioning_delay: Duration,
+    /// How long a cluster stays `PENDING` (or `RESTARTING`) before `RUNNING`. Default: 100 ms.
+    pub cluster_start_delay: Duration,
+    /// How long a deleted workspace stays `CANCELLING` before GET answers 404, and how long a
+    /// terminated cluster stays `TERMINATING`. Default: 50 ms.
+    pub deletion_delay: Duration,
+    /// Lifetime of issued OAuth tokens (`expires_in`). Default: 3600 s.
+    pub token_lifetime: Duration,
+    /// The account's deployment-name prefix: a requested `deployment_name` `x` is stored as
+    /// `<prefix>-x` (`EMPTY` gives `<prefix>`). `None` stores the requested name as is.
+    /// Default: `None`.
+    pub deployment_name_prefix: Option<String>,
+    /// Whether clusters may use DBFS init scripts; when false (new workspaces), a cluster spec
+    /// with a `dbfs` init script answers 400 `FEATURE_DISABLED`. Default: false.
+    pub dbfs_init_scripts_allowed: bool,
+}
+
+impl Default for FakeConfig {
+    fn default() -> Self {
+        FakeConfig {
+            account_id: "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b".to_owned(),
+            client_id: "fake-client-id".to_owned(),
+            client_secret: "fake-client-secret".to_owned(),
+            workspace_provisioning_delay: Duration::from_millis(100),
+            cluster_start_delay: Duration::from_millis(100),
+            deletion_delay: Duration::from_millis(50),
+            token_lifetime: Duration::from_secs(3600),
+            deployment_name_prefix: None,
+            dbfs_init_scripts_allowed: false,
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) config: FakeConfig,
+    pub(crate) base_url: String,
+    pub(crate) faults: Faults,
+    store: Mutex<Store>,
+    log: Mutex<Vec<RequestRecord>>,
+}
+
+/// The handlers' state.
+pub(crate) type Shared = Arc<Inner>;
+
+impl Inner {
+    /// The store, advanced to now.
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
+        let mut store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
+        store.advance(Instant::now());
+        store
+    }
+
+    /// 404 unless `account_id` is the fake's account (reference §2.0).
+    pub(crate) fn check_account(&self, account_id: &str) -> Result<(), ApiError> {
+        if account_id == self.config.account_id {
+            Ok(())
+        } else {
+            Err(ApiError::not_found(
+                "The account does not exist or the user does not belong to this account",
+            ))
+        }
+    }
+}
+
+/// A running fake Databricks server. Dropping it aborts the server; [`FakeDatabricks::stop`]
+/// shuts it down gracefully.
+#[derive(Debug)]
+pub struct FakeDatabricks {
+    inner: Shared,
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl FakeDatabricks {
+    /// Binds `127.0.0.1:0` and serves the fake on the current tokio runtime.
+    ///
+    /// # Panics
+    /// When no loopback port can be bound (the test cannot run at all then).
+    pub async fn start(config: FakeConfig) -> FakeDatabricks {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .expect("bind a free port on 127.0.0.1");
+        let addr = listener
+            .local_addr()
+            .expect("a bound listener has an address");
+        let inner = Arc::new(Inner {
+            config,
+            base_url: format!("http://{addr}"),
+            faults: Faults::default(),
+            store: Mutex::new(Store::new()),
+            log: Mutex::new(Vec::new()),
+        });
+        let app = router(Arc::clone(&inner));
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        FakeDatabricks {
+            inner,
+            addr,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`: the account host, every workspace host and the token endpoints.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The configuration the fake runs with.
+    pub fn config(&self) -> &FakeConfig {
+        &self.inner.config
+    }
+
+    /// The URL of the workspace with this `deployment_name`: the fake itself (the real one is
+    /// `https://{deployment_name}.cloud.databricks.com`, which a client builds from a template;
+    /// tests set that template to [`FakeDatabricks::base_url`]).
+    pub fn workspace_url(&self, _deployment_name: &str) -> String {
+        self.inner.base_url.clone()
+    }
+
+    /// The account token endpoint (`/oidc/accounts/{account_id}/v1/token`).
+    pub fn account_token_url(&self) -> String {
+        format!(
+            "{}/oidc/accounts/{}/v1/token",
+            self.inner.base_url, self.inner.config.account_id
+        )
+    }
+
+    /// The workspace token endpoint (`/oidc/v1/token`).
+    pub fn workspace_token_url(&self) -> String {
+        format!("{}/oidc/v1/token", self.inner.base_url)
+    }
+
+    /// A snapshot of every stored object, advanced to now.
+    pub fn state(&self) -> Snapshot {
+        self.inner.store().snapshot()
+    }
+
+    /// Every answered request so far, in order.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.inner
+            .log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Forgets the request log.
+    pub fn clear_requests(&self) {
+        self.inner
+            .log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
+    /// The shared fault controller (clones share state; settable at any time).
+    pub fn faults(&self) -> Faults {
+        self.inner.faults.clone()
+    }
+
+    /// Invalidates every issued token: later calls with them answer 401, as after expiry.
+    pub fn revoke_tokens(&self) {
+        self.inner.store().tokens.clear();
+    }
+
+    /// Shuts the server down gracefully and waits for it (at most 5 s: connections still open
+    /// then are dropped).
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(mut task) = self.task.take() {
+            if tokio::time::timeout(Duration::from_secs(5), &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+            }
+        }
+    }
+}
+
+impl Drop for FakeDatabricks {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// Every route of the fake, wrapped in the logging / fault / auth middleware.
+fn router(inner: Shared) -> Router {
+    Router::new()
+        .merge(auth::routes())
+        .merge(account::routes())
+        .merge(workspace::routes())
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_found)
+        .layer(middleware::from_fn_with_state(Arc::clone(&inner), gate))
+        .with_state(inner)
+}
+
+/// Unknown endpoint: 404 `ENDPOINT_NOT_FOUND`, as the real gateway answers.
+async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
+    axum::response::IntoResponse::into_response(ApiError::new(
+        StatusCode::NOT_FOUND,
+        "ENDPOINT_NOT_FOUND",
+        format!("No API found for '{method} {}'", uri.path()),
+    ))
+}
+
+/// Logs each request, applies a queued fault, checks the bearer token, runs the handler.
+async fn gate(State(inner): State<Shared>, req: Request, next: Next) -> Response {
+    let method = req.method().to_string();
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().map(str::to_owned);
+    let fault = inner.faults.take(&path);
+    let resp = match &fault {
+        Some(kind) => match kind.short_circuit() {
+            Some(resp) => resp,
+            None => {
+                if let FaultKind::Slow(delay) = kind {
+                    tokio::time::sleep(*delay).await;
+                }
+                let resp = authorized(&inner, req, next).await;
+                if *kind == FaultKind::Malformed {
+                    truncate(resp).await
+                } else {
+                    resp
+                }
+            }
+        },
+        None => authorized(&inner, req, next).await,
+    };
+    inner
+        .log
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(RequestRecord {
+            method,
+            path,
+            query,
+            status: resp.status().as_u16(),
+            fault: fault.as_ref().map(FaultKind::name),
+        });
+    resp
+}
+
+/// Runs the handler when the request is authorized, else answers 401.
+async fn authorized(inner: &Inner, req: Request, next: Next) -> Response {
+    match auth::rejection(inner, req.headers(), req.uri().path()) {
+        None => next.run(req).await,
+        Some(resp) => resp,
+    }
+}
+
+/// Cuts a body in half (at least one byte shorter), keeping status and content type.
+async fn truncate(resp: Response) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let keep = bytes.len() / 2;
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(bytes.slice(..keep)))
+}

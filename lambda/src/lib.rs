@@ -6,6 +6,7 @@
 //! panics ([`dispatch`]). The Databricks handlers plug into [`dispatch::respond`].
 #![warn(missing_docs)]
 
+pub mod aws;
 pub mod dispatch;
 pub mod event;
 pub mod response;

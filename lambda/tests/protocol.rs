@@ -303,28 +303,6 @@ async fn the_secret_never_reaches_the_answer() {
     assert!(got[0].body.contains("client secret ***"), "{}", got[0].body);
 }
 
-#[tokio::test]
-async fn resource_types_without_a_handler_fail_with_the_cause() {
-    let rx = Receiver::start(vec![]).await;
-    let answered = answered(
-        respond(
-            &client(),
-            event(CREATE, &rx.url),
-            Duration::from_secs(60),
-            &Redactor::default(),
-            &NoContinuation,
-            databricks_provider::handle,
-        )
-        .await
-        .expect("delivered"),
-    );
-    assert_eq!(answered.status, "FAILED");
-    assert_eq!(
-        answered.reason,
-        "Custom::DatabricksCredentials: this provider build has no handler for it yet"
-    );
-}
-
 #[test]
 fn a_malformed_event_still_names_where_to_answer() {
     let raw: serde_json::Value = serde_json::json!({

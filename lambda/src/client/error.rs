@@ -1,0 +1,415 @@
+//! What a Databricks call can fail with, classified by `error_code` first and HTTP status second
+//! (reference §4): the error bodies are heterogeneous (string or numeric `error_code`, SCIM
+//! `detail`/`status`, OAuth `error`, plain text, HTML), so every shape is read into one
+//! [`ApiError`].
+
+use std::fmt;
+
+/// How a failure should be treated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The object does not exist (`RESOURCE_DOES_NOT_EXIST`, 404, a missing cluster's 400).
+    NotFound,
+    /// An object with that name or key exists (`RESOURCE_ALREADY_EXISTS`, 409).
+    AlreadyExists,
+    /// The object is in a state that forbids the operation (`INVALID_STATE`: in use, busy).
+    InvalidState,
+    /// The request is wrong and retrying will not change that (`INVALID_PARAMETER_VALUE`, 400).
+    InvalidParameter,
+    /// The credentials or the token were refused (401, OAuth `invalid_client`).
+    Unauthenticated,
+    /// The principal may not do this (403, `PERMISSION_DENIED`).
+    PermissionDenied,
+    /// Too many requests (429, `REQUEST_LIMIT_EXCEEDED`): retried after `Retry-After`.
+    RateLimited,
+    /// A server or network problem that retrying may fix (5xx, connection errors, a body that
+    /// is not JSON, an HTML page with status 200).
+    Transient,
+    /// A documented eventual-consistency failure, retried for a bounded time: credentials
+    /// validation right after the IAM role was created, instance-profile validation, a new
+    /// workspace not yet reachable.
+    EventuallyConsistent,
+    /// Anything else.
+    Other,
+}
+
+impl ErrorKind {
+    /// Whether the failure may go away by itself (the retry policy decides how long to wait).
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::RateLimited | ErrorKind::Transient | ErrorKind::EventuallyConsistent
+        )
+    }
+}
+
+/// A failed Databricks call. Its text never holds the client secret or a token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    /// The HTTP status (0 when no answer arrived).
+    pub status: u16,
+    /// The API's `error_code` (numeric codes as their decimal text; SCIM errors as `SCIM_<status>`).
+    pub error_code: Option<String>,
+    /// What went wrong, in the API's words or ours.
+    pub message: String,
+    /// How to treat it.
+    pub kind: ErrorKind,
+}
+
+impl std::error::Error for ApiError {}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.error_code {
+            Some(code) => write!(f, "{code}: {}", self.message)?,
+            None => f.write_str(&self.message)?,
+        }
+        if self.status != 0 {
+            write!(f, " (HTTP {})", self.status)?;
+        }
+        Ok(())
+    }
+}
+
+/// Messages that mean "a new workspace is not ready yet" (the SDK's transient list, reference §3.3).
+const NOT_READY_MESSAGES: &[&str] = &[
+    "UnknownWorkerEnvironmentException",
+    "does not have any associated worker environments",
+    "There is no worker environment with id",
+    "Unknown worker environment",
+    "ClusterNotReadyException",
+    "Timed out after",
+    "deadline exceeded",
+];
+
+impl ApiError {
+    /// An error classified from what the API answered.
+    pub fn from_parts(status: u16, error_code: Option<String>, message: String) -> ApiError {
+        let kind = classify(status, error_code.as_deref(), &message);
+        ApiError {
+            status,
+            error_code,
+            message,
+            kind,
+        }
+    }
+
+    /// An error of a chosen kind, without an API error code.
+    pub fn new(kind: ErrorKind, status: u16, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            error_code: None,
+            message: message.into(),
+            kind,
+        }
+    }
+
+    /// Whether the object does not exist.
+    pub fn is_not_found(&self) -> bool {
+        self.kind == ErrorKind::NotFound
+    }
+
+    /// Whether an object with that name or key exists already.
+    pub fn is_already_exists(&self) -> bool {
+        self.kind == ErrorKind::AlreadyExists
+    }
+
+    /// Reads an error answer: any body shape of reference §4.1.
+    pub fn from_response(status: u16, content_type: &str, body: &str) -> ApiError {
+        let (code, message) = parse_error_body(status, content_type, body);
+        ApiError::from_parts(status, code, message)
+    }
+}
+
+/// The `error_code` and message of an error body.
+fn parse_error_body(status: u16, content_type: &str, body: &str) -> (Option<String>, String) {
+    let trimmed = body.trim();
+    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(trimmed) {
+        let text = |k: &str| match map.get(k) {
+            Some(serde_json::Value::String(s)) => Some(s.clone()),
+            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        // Standard: {"error_code": "…" | 403, "message": "…"}.
+        if let Some(code) = text("error_code") {
+            let message = text("message")
+                .or_else(|| text("error"))
+                .unwrap_or_else(|| reason_phrase(status));
+            return (Some(code), message);
+        }
+        // SCIM: {"schemas": [...Error], "detail": "…", "status": "409"}.
+        if let Some(detail) = text("detail") {
+            let scim_status = text("status").unwrap_or_else(|| status.to_string());
+            return (Some(format!("SCIM_{scim_status}")), detail);
+        }
+        // OAuth: {"error": "invalid_client", "error_description": "…"}.
+        if let (Some(error), Some(description)) = (text("error"), text("error_description")) {
+            return (Some(error), description);
+        }
+        // Legacy 1.2: {"error": "message"}.
+        if let Some(error) = text("error") {
+            return (None, error);
+        }
+        if let Some(message) = text("message") {
+            return (None, message);
+        }
+        return (None, reason_phrase(status));
+    }
+    if trimmed.is_empty() {
+        return (None, reason_phrase(status));
+    }
+    if content_type.contains("html") || trimmed.starts_with('<') {
+        let inner = between(trimmed, "<pre>", "</pre>")
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty());
+        return (
+            None,
+            inner.unwrap_or_else(|| {
+                format!(
+                    "an HTML page instead of an API answer ({} bytes)",
+                    trimmed.len()
+                )
+            }),
+        );
+    }
+    // Plain text: "ERROR_CODE: message".
+    if let Some((code, message)) = trimmed.split_once(": ") {
+        if !code.is_empty()
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return (Some(code.to_owned()), short(message));
+        }
+    }
+    (None, short(trimmed))
+}
+
+/// The text between two markers.
+fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
+    let start = text.find(open)? + open.len();
+    let end = text[start..].find(close)? + start;
+    Some(&text[start..end])
+}
+
+/// At most 300 characters of a body, for a message.
+fn short(text: &str) -> String {
+    const MAX: usize = 300;
+    if text.chars().count() <= MAX {
+        text.to_owned()
+    } else {
+        let cut: String = text.chars().take(MAX).collect();
+        format!("{cut}…")
+    }
+}
+
+/// The standard reason phrase of a status, for an empty body.
+fn reason_phrase(status: u16) -> String {
+    let phrase = match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        409 => "Conflict",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "an error without a body",
+    };
+    format!("HTTP {status} {phrase}")
+}
+
+/// The kind of an error: by `error_code` (and the documented message overrides) first, by
+/// HTTP status when the code says nothing.
+pub fn classify(status: u16, error_code: Option<&str>, message: &str) -> ErrorKind {
+    if message.contains("REQUEST_LIMIT_EXCEEDED") {
+        // SCIM sometimes wraps the rate limit in a 500 (reference §4.3).
+        return ErrorKind::RateLimited;
+    }
+    if NOT_READY_MESSAGES.iter().any(|m| message.contains(m)) {
+        return ErrorKind::EventuallyConsistent;
+    }
+    if let Some(code) = error_code {
+        let by_code = match code {
+            "RESOURCE_DOES_NOT_EXIST" | "NOT_FOUND" | "SCIM_404" => Some(ErrorKind::NotFound),
+            // A wrong path is a bug, not a missing object: never "already deleted".
+            "ENDPOINT_NOT_FOUND" => Some(ErrorKind::Other),
+            "RESOURCE_ALREADY_EXISTS" | "ALREADY_EXISTS" | "SCIM_409" => {
+                Some(ErrorKind::AlreadyExists)
+            }
+            "INVALID_STATE" => Some(ErrorKind::InvalidState),
+            "MALFORMED_REQUEST" if message.contains("Failed credentials validation checks") => {
+                Some(ErrorKind::EventuallyConsistent)
+            }
+            "DRY_RUN_FAILED" => Some(ErrorKind::EventuallyConsistent),
+            // The SDK's override: a missing cluster is a 400 (reference §3.3).
+            "INVALID_PARAMETER_VALUE" if message.contains("does not exist") => {
+                Some(ErrorKind::NotFound)
+            }
+            "INVALID_PARAMETER_VALUE"
+            | "MALFORMED_REQUEST"
+            | "INVALID_REQUEST"
+            | "BAD_REQUEST"
+            | "FEATURE_DISABLED"
+            | "MAX_BLOCK_SIZE_EXCEEDED"
+            | "MAX_READ_SIZE_EXCEEDED"
+            | "MAX_NOTEBOOK_SIZE_EXCEEDED"
+            | "DIRECTORY_NOT_EMPTY"
+            | "QUOTA_EXCEEDED" => Some(ErrorKind::InvalidParameter),
+            "UNAUTHENTICATED"
+            | "invalid_client"
+            | "invalid_grant"
+            | "unauthorized_client"
+            | "401" => Some(ErrorKind::Unauthenticated),
+            "PERMISSION_DENIED" | "403" => Some(ErrorKind::PermissionDenied),
+            "REQUEST_LIMIT_EXCEEDED" | "RESOURCE_EXHAUSTED" | "TOO_MANY_REQUESTS" | "429" => {
+                Some(ErrorKind::RateLimited)
+            }
+            "INTERNAL_ERROR"
+            | "INTERNAL_SERVER_ERROR"
+            | "TEMPORARILY_UNAVAILABLE"
+            | "SERVICE_UNAVAILABLE"
+            | "DEADLINE_EXCEEDED"
+            | "UNAVAILABLE"
+            | "UNKNOWN" => Some(ErrorKind::Transient),
+            _ => None,
+        };
+        if let Some(kind) = by_code {
+            return kind;
+        }
+    }
+    match status {
+        404 => ErrorKind::NotFound,
+        409 => ErrorKind::AlreadyExists,
+        401 => ErrorKind::Unauthenticated,
+        403 => ErrorKind::PermissionDenied,
+        429 => ErrorKind::RateLimited,
+        400 => ErrorKind::InvalidParameter,
+        500..=599 => ErrorKind::Transient,
+        _ => ErrorKind::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(status: u16, body: &str) -> ErrorKind {
+        ApiError::from_response(status, "application/json", body).kind
+    }
+
+    #[test]
+    fn codes_win_over_statuses() {
+        assert_eq!(
+            kind(
+                400,
+                r#"{"error_code":"INVALID_PARAMETER_VALUE","message":"Cluster 0619-1 does not exist"}"#
+            ),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            kind(
+                400,
+                r#"{"error_code":"RESOURCE_ALREADY_EXISTS","message":"x"}"#
+            ),
+            ErrorKind::AlreadyExists
+        );
+        assert_eq!(
+            kind(500, r#"{"error_code":"INVALID_STATE","message":"in use"}"#),
+            ErrorKind::InvalidState
+        );
+        assert_eq!(
+            kind(
+                400,
+                r#"{"error_code":"MALFORMED_REQUEST","message":"Failed credentials validation checks: Spot"}"#
+            ),
+            ErrorKind::EventuallyConsistent
+        );
+        assert_eq!(
+            kind(
+                400,
+                r#"{"error_code":"MALFORMED_REQUEST","message":"bad json"}"#
+            ),
+            ErrorKind::InvalidParameter
+        );
+        assert_eq!(
+            kind(
+                400,
+                r#"{"error_code":"DRY_RUN_FAILED","message":"Verification of the instance profile failed."}"#
+            ),
+            ErrorKind::EventuallyConsistent
+        );
+        assert_eq!(
+            kind(
+                500,
+                r#"{"detail":"REQUEST_LIMIT_EXCEEDED: slow down","status":"500"}"#
+            ),
+            ErrorKind::RateLimited
+        );
+    }
+
+    #[test]
+    fn numeric_error_codes_are_read_as_text() {
+        let e = ApiError::from_response(
+            403,
+            "application/json",
+            r#"{"error_code": 403, "message": "Invalid access token."}"#,
+        );
+        assert_eq!(e.error_code.as_deref(), Some("403"));
+        assert_eq!(e.kind, ErrorKind::PermissionDenied);
+        assert_eq!(e.to_string(), "403: Invalid access token. (HTTP 403)");
+    }
+
+    #[test]
+    fn scim_oauth_legacy_plain_and_html_bodies_are_understood() {
+        let scim = ApiError::from_response(
+            409,
+            "application/scim+json",
+            r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"detail":"Group with name x already exists.","status":"409"}"#,
+        );
+        assert_eq!(scim.kind, ErrorKind::AlreadyExists);
+        assert_eq!(scim.message, "Group with name x already exists.");
+        let oauth = ApiError::from_response(
+            401,
+            "application/json",
+            r#"{"error":"invalid_client","error_description":"Client authentication failed"}"#,
+        );
+        assert_eq!(oauth.kind, ErrorKind::Unauthenticated);
+        assert_eq!(oauth.error_code.as_deref(), Some("invalid_client"));
+        let legacy = ApiError::from_response(400, "application/json", r#"{"error":"bad thing"}"#);
+        assert_eq!(
+            (legacy.kind, legacy.message.as_str()),
+            (ErrorKind::InvalidParameter, "bad thing")
+        );
+        let plain =
+            ApiError::from_response(404, "text/plain", "RESOURCE_DOES_NOT_EXIST: no such thing");
+        assert_eq!(plain.error_code.as_deref(), Some("RESOURCE_DOES_NOT_EXIST"));
+        assert_eq!(plain.kind, ErrorKind::NotFound);
+        let html =
+            ApiError::from_response(502, "text/html", "<html><pre>upstream reset</pre></html>");
+        assert_eq!(
+            (html.kind, html.message.as_str()),
+            (ErrorKind::Transient, "upstream reset")
+        );
+        let empty = ApiError::from_response(503, "", "");
+        assert_eq!(empty.message, "HTTP 503 Service Unavailable");
+        assert_eq!(empty.kind, ErrorKind::Transient);
+    }
+
+    #[test]
+    fn statuses_decide_when_the_code_is_unknown() {
+        assert_eq!(
+            kind(404, r#"{"error_code":"ENDPOINT_NOT_FOUND","message":"x"}"#),
+            ErrorKind::Other
+        );
+        assert_eq!(
+            kind(404, r#"{"error_code":"SOMETHING_NEW","message":"x"}"#),
+            ErrorKind::NotFound
+        );
+        assert_eq!(kind(429, "{}"), ErrorKind::RateLimited);
+        assert_eq!(kind(418, "{}"), ErrorKind::Other);
+        assert_eq!(kind(504, "not json {"), ErrorKind::Transient);
+    }
+}

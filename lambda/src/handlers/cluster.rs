@@ -1,0 +1,431 @@
+//! `Custom::DatabricksCluster` (reference §3.3): create with the declared spec, then wait until
+//! it is `RUNNING` (or terminated after it had started: an auto-termination is no failure);
+//! update with `edit` (the full spec; a running cluster restarts, so wait again); delete with
+//! `permanent-delete` (unpinning first when needed), tolerant of absence.
+//!
+//! Cluster names are not unique, so the provider tags each cluster with its stack and logical
+//! id ([`RESOURCE_TAG`]) and a retried Create adopts only a cluster with that name and tag. A
+//! cluster that fails to start during a Create is deleted before the FAILED answer.
+
+use std::collections::BTreeMap;
+
+use cdkrs_constructs::databricks::{self as db, ClusterAttr, Runtime};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::{
+    data, deleted, done, find_or_create, read_progress, required, stack_name, text, Context, Ctx,
+    HandlerError, Resource, Step, StepResult,
+};
+use crate::client::{with_query, ErrorKind, Method};
+use crate::event::Request;
+
+/// The handler.
+pub(crate) struct Cluster;
+
+type Props = db::Cluster<Runtime>;
+
+/// The custom tag naming the stack and logical id a cluster belongs to.
+pub(crate) const RESOURCE_TAG: &str = "cdkrs-resource";
+
+/// Pages of `clusters/list` read when looking for a cluster, at most.
+const MAX_PAGES: usize = 50;
+
+/// What a long cluster operation is waiting for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Phase {
+    /// A new cluster starting.
+    Create,
+    /// An `edit` refused while the cluster was busy: try it again.
+    Edit,
+    /// An edited cluster restarting.
+    Restart,
+}
+
+/// The progress of a long operation.
+#[derive(Debug, Serialize, Deserialize)]
+struct Progress {
+    phase: Phase,
+    cluster_id: String,
+}
+
+fn wait(phase: Phase, cluster_id: &str) -> StepResult {
+    Ok(Step::Wait(json!(Progress {
+        phase,
+        cluster_id: cluster_id.to_owned()
+    })))
+}
+
+fn finished(cluster_id: &str) -> StepResult {
+    done(
+        cluster_id,
+        data([(ClusterAttr::ClusterId, cluster_id.to_owned())]),
+    )
+}
+
+/// The tag value of this resource.
+fn tag_value(request: &Request) -> String {
+    format!(
+        "{}/{}",
+        stack_name(request),
+        request.common().logical_resource_id
+    )
+}
+
+/// The API's cluster spec for `p` (the nested shapes of the create/edit body).
+fn spec(p: &Props, tag: &str) -> Value {
+    let a = &p.aws_attributes;
+    let mut aws = json!({
+        "availability": a.availability,
+        "first_on_demand": *a.first_on_demand,
+        "spot_bid_price_percent": *a.spot_bid_price_percent,
+    });
+    for (key, value) in [
+        ("instance_profile_arn", &a.instance_profile_arn),
+        ("zone_id", &a.zone_id),
+        ("ebs_volume_type", &a.ebs_volume_type),
+    ] {
+        if let Some(v) = value {
+            aws[key] = json!(v);
+        }
+    }
+    for (key, value) in [
+        ("ebs_volume_count", a.ebs_volume_count),
+        ("ebs_volume_size", a.ebs_volume_size),
+    ] {
+        if let Some(v) = value {
+            aws[key] = json!(*v);
+        }
+    }
+    let mut tags: BTreeMap<String, String> = p.custom_tags.clone().unwrap_or_default();
+    tags.insert(RESOURCE_TAG.to_owned(), tag.to_owned());
+    let mut body = json!({
+        "cluster_name": p.cluster_name,
+        "spark_version": p.spark_version,
+        "node_type_id": p.node_type_id,
+        "autoscale": {
+            "min_workers": *p.autoscale.min_workers,
+            "max_workers": *p.autoscale.max_workers,
+        },
+        "autotermination_minutes": *p.autotermination_minutes,
+        "aws_attributes": aws,
+        "custom_tags": tags,
+    });
+    if let Some(driver) = &p.driver_node_type_id {
+        body["driver_node_type_id"] = json!(driver);
+    }
+    if let Some(conf) = p.spark_conf.as_ref().filter(|c| !c.is_empty()) {
+        body["spark_conf"] = json!(conf);
+    }
+    if let Some(log) = &p.cluster_log_conf {
+        let mut s3 = json!({
+            "destination": log.destination,
+            "region": log.region,
+            "enable_encryption": *log.enable_encryption,
+        });
+        if let Some(t) = &log.encryption_type {
+            s3["encryption_type"] = json!(t);
+        }
+        if let Some(k) = &log.kms_key {
+            s3["kms_key"] = json!(k);
+        }
+        body["cluster_log_conf"] = json!({"s3": s3});
+    }
+    if let Some(scripts) = p.init_scripts.as_ref().filter(|s| !s.is_empty()) {
+        body["init_scripts"] = Value::Array(
+            scripts
+                .iter()
+                .map(|s| json!({"workspace": {"destination": s.workspace.destination}}))
+                .collect(),
+        );
+    }
+    if let Some(mode) = &p.data_security_mode {
+        body["data_security_mode"] = json!(mode);
+    }
+    body
+}
+
+/// A cluster of this name and tag (not `exclude`, not terminating for good).
+async fn lookup(
+    ctx: &Ctx,
+    p: &Props,
+    tag: &str,
+    exclude: Option<&str>,
+) -> Result<Option<Value>, HandlerError> {
+    let url = p.workspace_url.as_str();
+    let mut token: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let path = match &token {
+            Some(t) => with_query("/api/2.1/clusters/list", &[("page_token", t)]),
+            None => "/api/2.1/clusters/list".to_owned(),
+        };
+        let page = ctx
+            .client
+            .workspace(url, Method::GET, &path, None)
+            .await
+            .context(|| format!("listing the clusters of {url}"))?;
+        let found = page
+            .get("clusters")
+            .and_then(Value::as_array)
+            .and_then(|list| {
+                list.iter()
+                    .find(|c| {
+                        text(c, "cluster_name").as_deref() == Some(p.cluster_name.as_str())
+                            && c.pointer(&format!("/custom_tags/{RESOURCE_TAG}"))
+                                .and_then(Value::as_str)
+                                == Some(tag)
+                            && text(c, "cluster_id").as_deref() != exclude
+                    })
+                    .cloned()
+            });
+        if found.is_some() {
+            return Ok(found);
+        }
+        token = text(&page, "next_page_token").filter(|t| !t.is_empty());
+        if token.is_none() {
+            break;
+        }
+    }
+    Ok(None)
+}
+
+/// Creates (or adopts) the cluster of `p` and starts waiting for it.
+async fn start_create(
+    ctx: &Ctx,
+    request: &Request,
+    p: &Props,
+    exclude: Option<&str>,
+) -> StepResult {
+    let tag = tag_value(request);
+    let body = spec(p, &tag);
+    let url = p.workspace_url.as_str();
+    let (cluster, adopted) = find_or_create(
+        ctx,
+        || lookup(ctx, p, &tag, exclude),
+        || async {
+            ctx.client
+                .workspace_create(url, "/api/2.1/clusters/create", &body)
+                .await
+                .context(|| format!("creating cluster {}", p.cluster_name))
+        },
+    )
+    .await?;
+    let id = required(&cluster, "cluster_id", "creating a cluster")?;
+    tracing::info!(cluster_id = %id, adopted, "cluster starting");
+    wait(Phase::Create, &id)
+}
+
+/// Sends the full spec with `edit`: a busy cluster is tried again later, a missing one made anew.
+async fn edit(ctx: &Ctx, request: &Request, p: &Props, id: &str) -> StepResult {
+    let mut body = spec(p, &tag_value(request));
+    body["cluster_id"] = json!(id);
+    match ctx
+        .client
+        .workspace(
+            &p.workspace_url,
+            Method::POST,
+            "/api/2.1/clusters/edit",
+            Some(&body),
+        )
+        .await
+    {
+        Ok(_) => wait(Phase::Restart, id),
+        Err(e) if e.kind == ErrorKind::InvalidState => {
+            tracing::info!(cluster_id = %id, error = %e, "cluster busy; editing later");
+            wait(Phase::Edit, id)
+        }
+        Err(e) if e.is_not_found() => start_create(ctx, request, p, Some(id)).await,
+        Err(e) => Err(e).context(|| format!("editing cluster {id}")),
+    }
+}
+
+/// Permanently deletes a cluster, unpinning it first when needed; absence is success.
+async fn permanent_delete(ctx: &Ctx, url: &str, id: &str) -> Result<(), HandlerError> {
+    let body = json!({"cluster_id": id});
+    let path = "/api/2.1/clusters/permanent-delete";
+    match ctx
+        .client
+        .workspace(url, Method::POST, path, Some(&body))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_not_found() => Ok(()),
+        Err(e) if e.kind == ErrorKind::InvalidState && e.message.contains("unpin") => {
+            ctx.client
+                .workspace(url, Method::POST, "/api/2.1/clusters/unpin", Some(&body))
+                .await
+                .context(|| format!("unpinning cluster {id}"))?;
+            match ctx
+                .client
+                .workspace(url, Method::POST, path, Some(&body))
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(e) if e.is_not_found() => Ok(()),
+                Err(e) => Err(e).context(|| format!("deleting cluster {id}")),
+            }
+        }
+        Err(e) => Err(e).context(|| format!("deleting cluster {id}")),
+    }
+}
+
+/// Why a cluster terminated, from `termination_reason` and `state_message`.
+fn termination(c: &Value) -> String {
+    let reason = c.get("termination_reason");
+    let code = reason.and_then(|r| text(r, "code")).unwrap_or_default();
+    let kind = reason.and_then(|r| text(r, "type")).unwrap_or_default();
+    let message = text(c, "state_message").unwrap_or_default();
+    let parameters = reason
+        .and_then(|r| r.get("parameters"))
+        .map(Value::to_string)
+        .unwrap_or_default();
+    format!("{code} {kind} {message} {parameters}")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Whether a terminated cluster had been running (a normal stop, not a failed start).
+fn had_started(c: &Value) -> bool {
+    c.get("last_restarted_time").is_some()
+        || c.pointer("/termination_reason/type")
+            .and_then(Value::as_str)
+            == Some("SUCCESS")
+}
+
+/// One poll of a long operation.
+async fn poll(ctx: &Ctx, request: &Request, p: &Props, progress: Value) -> StepResult {
+    let Progress { phase, cluster_id } = read_progress(progress)?;
+    if phase == Phase::Edit {
+        return edit(ctx, request, p, &cluster_id).await;
+    }
+    let url = p.workspace_url.as_str();
+    let path = with_query("/api/2.1/clusters/get", &[("cluster_id", &cluster_id)]);
+    let cluster = match ctx.client.workspace(url, Method::GET, &path, None).await {
+        Ok(c) => c,
+        Err(e) if e.is_not_found() => {
+            return Err(HandlerError::Invalid(format!(
+                "cluster {cluster_id} disappeared while it was starting"
+            )))
+        }
+        Err(e) => return Err(e).context(|| format!("reading cluster {cluster_id}")),
+    };
+    match text(&cluster, "state").as_deref() {
+        Some("RUNNING") => finished(&cluster_id),
+        Some("TERMINATED" | "TERMINATING" | "ERROR") => {
+            if phase == Phase::Restart || had_started(&cluster) {
+                return finished(&cluster_id);
+            }
+            let why = termination(&cluster);
+            // Nobody else will delete it: CloudFormation skips a failed Create's Delete.
+            let note = match permanent_delete(ctx, url, &cluster_id).await {
+                Ok(()) => "; the cluster was deleted".to_owned(),
+                Err(e) => format!("; deleting it failed too: {e}"),
+            };
+            Err(HandlerError::Invalid(format!(
+                "cluster {cluster_id} did not start: {why}{note}"
+            )))
+        }
+        // PENDING, RESTARTING, RESIZING, UNKNOWN or a state this provider does not know.
+        _ => wait(phase, &cluster_id),
+    }
+}
+
+impl Resource for Cluster {
+    type Props = Props;
+    type Attr = ClusterAttr;
+    const ATTRS: &'static [ClusterAttr] = ClusterAttr::ALL;
+
+    async fn create(
+        ctx: &Ctx,
+        request: &Request,
+        p: &Props,
+        progress: Option<Value>,
+    ) -> StepResult {
+        match progress {
+            Some(progress) => poll(ctx, request, p, progress).await,
+            None => start_create(ctx, request, p, None).await,
+        }
+    }
+
+    async fn update(
+        ctx: &Ctx,
+        request: &Request,
+        id: &str,
+        p: &Props,
+        old: &Props,
+        progress: Option<Value>,
+    ) -> StepResult {
+        if let Some(progress) = progress {
+            return poll(ctx, request, p, progress).await;
+        }
+        if p.workspace_url != old.workspace_url {
+            // Another workspace: a new cluster there (CloudFormation deletes the old one).
+            return start_create(ctx, request, p, Some(id)).await;
+        }
+        if p == old {
+            return finished(id);
+        }
+        edit(ctx, request, p, id).await
+    }
+
+    async fn delete(ctx: &Ctx, _: &Request, id: &str, p: &Props, _: Option<Value>) -> StepResult {
+        permanent_delete(ctx, &p.workspace_url, id).await?;
+        deleted(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_spec_uses_the_api_shapes() {
+        let p: Props = serde_json::from_value(json!({
+            "WorkspaceUrl": "https://w.cloud.databricks.com",
+            "ClusterName": "shared", "SparkVersion": "15.4.x-scala2.12", "NodeTypeId": "r5.xlarge",
+            "Autoscale": {"MinWorkers": "1", "MaxWorkers": "4"},
+            "AutoterminationMinutes": "30",
+            "AwsAttributes": {"Availability": "SPOT_WITH_FALLBACK", "FirstOnDemand": "1", "SpotBidPricePercent": "100", "EbsVolumeCount": "1"},
+            "CustomTags": {"Owner": "platform"},
+            "ClusterLogConf": {"Destination": "s3://logs/c", "Region": "eu-west-1", "EnableEncryption": "true", "EncryptionType": "sse-kms", "KmsKey": "arn:k"},
+            "InitScripts": [{"Workspace": {"Destination": "/Shared/init.sh"}}]
+        }))
+        .expect("props");
+        let s = spec(&p, "stack/Cluster");
+        assert_eq!(s["autoscale"], json!({"min_workers": 1, "max_workers": 4}));
+        assert_eq!(s["autotermination_minutes"], 30);
+        assert_eq!(s["aws_attributes"]["ebs_volume_count"], 1);
+        assert_eq!(
+            s["custom_tags"],
+            json!({"Owner": "platform", "cdkrs-resource": "stack/Cluster"})
+        );
+        assert_eq!(
+            s["cluster_log_conf"],
+            json!({"s3": {"destination": "s3://logs/c", "region": "eu-west-1", "enable_encryption": true, "encryption_type": "sse-kms", "kms_key": "arn:k"}})
+        );
+        assert_eq!(
+            s["init_scripts"],
+            json!([{"workspace": {"destination": "/Shared/init.sh"}}])
+        );
+        assert!(s.get("spark_conf").is_none());
+    }
+
+    #[test]
+    fn a_stopped_cluster_that_ran_is_no_failure() {
+        assert!(had_started(&json!({"last_restarted_time": 1})));
+        assert!(had_started(
+            &json!({"termination_reason": {"type": "SUCCESS", "code": "INACTIVITY"}})
+        ));
+        assert!(!had_started(
+            &json!({"termination_reason": {"type": "CLOUD_FAILURE", "code": "AWS_INSUFFICIENT_INSTANCE_CAPACITY_FAILURE"}})
+        ));
+        assert_eq!(
+            termination(
+                &json!({"state_message": "no capacity", "termination_reason": {"type": "CLOUD_FAILURE", "code": "X"}})
+            ),
+            "X CLOUD_FAILURE no capacity"
+        );
+    }
+}

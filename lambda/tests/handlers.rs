@@ -1,0 +1,1065 @@
+//! The Databricks handlers against the fake Databricks server (`testkit::databricks`), driven
+//! with real event JSON through `dispatch::respond`, the entry point the runtime uses, with a
+//! local ResponseURL receiver. Each case checks that exactly one answer was sent, its status
+//! and data, the fake's final state, and (where a secret could leak) the answers and log lines.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use databricks_provider::client::{Auth, DatabricksClient, RetryPolicy};
+use databricks_provider::dispatch::{respond, Handled, Invocation, NoContinuation};
+use databricks_provider::handlers::{self, Ctx};
+use serde_json::{json, Value};
+use testkit::databricks::{FakeConfig, FakeDatabricks};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+const SECRET: &str = "s3cr3t-of-the-service-principal";
+const ROLE: &str = "arn:aws:iam::123456789012:role/t-xacct";
+const PROFILE: &str = "arn:aws:iam::123456789012:instance-profile/t-data";
+const DATA_ROLE: &str = "arn:aws:iam::123456789012:role/t-data";
+/// `#!/bin/bash\necho one\n` and `…two…`.
+const SCRIPT_ONE: &str = "IyEvYmluL2Jhc2gKZWNobyBvbmUK";
+const SCRIPT_TWO: &str = "IyEvYmluL2Jhc2gKZWNobyB0d28K";
+
+// ---------------------------------------------------------------------------------------------
+// A ResponseURL stand-in (as in protocol.rs): records every PUT, answers 200.
+
+/// A ResponseURL on 127.0.0.1 that records each body it receives.
+struct Receiver {
+    url: String,
+    got: Arc<Mutex<Vec<String>>>,
+}
+
+impl Receiver {
+    async fn start() -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1");
+        let url = format!(
+            "http://{}/cfn-response?X-Amz-Signature=test",
+            listener.local_addr().expect("address")
+        );
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let log = got.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let (head_end, length) = loop {
+                    let n = socket.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        break (buf.len(), 0);
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..pos]).to_lowercase();
+                        let length = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        break (pos + 4, length);
+                    }
+                };
+                while buf.len() < head_end + length {
+                    let n = socket.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                let body = String::from_utf8_lossy(&buf[head_end..]).to_string();
+                log.lock().expect("log").push(body);
+                let reply = "HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+                let _ = socket.write_all(reply.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            }
+        });
+        Receiver { url, got }
+    }
+
+    fn received(&self) -> Vec<String> {
+        self.got.lock().expect("log").clone()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Log capture: a minimal tracing subscriber that keeps every event's fields as text.
+
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<String>>>);
+
+struct FieldText(String);
+
+impl tracing::field::Visit for FieldText {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        let _ = write!(self.0, "{}={:?} ", field.name(), value);
+    }
+}
+
+impl tracing::Subscriber for Logs {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        let mut text = FieldText(String::new());
+        span.record(&mut text);
+        self.0.lock().expect("logs").push(text.0);
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, values: &tracing::span::Record<'_>) {
+        let mut text = FieldText(String::new());
+        values.record(&mut text);
+        self.0.lock().expect("logs").push(text.0);
+    }
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut text = FieldText(String::new());
+        event.record(&mut text);
+        self.0.lock().expect("logs").push(text.0);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+impl Logs {
+    fn lines(&self) -> Vec<String> {
+        self.0.lock().expect("logs").clone()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The harness
+
+/// Retries fast enough for tests, still bounded.
+fn fast_retries() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 6,
+        max_elapsed: Duration::from_secs(5),
+        eventual_consistency: Duration::from_secs(5),
+        initial_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(40),
+        max_retry_after: Duration::from_secs(2),
+        request_timeout: Duration::from_secs(5),
+    }
+}
+
+struct Harness {
+    fake: FakeDatabricks,
+    ctx: Arc<Ctx>,
+    rx: Receiver,
+    http: reqwest::Client,
+    logs: Logs,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+static REQUESTS: AtomicU64 = AtomicU64::new(1);
+
+/// Every scalar as a string, as CloudFormation delivers properties.
+fn delivered(v: &Value) -> Value {
+    match v {
+        Value::Number(n) => Value::String(n.to_string()),
+        Value::Bool(b) => Value::String(b.to_string()),
+        Value::Array(a) => Value::Array(a.iter().map(delivered).collect()),
+        Value::Object(m) => {
+            Value::Object(m.iter().map(|(k, v)| (k.clone(), delivered(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+impl Harness {
+    async fn start() -> Harness {
+        Harness::with(FakeConfig::default(), SECRET).await
+    }
+
+    async fn with(config: FakeConfig, secret: &str) -> Harness {
+        let logs = Logs::default();
+        let guard = tracing::subscriber::set_default(logs.clone());
+        let config = FakeConfig {
+            client_secret: SECRET.to_owned(),
+            ..config
+        };
+        let fake = FakeDatabricks::start(config).await;
+        let mut auth = Auth::new(&fake.config().account_id, &fake.config().client_id, secret);
+        auth.accounts_host = fake.base_url().to_owned();
+        let client = DatabricksClient::new(auth, fast_retries()).expect("client");
+        let mut ctx = Ctx::with_client(client);
+        ctx.poll_interval = Duration::from_millis(20);
+        Harness {
+            fake,
+            ctx: Arc::new(ctx),
+            rx: Receiver::start().await,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .expect("http"),
+            logs,
+            _guard: guard,
+        }
+    }
+
+    fn account(&self) -> String {
+        self.fake.config().account_id.clone()
+    }
+
+    fn url(&self) -> String {
+        self.fake.base_url().to_owned()
+    }
+
+    /// The event JSON of a request.
+    fn event(
+        &self,
+        kind: &str,
+        resource_type: &str,
+        props: &Value,
+        physical: Option<&str>,
+        old: Option<&Value>,
+    ) -> Value {
+        let n = REQUESTS.fetch_add(1, Ordering::Relaxed);
+        let mut e = json!({
+            "RequestType": kind,
+            "ServiceToken": "arn:aws:lambda:eu-west-1:123456789012:function:provider",
+            "ResponseURL": self.rx.url,
+            "StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/t-databricks/0a1b",
+            "RequestId": format!("0000{n:04}-0000-4000-8000-000000000000"),
+            "LogicalResourceId": resource_type.trim_start_matches("Custom::Databricks"),
+            "ResourceType": resource_type,
+            "ResourceProperties": delivered(props),
+        });
+        if let Some(id) = physical {
+            e["PhysicalResourceId"] = json!(id);
+        }
+        if let Some(old) = old {
+            e["OldResourceProperties"] = delivered(old);
+        }
+        e
+    }
+
+    /// Runs one event to its answer and checks that exactly one answer was sent.
+    async fn send(&self, event: &Value) -> Value {
+        let before = self.rx.received().len();
+        let invocation = Invocation::from_payload(event).expect("an invocation");
+        let ctx = self.ctx.clone();
+        let handled = respond(
+            &self.http,
+            invocation,
+            Duration::from_secs(60),
+            &self.ctx.redactor(),
+            &NoContinuation,
+            move |r, p| handlers::handle(ctx.clone(), r, p),
+        )
+        .await
+        .expect("the answer is delivered");
+        assert!(
+            matches!(handled, Handled::Answered(_)),
+            "answered in this invocation"
+        );
+        let got = self.rx.received();
+        assert_eq!(got.len(), before + 1, "exactly one answer per event");
+        let body = got.last().expect("an answer").clone();
+        assert!(
+            !body.contains(SECRET),
+            "the secret leaked into an answer: {body}"
+        );
+        serde_json::from_str(&body).expect("a JSON answer")
+    }
+
+    async fn create(&self, resource_type: &str, props: &Value) -> Value {
+        self.send(&self.event("Create", resource_type, props, None, None))
+            .await
+    }
+
+    async fn update(&self, resource_type: &str, id: &str, props: &Value, old: &Value) -> Value {
+        self.send(&self.event("Update", resource_type, props, Some(id), Some(old)))
+            .await
+    }
+
+    async fn delete(&self, resource_type: &str, id: &str, props: &Value) -> Value {
+        self.send(&self.event("Delete", resource_type, props, Some(id), None))
+            .await
+    }
+
+    /// Asserts no log line holds the secret.
+    fn assert_no_secret_in_logs(&self) {
+        let lines = self.logs.lines();
+        assert!(!lines.is_empty(), "the log capture works");
+        for line in lines {
+            assert!(
+                !line.contains(SECRET),
+                "the secret leaked into a log line: {line}"
+            );
+        }
+    }
+
+    /// Requests that the fake answered with `status`, on paths starting with `prefix`.
+    fn answered(&self, method: &str, prefix: &str, status: u16) -> usize {
+        self.fake
+            .requests()
+            .iter()
+            .filter(|r| r.method == method && r.path.starts_with(prefix) && r.status == status)
+            .count()
+    }
+}
+
+fn ok(answer: &Value) -> (String, Value) {
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    (
+        answer["PhysicalResourceId"]
+            .as_str()
+            .expect("an id")
+            .to_owned(),
+        answer["Data"].clone(),
+    )
+}
+
+fn failed(answer: &Value) -> String {
+    assert_eq!(answer["Status"], "FAILED", "{answer}");
+    answer["Reason"].as_str().expect("a reason").to_owned()
+}
+
+fn keys(v: &Value) -> Vec<&str> {
+    let mut k: Vec<&str> = v
+        .as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    k.sort_unstable();
+    k
+}
+
+const CREDENTIALS: &str = "Custom::DatabricksCredentials";
+const STORAGE: &str = "Custom::DatabricksStorageConfiguration";
+const NETWORK: &str = "Custom::DatabricksNetwork";
+const KEY: &str = "Custom::DatabricksCustomerManagedKey";
+const WORKSPACE: &str = "Custom::DatabricksWorkspace";
+const ASSIGNMENT: &str = "Custom::DatabricksWorkspaceAssignment";
+const LOG_DELIVERY: &str = "Custom::DatabricksLogDelivery";
+const INSTANCE_PROFILE: &str = "Custom::DatabricksInstanceProfile";
+const GROUP: &str = "Custom::DatabricksGroup";
+const FILE: &str = "Custom::DatabricksWorkspaceFile";
+const CLUSTER: &str = "Custom::DatabricksCluster";
+
+fn credentials(h: &Harness, name: &str) -> Value {
+    json!({"AccountId": h.account(), "CredentialsName": name, "RoleArn": ROLE})
+}
+
+fn storage(h: &Harness, name: &str, bucket: &str) -> Value {
+    json!({"AccountId": h.account(), "StorageConfigurationName": name, "BucketName": bucket})
+}
+
+fn network(h: &Harness, name: &str, n: u32) -> Value {
+    json!({
+        "AccountId": h.account(), "NetworkName": name, "VpcId": "vpc-0a1b",
+        "SubnetIds": [format!("subnet-{n}a"), format!("subnet-{n}b")],
+        "SecurityGroupIds": [format!("sg-{n}")]
+    })
+}
+
+/// Credentials, storage and network in the fake, for a workspace.
+async fn prerequisites(h: &Harness, n: u32) -> (String, String, String) {
+    let (c, _) = ok(&h
+        .create(CREDENTIALS, &credentials(h, &format!("t-creds-{n}")))
+        .await);
+    let (s, _) = ok(&h
+        .create(
+            STORAGE,
+            &storage(h, &format!("t-root-{n}"), "t-root-bucket"),
+        )
+        .await);
+    let (net, _) = ok(&h
+        .create(NETWORK, &network(h, &format!("t-net-{n}"), n))
+        .await);
+    (c, s, net)
+}
+
+fn workspace(h: &Harness, name: &str, ids: &(String, String, String)) -> Value {
+    json!({
+        "AccountId": h.account(), "WorkspaceName": name, "AwsRegion": "eu-west-1",
+        "CredentialsId": ids.0, "StorageConfigurationId": ids.1, "NetworkId": ids.2,
+        "PricingTier": "ENTERPRISE", "DeploymentName": name, "CustomTags": {"CostCenter": "42"}
+    })
+}
+
+fn cluster(h: &Harness, max_workers: u32) -> Value {
+    json!({
+        "WorkspaceUrl": h.url(),
+        "ClusterName": "t-shared", "SparkVersion": "15.4.x-scala2.12", "NodeTypeId": "r5.xlarge",
+        "Autoscale": {"MinWorkers": 1, "MaxWorkers": max_workers},
+        "AutoterminationMinutes": 30,
+        "AwsAttributes": {"Availability": "SPOT_WITH_FALLBACK", "FirstOnDemand": 1, "SpotBidPricePercent": 100, "ZoneId": "auto"},
+        "SparkConf": {"spark.databricks.hive.metastore.glueCatalog.enabled": "true"},
+        "CustomTags": {"Owner": "platform"},
+        "ClusterLogConf": {"Destination": "s3://t-logs/clusters", "Region": "eu-west-1", "EnableEncryption": true, "EncryptionType": "sse-kms", "KmsKey": "arn:aws:kms:eu-west-1:123456789012:key/k1"},
+        "InitScripts": [{"Workspace": {"Destination": "/Shared/cdkrs/init/sse.sh"}}],
+        "DataSecurityMode": "SINGLE_USER"
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Happy paths: Create / Update / Delete for every resource type
+
+#[tokio::test]
+async fn credentials_create_replace_on_update_and_delete() {
+    let h = Harness::start().await;
+    let props = credentials(&h, "t-creds");
+    let (id, data) = ok(&h.create(CREDENTIALS, &props).await);
+    assert_eq!(data, json!({"CredentialsId": id}));
+    let stored = h.fake.state();
+    let c = stored.credential_by_name("t-creds").expect("stored");
+    assert_eq!(c["aws_credentials"]["sts_role"]["role_arn"], ROLE);
+
+    // No update API: a new role is a new configuration; the unique name gets a suffix.
+    let mut new = props.clone();
+    new["RoleArn"] = json!("arn:aws:iam::123456789012:role/t-xacct-2");
+    let (new_id, data) = ok(&h.update(CREDENTIALS, &id, &new, &props).await);
+    assert_ne!(new_id, id);
+    assert_eq!(data, json!({"CredentialsId": new_id}));
+    let stored = h.fake.state();
+    assert_eq!(stored.credentials.len(), 2);
+    assert!(stored
+        .credentials
+        .iter()
+        .any(|c| c["credentials_id"] == new_id.as_str()
+            && c["credentials_name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("t-creds-"))));
+
+    // An update that changes nothing keeps the id.
+    let (same, _) = ok(&h.update(CREDENTIALS, &new_id, &new, &new).await);
+    assert_eq!(same, new_id);
+
+    // CloudFormation deletes the old one; deleting it again (already gone) succeeds.
+    ok(&h.delete(CREDENTIALS, &id, &props).await);
+    ok(&h.delete(CREDENTIALS, &id, &props).await);
+    ok(&h.delete(CREDENTIALS, &new_id, &new).await);
+    assert!(h.fake.state().credentials.is_empty());
+    h.assert_no_secret_in_logs();
+}
+
+#[tokio::test]
+async fn storage_configuration_create_replace_and_delete() {
+    let h = Harness::start().await;
+    let props = storage(&h, "t-root", "t-root-bucket");
+    let (id, data) = ok(&h.create(STORAGE, &props).await);
+    assert_eq!(data, json!({"StorageConfigurationId": id}));
+    assert_eq!(
+        h.fake.state().storage_configurations[0]["root_bucket_info"]["bucket_name"],
+        "t-root-bucket"
+    );
+    let new = storage(&h, "t-root", "t-root-bucket-2");
+    let (new_id, _) = ok(&h.update(STORAGE, &id, &new, &props).await);
+    assert_ne!(new_id, id);
+    ok(&h.delete(STORAGE, &id, &props).await);
+    let state = h.fake.state();
+    assert_eq!(state.storage_configurations.len(), 1);
+    assert_eq!(
+        state.storage_configurations[0]["root_bucket_info"]["bucket_name"],
+        "t-root-bucket-2"
+    );
+    ok(&h.delete(STORAGE, &new_id, &new).await);
+    assert!(h.fake.state().storage_configurations.is_empty());
+}
+
+#[tokio::test]
+async fn network_create_replace_and_delete() {
+    let h = Harness::start().await;
+    let props = network(&h, "t-net", 1);
+    let (id, data) = ok(&h.create(NETWORK, &props).await);
+    assert_eq!(data, json!({"NetworkId": id}));
+    let new = network(&h, "t-net", 2);
+    let (new_id, _) = ok(&h.update(NETWORK, &id, &new, &props).await);
+    assert_ne!(new_id, id);
+    ok(&h.delete(NETWORK, &id, &props).await);
+    let state = h.fake.state();
+    assert_eq!(state.networks.len(), 1);
+    assert_eq!(
+        state.networks[0]["subnet_ids"],
+        json!(["subnet-2a", "subnet-2b"])
+    );
+    ok(&h.delete(NETWORK, &new_id, &new).await);
+    assert!(h.fake.state().networks.is_empty());
+}
+
+#[tokio::test]
+async fn customer_managed_key_create_replace_and_delete() {
+    let h = Harness::start().await;
+    let props = json!({
+        "AccountId": h.account(), "KeyArn": "arn:aws:kms:eu-west-1:123456789012:key/k1",
+        "KeyAlias": "alias/t", "UseCases": ["STORAGE", "MANAGED_SERVICES"],
+        "ReuseKeyForClusterVolumes": true
+    });
+    let (id, data) = ok(&h.create(KEY, &props).await);
+    assert_eq!(data, json!({"CustomerManagedKeyId": id}));
+    let state = h.fake.state();
+    let key = &state.customer_managed_keys[0];
+    assert_eq!(key["aws_key_info"]["reuse_key_for_cluster_volumes"], true);
+    assert_eq!(key["use_cases"], json!(["STORAGE", "MANAGED_SERVICES"]));
+
+    // The same key ARN: a retried Create adopts it.
+    let (again, _) = ok(&h.create(KEY, &props).await);
+    assert_eq!(again, id);
+
+    let mut new = props.clone();
+    new["UseCases"] = json!(["MANAGED_SERVICES"]);
+    let (new_id, _) = ok(&h.update(KEY, &id, &new, &props).await);
+    assert_ne!(new_id, id);
+    ok(&h.delete(KEY, &id, &props).await);
+    ok(&h.delete(KEY, &new_id, &new).await);
+    assert!(h.fake.state().customer_managed_keys.is_empty());
+}
+
+#[tokio::test]
+async fn workspace_create_waits_for_running_patches_in_place_replaces_and_deletes() {
+    let h = Harness::start().await;
+    let ids = prerequisites(&h, 1).await;
+    let props = workspace(&h, "t-ws", &ids);
+    let (id, data) = ok(&h.create(WORKSPACE, &props).await);
+    assert_eq!(
+        keys(&data),
+        ["DeploymentName", "WorkspaceId", "WorkspaceUrl"]
+    );
+    assert_eq!(data["WorkspaceId"], id.as_str());
+    assert_eq!(data["DeploymentName"], "t-ws");
+    // The fake serves every workspace at its own address.
+    assert_eq!(data["WorkspaceUrl"], h.url());
+    let workspace_id: i64 = id.parse().expect("numeric");
+    let state = h.fake.state();
+    let ws = state.workspace(workspace_id).expect("stored");
+    assert_eq!(ws["workspace_status"], "RUNNING");
+    assert_eq!(ws["custom_tags"], json!({"CostCenter": "42"}));
+    assert_eq!(ws["pricing_tier"], "ENTERPRISE");
+
+    // Credentials and tags change in place (PATCH with an update mask).
+    let (creds2, _) = ok(&h.create(CREDENTIALS, &credentials(&h, "t-creds-1b")).await);
+    let mut patched = props.clone();
+    patched["CredentialsId"] = json!(creds2);
+    patched["CustomTags"] = json!({"CostCenter": "43"});
+    let (same, data) = ok(&h.update(WORKSPACE, &id, &patched, &props).await);
+    assert_eq!(same, id);
+    assert_eq!(data["WorkspaceId"], id.as_str());
+    let state = h.fake.state();
+    let ws = state.workspace(workspace_id).expect("stored");
+    assert_eq!(ws["credentials_id"], creds2.as_str());
+    assert_eq!(ws["custom_tags"], json!({"CostCenter": "43"}));
+    let patch = h
+        .fake
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "PATCH")
+        .expect("a PATCH");
+    assert_eq!(
+        patch.query.as_deref(),
+        Some("update_mask=credentials_id%2Ccustom_tags")
+    );
+
+    // Removing every tag is refused with the reason (the API cannot).
+    let mut untagged = patched.clone();
+    untagged
+        .as_object_mut()
+        .expect("object")
+        .remove("CustomTags");
+    let reason = failed(&h.update(WORKSPACE, &id, &untagged, &patched).await);
+    assert!(reason.contains("custom tags"), "{reason}");
+
+    // A new name cannot be PATCHed: a new workspace (on its own network) replaces it.
+    let ids2 = prerequisites(&h, 2).await;
+    let renamed = workspace(&h, "t-ws-2", &ids2);
+    let (new_id, data) = ok(&h.update(WORKSPACE, &id, &renamed, &patched).await);
+    assert_ne!(new_id, id);
+    assert_eq!(data["DeploymentName"], "t-ws-2");
+    assert_eq!(h.fake.state().workspaces.len(), 2);
+
+    // Delete waits until the workspace is gone; a second delete succeeds too.
+    ok(&h.delete(WORKSPACE, &id, &patched).await);
+    assert!(h.fake.state().workspace(workspace_id).is_none());
+    ok(&h.delete(WORKSPACE, &id, &patched).await);
+    ok(&h.delete(WORKSPACE, &new_id, &renamed).await);
+    assert!(h.fake.state().workspaces.is_empty());
+    // Its configurations can go now.
+    ok(&h.delete(NETWORK, &ids.2, &network(&h, "t-net-1", 1)).await);
+    assert_eq!(h.fake.state().networks.len(), 1);
+    h.assert_no_secret_in_logs();
+}
+
+#[tokio::test]
+async fn workspace_assignment_puts_updates_and_removes() {
+    let h = Harness::start().await;
+    let ids = prerequisites(&h, 1).await;
+    let (ws, _) = ok(&h.create(WORKSPACE, &workspace(&h, "t-ws", &ids)).await);
+    let props = json!({"AccountId": h.account(), "WorkspaceId": ws, "PrincipalId": "7654321", "Permissions": ["USER"]});
+    let (id, data) = ok(&h.create(ASSIGNMENT, &props).await);
+    assert_eq!(id, format!("{ws}/7654321"));
+    assert_eq!(data, json!({"PrincipalId": "7654321"}));
+    let mut admin = props.clone();
+    admin["Permissions"] = json!(["ADMIN"]);
+    let (same, _) = ok(&h.update(ASSIGNMENT, &id, &admin, &props).await);
+    assert_eq!(same, id);
+    let state = h.fake.state();
+    assert_eq!(state.permission_assignments.len(), 1);
+    assert_eq!(state.permission_assignments[0].permissions, ["ADMIN"]);
+    ok(&h.delete(ASSIGNMENT, &id, &admin).await);
+    ok(&h.delete(ASSIGNMENT, &id, &admin).await);
+    assert!(h.fake.state().permission_assignments.is_empty());
+}
+
+#[tokio::test]
+async fn log_delivery_create_replace_and_delete_disables() {
+    let h = Harness::start().await;
+    let (c, _) = ok(&h.create(CREDENTIALS, &credentials(&h, "t-logs")).await);
+    let (s, _) = ok(&h
+        .create(STORAGE, &storage(&h, "t-logs", "t-logs-bucket"))
+        .await);
+    let props = json!({
+        "AccountId": h.account(), "ConfigName": "t-audit", "LogType": "AUDIT_LOGS",
+        "OutputFormat": "JSON", "CredentialsId": c, "StorageConfigurationId": s,
+        "DeliveryPathPrefix": "audit", "WorkspaceIdsFilter": ["1234567890123456"]
+    });
+    let (id, data) = ok(&h.create(LOG_DELIVERY, &props).await);
+    assert_eq!(data, json!({"ConfigId": id}));
+    let state = h.fake.state();
+    assert_eq!(state.log_delivery[0]["status"], "ENABLED");
+    assert_eq!(
+        state.log_delivery[0]["workspace_ids_filter"],
+        json!([1234567890123456_i64])
+    );
+
+    // A retried Create adopts the configuration instead of burning an enabled slot.
+    let (again, _) = ok(&h.create(LOG_DELIVERY, &props).await);
+    assert_eq!(again, id);
+    assert_eq!(h.fake.state().log_delivery.len(), 1);
+
+    let mut new = props.clone();
+    new["DeliveryPathPrefix"] = json!("audit-2");
+    let (new_id, _) = ok(&h.update(LOG_DELIVERY, &id, &new, &props).await);
+    assert_ne!(new_id, id);
+    // Delete = disable (it cannot be deleted).
+    ok(&h.delete(LOG_DELIVERY, &id, &props).await);
+    let state = h.fake.state();
+    let status = |config: &str| {
+        state
+            .log_delivery
+            .iter()
+            .find(|c| c["config_id"] == config)
+            .map(|c| c["status"].clone())
+    };
+    assert_eq!(status(&id), Some(json!("DISABLED")));
+    assert_eq!(status(&new_id), Some(json!("ENABLED")));
+}
+
+#[tokio::test]
+async fn instance_profile_add_edit_and_remove() {
+    let h = Harness::start().await;
+    let props = json!({
+        "WorkspaceUrl": h.url(), "InstanceProfileArn": PROFILE, "IamRoleArn": DATA_ROLE,
+        "IsMetaInstanceProfile": true
+    });
+    let (id, data) = ok(&h.create(INSTANCE_PROFILE, &props).await);
+    assert_eq!(id, PROFILE);
+    assert_eq!(data, json!({"InstanceProfileArn": PROFILE}));
+    let state = h.fake.state();
+    let p = state.instance_profile(PROFILE).expect("registered");
+    assert_eq!(p["is_meta_instance_profile"], true);
+    assert_eq!(p["iam_role_arn"], DATA_ROLE);
+
+    let mut new = props.clone();
+    new["IamRoleArn"] = json!("arn:aws:iam::123456789012:role/t-data-2");
+    new["IsMetaInstanceProfile"] = json!(false);
+    let (same, _) = ok(&h.update(INSTANCE_PROFILE, &id, &new, &props).await);
+    assert_eq!(same, id);
+    let state = h.fake.state();
+    let p = state.instance_profile(PROFILE).expect("registered");
+    assert_eq!(p["iam_role_arn"], "arn:aws:iam::123456789012:role/t-data-2");
+    assert_eq!(p["is_meta_instance_profile"], false);
+
+    ok(&h.delete(INSTANCE_PROFILE, &id, &new).await);
+    ok(&h.delete(INSTANCE_PROFILE, &id, &new).await);
+    assert!(h.fake.state().instance_profiles.is_empty());
+}
+
+#[tokio::test]
+async fn group_create_patch_roles_rename_and_delete() {
+    let h = Harness::start().await;
+    let props = json!({
+        "WorkspaceUrl": h.url(), "DisplayName": "t-eng", "Roles": [DATA_ROLE],
+        "InstanceProfileArns": [PROFILE], "AllowClusterCreate": true, "AllowInstancePoolCreate": false
+    });
+    let (id, data) = ok(&h.create(GROUP, &props).await);
+    assert_eq!(data, json!({"GroupId": id}));
+    let state = h.fake.state();
+    let mut roles = state.group_roles("t-eng");
+    roles.sort();
+    assert_eq!(roles, [PROFILE, DATA_ROLE]);
+    assert_eq!(
+        state.group("t-eng").expect("group")["entitlements"],
+        json!([{"value": "allow-cluster-create"}])
+    );
+
+    let mut new = props.clone();
+    new["Roles"] = json!([]);
+    new["AllowClusterCreate"] = json!(false);
+    new["AllowInstancePoolCreate"] = json!(true);
+    let (same, _) = ok(&h.update(GROUP, &id, &new, &props).await);
+    assert_eq!(same, id);
+    let state = h.fake.state();
+    assert_eq!(state.group_roles("t-eng"), [PROFILE]);
+    assert_eq!(
+        state.group("t-eng").expect("group")["entitlements"],
+        json!([{"value": "allow-instance-pool-create"}])
+    );
+
+    let mut renamed = new.clone();
+    renamed["DisplayName"] = json!("t-eng-2");
+    let (new_id, _) = ok(&h.update(GROUP, &id, &renamed, &new).await);
+    assert_ne!(new_id, id);
+    assert_eq!(h.fake.state().group_roles("t-eng-2"), [PROFILE]);
+
+    ok(&h.delete(GROUP, &id, &new).await);
+    ok(&h.delete(GROUP, &id, &new).await);
+    ok(&h.delete(GROUP, &new_id, &renamed).await);
+    let state = h.fake.state();
+    assert!(state.group("t-eng").is_none() && state.group("t-eng-2").is_none());
+    assert!(state.group("users").is_some());
+}
+
+#[tokio::test]
+async fn workspace_file_import_overwrite_move_and_delete() {
+    let h = Harness::start().await;
+    let props = json!({
+        "WorkspaceUrl": h.url(), "Path": "/Shared/cdkrs/init/sse.sh",
+        "ContentBase64": SCRIPT_ONE, "Overwrite": false
+    });
+    let (id, data) = ok(&h.create(FILE, &props).await);
+    assert_eq!(id, "/Shared/cdkrs/init/sse.sh");
+    assert_eq!(data, json!({"Path": id}));
+    let state = h.fake.state();
+    let file = state.workspace_object(&id).expect("imported");
+    assert_eq!(file.object_type, "FILE");
+    assert_eq!(file.content, b"#!/bin/bash\necho one\n");
+
+    // A retried Create finds its own file (same content) even without overwrite.
+    let (again, _) = ok(&h.create(FILE, &props).await);
+    assert_eq!(again, id);
+    // Another content at the path without overwrite is refused.
+    let mut other = props.clone();
+    other["ContentBase64"] = json!(SCRIPT_TWO);
+    let reason = failed(&h.create(FILE, &other).await);
+    assert!(reason.contains("Overwrite is false"), "{reason}");
+
+    // Update writes in place.
+    let (same, _) = ok(&h.update(FILE, &id, &other, &props).await);
+    assert_eq!(same, id);
+    assert_eq!(
+        h.fake.state().workspace_object(&id).expect("file").content,
+        b"#!/bin/bash\necho two\n"
+    );
+    // A new path is a new file.
+    let mut moved = other.clone();
+    moved["Path"] = json!("/Shared/cdkrs/init/sse-2.sh");
+    let (new_id, _) = ok(&h.update(FILE, &id, &moved, &other).await);
+    assert_eq!(new_id, "/Shared/cdkrs/init/sse-2.sh");
+
+    ok(&h.delete(FILE, &id, &other).await);
+    ok(&h.delete(FILE, &id, &other).await);
+    ok(&h.delete(FILE, &new_id, &moved).await);
+    let state = h.fake.state();
+    assert!(state.workspace_object(&id).is_none());
+    assert!(state.workspace_object(&new_id).is_none());
+}
+
+#[tokio::test]
+async fn cluster_create_waits_edit_restarts_and_permanent_delete() {
+    let h = Harness::start().await;
+    let props = cluster(&h, 4);
+    let (id, data) = ok(&h.create(CLUSTER, &props).await);
+    assert_eq!(data, json!({"ClusterId": id}));
+    let state = h.fake.state();
+    let c = state.cluster(&id).expect("stored");
+    assert_eq!(c["state"], "RUNNING");
+    assert_eq!(c["autoscale"], json!({"min_workers": 1, "max_workers": 4}));
+    assert_eq!(c["custom_tags"]["Owner"], "platform");
+    assert_eq!(c["custom_tags"]["cdkrs-resource"], "t-databricks/Cluster");
+    assert_eq!(c["cluster_log_conf"]["s3"]["encryption_type"], "sse-kms");
+    assert_eq!(c["cluster_log_conf"]["s3"]["enable_encryption"], true);
+    assert_eq!(
+        c["init_scripts"],
+        json!([{"workspace": {"destination": "/Shared/cdkrs/init/sse.sh"}}])
+    );
+    assert_eq!(
+        c["spark_conf"]["spark.databricks.hive.metastore.glueCatalog.enabled"],
+        "true"
+    );
+
+    // A retried Create adopts the tagged cluster.
+    let (again, _) = ok(&h.create(CLUSTER, &props).await);
+    assert_eq!(again, id);
+    assert_eq!(h.fake.state().clusters.len(), 1);
+
+    let new = cluster(&h, 8);
+    let (same, _) = ok(&h.update(CLUSTER, &id, &new, &props).await);
+    assert_eq!(same, id);
+    let state = h.fake.state();
+    let c = state.cluster(&id).expect("stored");
+    assert_eq!(c["state"], "RUNNING");
+    assert_eq!(c["autoscale"]["max_workers"], 8);
+    assert_eq!(h.answered("POST", "/api/2.1/clusters/edit", 200), 1);
+
+    ok(&h.delete(CLUSTER, &id, &new).await);
+    ok(&h.delete(CLUSTER, &id, &new).await);
+    assert!(h.fake.state().clusters.is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Faults
+
+#[tokio::test]
+async fn a_burst_of_5xx_is_retried_until_success() {
+    let h = Harness::start().await;
+    h.fake
+        .faults()
+        .on("/api/2.0/accounts")
+        .fail_next(3, 503, "");
+    let (id, _) = ok(&h.create(CREDENTIALS, &credentials(&h, "t-creds")).await);
+    assert_eq!(h.answered("GET", "/api/2.0/accounts", 503), 3);
+    assert_eq!(h.fake.state().credentials.len(), 1);
+    assert_eq!(h.fake.state().credentials[0]["credentials_id"], id.as_str());
+    assert_eq!(h.fake.faults().pending(), 0);
+}
+
+#[tokio::test]
+async fn a_5xx_after_a_create_looks_before_creating_again() {
+    let h = Harness::start().await;
+    // The create itself is refused with a 500 (its outcome unknown to the client).
+    h.fake.faults().on("/api/2.1/clusters/create").fail_next(
+        1,
+        500,
+        r#"{"error_code":"INTERNAL_ERROR","message":"boom"}"#,
+    );
+    let (id, _) = ok(&h.create(CLUSTER, &cluster(&h, 2)).await);
+    assert_eq!(h.fake.state().clusters.len(), 1);
+    assert_eq!(h.fake.state().clusters[0]["cluster_id"], id.as_str());
+}
+
+#[tokio::test]
+async fn a_429_waits_for_retry_after() {
+    let h = Harness::start().await;
+    h.fake
+        .faults()
+        .on("/api/2.0/accounts")
+        .rate_limit_next(1, 1);
+    let started = Instant::now();
+    ok(&h.create(STORAGE, &storage(&h, "t-root", "b")).await);
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(h.answered("GET", "/api/2.0/accounts", 429), 1);
+    assert_eq!(h.fake.state().storage_configurations.len(), 1);
+}
+
+#[tokio::test]
+async fn a_malformed_answer_to_a_create_adopts_what_it_made() {
+    let h = Harness::start().await;
+    // The cluster is created, then the answer is cut: the handler finds it by name and tag.
+    h.fake
+        .faults()
+        .on("/api/2.1/clusters/create")
+        .malformed_next(1);
+    let (id, _) = ok(&h.create(CLUSTER, &cluster(&h, 2)).await);
+    let state = h.fake.state();
+    assert_eq!(state.clusters.len(), 1, "no duplicate");
+    assert_eq!(state.clusters[0]["cluster_id"], id.as_str());
+    // The same for an instance profile registration.
+    h.fake
+        .faults()
+        .on("/api/2.0/instance-profiles/add")
+        .malformed_next(1);
+    let props = json!({"WorkspaceUrl": h.url(), "InstanceProfileArn": PROFILE, "IsMetaInstanceProfile": false});
+    ok(&h.create(INSTANCE_PROFILE, &props).await);
+    assert_eq!(h.fake.state().instance_profiles.len(), 1);
+    assert_eq!(h.answered("POST", "/api/2.0/instance-profiles/add", 200), 1);
+}
+
+#[tokio::test]
+async fn a_malformed_list_is_read_again() {
+    let h = Harness::start().await;
+    h.fake.faults().on("/api/2.0/accounts").malformed_next(2);
+    ok(&h.create(NETWORK, &network(&h, "t-net", 1)).await);
+    assert_eq!(h.fake.state().networks.len(), 1);
+}
+
+#[tokio::test]
+async fn an_html_page_with_status_200_is_a_transient_failure() {
+    let h = Harness::start().await;
+    h.fake.faults().on("/oidc/").html_200_next(1);
+    h.fake.faults().on("/api/2.0/preview/scim").html_200_next(2);
+    let props = json!({
+        "WorkspaceUrl": h.url(), "DisplayName": "t-eng", "Roles": [],
+        "AllowClusterCreate": false, "AllowInstancePoolCreate": false
+    });
+    let (id, _) = ok(&h.create(GROUP, &props).await);
+    let state = h.fake.state();
+    assert_eq!(state.group("t-eng").expect("group")["id"], id.as_str());
+    assert_eq!(
+        state.groups.len(),
+        3,
+        "users, admins and the new group: no duplicate"
+    );
+    assert_eq!(h.fake.faults().pending(), 0);
+}
+
+#[tokio::test]
+async fn a_workspace_that_ends_failed_is_reported_and_cleaned_up() {
+    let h = Harness::start().await;
+    let ids = prerequisites(&h, 1).await;
+    h.fake.faults().workspace_fails(true);
+    let reason = failed(&h.create(WORKSPACE, &workspace(&h, "t-ws", &ids)).await);
+    assert!(
+        reason.contains("did not start: FAILED: Workspace failed to launch"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("subnet validation failed"),
+        "the network's error is named: {reason}"
+    );
+    assert!(
+        reason.contains("the failed workspace was deleted"),
+        "{reason}"
+    );
+    // CloudFormation will not delete it: the provider did.
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    assert!(h.fake.state().workspaces.is_empty());
+}
+
+#[tokio::test]
+async fn credentials_validation_failing_first_is_retried() {
+    let h = Harness::start().await;
+    let ids = prerequisites(&h, 1).await;
+    h.fake.faults().credentials_validation_fails_first(3);
+    let (id, _) = ok(&h.create(WORKSPACE, &workspace(&h, "t-ws", &ids)).await);
+    assert_eq!(h.answered("POST", "/api/2.0/accounts", 400), 3);
+    let state = h.fake.state();
+    assert_eq!(state.workspaces.len(), 1);
+    assert_eq!(state.workspaces[0]["workspace_id"].to_string(), id);
+}
+
+#[tokio::test]
+async fn instance_profile_validation_failing_first_is_retried() {
+    let h = Harness::start().await;
+    h.fake.faults().instance_profile_validation_fails_first(2);
+    let props = json!({"WorkspaceUrl": h.url(), "InstanceProfileArn": PROFILE, "IsMetaInstanceProfile": false});
+    ok(&h.create(INSTANCE_PROFILE, &props).await);
+    assert_eq!(h.answered("POST", "/api/2.0/instance-profiles/add", 400), 2);
+    assert!(h.fake.state().instance_profile(PROFILE).is_some());
+}
+
+#[tokio::test]
+async fn a_retried_create_adopts_the_existing_object() {
+    let h = Harness::start().await;
+    let creds = credentials(&h, "t-creds");
+    let first = h.event("Create", CREDENTIALS, &creds, None, None);
+    let (id, _) = ok(&h.send(&first).await);
+    // CloudFormation retries the same event (same RequestId).
+    let (again, _) = ok(&h.send(&first).await);
+    assert_eq!(again, id);
+    assert_eq!(h.fake.state().credentials.len(), 1);
+
+    let ids = prerequisites(&h, 1).await;
+    let ws = workspace(&h, "t-ws", &ids);
+    let (w1, _) = ok(&h.create(WORKSPACE, &ws).await);
+    let (w2, _) = ok(&h.create(WORKSPACE, &ws).await);
+    assert_eq!(w1, w2);
+    assert_eq!(h.fake.state().workspaces.len(), 1);
+
+    let group = json!({"WorkspaceUrl": h.url(), "DisplayName": "t-eng", "Roles": [DATA_ROLE], "AllowClusterCreate": true, "AllowInstancePoolCreate": false});
+    let (g1, _) = ok(&h.create(GROUP, &group).await);
+    let (g2, _) = ok(&h.create(GROUP, &group).await);
+    assert_eq!(g1, g2);
+    assert_eq!(h.fake.state().group_roles("t-eng"), [DATA_ROLE]);
+}
+
+#[tokio::test]
+async fn a_wrong_secret_fails_clearly_without_the_secret() {
+    let h = Harness::with(FakeConfig::default(), "wrong-secret-value-0123").await;
+    let answer = h.create(CREDENTIALS, &credentials(&h, "t-creds")).await;
+    let reason = failed(&answer);
+    assert!(reason.contains("invalid_client"), "{reason}");
+    assert!(
+        reason.contains("refused client id fake-client-id"),
+        "{reason}"
+    );
+    let text = answer.to_string();
+    assert!(!text.contains("wrong-secret-value-0123"), "{text}");
+    let lines = h.logs.lines();
+    assert!(
+        lines.iter().any(|l| l.contains("invalid_client")),
+        "the failure is logged"
+    );
+    for line in lines {
+        assert!(!line.contains("wrong-secret-value-0123"), "{line}");
+    }
+    // A 401 from the token endpoint is not retried.
+    assert_eq!(h.answered("POST", "/oidc/", 401), 1);
+    assert!(h.fake.state().credentials.is_empty());
+}
+
+#[tokio::test]
+async fn a_numeric_error_code_is_classified_and_not_retried() {
+    let h = Harness::start().await;
+    h.fake
+        .faults()
+        .on("/api/2.0/accounts")
+        .numeric_error_code_next(1);
+    let reason = failed(&h.create(CREDENTIALS, &credentials(&h, "t-creds")).await);
+    assert!(reason.contains("403: Invalid access token."), "{reason}");
+    assert_eq!(h.answered("GET", "/api/2.0/accounts", 403), 1);
+}
+
+#[tokio::test]
+async fn tokens_are_cached_and_renewed_after_a_401() {
+    let h = Harness::start().await;
+    ok(&h.create(CREDENTIALS, &credentials(&h, "a")).await);
+    ok(&h.create(STORAGE, &storage(&h, "b", "b")).await);
+    assert_eq!(
+        h.fake.state().tokens_issued,
+        1,
+        "one account token for every call"
+    );
+    h.fake.revoke_tokens();
+    ok(&h.create(NETWORK, &network(&h, "t-net", 1)).await);
+    assert_eq!(
+        h.fake.state().tokens_issued,
+        2,
+        "a revoked token is replaced once"
+    );
+    h.assert_no_secret_in_logs();
+}
+
+#[tokio::test]
+async fn another_account_is_refused() {
+    let h = Harness::start().await;
+    let props = json!({"AccountId": "11111111-2222-4333-8444-555555555555", "CredentialsName": "x", "RoleArn": ROLE});
+    let reason = failed(&h.create(CREDENTIALS, &props).await);
+    assert!(
+        reason.contains("is not the provider's Databricks account"),
+        "{reason}"
+    );
+    assert!(h.fake.requests().is_empty(), "no call was made");
+}
+
+#[tokio::test]
+async fn a_workspace_url_of_another_host_is_refused_before_any_call() {
+    let h = Harness::start().await;
+    let props = json!({
+        "WorkspaceUrl": "https://evil.example.com", "DisplayName": "t", "Roles": [],
+        "AllowClusterCreate": false, "AllowInstancePoolCreate": false
+    });
+    let reason = failed(&h.create(GROUP, &props).await);
+    assert!(reason.contains("workspace URL"), "{reason}");
+    assert!(h.fake.requests().is_empty());
+}

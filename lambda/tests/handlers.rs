@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use databricks_provider::client::{Auth, DatabricksClient, RetryPolicy};
-use databricks_provider::dispatch::{respond, Handled, Invocation, NoContinuation};
+use databricks_provider::dispatch::{
+    respond, Continuation, Handled, Invocation, NoContinuation, ANSWER_MARGIN,
+};
 use databricks_provider::handlers::{self, Ctx};
 use serde_json::{json, Value};
 use testkit::databricks::{FakeConfig, FakeDatabricks};
@@ -1062,4 +1064,79 @@ async fn a_workspace_url_of_another_host_is_refused_before_any_call() {
     let reason = failed(&h.create(GROUP, &props).await);
     assert!(reason.contains("workspace URL"), "{reason}");
     assert!(h.fake.requests().is_empty());
+}
+
+/// Records the hand-overs; the test runs each as the next invocation.
+#[derive(Default)]
+struct Handovers(Mutex<Vec<Value>>);
+
+impl Continuation for Handovers {
+    async fn continue_with(&self, payload: Value) -> Result<(), String> {
+        self.0.lock().expect("log").push(payload);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_workspace_slower_than_one_invocation_completes_across_several() {
+    let h = Harness::with(
+        FakeConfig {
+            workspace_provisioning_delay: Duration::from_millis(900),
+            ..FakeConfig::default()
+        },
+        SECRET,
+    )
+    .await;
+    let ids = prerequisites(&h, 71).await;
+    let mut payload = h.event(
+        "Create",
+        WORKSPACE,
+        &workspace(&h, "t-slow", &ids),
+        None,
+        None,
+    );
+    let answers_before = h.rx.received().len();
+    let handovers = Handovers::default();
+    let mut invocations = 0;
+    let answer = loop {
+        invocations += 1;
+        assert!(invocations < 50, "the operation never finished");
+        let invocation = Invocation::from_payload(&payload).expect("an invocation");
+        let ctx = h.ctx.clone();
+        // Each invocation has time for about one poll before it must hand over.
+        let handled = respond(
+            &h.http,
+            invocation,
+            ANSWER_MARGIN + Duration::from_millis(150),
+            &h.ctx.redactor(),
+            &handovers,
+            move |r, p| handlers::handle(ctx.clone(), r, p),
+        )
+        .await
+        .expect("delivered or handed over");
+        match handled {
+            Handled::Answered(r) => break r,
+            Handled::Continued => {
+                assert_eq!(
+                    h.rx.received().len(),
+                    answers_before,
+                    "no answer while the operation goes on"
+                );
+                payload = handovers.0.lock().expect("log").pop().expect("a hand-over");
+            }
+        }
+    };
+    assert!(invocations >= 3, "took {invocations} invocations");
+    assert_eq!(answer.status, "SUCCESS", "{}", answer.reason);
+    assert_eq!(
+        h.rx.received().len(),
+        answers_before + 1,
+        "exactly one answer"
+    );
+    let id: i64 = answer.data["WorkspaceId"]
+        .parse()
+        .expect("a numeric workspace id");
+    let state = h.fake.state();
+    let ws = state.workspace(id).expect("the workspace exists");
+    assert_eq!(ws["workspace_status"], "RUNNING");
 }

@@ -133,7 +133,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
             id: "DatabricksProvider",
             kind: "lambda-zip",
             source: "lambda",
-            build: "cargo lambda build --release --output-format zip -p databricks-provider",
+            build: "scripts/build-provider",
             path: PROVIDER_ZIP,
             sha256: sha256_of(Path::new(PROVIDER_ZIP)),
             bucket_parameter: parameters::PROVIDER_CODE_BUCKET,

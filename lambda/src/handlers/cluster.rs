@@ -240,6 +240,17 @@ async fn edit(ctx: &Ctx, request: &Request, p: &Props, id: &str) -> StepResult {
     }
 }
 
+/// Whether `actual` holds every member of `wanted` (objects recursively; other values equal):
+/// the cluster already has the spec, whatever else the API reports about it.
+fn contains(actual: &Value, wanted: &Value) -> bool {
+    match (actual, wanted) {
+        (Value::Object(a), Value::Object(w)) => w
+            .iter()
+            .all(|(k, wv)| a.get(k).is_some_and(|av| contains(av, wv))),
+        (a, w) => a == w,
+    }
+}
+
 /// Permanently deletes a cluster, unpinning it first when needed; absence is success.
 async fn permanent_delete(ctx: &Ctx, url: &str, id: &str) -> Result<(), HandlerError> {
     let body = json!({"cluster_id": id});
@@ -298,6 +309,19 @@ fn had_started(c: &Value) -> bool {
 async fn poll(ctx: &Ctx, request: &Request, p: &Props, progress: Value) -> StepResult {
     let Progress { phase, cluster_id } = read_progress(progress)?;
     if phase == Phase::Edit {
+        // An edit refused as busy may have been applied already (its first answer was lost and
+        // the retry found the cluster restarting): re-sending it would restart the cluster again.
+        let path = with_query("/api/2.1/clusters/get", &[("cluster_id", &cluster_id)]);
+        if let Ok(current) = ctx
+            .client
+            .workspace(&p.workspace_url, Method::GET, &path, None)
+            .await
+        {
+            if contains(&current, &spec(p, &tag_value(request))) {
+                tracing::info!(cluster_id = %cluster_id, "edit already applied; waiting for the restart");
+                return wait(Phase::Restart, &cluster_id);
+            }
+        }
         return edit(ctx, request, p, &cluster_id).await;
     }
     let url = p.workspace_url.as_str();

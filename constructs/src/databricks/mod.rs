@@ -106,6 +106,20 @@ pub const DATABRICKS_CROSS_ACCOUNT_PRINCIPAL_ARN: &str = "arn:aws:iam::414351767
 pub const DATABRICKS_LOG_DELIVERY_ROLE_ARN: &str =
     "arn:aws:iam::414351767826:role/SaasUsageDeliveryRole-prod-IAMRole-3PLHICCRR1TK";
 
+/// The provider function's environment variables: the stack sets them, the provider reads them.
+pub mod env {
+    /// The Databricks account id.
+    pub const ACCOUNT_ID: &str = "DATABRICKS_ACCOUNT_ID";
+    /// The Account API host (`https://accounts.cloud.databricks.com`).
+    pub const ACCOUNTS_HOST: &str = "DATABRICKS_ACCOUNTS_HOST";
+    /// The service principal's OAuth client id.
+    pub const CLIENT_ID: &str = "DATABRICKS_CLIENT_ID";
+    /// The Secrets Manager secret (ARN) holding the OAuth secret.
+    pub const CLIENT_SECRET_ARN: &str = "DATABRICKS_CLIENT_SECRET_ARN";
+    /// The SSM SecureString parameter (name) holding the OAuth secret.
+    pub const CLIENT_SECRET_SSM_PARAMETER: &str = "DATABRICKS_CLIENT_SECRET_SSM_PARAMETER";
+}
+
 /// The `Custom::` type names of the Databricks resources, for the provider's dispatch.
 pub mod resource_type {
     /// [`Credentials`](super::Credentials).

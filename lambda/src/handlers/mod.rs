@@ -39,11 +39,11 @@ use crate::event::{EventError, Request};
 use crate::response::{Outcome, Redactor};
 
 /// Environment variable holding the Databricks account id.
-pub const ACCOUNT_ID_ENV: &str = "DATABRICKS_ACCOUNT_ID";
+pub const ACCOUNT_ID_ENV: &str = cdkrs_constructs::databricks::env::ACCOUNT_ID;
 /// Environment variable holding the Account API host (optional).
-pub const ACCOUNTS_HOST_ENV: &str = "DATABRICKS_ACCOUNTS_HOST";
+pub const ACCOUNTS_HOST_ENV: &str = cdkrs_constructs::databricks::env::ACCOUNTS_HOST;
 /// Environment variable holding the service principal's OAuth client id.
-pub const CLIENT_ID_ENV: &str = "DATABRICKS_CLIENT_ID";
+pub const CLIENT_ID_ENV: &str = cdkrs_constructs::databricks::env::CLIENT_ID;
 
 /// The wait between two polls of a long operation (a workspace provisioning, a cluster starting).
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(10);

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use cdkrs_constructs::databricks::env as var;
 use cdkrs_constructs::function::{Function, FunctionCode, FunctionProps};
 use cdkrs_constructs::policy::{Condition, PolicyDocument, Principal, Statement};
 use cdkrs_constructs::role::{Role, RoleProps};
@@ -42,11 +43,11 @@ pub fn add(
     let mut env: BTreeMap<String, Value<String>> = BTreeMap::new();
     let sp = &config.databricks.service_principal;
     env.insert(
-        "DATABRICKS_ACCOUNT_ID".into(),
+        var::ACCOUNT_ID.into(),
         config.databricks.account_id.as_str().into(),
     );
-    env.insert("DATABRICKS_ACCOUNTS_HOST".into(), ACCOUNTS_HOST.into());
-    env.insert("DATABRICKS_CLIENT_ID".into(), sp.client_id.as_str().into());
+    env.insert(var::ACCOUNTS_HOST.into(), ACCOUNTS_HOST.into());
+    env.insert(var::CLIENT_ID.into(), sp.client_id.as_str().into());
     let via = |service: &str| {
         Condition::new(
             "StringEquals",
@@ -60,7 +61,7 @@ pub fn add(
         SecretRef::SecretsManager {
             secrets_manager_arn: arn,
         } => {
-            env.insert("DATABRICKS_CLIENT_SECRET_ARN".into(), arn.as_str().into());
+            env.insert(var::CLIENT_SECRET_ARN.into(), arn.as_str().into());
             role.add_to_policy(
                 stack,
                 Statement::allow()
@@ -84,7 +85,7 @@ pub fn add(
             ssm_parameter: name,
         } => {
             env.insert(
-                "DATABRICKS_CLIENT_SECRET_SSM_PARAMETER".into(),
+                var::CLIENT_SECRET_SSM_PARAMETER.into(),
                 name.as_str().into(),
             );
             let path = name.trim_start_matches('/');

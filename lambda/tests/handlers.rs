@@ -694,7 +694,7 @@ impl Continuation for Handovers {
 async fn a_workspace_slower_than_one_invocation_completes_across_several() {
     let h = Harness::with(
         FakeConfig {
-            workspace_provisioning_delay: Duration::from_millis(5000),
+            workspace_provisioning_delay: Duration::from_millis(8000),
             ..FakeConfig::default()
         },
         SECRET,
@@ -720,7 +720,7 @@ async fn a_workspace_slower_than_one_invocation_completes_across_several() {
         let handled = respond(
             &h.http,
             invocation,
-            ANSWER_MARGIN + Duration::from_millis(1800),
+            ANSWER_MARGIN + Duration::from_millis(2600),
             &h.ctx.redactor(),
             &handovers,
             move |r, p| handlers::handle(ctx.clone(), r, p),

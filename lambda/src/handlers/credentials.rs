@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::{
     check_account, data, delete_tolerant, deleted, done, find_or_create, items, request_token,
-    required, text, Context, Ctx, HandlerError, Resource, StepResult,
+    required, text, unchanged_and_present, Context, Ctx, HandlerError, Resource, StepResult,
 };
 use crate::client::Method;
 use crate::event::Request;
@@ -92,19 +92,15 @@ impl Resource for Credentials {
         _: Option<Value>,
     ) -> StepResult {
         check_account(ctx, &p.account_id)?;
-        if p == old {
-            match ctx
-                .client
-                .account(Method::GET, &format!("/credentials/{id}"), None)
-                .await
-            {
-                Ok(_) => return done(id, data([(CredentialsAttr::CredentialsId, id.to_owned())])),
-                // Gone behind the stack's back: make it again.
-                Err(e) if e.is_not_found() => {}
-                Err(e) => {
-                    return Err(e).context(|| format!("reading credential configuration {id}"))
-                }
-            }
+        if unchanged_and_present(
+            ctx,
+            p == old,
+            &format!("/credentials/{id}"),
+            &format!("credential configuration {id}"),
+        )
+        .await?
+        {
+            return done(id, data([(CredentialsAttr::CredentialsId, id.to_owned())]));
         }
         let name = if p.credentials_name == old.credentials_name && p != old {
             format!("{}-{}", p.credentials_name, request_token(request))

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::{
     check_account, data, delete_tolerant, deleted, done, find_or_create, items, required, same_set,
-    strings, text, Context, Ctx, HandlerError, Resource, StepResult,
+    strings, text, unchanged_and_present, Context, Ctx, HandlerError, Resource, StepResult,
 };
 use crate::client::Method;
 use crate::event::Request;
@@ -86,21 +86,18 @@ impl Resource for Key {
         _: Option<Value>,
     ) -> StepResult {
         check_account(ctx, &p.account_id)?;
-        if p == old {
-            match ctx
-                .client
-                .account(Method::GET, &format!("/customer-managed-keys/{id}"), None)
-                .await
-            {
-                Ok(_) => {
-                    return done(
-                        id,
-                        data([(CustomerManagedKeyAttr::CustomerManagedKeyId, id.to_owned())]),
-                    )
-                }
-                Err(e) if e.is_not_found() => {}
-                Err(e) => return Err(e).context(|| format!("reading key configuration {id}")),
-            }
+        if unchanged_and_present(
+            ctx,
+            p == old,
+            &format!("/customer-managed-keys/{id}"),
+            &format!("key configuration {id}"),
+        )
+        .await?
+        {
+            return done(
+                id,
+                data([(CustomerManagedKeyAttr::CustomerManagedKeyId, id.to_owned())]),
+            );
         }
         ensure(ctx, p, Some(id)).await
     }

@@ -469,6 +469,31 @@ where
 }
 
 /// The stack's name, from its ARN (`arn:aws:cloudformation:…:stack/<name>/<guid>`).
+/// For account objects the API cannot change (credentials, storage, network, key
+/// configurations): whether the object `path` may be kept as it is, which holds when the
+/// properties did not change and it still exists. Anything else is a replacement: a new object
+/// and a new physical id, and CloudFormation deletes the old one.
+pub(crate) async fn unchanged_and_present(
+    ctx: &Ctx,
+    unchanged: bool,
+    path: &str,
+    what: &str,
+) -> Result<bool, HandlerError> {
+    if !unchanged {
+        return Ok(false);
+    }
+    match ctx
+        .client
+        .account(crate::client::Method::GET, path, None)
+        .await
+    {
+        Ok(_) => Ok(true),
+        // Gone behind the stack's back: make it again.
+        Err(e) if e.is_not_found() => Ok(false),
+        Err(e) => Err(e).context(|| format!("reading {what}")),
+    }
+}
+
 pub(crate) fn stack_name(request: &Request) -> &str {
     let id = &request.common().stack_id;
     id.split('/').nth(1).unwrap_or(id)

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::{
     check_account, data, delete_tolerant, deleted, done, find_or_create, items, required, text,
-    Context, Ctx, HandlerError, Resource, StepResult,
+    unchanged_and_present, Context, Ctx, HandlerError, Resource, StepResult,
 };
 use crate::client::Method;
 use crate::event::Request;
@@ -89,24 +89,21 @@ impl Resource for Storage {
         _: Option<Value>,
     ) -> StepResult {
         check_account(ctx, &p.account_id)?;
-        if p == old {
-            match ctx
-                .client
-                .account(Method::GET, &format!("/storage-configurations/{id}"), None)
-                .await
-            {
-                Ok(_) => {
-                    return done(
-                        id,
-                        data([(
-                            StorageConfigurationAttr::StorageConfigurationId,
-                            id.to_owned(),
-                        )]),
-                    )
-                }
-                Err(e) if e.is_not_found() => {}
-                Err(e) => return Err(e).context(|| format!("reading storage configuration {id}")),
-            }
+        if unchanged_and_present(
+            ctx,
+            p == old,
+            &format!("/storage-configurations/{id}"),
+            &format!("storage configuration {id}"),
+        )
+        .await?
+        {
+            return done(
+                id,
+                data([(
+                    StorageConfigurationAttr::StorageConfigurationId,
+                    id.to_owned(),
+                )]),
+            );
         }
         ensure(ctx, p, Some(id)).await
     }

@@ -17,6 +17,9 @@ use crate::sender::{send, SendError};
 /// Time kept back from the invocation deadline to answer or to hand over.
 pub const ANSWER_MARGIN: Duration = Duration::from_secs(10);
 
+/// Time a poll needs at least: a wait that would leave less hands the operation over instead.
+pub const MIN_POLL_TIME: Duration = Duration::from_millis(500);
+
 /// The `ServiceTimeout` CloudFormation uses when the template sets none (one hour).
 pub const DEFAULT_SERVICE_TIMEOUT: Duration = Duration::from_secs(3600);
 
@@ -155,6 +158,12 @@ where
                 Ok(Err(_)) => Outcome::Failed {
                     reason: "the provider's task was cancelled".into(),
                 },
+                // A poll of an operation under way is only a look: the next invocation looks
+                // again from the same progress instead of failing the resource.
+                Err(_) if progress.is_some() => Outcome::InProgress {
+                    progress: progress.clone().unwrap_or_default(),
+                    retry_after: Duration::ZERO,
+                },
                 Err(_) => Outcome::Failed {
                     reason: format!(
                         "the provider ran out of time ({}s left in the invocation); see its log group",
@@ -177,7 +186,7 @@ where
                     ),
                 };
             }
-            if Instant::now() + retry_after < deadline {
+            if Instant::now() + retry_after + MIN_POLL_TIME < deadline {
                 tokio::time::sleep(retry_after).await;
                 progress = Some(next);
                 continue;

@@ -465,3 +465,29 @@ async fn an_operation_past_its_service_timeout_fails() {
         "the operation did not finish within the resource's ServiceTimeout (1800s)"
     );
 }
+
+#[tokio::test]
+async fn a_poll_cut_by_the_deadline_is_handed_over_not_failed() {
+    let rx = Receiver::start(vec![]).await;
+    let recorder = Recorder::default();
+    let mut invocation = event(CREATE, &rx.url);
+    invocation.progress = Some(serde_json::json!({"step": 3}));
+    let handled = respond(
+        &client(),
+        invocation,
+        ANSWER_MARGIN + Duration::from_millis(100),
+        &Redactor::default(),
+        &recorder,
+        |_, _| async {
+            // A poll slower than what is left of the invocation.
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            in_progress(4)
+        },
+    )
+    .await
+    .expect("handed over");
+    assert!(matches!(handled, Handled::Continued));
+    assert!(rx.received().is_empty());
+    let payloads = recorder.payloads.lock().expect("log").clone();
+    assert_eq!(payloads[0][PROGRESS_KEY], serde_json::json!({"step": 3}));
+}

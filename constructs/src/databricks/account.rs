@@ -1,27 +1,19 @@
 //! Account-level resources (`https://accounts.cloud.databricks.com/api/2.0/accounts/{AccountId}/…`).
 //! Each carries the Databricks `AccountId`.
 
-use serde::{Deserialize, Serialize};
-
 use super::repr::{Repr, Template};
 use super::resource_type;
 
-/// A credential configuration: the cross-account IAM role Databricks assumes.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(
-    rename_all = "PascalCase",
-    bound(
-        serialize = "",
-        deserialize = "R::Str: Deserialize<'de>, R::Int: Deserialize<'de>, R::Bool: Deserialize<'de>, R::StrList: Deserialize<'de>, R::StrMap: Deserialize<'de>"
-    )
-)]
-pub struct Credentials<R: Repr = Template> {
-    /// The Databricks account id (a UUID).
-    pub account_id: R::Str,
-    /// `credentials_name`, unique in the account.
-    pub credentials_name: R::Str,
-    /// The ARN of the cross-account role.
-    pub role_arn: R::Str,
+property_struct! {
+    /// A credential configuration: the cross-account IAM role Databricks assumes.
+    pub struct Credentials {
+        /// The Databricks account id (a UUID).
+        pub account_id: R::Str,
+        /// `credentials_name`, unique in the account.
+        pub credentials_name: R::Str,
+        /// The ARN of the cross-account role.
+        pub role_arn: R::Str,
+    }
 }
 
 attributes! {
@@ -34,22 +26,16 @@ attributes! {
 
 template_properties!(Credentials, resource_type::CREDENTIALS, CredentialsAttr);
 
-/// A storage configuration: the workspace's root S3 bucket.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(
-    rename_all = "PascalCase",
-    bound(
-        serialize = "",
-        deserialize = "R::Str: Deserialize<'de>, R::Int: Deserialize<'de>, R::Bool: Deserialize<'de>, R::StrList: Deserialize<'de>, R::StrMap: Deserialize<'de>"
-    )
-)]
-pub struct StorageConfiguration<R: Repr = Template> {
-    /// The Databricks account id (a UUID).
-    pub account_id: R::Str,
-    /// `storage_configuration_name`.
-    pub storage_configuration_name: R::Str,
-    /// The root bucket's name (`root_bucket_info.bucket_name`).
-    pub bucket_name: R::Str,
+property_struct! {
+    /// A storage configuration: the workspace's root S3 bucket.
+    pub struct StorageConfiguration {
+        /// The Databricks account id (a UUID).
+        pub account_id: R::Str,
+        /// `storage_configuration_name`.
+        pub storage_configuration_name: R::Str,
+        /// The root bucket's name (`root_bucket_info.bucket_name`).
+        pub bucket_name: R::Str,
+    }
 }
 
 attributes! {
@@ -66,26 +52,20 @@ template_properties!(
     StorageConfigurationAttr
 );
 
-/// A network configuration: the customer-managed VPC a workspace runs in.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(
-    rename_all = "PascalCase",
-    bound(
-        serialize = "",
-        deserialize = "R::Str: Deserialize<'de>, R::Int: Deserialize<'de>, R::Bool: Deserialize<'de>, R::StrList: Deserialize<'de>, R::StrMap: Deserialize<'de>"
-    )
-)]
-pub struct Network<R: Repr = Template> {
-    /// The Databricks account id (a UUID).
-    pub account_id: R::Str,
-    /// `network_name`.
-    pub network_name: R::Str,
-    /// The VPC id (`vpc-…`).
-    pub vpc_id: R::Str,
-    /// Subnet ids, at least two, each in a different availability zone.
-    pub subnet_ids: R::StrList,
-    /// Security group ids, one to five.
-    pub security_group_ids: R::StrList,
+property_struct! {
+    /// A network configuration: the customer-managed VPC a workspace runs in.
+    pub struct Network {
+        /// The Databricks account id (a UUID).
+        pub account_id: R::Str,
+        /// `network_name`.
+        pub network_name: R::Str,
+        /// The VPC id (`vpc-…`).
+        pub vpc_id: R::Str,
+        /// Subnet ids, at least two, each in a different availability zone.
+        pub subnet_ids: R::StrList,
+        /// Security group ids, one to five.
+        pub security_group_ids: R::StrList,
+    }
 }
 
 attributes! {
@@ -98,28 +78,22 @@ attributes! {
 
 template_properties!(Network, resource_type::NETWORK, NetworkAttr);
 
-/// A customer-managed key configuration: a KMS key for workspace storage and/or managed services.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(
-    rename_all = "PascalCase",
-    bound(
-        serialize = "",
-        deserialize = "R::Str: Deserialize<'de>, R::Int: Deserialize<'de>, R::Bool: Deserialize<'de>, R::StrList: Deserialize<'de>, R::StrMap: Deserialize<'de>"
-    )
-)]
-pub struct CustomerManagedKey<R: Repr = Template> {
-    /// The Databricks account id (a UUID).
-    pub account_id: R::Str,
-    /// The KMS key ARN (same region as the workspace).
-    pub key_arn: R::Str,
-    /// The key's alias (`alias/…`). Absent: not sent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_alias: Option<R::Str>,
-    /// `use_cases`: [`KeyUseCase`](super::KeyUseCase) values (`STORAGE`, `MANAGED_SERVICES`).
-    pub use_cases: R::StrList,
-    /// Whether a `STORAGE` key also encrypts cluster EBS volumes. Absent: Databricks' default (true).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reuse_key_for_cluster_volumes: Option<R::Bool>,
+property_struct! {
+    /// A customer-managed key configuration: a KMS key for workspace storage and/or managed services.
+    pub struct CustomerManagedKey {
+        /// The Databricks account id (a UUID).
+        pub account_id: R::Str,
+        /// The KMS key ARN (same region as the workspace).
+        pub key_arn: R::Str,
+        /// The key's alias (`alias/…`). Absent: not sent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub key_alias: Option<R::Str>,
+        /// `use_cases`: [`KeyUseCase`](super::KeyUseCase) values (`STORAGE`, `MANAGED_SERVICES`).
+        pub use_cases: R::StrList,
+        /// Whether a `STORAGE` key also encrypts cluster EBS volumes. Absent: Databricks' default (true).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub reuse_key_for_cluster_volumes: Option<R::Bool>,
+    }
 }
 
 attributes! {
@@ -136,43 +110,37 @@ template_properties!(
     CustomerManagedKeyAttr
 );
 
-/// A workspace on a customer-managed VPC.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(
-    rename_all = "PascalCase",
-    bound(
-        serialize = "",
-        deserialize = "R::Str: Deserialize<'de>, R::Int: Deserialize<'de>, R::Bool: Deserialize<'de>, R::StrList: Deserialize<'de>, R::StrMap: Deserialize<'de>"
-    )
-)]
-pub struct Workspace<R: Repr = Template> {
-    /// The Databricks account id (a UUID).
-    pub account_id: R::Str,
-    /// `workspace_name` (the display name).
-    pub workspace_name: R::Str,
-    /// The AWS region (`eu-west-1`).
-    pub aws_region: R::Str,
-    /// The [`Credentials`] id.
-    pub credentials_id: R::Str,
-    /// The [`StorageConfiguration`] id.
-    pub storage_configuration_id: R::Str,
-    /// The [`Network`] id.
-    pub network_id: R::Str,
-    /// A [`CustomerManagedKey`] id with the `STORAGE` use case. Absent: Databricks-managed key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub storage_customer_managed_key_id: Option<R::Str>,
-    /// A [`CustomerManagedKey`] id with the `MANAGED_SERVICES` use case. Absent: Databricks-managed key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub managed_services_customer_managed_key_id: Option<R::Str>,
-    /// A [`PricingTier`](super::PricingTier) value. Absent: the account's default tier.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pricing_tier: Option<R::Str>,
-    /// The subdomain (needs a deployment-name prefix on the account). Absent: `dbc-…` generated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deployment_name: Option<R::Str>,
-    /// Tags propagated to cluster resources. Absent: none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_tags: Option<R::StrMap>,
+property_struct! {
+    /// A workspace on a customer-managed VPC.
+    pub struct Workspace {
+        /// The Databricks account id (a UUID).
+        pub account_id: R::Str,
+        /// `workspace_name` (the display name).
+        pub workspace_name: R::Str,
+        /// The AWS region (`eu-west-1`).
+        pub aws_region: R::Str,
+        /// The [`Credentials`] id.
+        pub credentials_id: R::Str,
+        /// The [`StorageConfiguration`] id.
+        pub storage_configuration_id: R::Str,
+        /// The [`Network`] id.
+        pub network_id: R::Str,
+        /// A [`CustomerManagedKey`] id with the `STORAGE` use case. Absent: Databricks-managed key.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub storage_customer_managed_key_id: Option<R::Str>,
+        /// A [`CustomerManagedKey`] id with the `MANAGED_SERVICES` use case. Absent: Databricks-managed key.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub managed_services_customer_managed_key_id: Option<R::Str>,
+        /// A [`PricingTier`](super::PricingTier) value. Absent: the account's default tier.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub pricing_tier: Option<R::Str>,
+        /// The subdomain (needs a deployment-name prefix on the account). Absent: `dbc-…` generated.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub deployment_name: Option<R::Str>,
+        /// Tags propagated to cluster resources. Absent: none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub custom_tags: Option<R::StrMap>,
+    }
 }
 
 attributes! {
@@ -189,24 +157,18 @@ attributes! {
 
 template_properties!(Workspace, resource_type::WORKSPACE, WorkspaceAttr);
 
-/// A workspace permission assignment for an account principal (the provider's service principal).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(
-    rename_all = "PascalCase",
-    bound(
-        serialize = "",
-        deserialize = "R::Str: Deserialize<'de>, R::Int: Deserialize<'de>, R::Bool: Deserialize<'de>, R::StrList: Deserialize<'de>, R::StrMap: Deserialize<'de>"
-    )
-)]
-pub struct WorkspaceAssignment<R: Repr = Template> {
-    /// The Databricks account id (a UUID).
-    pub account_id: R::Str,
-    /// The [`Workspace`] id.
-    pub workspace_id: R::Str,
-    /// The principal's numeric account-SCIM id, as a string (not its application id).
-    pub principal_id: R::Str,
-    /// [`WorkspacePermission`](super::WorkspacePermission) values (`ADMIN`, `USER`).
-    pub permissions: R::StrList,
+property_struct! {
+    /// A workspace permission assignment for an account principal (the provider's service principal).
+    pub struct WorkspaceAssignment {
+        /// The Databricks account id (a UUID).
+        pub account_id: R::Str,
+        /// The [`Workspace`] id.
+        pub workspace_id: R::Str,
+        /// The principal's numeric account-SCIM id, as a string (not its application id).
+        pub principal_id: R::Str,
+        /// [`WorkspacePermission`](super::WorkspacePermission) values (`ADMIN`, `USER`).
+        pub permissions: R::StrList,
+    }
 }
 
 attributes! {
@@ -223,34 +185,28 @@ template_properties!(
     WorkspaceAssignmentAttr
 );
 
-/// A log-delivery configuration (billable usage or audit logs to S3).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(
-    rename_all = "PascalCase",
-    bound(
-        serialize = "",
-        deserialize = "R::Str: Deserialize<'de>, R::Int: Deserialize<'de>, R::Bool: Deserialize<'de>, R::StrList: Deserialize<'de>, R::StrMap: Deserialize<'de>"
-    )
-)]
-pub struct LogDelivery<R: Repr = Template> {
-    /// The Databricks account id (a UUID).
-    pub account_id: R::Str,
-    /// `config_name`.
-    pub config_name: R::Str,
-    /// A [`LogType`](super::LogType) value (`BILLABLE_USAGE`, `AUDIT_LOGS`).
-    pub log_type: R::Str,
-    /// An [`OutputFormat`](super::OutputFormat) value (`CSV` for billable usage, `JSON` for audit logs).
-    pub output_format: R::Str,
-    /// The [`Credentials`] id of the log-delivery role.
-    pub credentials_id: R::Str,
-    /// The [`StorageConfiguration`] id of the log bucket.
-    pub storage_configuration_id: R::Str,
-    /// The key prefix in the bucket (no leading or trailing `/`). Absent: the bucket root.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delivery_path_prefix: Option<R::Str>,
-    /// Workspace ids (as strings) to deliver for. Absent: the whole account.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workspace_ids_filter: Option<R::StrList>,
+property_struct! {
+    /// A log-delivery configuration (billable usage or audit logs to S3).
+    pub struct LogDelivery {
+        /// The Databricks account id (a UUID).
+        pub account_id: R::Str,
+        /// `config_name`.
+        pub config_name: R::Str,
+        /// A [`LogType`](super::LogType) value (`BILLABLE_USAGE`, `AUDIT_LOGS`).
+        pub log_type: R::Str,
+        /// An [`OutputFormat`](super::OutputFormat) value (`CSV` for billable usage, `JSON` for audit logs).
+        pub output_format: R::Str,
+        /// The [`Credentials`] id of the log-delivery role.
+        pub credentials_id: R::Str,
+        /// The [`StorageConfiguration`] id of the log bucket.
+        pub storage_configuration_id: R::Str,
+        /// The key prefix in the bucket (no leading or trailing `/`). Absent: the bucket root.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub delivery_path_prefix: Option<R::Str>,
+        /// Workspace ids (as strings) to deliver for. Absent: the whole account.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub workspace_ids_filter: Option<R::StrList>,
+    }
 }
 
 attributes! {

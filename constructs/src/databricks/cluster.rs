@@ -1,153 +1,115 @@
 //! An all-purpose cluster (`/api/2.1/clusters/*`) and its nested property types.
 
-use serde::{Deserialize, Serialize};
-
 use super::repr::{Repr, Template};
 use super::resource_type;
 
-/// An all-purpose cluster with autoscaling, AWS attributes, S3 logs and workspace-file init scripts.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(
-    rename_all = "PascalCase",
-    bound(
-        serialize = "",
-        deserialize = "R::Str: Deserialize<'de>, R::Int: Deserialize<'de>, R::Bool: Deserialize<'de>, R::StrList: Deserialize<'de>, R::StrMap: Deserialize<'de>"
-    )
-)]
-pub struct Cluster<R: Repr = Template> {
-    /// The workspace URL (`https://…`, the workspace's `WorkspaceUrl` attribute).
-    pub workspace_url: R::Str,
-    /// `cluster_name` (not unique in Databricks; the provider adopts by id only).
-    pub cluster_name: R::Str,
-    /// The runtime version key (`15.4.x-scala2.12`).
-    pub spark_version: R::Str,
-    /// The worker instance type (`r5.xlarge`).
-    pub node_type_id: R::Str,
-    /// The driver instance type. Absent: same as the workers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub driver_node_type_id: Option<R::Str>,
-    /// Worker count bounds.
-    pub autoscale: Autoscale<R>,
-    /// Idle minutes before termination (10 to 10000, or 0 to disable).
-    pub autotermination_minutes: R::Int,
-    /// EC2 settings of the cluster's instances.
-    pub aws_attributes: AwsAttributes<R>,
-    /// Spark configuration. Absent: none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub spark_conf: Option<R::StrMap>,
-    /// Tags on the cluster's AWS resources (at most 45). Absent: none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_tags: Option<R::StrMap>,
-    /// Where driver and worker logs go. Absent: not delivered.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cluster_log_conf: Option<ClusterLogConf<R>>,
-    /// Init scripts, run in order (at most 10). Absent: none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub init_scripts: Option<Vec<InitScript<R>>>,
-    /// A [`DataSecurityMode`](super::DataSecurityMode) value. Absent: Databricks' default.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data_security_mode: Option<R::Str>,
+property_struct! {
+    /// An all-purpose cluster with autoscaling, AWS attributes, S3 logs and workspace-file init scripts.
+    pub struct Cluster {
+        /// The workspace URL (`https://…`, the workspace's `WorkspaceUrl` attribute).
+        pub workspace_url: R::Str,
+        /// `cluster_name` (not unique in Databricks; the provider adopts by id only).
+        pub cluster_name: R::Str,
+        /// The runtime version key (`15.4.x-scala2.12`).
+        pub spark_version: R::Str,
+        /// The worker instance type (`r5.xlarge`).
+        pub node_type_id: R::Str,
+        /// The driver instance type. Absent: same as the workers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub driver_node_type_id: Option<R::Str>,
+        /// Worker count bounds.
+        pub autoscale: Autoscale<R>,
+        /// Idle minutes before termination (10 to 10000, or 0 to disable).
+        pub autotermination_minutes: R::Int,
+        /// EC2 settings of the cluster's instances.
+        pub aws_attributes: AwsAttributes<R>,
+        /// Spark configuration. Absent: none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub spark_conf: Option<R::StrMap>,
+        /// Tags on the cluster's AWS resources (at most 45). Absent: none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub custom_tags: Option<R::StrMap>,
+        /// Where driver and worker logs go. Absent: not delivered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub cluster_log_conf: Option<ClusterLogConf<R>>,
+        /// Init scripts, run in order (at most 10). Absent: none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub init_scripts: Option<Vec<InitScript<R>>>,
+        /// A [`DataSecurityMode`](super::DataSecurityMode) value. Absent: Databricks' default.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub data_security_mode: Option<R::Str>,
+    }
 }
 
-/// `autoscale`: the cluster's worker count range.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(
-    rename_all = "PascalCase",
-    bound(
-        serialize = "",
-        deserialize = "R::Str: Deserialize<'de>, R::Int: Deserialize<'de>, R::Bool: Deserialize<'de>, R::StrList: Deserialize<'de>, R::StrMap: Deserialize<'de>"
-    )
-)]
-pub struct Autoscale<R: Repr = Template> {
-    /// The fewest workers.
-    pub min_workers: R::Int,
-    /// The most workers.
-    pub max_workers: R::Int,
+property_struct! {
+    /// `autoscale`: the cluster's worker count range.
+    pub struct Autoscale {
+        /// The fewest workers.
+        pub min_workers: R::Int,
+        /// The most workers.
+        pub max_workers: R::Int,
+    }
 }
 
-/// `aws_attributes`: how the cluster's EC2 instances are bought, placed and equipped.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(
-    rename_all = "PascalCase",
-    bound(
-        serialize = "",
-        deserialize = "R::Str: Deserialize<'de>, R::Int: Deserialize<'de>, R::Bool: Deserialize<'de>, R::StrList: Deserialize<'de>, R::StrMap: Deserialize<'de>"
-    )
-)]
-pub struct AwsAttributes<R: Repr = Template> {
-    /// An [`Availability`](super::Availability) value (`SPOT`, `ON_DEMAND`, `SPOT_WITH_FALLBACK`).
-    pub availability: R::Str,
-    /// How many of the first nodes (driver first) are on-demand.
-    pub first_on_demand: R::Int,
-    /// The spot bid as a percentage of the on-demand price.
-    pub spot_bid_price_percent: R::Int,
-    /// A registered instance profile ARN. Absent: instances have no profile.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub instance_profile_arn: Option<R::Str>,
-    /// The availability zone (`eu-west-1a` or `auto`). Absent: Databricks' default (`auto`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub zone_id: Option<R::Str>,
-    /// An [`EbsVolumeType`](super::EbsVolumeType) value. Absent: no extra EBS volumes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ebs_volume_type: Option<R::Str>,
-    /// EBS volumes per instance (at most 10). Absent: Databricks' default.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ebs_volume_count: Option<R::Int>,
-    /// Size of each EBS volume in GiB. Absent: Databricks' default.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ebs_volume_size: Option<R::Int>,
+property_struct! {
+    /// `aws_attributes`: how the cluster's EC2 instances are bought, placed and equipped.
+    pub struct AwsAttributes {
+        /// An [`Availability`](super::Availability) value (`SPOT`, `ON_DEMAND`, `SPOT_WITH_FALLBACK`).
+        pub availability: R::Str,
+        /// How many of the first nodes (driver first) are on-demand.
+        pub first_on_demand: R::Int,
+        /// The spot bid as a percentage of the on-demand price.
+        pub spot_bid_price_percent: R::Int,
+        /// A registered instance profile ARN. Absent: instances have no profile.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub instance_profile_arn: Option<R::Str>,
+        /// The availability zone (`eu-west-1a` or `auto`). Absent: Databricks' default (`auto`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub zone_id: Option<R::Str>,
+        /// An [`EbsVolumeType`](super::EbsVolumeType) value. Absent: no extra EBS volumes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ebs_volume_type: Option<R::Str>,
+        /// EBS volumes per instance (at most 10). Absent: Databricks' default.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ebs_volume_count: Option<R::Int>,
+        /// Size of each EBS volume in GiB. Absent: Databricks' default.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ebs_volume_size: Option<R::Int>,
+    }
 }
 
-/// `cluster_log_conf` with an S3 destination.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(
-    rename_all = "PascalCase",
-    bound(
-        serialize = "",
-        deserialize = "R::Str: Deserialize<'de>, R::Int: Deserialize<'de>, R::Bool: Deserialize<'de>, R::StrList: Deserialize<'de>, R::StrMap: Deserialize<'de>"
-    )
-)]
-pub struct ClusterLogConf<R: Repr = Template> {
-    /// The S3 URL logs go to (`s3://bucket/prefix`).
-    pub destination: R::Str,
-    /// The bucket's region.
-    pub region: R::Str,
-    /// Whether logs are written with server-side encryption.
-    pub enable_encryption: R::Bool,
-    /// An [`S3EncryptionType`](super::S3EncryptionType) value (`sse-kms`). Absent: `sse-s3`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub encryption_type: Option<R::Str>,
-    /// The KMS key ARN for `sse-kms`. Absent: not sent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kms_key: Option<R::Str>,
+property_struct! {
+    /// `cluster_log_conf` with an S3 destination.
+    pub struct ClusterLogConf {
+        /// The S3 URL logs go to (`s3://bucket/prefix`).
+        pub destination: R::Str,
+        /// The bucket's region.
+        pub region: R::Str,
+        /// Whether logs are written with server-side encryption.
+        pub enable_encryption: R::Bool,
+        /// An [`S3EncryptionType`](super::S3EncryptionType) value (`sse-kms`). Absent: `sse-s3`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub encryption_type: Option<R::Str>,
+        /// The KMS key ARN for `sse-kms`. Absent: not sent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub kms_key: Option<R::Str>,
+    }
 }
 
-/// One entry of `init_scripts`: a workspace file.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(
-    rename_all = "PascalCase",
-    bound(
-        serialize = "",
-        deserialize = "R::Str: Deserialize<'de>, R::Int: Deserialize<'de>, R::Bool: Deserialize<'de>, R::StrList: Deserialize<'de>, R::StrMap: Deserialize<'de>"
-    )
-)]
-pub struct InitScript<R: Repr = Template> {
-    /// The workspace file to run (`{"workspace": {"destination": …}}` in the API).
-    pub workspace: WorkspaceDestination<R>,
+property_struct! {
+    /// One entry of `init_scripts`: a workspace file.
+    pub struct InitScript {
+        /// The workspace file to run (`{"workspace": {"destination": …}}` in the API).
+        pub workspace: WorkspaceDestination<R>,
+    }
 }
 
-/// The absolute path of a workspace file.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(
-    rename_all = "PascalCase",
-    bound(
-        serialize = "",
-        deserialize = "R::Str: Deserialize<'de>, R::Int: Deserialize<'de>, R::Bool: Deserialize<'de>, R::StrList: Deserialize<'de>, R::StrMap: Deserialize<'de>"
-    )
-)]
-pub struct WorkspaceDestination<R: Repr = Template> {
-    /// The file's absolute path (a [`WorkspaceFile`](super::WorkspaceFile)'s `Path` attribute).
-    pub destination: R::Str,
+property_struct! {
+    /// The absolute path of a workspace file.
+    pub struct WorkspaceDestination {
+        /// The file's absolute path (a [`WorkspaceFile`](super::WorkspaceFile)'s `Path` attribute).
+        pub destination: R::Str,
+    }
 }
 
 attributes! {

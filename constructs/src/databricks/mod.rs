@@ -59,6 +59,27 @@ macro_rules! attributes {
     };
 }
 
+/// Declares a property struct shared by the template and the provider: generic over its
+/// representation, PascalCase on the wire, serializable as a template and deserializable from
+/// an event (the serde bounds name what each side needs).
+macro_rules! property_struct {
+    (
+        $(#[$doc:meta])*
+        pub struct $name:ident { $($body:tt)* }
+    ) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+        #[serde(
+            rename_all = "PascalCase",
+            bound(
+                serialize = "",
+                deserialize = "R::Str: serde::Deserialize<'de>, R::Int: serde::Deserialize<'de>, R::Bool: serde::Deserialize<'de>, R::StrList: serde::Deserialize<'de>, R::StrMap: serde::Deserialize<'de>"
+            )
+        )]
+        pub struct $name<R: Repr = Template> { $($body)* }
+    };
+}
+
 /// Implements `CustomResourceProperties` for the template form of a property struct.
 macro_rules! template_properties {
     ($props:ident, $resource_type:expr, $attr:ident) => {

@@ -1,33 +1,25 @@
 //! Workspace-level objects (`https://<deployment>.cloud.databricks.com/api/…`): instance
 //! profiles, groups and workspace files. Each carries the `WorkspaceUrl`.
 
-use serde::{Deserialize, Serialize};
-
 use super::repr::{Repr, Template};
 use super::resource_type;
 
-/// An instance profile registered in a workspace.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(
-    rename_all = "PascalCase",
-    bound(
-        serialize = "",
-        deserialize = "R::Str: Deserialize<'de>, R::Int: Deserialize<'de>, R::Bool: Deserialize<'de>, R::StrList: Deserialize<'de>, R::StrMap: Deserialize<'de>"
-    )
-)]
-pub struct InstanceProfile<R: Repr = Template> {
-    /// The workspace URL (`https://…`, the workspace's `WorkspaceUrl` attribute).
-    pub workspace_url: R::Str,
-    /// The instance profile ARN (`arn:aws:iam::…:instance-profile/…`).
-    pub instance_profile_arn: R::Str,
-    /// The role behind the profile, when its name differs from the profile's. Absent: not sent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub iam_role_arn: Option<R::Str>,
-    /// Whether the role may assume other roles (IAM credential passthrough).
-    pub is_meta_instance_profile: R::Bool,
-    /// Skip Databricks' dry-run validation. Absent: validated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub skip_validation: Option<R::Bool>,
+property_struct! {
+    /// An instance profile registered in a workspace.
+    pub struct InstanceProfile {
+        /// The workspace URL (`https://…`, the workspace's `WorkspaceUrl` attribute).
+        pub workspace_url: R::Str,
+        /// The instance profile ARN (`arn:aws:iam::…:instance-profile/…`).
+        pub instance_profile_arn: R::Str,
+        /// The role behind the profile, when its name differs from the profile's. Absent: not sent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub iam_role_arn: Option<R::Str>,
+        /// Whether the role may assume other roles (IAM credential passthrough).
+        pub is_meta_instance_profile: R::Bool,
+        /// Skip Databricks' dry-run validation. Absent: validated.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub skip_validation: Option<R::Bool>,
+    }
 }
 
 attributes! {
@@ -44,29 +36,23 @@ template_properties!(
     InstanceProfileAttr
 );
 
-/// A workspace (SCIM) group with its roles and entitlements.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(
-    rename_all = "PascalCase",
-    bound(
-        serialize = "",
-        deserialize = "R::Str: Deserialize<'de>, R::Int: Deserialize<'de>, R::Bool: Deserialize<'de>, R::StrList: Deserialize<'de>, R::StrMap: Deserialize<'de>"
-    )
-)]
-pub struct Group<R: Repr = Template> {
-    /// The workspace URL (`https://…`, the workspace's `WorkspaceUrl` attribute).
-    pub workspace_url: R::Str,
-    /// `displayName`, unique in the workspace (not `users` or `admins`).
-    pub display_name: R::Str,
-    /// IAM role ARNs for the SCIM `roles` attribute (data roles for credential passthrough).
-    pub roles: R::StrList,
-    /// Instance profile ARNs the group may launch clusters with (also SCIM `roles`). Absent: none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub instance_profile_arns: Option<R::StrList>,
-    /// The `allow-cluster-create` entitlement.
-    pub allow_cluster_create: R::Bool,
-    /// The `allow-instance-pool-create` entitlement.
-    pub allow_instance_pool_create: R::Bool,
+property_struct! {
+    /// A workspace (SCIM) group with its roles and entitlements.
+    pub struct Group {
+        /// The workspace URL (`https://…`, the workspace's `WorkspaceUrl` attribute).
+        pub workspace_url: R::Str,
+        /// `displayName`, unique in the workspace (not `users` or `admins`).
+        pub display_name: R::Str,
+        /// IAM role ARNs for the SCIM `roles` attribute (data roles for credential passthrough).
+        pub roles: R::StrList,
+        /// Instance profile ARNs the group may launch clusters with (also SCIM `roles`). Absent: none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub instance_profile_arns: Option<R::StrList>,
+        /// The `allow-cluster-create` entitlement.
+        pub allow_cluster_create: R::Bool,
+        /// The `allow-instance-pool-create` entitlement.
+        pub allow_instance_pool_create: R::Bool,
+    }
 }
 
 attributes! {
@@ -79,24 +65,18 @@ attributes! {
 
 template_properties!(Group, resource_type::GROUP, GroupAttr);
 
-/// A file in the workspace tree (an init script, for example).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(
-    rename_all = "PascalCase",
-    bound(
-        serialize = "",
-        deserialize = "R::Str: Deserialize<'de>, R::Int: Deserialize<'de>, R::Bool: Deserialize<'de>, R::StrList: Deserialize<'de>, R::StrMap: Deserialize<'de>"
-    )
-)]
-pub struct WorkspaceFile<R: Repr = Template> {
-    /// The workspace URL (`https://…`, the workspace's `WorkspaceUrl` attribute).
-    pub workspace_url: R::Str,
-    /// The absolute path (`/Shared/cdkrs/init/sse-kms.sh`).
-    pub path: R::Str,
-    /// The content, base64-encoded (at most 10 MB decoded).
-    pub content_base64: R::Str,
-    /// Replace a file already at the path.
-    pub overwrite: R::Bool,
+property_struct! {
+    /// A file in the workspace tree (an init script, for example).
+    pub struct WorkspaceFile {
+        /// The workspace URL (`https://…`, the workspace's `WorkspaceUrl` attribute).
+        pub workspace_url: R::Str,
+        /// The absolute path (`/Shared/cdkrs/init/sse-kms.sh`).
+        pub path: R::Str,
+        /// The content, base64-encoded (at most 10 MB decoded).
+        pub content_base64: R::Str,
+        /// Replace a file already at the path.
+        pub overwrite: R::Bool,
+    }
 }
 
 attributes! {

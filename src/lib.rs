@@ -1,0 +1,3 @@
+//! `cdkrs` as a library: the deploy engine and the template diff behind the CLI.
+
+pub mod diff;

@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod artifacts;
+pub mod bootstrap;
 pub mod config;
 pub mod environment;
 pub mod load;

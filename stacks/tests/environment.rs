@@ -58,6 +58,23 @@ fn every_scenario_matches_its_snapshot() {
     }
 }
 
+/// The bootstrap stack (assets bucket and key) is snapshotted with the environment, so the
+/// lint and security gates cover it too.
+#[test]
+fn bootstrap_stack_matches_its_snapshot() {
+    let template = cdkrs_stacks::bootstrap::build()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .synth()
+        .unwrap_or_else(|e| panic!("{e}"));
+    insta::with_settings!({
+        snapshot_path => "../../snapshots",
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+    }, {
+        insta::assert_json_snapshot!("bootstrap", template.as_json());
+    });
+}
+
 #[test]
 fn synth_is_deterministic_across_runs() {
     for (name, config) in scenarios() {

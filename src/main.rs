@@ -17,6 +17,11 @@ fn main() -> ExitCode {
             eprint!("{report}");
             ExitCode::from(1)
         }
+        Err(Failure::Differs) => ExitCode::from(1),
+        Err(Failure::Trouble(err)) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
         Err(Failure::Other(err)) => {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;

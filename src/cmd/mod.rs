@@ -1,7 +1,14 @@
 //! The commands. Each is a module with its `Args` and a `run`; the doc comments of [`Command`]
 //! are the help text.
 
+mod bootstrap;
+mod context;
+mod deploy;
+mod destroy;
+mod diff;
 mod schema;
+mod sleep;
+mod status;
 mod synth;
 mod types;
 mod validate;
@@ -24,6 +31,22 @@ pub struct Cli {
 enum Command {
     /// Synthesize the environment's CloudFormation template and manifest.
     Synth(synth::Args),
+    /// Deploy the cdkrs-bootstrap stack: the assets bucket and its key (once per account and
+    /// region).
+    Bootstrap(bootstrap::Args),
+    /// Deploy the environment through a change set: review, approve, execute, watch.
+    Deploy(deploy::Args),
+    /// Show what a deploy would change, against the deployed stack or a template on disk.
+    /// Exit code 0: no differences; 1: differences; 2: the diff could not be made.
+    Diff(diff::Args),
+    /// Delete the environment's stack (data buckets and keys are retained).
+    Destroy(destroy::Args),
+    /// Put the network to sleep: remove the NAT gateway and the interface endpoints.
+    Sleep(sleep::Args),
+    /// Wake the network: recreate the NAT gateway and the interface endpoints.
+    Wake(sleep::Args),
+    /// Show the deployed stacks: status, parameters and outputs.
+    Status(status::Args),
     /// Check a config file without synthesizing.
     Validate(validate::Args),
     /// Print the JSON Schema of the config file.
@@ -36,8 +59,12 @@ enum Command {
 pub enum Failure {
     /// The config or the template is invalid; the text lists every problem.
     Invalid(String),
-    /// Another error (I/O, …), printed with its chain.
+    /// Another error (I/O, AWS, …), printed with its chain.
     Other(anyhow::Error),
+    /// `diff` found differences (exit 1; the diff is already printed).
+    Differs,
+    /// `diff` could not compare (exit 2, as diff(1) does).
+    Trouble(anyhow::Error),
 }
 
 impl From<anyhow::Error> for Failure {
@@ -76,10 +103,52 @@ impl ConfigArg {
     }
 }
 
+/// `--output`: text for people, JSON for scripts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable text.
+    #[default]
+    Text,
+    /// One JSON document on stdout.
+    Json,
+}
+
+/// Prints a command's result on stdout in the chosen format.
+pub fn print_result<T: std::fmt::Display + serde::Serialize>(
+    format: OutputFormat,
+    result: &T,
+) -> anyhow::Result<()> {
+    match format {
+        OutputFormat::Text => print!("{result}"),
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(result).context("serializing the result")?
+        ),
+    }
+    Ok(())
+}
+
+/// Runs an async command on a single-threaded runtime (the engine waits on the network, one
+/// call at a time).
+pub fn block_on<F: std::future::Future>(future: F) -> anyhow::Result<F::Output> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    Ok(runtime.block_on(future))
+}
+
 /// Runs the command line.
 pub fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Synth(args) => synth::run(args),
+        Command::Bootstrap(args) => bootstrap::run(args),
+        Command::Deploy(args) => deploy::run(args),
+        Command::Diff(args) => diff::run(args),
+        Command::Destroy(args) => destroy::run(args),
+        Command::Sleep(args) => sleep::run(args, true),
+        Command::Wake(args) => sleep::run(args, false),
+        Command::Status(args) => status::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Schema => schema::run(),
         Command::Types => types::run(),

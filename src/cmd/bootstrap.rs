@@ -1,0 +1,55 @@
+//! `cdkrs bootstrap`: the assets bucket and its key, deployed like any stack (idempotent).
+
+use std::collections::BTreeMap;
+
+use cdkrs::aws::AwsArgs;
+use cdkrs::engine::ui::TerminalUi;
+use cdkrs::engine::{Approval, DeployOptions, StackDeployment};
+
+use super::context::Context;
+use super::{block_on, print_result, ConfigArg, Failure, OutputFormat};
+
+/// Arguments of `cdkrs bootstrap`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The config whose region (and account) to bootstrap.
+    #[command(flatten)]
+    config: ConfigArg,
+    #[command(flatten)]
+    aws: AwsArgs,
+    /// When to ask before executing the change set.
+    #[arg(long, value_enum, default_value_t = Approval::Never)]
+    require_approval: Approval,
+    /// Result format on stdout.
+    #[arg(long, value_enum, default_value_t)]
+    output: OutputFormat,
+}
+
+pub fn run(args: Args) -> Result<(), Failure> {
+    block_on(async {
+        let ctx = Context::new(&args.config, &args.aws).await?;
+        let stack = cdkrs_stacks::bootstrap::build()
+            .map_err(|e| Failure::Invalid(format!("{e}\n")))?;
+        let template = stack
+            .synth()
+            .map_err(|errors| Failure::Invalid(errors.to_string()))?;
+        let plan = StackDeployment {
+            stack_name: stack.name().to_owned(),
+            template_body: template.to_json_compact().to_owned(),
+            template: template.as_json().clone(),
+            parameters: BTreeMap::new(),
+            assets: Vec::new(),
+            expected_account: ctx.config.aws_account_id.clone(),
+        };
+        let opts = DeployOptions {
+            change_set_name: "cdkrs-bootstrap".into(),
+            approval: args.require_approval,
+            ..Default::default()
+        };
+        let mut ui = TerminalUi::default();
+        let result = ctx.engine(&mut ui).deploy(&plan, &opts).await;
+        ctx.report_calls();
+        print_result(args.output, &result?)?;
+        Ok::<(), Failure>(())
+    })?
+}

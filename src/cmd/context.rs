@@ -1,0 +1,53 @@
+//! What the AWS commands share: the validated config, the region, and the counted clients.
+
+use std::time::Instant;
+
+use cdkrs::aws::{AwsArgs, Clients};
+use cdkrs::engine::api::Counting;
+use cdkrs::engine::ui::TerminalUi;
+use cdkrs::engine::Engine;
+use cdkrs_stacks::config::Config;
+
+use super::{ConfigArg, Failure};
+
+/// A command's AWS context, made once before any call.
+pub struct Context {
+    /// The validated config.
+    pub config: Config,
+    /// The clients, counting their calls.
+    pub clients: Counting<Clients>,
+    /// When the command started (for the closing "N calls in T s" line).
+    pub started: Instant,
+}
+
+impl Context {
+    /// Loads and validates the config, resolves the region and builds the clients.
+    pub async fn new(config: &ConfigArg, aws: &AwsArgs) -> Result<Context, Failure> {
+        let started = Instant::now();
+        let config = config.load()?;
+        let region = aws.resolve_region(&config.region)?;
+        let sdk = aws.sdk_config(&region).await;
+        Ok(Context {
+            config,
+            clients: Counting::new(Clients::new(&sdk)),
+            started,
+        })
+    }
+
+    /// The engine over these clients and the terminal.
+    pub fn engine<'a>(&'a self, ui: &'a mut TerminalUi) -> Engine<'a, Counting<Clients>, Counting<Clients>> {
+        Engine {
+            cfn: &self.clients,
+            s3: &self.clients,
+            ui,
+        }
+    }
+
+    /// The closing line on stderr: how many AWS calls, how long.
+    pub fn report_calls(&self) {
+        eprintln!(
+            "{}",
+            cdkrs::engine::deploy::elapsed_note(self.started, self.clients.calls())
+        );
+    }
+}

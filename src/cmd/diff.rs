@@ -1,0 +1,152 @@
+//! `cdkrs diff`: the synthesized template against the deployed stack or a template on disk.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _};
+use cdkrs::aws::AwsArgs;
+use cdkrs::diff::diff_templates;
+use cdkrs::engine::api::CloudFormation;
+use cdkrs_stacks::environment::{self, parameters};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::context::Context;
+use super::{block_on, ConfigArg, Failure};
+
+/// Output format of the diff.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Text for a terminal (colored when stdout is one).
+    Text,
+    /// JSON: every change, machine-readable.
+    Json,
+    /// Markdown, ready to paste into a pull-request comment.
+    Markdown,
+}
+
+/// Arguments of `cdkrs diff`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    config: ConfigArg,
+    #[command(flatten)]
+    aws: AwsArgs,
+    /// What to compare with: `deployed` (the stack in AWS), a directory holding
+    /// `<stack>.template.json` (a `cdkrs synth --out` directory), or a template file (JSON, or an
+    /// insta snapshot such as snapshots/environment_default.snap from the base branch).
+    #[arg(long, value_name = "deployed|PATH", default_value = "deployed")]
+    against: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// The provider zip, to compare its content-hashed key with the deployed one (optional).
+    #[arg(long, value_name = "FILE", env = "CDKRS_PROVIDER_ZIP")]
+    provider_zip: Option<PathBuf>,
+}
+
+/// Reads a template file: JSON, YAML, or an insta snapshot (a `---` header, then JSON).
+pub fn read_template(path: &Path) -> anyhow::Result<Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let body = match text.strip_prefix("---\n") {
+        Some(rest) => rest.split_once("\n---\n").map_or(rest, |(_, body)| body),
+        None => &text,
+    };
+    match serde_json::from_str(body) {
+        Ok(v) => Ok(v),
+        Err(json_err) => serde_yaml::from_str(body).map_err(|_| {
+            anyhow::anyhow!(
+                "{} is neither a JSON template ({json_err}) nor a YAML one",
+                path.display()
+            )
+        }),
+    }
+}
+
+fn template_in(path: &Path, stack: &str) -> anyhow::Result<Value> {
+    if path.is_dir() {
+        let file = path.join(format!("{stack}.template.json"));
+        if !file.exists() {
+            bail!(
+                "{} has no {stack}.template.json: pass a `cdkrs synth --out` directory or a \
+                 template file",
+                path.display()
+            );
+        }
+        read_template(&file)
+    } else {
+        read_template(path)
+    }
+}
+
+pub fn run(args: Args) -> Result<(), Failure> {
+    let trouble = |f: Failure| match f {
+        Failure::Other(e) => Failure::Trouble(e),
+        other => other,
+    };
+    let config = args.config.load()?;
+    let stack = environment::build(&config).map_err(|e| Failure::Invalid(format!("{e}\n")))?;
+    let template = stack
+        .synth()
+        .map_err(|errors| Failure::Invalid(errors.to_string()))?;
+    let name = stack.name().to_owned();
+    let new = template.as_json();
+
+    let diff = if args.against == "deployed" {
+        block_on(async {
+            let ctx = Context::new(&args.config, &args.aws).await?;
+            let deployed = ctx.clients.describe_stack(&name).await?;
+            let Some(deployed) = deployed.filter(|d| d.status != "REVIEW_IN_PROGRESS") else {
+                return Ok(diff_templates(None, new));
+            };
+            let old = ctx.clients.get_template(&name).await?;
+            let old: Value = serde_json::from_str(&old).unwrap_or(Value::String(old));
+            let mut diff = diff_templates(Some(&old), new);
+            // The provider code is a parameter: compare its content-hashed key when the zip is
+            // at hand, so a provider change is not reported as "no differences".
+            let zip = args
+                .provider_zip
+                .clone()
+                .unwrap_or_else(|| super::deploy::DEFAULT_PROVIDER_ZIP.into());
+            if let (Ok(bytes), Some(old_key)) = (
+                std::fs::read(&zip),
+                deployed.parameters.get(parameters::PROVIDER_CODE_KEY),
+            ) {
+                let key = format!(
+                    "assets/databricks-provider-{:x}.zip",
+                    Sha256::digest(&bytes)
+                );
+                let k = parameters::PROVIDER_CODE_KEY.to_owned();
+                diff = diff.with_parameter_values(
+                    &BTreeMap::from([(k.clone(), old_key.clone())]),
+                    &BTreeMap::from([(k, key)]),
+                );
+            }
+            Ok::<_, Failure>(diff)
+        })
+        .map_err(Failure::Trouble)?
+        .map_err(trouble)?
+    } else {
+        let old = template_in(Path::new(&args.against), &name).map_err(Failure::Trouble)?;
+        diff_templates(Some(&old), new)
+    };
+
+    let text = match args.format {
+        Format::Text => diff.render_text(&name, std::io::stdout().is_terminal()),
+        Format::Markdown => diff.render_markdown(&name),
+        Format::Json => serde_json::to_string_pretty(&diff)
+            .context("serializing the diff")
+            .map_err(Failure::Trouble)?,
+    };
+    print!("{text}");
+    if !text.ends_with('\n') {
+        println!();
+    }
+    if diff.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Differs)
+    }
+}

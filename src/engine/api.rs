@@ -1,0 +1,275 @@
+//! The seam between the engine and AWS: the few CloudFormation and S3 operations deploy needs,
+//! in our own types. [`super::sdk`] implements them with the AWS SDK; the tests use a scripted
+//! fake, because moto emits no per-resource events, never rolls back and never leaves a stack
+//! half-updated.
+#![allow(async_fn_in_trait)] // single-threaded runtime: the futures need not be Send
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use serde::Serialize;
+
+/// A deployed stack as `DescribeStacks` reports it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct StackInfo {
+    /// Stack name.
+    pub name: String,
+    /// Stack ARN (holds the account id).
+    pub id: String,
+    /// `CREATE_COMPLETE`, `ROLLBACK_COMPLETE`, … (kept as text: new states must not break us).
+    pub status: String,
+    /// Why it is in that state, when CloudFormation says.
+    pub status_reason: Option<String>,
+    /// Parameter values as deployed (NoEcho values come back masked).
+    pub parameters: BTreeMap<String, String>,
+    /// Outputs, in the order CloudFormation lists them.
+    pub outputs: Vec<StackOutput>,
+}
+
+impl StackInfo {
+    /// The account id in the stack's ARN (`arn:aws:cloudformation:REGION:ACCOUNT:stack/…`).
+    pub fn account_id(&self) -> Option<&str> {
+        self.id.split(':').nth(4).filter(|a| !a.is_empty())
+    }
+
+    /// An output's value by key.
+    pub fn output(&self, key: &str) -> Option<&str> {
+        self.outputs
+            .iter()
+            .find(|o| o.key == key)
+            .map(|o| o.value.as_str())
+    }
+}
+
+/// One stack output.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StackOutput {
+    /// `OutputKey`.
+    pub key: String,
+    /// `OutputValue`.
+    pub value: String,
+    /// `Description`.
+    pub description: Option<String>,
+}
+
+/// CREATE for a new stack (or one left in REVIEW_IN_PROGRESS), UPDATE otherwise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum ChangeSetKind {
+    /// `ChangeSetType: CREATE`.
+    Create,
+    /// `ChangeSetType: UPDATE`.
+    Update,
+}
+
+/// Where the template of a change set comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TemplateSource {
+    /// `TemplateBody` (at most 51,200 bytes).
+    Body(String),
+    /// `TemplateURL` of an uploaded template (up to 1 MB).
+    Url(String),
+    /// `UsePreviousTemplate` (parameter-only updates: sleep and wake).
+    Previous,
+}
+
+/// One parameter of a change set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParameterValue {
+    /// `ParameterKey`.
+    pub key: String,
+    /// The value, or `None` for `UsePreviousValue`.
+    pub value: Option<String>,
+}
+
+/// A `CreateChangeSet` request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChangeSetRequest {
+    /// Stack name.
+    pub stack_name: String,
+    /// Change set name.
+    pub change_set_name: String,
+    /// CREATE or UPDATE.
+    pub kind: ChangeSetKind,
+    /// The template.
+    pub template: TemplateSource,
+    /// Every parameter of the template.
+    pub parameters: Vec<ParameterValue>,
+    /// `Description`.
+    pub description: String,
+}
+
+/// A change set as `DescribeChangeSet` reports it (all pages).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ChangeSetInfo {
+    /// `CREATE_PENDING`, `CREATE_IN_PROGRESS`, `CREATE_COMPLETE`, `FAILED`, …
+    pub status: String,
+    /// Why it failed (holds "didn't contain changes" for an empty change set).
+    pub status_reason: Option<String>,
+    /// `AVAILABLE`, `UNAVAILABLE`, `EXECUTE_IN_PROGRESS`, …
+    pub execution_status: Option<String>,
+    /// The resource changes.
+    pub changes: Vec<ResourceChangeInfo>,
+}
+
+/// One resource change of a change set.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ResourceChangeInfo {
+    /// `Add`, `Modify`, `Remove`, `Import`, `Dynamic`.
+    pub action: String,
+    /// Logical id.
+    pub logical_id: String,
+    /// Resource type.
+    pub resource_type: String,
+    /// `True`, `False`, `Conditional`; `None` when CloudFormation did not say (moto never does).
+    pub replacement: Option<String>,
+}
+
+/// One stack event.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct StackEvent {
+    /// `EventId`.
+    pub id: String,
+    /// Logical id (the stack's own events carry the stack name).
+    pub logical_id: String,
+    /// Resource type (`AWS::CloudFormation::Stack` for the stack itself).
+    pub resource_type: String,
+    /// Resource status.
+    pub status: String,
+    /// Status reason.
+    pub reason: Option<String>,
+    /// Seconds since the epoch (for display and ordering).
+    pub timestamp: f64,
+}
+
+impl StackEvent {
+    /// Whether the event is about the stack itself rather than one of its resources.
+    pub fn is_stack(&self) -> bool {
+        self.resource_type == "AWS::CloudFormation::Stack"
+    }
+}
+
+/// One resource of a deployed stack.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct StackResource {
+    /// Logical id.
+    pub logical_id: String,
+    /// Physical id (a bucket name, a key id, …), when it has one.
+    pub physical_id: Option<String>,
+    /// Resource type.
+    pub resource_type: String,
+    /// Resource status.
+    pub status: String,
+}
+
+/// The CloudFormation operations the engine uses.
+pub trait CloudFormation {
+    /// `DescribeStacks` of one stack; `None` when it does not exist.
+    async fn describe_stack(&self, name: &str) -> Result<Option<StackInfo>>;
+    /// `GetTemplate` (the original template, as submitted).
+    async fn get_template(&self, name: &str) -> Result<String>;
+    /// `CreateChangeSet`; returns the change set's id.
+    async fn create_change_set(&self, request: &ChangeSetRequest) -> Result<String>;
+    /// `DescribeChangeSet`, all pages.
+    async fn describe_change_set(&self, stack: &str, change_set: &str) -> Result<ChangeSetInfo>;
+    /// `ExecuteChangeSet`.
+    async fn execute_change_set(&self, stack: &str, change_set: &str) -> Result<()>;
+    /// `DeleteChangeSet`.
+    async fn delete_change_set(&self, stack: &str, change_set: &str) -> Result<()>;
+    /// `DeleteStack`.
+    async fn delete_stack(&self, name: &str) -> Result<()>;
+    /// `DescribeStackEvents`, newest first, stopping after the event `until` (exclusive) or
+    /// after the first page when `until` is `None`.
+    async fn stack_events(&self, name: &str, until: Option<&str>) -> Result<Vec<StackEvent>>;
+    /// `ListStackResources`, all pages.
+    async fn stack_resources(&self, name: &str) -> Result<Vec<StackResource>>;
+}
+
+/// The S3 operations the engine uses (asset publishing).
+pub trait ObjectStore {
+    /// `HeadObject`: whether the key exists.
+    async fn object_exists(&self, bucket: &str, key: &str) -> Result<bool>;
+    /// `PutObject`.
+    async fn put_object(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<()>;
+    /// The URL CloudFormation reads an uploaded template from.
+    fn object_url(&self, bucket: &str, key: &str) -> String;
+}
+
+/// Counts the calls that go through it: the "N AWS API calls" line and the benchmark.
+#[derive(Debug, Default)]
+pub struct Counting<T> {
+    inner: T,
+    calls: std::cell::Cell<usize>,
+}
+
+impl<T> Counting<T> {
+    /// Wraps `inner`.
+    pub fn new(inner: T) -> Self {
+        Counting {
+            inner,
+            calls: std::cell::Cell::new(0),
+        }
+    }
+
+    /// Calls so far (a paginated call counts once per page it fetched only as one call here:
+    /// pages are rare for the operations deploy makes).
+    pub fn calls(&self) -> usize {
+        self.calls.get()
+    }
+
+    fn tick(&self) {
+        self.calls.set(self.calls.get() + 1);
+    }
+}
+
+impl<T: CloudFormation> CloudFormation for Counting<T> {
+    async fn describe_stack(&self, name: &str) -> Result<Option<StackInfo>> {
+        self.tick();
+        self.inner.describe_stack(name).await
+    }
+    async fn get_template(&self, name: &str) -> Result<String> {
+        self.tick();
+        self.inner.get_template(name).await
+    }
+    async fn create_change_set(&self, request: &ChangeSetRequest) -> Result<String> {
+        self.tick();
+        self.inner.create_change_set(request).await
+    }
+    async fn describe_change_set(&self, stack: &str, change_set: &str) -> Result<ChangeSetInfo> {
+        self.tick();
+        self.inner.describe_change_set(stack, change_set).await
+    }
+    async fn execute_change_set(&self, stack: &str, change_set: &str) -> Result<()> {
+        self.tick();
+        self.inner.execute_change_set(stack, change_set).await
+    }
+    async fn delete_change_set(&self, stack: &str, change_set: &str) -> Result<()> {
+        self.tick();
+        self.inner.delete_change_set(stack, change_set).await
+    }
+    async fn delete_stack(&self, name: &str) -> Result<()> {
+        self.tick();
+        self.inner.delete_stack(name).await
+    }
+    async fn stack_events(&self, name: &str, until: Option<&str>) -> Result<Vec<StackEvent>> {
+        self.tick();
+        self.inner.stack_events(name, until).await
+    }
+    async fn stack_resources(&self, name: &str) -> Result<Vec<StackResource>> {
+        self.tick();
+        self.inner.stack_resources(name).await
+    }
+}
+
+impl<T: ObjectStore> ObjectStore for Counting<T> {
+    async fn object_exists(&self, bucket: &str, key: &str) -> Result<bool> {
+        self.tick();
+        self.inner.object_exists(bucket, key).await
+    }
+    async fn put_object(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<()> {
+        self.tick();
+        self.inner.put_object(bucket, key, body).await
+    }
+    fn object_url(&self, bucket: &str, key: &str) -> String {
+        self.inner.object_url(bucket, key)
+    }
+}

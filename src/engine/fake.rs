@@ -1,0 +1,394 @@
+//! A scripted CloudFormation and S3 for the engine's tests: stacks, change sets and events held
+//! in memory, with the answers moto cannot give (per-resource events, failures and rollbacks,
+//! stacks busy with another operation, change sets that take time or fail).
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+
+use anyhow::{anyhow, bail, Result};
+
+use super::api::*;
+use super::sdk::AlreadyExists;
+
+/// A stack in the fake.
+#[derive(Clone, Debug, Default)]
+pub struct FakeStack {
+    pub info: StackInfo,
+    pub template: String,
+    /// Newest first, as DescribeStackEvents lists them.
+    pub events: Vec<StackEvent>,
+    /// Describe calls before a busy stack settles into `settles_to`.
+    pub busy_for: usize,
+    pub settles_to: Option<String>,
+}
+
+/// What executing the next change set does.
+#[derive(Clone, Debug)]
+pub struct Execution {
+    /// `(logical id, type, status, reason)`, in order; released a few per poll.
+    pub events: Vec<(String, String, String, Option<String>)>,
+    /// The stack's final status.
+    pub final_status: String,
+}
+
+#[derive(Debug, Default)]
+pub struct FakeCloud {
+    pub stacks: RefCell<BTreeMap<String, FakeStack>>,
+    pub objects: RefCell<BTreeMap<(String, String), Vec<u8>>>,
+    pub change_sets: RefCell<BTreeMap<(String, String), (ChangeSetRequest, ChangeSetInfo)>>,
+    /// Every CreateChangeSet request, as sent.
+    pub requests: RefCell<Vec<ChangeSetRequest>>,
+    /// Every call, as "Operation target".
+    pub calls: RefCell<Vec<String>>,
+    /// Answers DescribeChangeSet gives before the computed one (pending states, failures).
+    pub change_set_script: RefCell<VecDeque<ChangeSetInfo>>,
+    /// The next execution's script; default: every change completes.
+    pub execution: RefCell<Option<Execution>>,
+    /// Events not yet visible: released `events_per_poll` at a time.
+    pending: RefCell<VecDeque<(String, StackEvent)>>,
+    pub events_per_poll: usize,
+    /// DescribeStackEvents polls that see nothing new before events are released (backoff).
+    pub hold_polls: std::cell::Cell<usize>,
+    /// The (virtual) time of every DescribeStackEvents call.
+    pub event_poll_times: RefCell<Vec<tokio::time::Instant>>,
+    next_id: RefCell<u64>,
+}
+
+impl FakeCloud {
+    pub fn new() -> Self {
+        FakeCloud {
+            events_per_poll: 3,
+            ..Default::default()
+        }
+    }
+
+    pub fn with_stack(self, name: &str, status: &str, template: &str, params: &[(&str, &str)]) -> Self {
+        self.stacks.borrow_mut().insert(
+            name.to_owned(),
+            FakeStack {
+                info: StackInfo {
+                    name: name.to_owned(),
+                    id: format!("arn:aws:cloudformation:us-east-1:123456789012:stack/{name}/1"),
+                    status: status.to_owned(),
+                    parameters: params
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
+                    ..Default::default()
+                },
+                template: template.to_owned(),
+                events: vec![self.event(name, name, "AWS::CloudFormation::Stack", status, None)],
+                ..Default::default()
+            },
+        );
+        self
+    }
+
+    pub fn call_names(&self) -> Vec<String> {
+        self.calls.borrow().clone()
+    }
+
+    pub fn count(&self, op: &str) -> usize {
+        self.calls.borrow().iter().filter(|c| c.starts_with(op)).count()
+    }
+
+    fn log(&self, call: String) {
+        self.calls.borrow_mut().push(call);
+    }
+
+    fn event(&self, stack: &str, id: &str, ty: &str, status: &str, reason: Option<String>) -> StackEvent {
+        let mut n = self.next_id.borrow_mut();
+        *n += 1;
+        let _ = stack;
+        StackEvent {
+            id: format!("ev-{n}"),
+            logical_id: id.to_owned(),
+            resource_type: ty.to_owned(),
+            status: status.to_owned(),
+            reason,
+            timestamp: *n as f64,
+        }
+    }
+}
+
+fn resource_ids(template: &str) -> BTreeMap<String, String> {
+    serde_json::from_str::<serde_json::Value>(template)
+        .ok()
+        .and_then(|t| t.get("Resources").and_then(|r| r.as_object()).cloned())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(id, r)| (id, r["Type"].as_str().unwrap_or("?").to_owned()))
+        .collect()
+}
+
+impl CloudFormation for FakeCloud {
+    async fn describe_stack(&self, name: &str) -> Result<Option<StackInfo>> {
+        self.log(format!("DescribeStacks {name}"));
+        let mut stacks = self.stacks.borrow_mut();
+        let Some(s) = stacks.get_mut(name) else {
+            return Ok(None);
+        };
+        if s.busy_for > 0 {
+            s.busy_for -= 1;
+            if s.busy_for == 0 {
+                if let Some(to) = s.settles_to.take() {
+                    s.info.status = to;
+                }
+            }
+        }
+        Ok(Some(s.info.clone()))
+    }
+
+    async fn get_template(&self, name: &str) -> Result<String> {
+        self.log(format!("GetTemplate {name}"));
+        self.stacks
+            .borrow()
+            .get(name)
+            .map(|s| s.template.clone())
+            .ok_or_else(|| anyhow!("ValidationError: Stack with id {name} does not exist"))
+    }
+
+    async fn create_change_set(&self, r: &ChangeSetRequest) -> Result<String> {
+        self.log(format!("CreateChangeSet {} {:?}", r.stack_name, r.kind));
+        self.requests.borrow_mut().push(r.clone());
+        let key = (r.stack_name.clone(), r.change_set_name.clone());
+        if self.change_sets.borrow().contains_key(&key) {
+            return Err(anyhow!(AlreadyExists));
+        }
+        let mut stacks = self.stacks.borrow_mut();
+        let template = match &r.template {
+            TemplateSource::Body(b) => b.clone(),
+            TemplateSource::Url(u) => {
+                let (bucket, k) = u
+                    .trim_start_matches("https://s3.us-east-1.amazonaws.com/")
+                    .split_once('/')
+                    .ok_or_else(|| anyhow!("bad url {u}"))?;
+                let bytes = self
+                    .objects
+                    .borrow()
+                    .get(&(bucket.to_owned(), k.to_owned()))
+                    .cloned()
+                    .ok_or_else(|| anyhow!("ValidationError: S3 error: Access Denied ({u})"))?;
+                String::from_utf8(bytes)?
+            }
+            TemplateSource::Previous => stacks
+                .get(&r.stack_name)
+                .map(|s| s.template.clone())
+                .ok_or_else(|| anyhow!("no previous template"))?,
+        };
+        let old = match r.kind {
+            ChangeSetKind::Create => {
+                if stacks.get(&r.stack_name).is_some_and(|s| s.info.status != "REVIEW_IN_PROGRESS") {
+                    bail!("ValidationError: Stack [{}] already exists and cannot be created again", r.stack_name);
+                }
+                stacks.entry(r.stack_name.clone()).or_insert_with(|| FakeStack {
+                    info: StackInfo {
+                        name: r.stack_name.clone(),
+                        id: format!("arn:aws:cloudformation:us-east-1:123456789012:stack/{}/2", r.stack_name),
+                        status: "REVIEW_IN_PROGRESS".into(),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                });
+                BTreeMap::new()
+            }
+            ChangeSetKind::Update => {
+                let s = stacks
+                    .get(&r.stack_name)
+                    .ok_or_else(|| anyhow!("ValidationError: Stack [{}] does not exist", r.stack_name))?;
+                resource_ids(&s.template)
+            }
+        };
+        let new = resource_ids(&template);
+        let mut changes = Vec::new();
+        for (id, ty) in &new {
+            if !old.contains_key(id) {
+                changes.push(ResourceChangeInfo { action: "Add".into(), logical_id: id.clone(), resource_type: ty.clone(), replacement: None });
+            }
+        }
+        let old_template = stacks.get(&r.stack_name).map(|s| s.template.clone()).unwrap_or_default();
+        let old_json: serde_json::Value = serde_json::from_str(&old_template).unwrap_or_default();
+        let new_json: serde_json::Value = serde_json::from_str(&template).unwrap_or_default();
+        for id in new.keys().filter(|id| old.contains_key(*id)) {
+            if old_json["Resources"][id] != new_json["Resources"][id] {
+                changes.push(ResourceChangeInfo { action: "Modify".into(), logical_id: id.clone(), resource_type: new[id].clone(), replacement: Some("False".into()) });
+            }
+        }
+        for (id, ty) in &old {
+            if !new.contains_key(id) {
+                changes.push(ResourceChangeInfo { action: "Remove".into(), logical_id: id.clone(), resource_type: ty.clone(), replacement: None });
+            }
+        }
+        let params_changed = stacks.get(&r.stack_name).is_some_and(|s| {
+            r.parameters.iter().any(|p| p.value.as_ref().is_some_and(|v| s.info.parameters.get(&p.key) != Some(v)))
+        });
+        let info = if changes.is_empty() && !params_changed {
+            ChangeSetInfo {
+                status: "FAILED".into(),
+                status_reason: Some("The submitted information didn't contain changes. Submit different information to create a change set.".into()),
+                execution_status: Some("UNAVAILABLE".into()),
+                changes,
+            }
+        } else {
+            ChangeSetInfo { status: "CREATE_COMPLETE".into(), status_reason: None, execution_status: Some("AVAILABLE".into()), changes }
+        };
+        let mut req = r.clone();
+        req.template = TemplateSource::Body(template);
+        self.change_sets.borrow_mut().insert(key, (req, info));
+        Ok(format!("cs-{}", r.change_set_name))
+    }
+
+    async fn describe_change_set(&self, stack: &str, cs: &str) -> Result<ChangeSetInfo> {
+        self.log(format!("DescribeChangeSet {stack}"));
+        if let Some(next) = self.change_set_script.borrow_mut().pop_front() {
+            return Ok(next);
+        }
+        self.change_sets
+            .borrow()
+            .get(&(stack.to_owned(), cs.to_owned()))
+            .map(|(_, i)| i.clone())
+            .ok_or_else(|| anyhow!("ChangeSetNotFound: {cs}"))
+    }
+
+    async fn execute_change_set(&self, stack: &str, cs: &str) -> Result<()> {
+        self.log(format!("ExecuteChangeSet {stack}"));
+        let (req, info) = self
+            .change_sets
+            .borrow_mut()
+            .remove(&(stack.to_owned(), cs.to_owned()))
+            .ok_or_else(|| anyhow!("ChangeSetNotFound: {cs}"))?;
+        let mut stacks = self.stacks.borrow_mut();
+        let s = stacks.get_mut(stack).ok_or_else(|| anyhow!("no stack"))?;
+        let verb = if req.kind == ChangeSetKind::Create { "CREATE" } else { "UPDATE" };
+        let exec = self.execution.borrow_mut().take().unwrap_or_else(|| Execution {
+            events: info
+                .changes
+                .iter()
+                .flat_map(|c| {
+                    [
+                        (c.logical_id.clone(), c.resource_type.clone(), format!("{verb}_IN_PROGRESS"), None),
+                        (c.logical_id.clone(), c.resource_type.clone(), format!("{verb}_COMPLETE"), None),
+                    ]
+                })
+                .collect(),
+            final_status: format!("{verb}_COMPLETE"),
+        });
+        let mut pending = self.pending.borrow_mut();
+        pending.push_back((stack.to_owned(), self.event(stack, stack, "AWS::CloudFormation::Stack", &format!("{verb}_IN_PROGRESS"), Some("User Initiated".into()))));
+        for (id, ty, status, reason) in exec.events {
+            pending.push_back((stack.to_owned(), self.event(stack, &id, &ty, &status, reason)));
+        }
+        pending.push_back((stack.to_owned(), self.event(stack, stack, "AWS::CloudFormation::Stack", &exec.final_status, None)));
+        s.info.status = format!("{verb}_IN_PROGRESS");
+        s.settles_to = Some(exec.final_status.clone());
+        if let TemplateSource::Body(t) = &req.template {
+            if exec.final_status.ends_with("_COMPLETE") && !exec.final_status.contains("ROLLBACK") {
+                s.template = t.clone();
+                for p in &req.parameters {
+                    if let Some(v) = &p.value {
+                        s.info.parameters.insert(p.key.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn delete_change_set(&self, stack: &str, cs: &str) -> Result<()> {
+        self.log(format!("DeleteChangeSet {stack}"));
+        self.change_sets.borrow_mut().remove(&(stack.to_owned(), cs.to_owned()));
+        Ok(())
+    }
+
+    async fn delete_stack(&self, name: &str) -> Result<()> {
+        self.log(format!("DeleteStack {name}"));
+        let exec = self.execution.borrow_mut().take();
+        let mut pending = self.pending.borrow_mut();
+        pending.push_back((name.to_owned(), self.event(name, name, "AWS::CloudFormation::Stack", "DELETE_IN_PROGRESS", None)));
+        let final_status = match exec {
+            Some(e) => {
+                for (id, ty, status, reason) in e.events {
+                    pending.push_back((name.to_owned(), self.event(name, &id, &ty, &status, reason)));
+                }
+                e.final_status
+            }
+            None => "DELETE_COMPLETE".into(),
+        };
+        pending.push_back((name.to_owned(), self.event(name, name, "AWS::CloudFormation::Stack", &final_status, None)));
+        if let Some(s) = self.stacks.borrow_mut().get_mut(name) {
+            s.info.status = "DELETE_IN_PROGRESS".into();
+            s.settles_to = Some(final_status);
+        }
+        Ok(())
+    }
+
+    async fn stack_events(&self, name: &str, until: Option<&str>) -> Result<Vec<StackEvent>> {
+        self.log(format!("DescribeStackEvents {name}"));
+        self.event_poll_times.borrow_mut().push(tokio::time::Instant::now());
+        // Release a few pending events, as a slow CloudFormation would.
+        let mut released = 0;
+        if self.hold_polls.get() > 0 {
+            self.hold_polls.set(self.hold_polls.get() - 1);
+            released = self.events_per_poll;
+        }
+        while released < self.events_per_poll {
+            let Some((stack, e)) = self.pending.borrow_mut().pop_front() else { break };
+            let mut stacks = self.stacks.borrow_mut();
+            if let Some(s) = stacks.get_mut(&stack) {
+                let terminal = e.is_stack() && !e.status.ends_with("_IN_PROGRESS");
+                s.events.insert(0, e.clone());
+                if terminal {
+                    if e.status == "DELETE_COMPLETE" {
+                        stacks.remove(&stack);
+                    } else {
+                        s.info.status = e.status.clone();
+                        s.settles_to = None;
+                    }
+                }
+            }
+            released += 1;
+        }
+        let stacks = self.stacks.borrow();
+        let events = match stacks.get(name) {
+            Some(s) => s.events.clone(),
+            // Deleted: CloudFormation answers "does not exist" by name.
+            None => return Ok(Vec::new()),
+        };
+        Ok(match until {
+            Some(id) => events.into_iter().take_while(|e| e.id != id).collect(),
+            None => events.into_iter().take(100).collect(),
+        })
+    }
+
+    async fn stack_resources(&self, name: &str) -> Result<Vec<StackResource>> {
+        self.log(format!("ListStackResources {name}"));
+        let stacks = self.stacks.borrow();
+        let s = stacks.get(name).ok_or_else(|| anyhow!("ValidationError: Stack with id {name} does not exist"))?;
+        Ok(resource_ids(&s.template)
+            .into_iter()
+            .map(|(id, ty)| StackResource {
+                physical_id: Some(format!("{}-{}", name, id.to_lowercase())),
+                logical_id: id,
+                resource_type: ty,
+                status: "CREATE_COMPLETE".into(),
+            })
+            .collect())
+    }
+}
+
+impl ObjectStore for FakeCloud {
+    async fn object_exists(&self, bucket: &str, key: &str) -> Result<bool> {
+        self.log(format!("HeadObject {key}"));
+        Ok(self.objects.borrow().contains_key(&(bucket.to_owned(), key.to_owned())))
+    }
+
+    async fn put_object(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<()> {
+        self.log(format!("PutObject {key}"));
+        self.objects.borrow_mut().insert((bucket.to_owned(), key.to_owned()), body);
+        Ok(())
+    }
+
+    fn object_url(&self, bucket: &str, key: &str) -> String {
+        format!("https://s3.us-east-1.amazonaws.com/{bucket}/{key}")
+    }
+}

@@ -1,0 +1,338 @@
+//! `sleep` / `wake` (parameter-only updates with the previous template), `destroy` and
+//! `status`.
+
+use std::fmt;
+
+use anyhow::{bail, Result};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::api::{
+    ChangeSetKind, ChangeSetRequest, CloudFormation, ObjectStore, ParameterValue, StackInfo,
+    TemplateSource,
+};
+use super::deploy::{render_change_set, Engine};
+use super::watch::{self, classify, Backoff, StackState};
+use crate::diff::diff_templates;
+
+/// The result of `sleep` / `wake`.
+#[derive(Clone, Debug, Serialize)]
+pub struct ParameterReport {
+    /// Stack name.
+    pub stack: String,
+    /// The parameter.
+    pub parameter: String,
+    /// Its value now.
+    pub value: String,
+    /// Whether an update ran (false: it already had that value).
+    pub changed: bool,
+    /// Final stack status.
+    pub status: String,
+}
+
+impl fmt::Display for ParameterReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.changed {
+            writeln!(
+                f,
+                "{}: {} = {} ({})",
+                self.stack, self.parameter, self.value, self.status
+            )
+        } else {
+            writeln!(
+                f,
+                "{}: {} is already {}; nothing to do",
+                self.stack, self.parameter, self.value
+            )
+        }
+    }
+}
+
+/// A resource that outlives the stack (its DeletionPolicy keeps it).
+#[derive(Clone, Debug, Serialize)]
+pub struct Retained {
+    /// Logical id.
+    pub logical_id: String,
+    /// Type.
+    pub resource_type: String,
+    /// Physical id (bucket name, key id, …) when known.
+    pub physical_id: Option<String>,
+    /// `Retain`, `RetainExceptOnCreate` or `Snapshot`.
+    pub policy: String,
+}
+
+/// The result of `destroy`.
+#[derive(Clone, Debug, Serialize)]
+pub struct DestroyReport {
+    /// Stack name.
+    pub stack: String,
+    /// `false`: the stack did not exist, or the user declined.
+    pub deleted: bool,
+    /// What stays in the account.
+    pub retained: Vec<Retained>,
+}
+
+impl fmt::Display for DestroyReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.deleted {
+            return writeln!(f, "{}: not deleted", self.stack);
+        }
+        writeln!(f, "{}: deleted", self.stack)?;
+        if !self.retained.is_empty() {
+            writeln!(f, "{}", retained_text(&self.retained))?;
+        }
+        Ok(())
+    }
+}
+
+/// The retained resources as lines.
+pub fn retained_text(retained: &[Retained]) -> String {
+    let mut out = format!(
+        "Retained by their deletion policy ({}), still in the account afterwards:",
+        retained.len()
+    );
+    for r in retained {
+        out.push_str(&format!(
+            "\n  {:<28} {:<28} {}",
+            r.logical_id,
+            r.resource_type,
+            r.physical_id.as_deref().unwrap_or("(no physical id)")
+        ));
+    }
+    out
+}
+
+/// The resources of a template that its DeletionPolicy keeps.
+pub fn retained_in(template: &Value) -> Vec<(String, String, String)> {
+    let Some(resources) = template.get("Resources").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    resources
+        .iter()
+        .filter_map(|(id, r)| {
+            let policy = r.get("DeletionPolicy")?.as_str()?;
+            matches!(policy, "Retain" | "RetainExceptOnCreate" | "Snapshot").then(|| {
+                (
+                    id.clone(),
+                    r.get("Type")
+                        .and_then(Value::as_str)
+                        .unwrap_or("?")
+                        .to_owned(),
+                    policy.to_owned(),
+                )
+            })
+        })
+        .collect()
+}
+
+impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
+    /// Sets one parameter with the previous template and every other parameter unchanged.
+    pub async fn set_parameter(
+        &mut self,
+        stack: &str,
+        key: &str,
+        value: &str,
+        change_set_name: &str,
+        backoff: Backoff,
+    ) -> Result<ParameterReport> {
+        let deployed = self.settled(stack, backoff).await?;
+        let Some(current) = deployed.parameters.get(key) else {
+            bail!("stack {stack} has no parameter {key}: deploy it with this version of cdkrs first");
+        };
+        if current == value {
+            return Ok(ParameterReport {
+                stack: stack.to_owned(),
+                parameter: key.to_owned(),
+                value: value.to_owned(),
+                changed: false,
+                status: deployed.status,
+            });
+        }
+        let parameters = deployed
+            .parameters
+            .keys()
+            .map(|k| ParameterValue {
+                key: k.clone(),
+                value: (k == key).then(|| value.to_owned()),
+            })
+            .collect();
+        let request = ChangeSetRequest {
+            stack_name: stack.to_owned(),
+            change_set_name: change_set_name.to_owned(),
+            kind: ChangeSetKind::Update,
+            template: TemplateSource::Previous,
+            parameters,
+            description: format!("cdkrs: {key}={value}"),
+        };
+        let Some(cs) = self.change_set(&request, backoff).await? else {
+            return Ok(ParameterReport {
+                stack: stack.to_owned(),
+                parameter: key.to_owned(),
+                value: value.to_owned(),
+                changed: true,
+                status: deployed.status,
+            });
+        };
+        let empty = diff_templates(None, &Value::Null);
+        self.ui.info(&render_change_set(stack, &cs, &empty));
+        let baseline = self.newest_event(stack).await?;
+        self.cfn.execute_change_set(stack, change_set_name).await?;
+        let done = watch::watch(
+            self.cfn,
+            self.ui,
+            backoff,
+            stack,
+            baseline,
+            "updating",
+            cs.changes.len(),
+        )
+        .await?;
+        if !watch::is_success(&done.status) {
+            bail!("{}", done.failure());
+        }
+        Ok(ParameterReport {
+            stack: stack.to_owned(),
+            parameter: key.to_owned(),
+            value: value.to_owned(),
+            changed: true,
+            status: done.status,
+        })
+    }
+
+    /// Deletes a stack after listing what it retains; asks first unless `assume_yes`.
+    pub async fn destroy(
+        &mut self,
+        stack: &str,
+        assume_yes: bool,
+        backoff: Backoff,
+    ) -> Result<DestroyReport> {
+        let mut deployed = self.cfn.describe_stack(stack).await?;
+        if classify(deployed.as_ref()) == StackState::Busy {
+            let s = deployed.as_ref().expect("a busy stack exists");
+            deployed = watch::wait_settled(self.cfn, self.ui, backoff, s).await?;
+        }
+        if deployed.is_none() {
+            self.ui.info(&format!("{stack} does not exist: nothing to destroy"));
+            return Ok(DestroyReport {
+                stack: stack.to_owned(),
+                deleted: false,
+                retained: Vec::new(),
+            });
+        }
+        let template = self.cfn.get_template(stack).await?;
+        let template: Value = serde_json::from_str(&template).unwrap_or(Value::Null);
+        let kept = retained_in(&template);
+        let physical = if kept.is_empty() {
+            Vec::new()
+        } else {
+            self.cfn.stack_resources(stack).await?
+        };
+        let retained: Vec<Retained> = kept
+            .into_iter()
+            .map(|(logical_id, resource_type, policy)| Retained {
+                physical_id: physical
+                    .iter()
+                    .find(|r| r.logical_id == logical_id)
+                    .and_then(|r| r.physical_id.clone()),
+                logical_id,
+                resource_type,
+                policy,
+            })
+            .collect();
+        if !retained.is_empty() {
+            self.ui.info(&retained_text(&retained));
+        }
+        if !assume_yes
+            && !self.ui.confirm(&format!(
+                "Delete stack {stack} and every resource it does not retain?"
+            ))?
+        {
+            return Ok(DestroyReport {
+                stack: stack.to_owned(),
+                deleted: false,
+                retained,
+            });
+        }
+        let baseline = self.newest_event(stack).await?;
+        self.cfn.delete_stack(stack).await?;
+        let done = watch::watch(
+            self.cfn,
+            self.ui,
+            backoff,
+            stack,
+            baseline,
+            "deleting",
+            template
+                .get("Resources")
+                .and_then(Value::as_object)
+                .map_or(0, |r| r.len()),
+        )
+        .await?;
+        if done.status != "DELETE_COMPLETE" {
+            bail!("{}", done.failure());
+        }
+        Ok(DestroyReport {
+            stack: stack.to_owned(),
+            deleted: true,
+            retained,
+        })
+    }
+
+    /// The stack, settled: waits out a running operation; an error when it is missing or stuck.
+    async fn settled(&mut self, stack: &str, backoff: Backoff) -> Result<StackInfo> {
+        let mut deployed = self.cfn.describe_stack(stack).await?;
+        loop {
+            match classify(deployed.as_ref()) {
+                StackState::Missing | StackState::ReviewInProgress => {
+                    bail!("stack {stack} is not deployed: run `cdkrs deploy` first")
+                }
+                StackState::Stable => {
+                    return Ok(deployed.expect("a stable stack exists"));
+                }
+                StackState::Blocked(why) => bail!(why),
+                StackState::RollbackComplete => bail!(
+                    "stack {stack} is ROLLBACK_COMPLETE (its creation failed): run `cdkrs \
+                     deploy` to delete and create it again"
+                ),
+                StackState::Busy => {
+                    let s = deployed.as_ref().expect("a busy stack exists");
+                    deployed = watch::wait_settled(self.cfn, self.ui, backoff, s).await?;
+                }
+            }
+        }
+    }
+}
+
+/// One stack in `cdkrs status`.
+#[derive(Clone, Debug, Serialize)]
+pub struct StackStatus {
+    /// Stack name.
+    pub stack: String,
+    /// The stack, or `None` when it is not deployed.
+    pub deployed: Option<StackInfo>,
+}
+
+impl fmt::Display for StackStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(s) = &self.deployed else {
+            return writeln!(f, "{}: not deployed", self.stack);
+        };
+        writeln!(f, "{}: {}", self.stack, s.status)?;
+        if let Some(r) = s.status_reason.as_deref().filter(|r| !r.is_empty()) {
+            writeln!(f, "  reason: {r}")?;
+        }
+        if !s.parameters.is_empty() {
+            writeln!(f, "  parameters:")?;
+            for (k, v) in &s.parameters {
+                writeln!(f, "    {k} = {v}")?;
+            }
+        }
+        if !s.outputs.is_empty() {
+            writeln!(f, "  outputs:")?;
+            for o in &s.outputs {
+                writeln!(f, "    {} = {}", o.key, o.value)?;
+            }
+        }
+        Ok(())
+    }
+}

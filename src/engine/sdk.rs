@@ -1,0 +1,325 @@
+//! The engine's seam implemented with the AWS SDK for Rust.
+
+use anyhow::{anyhow, Context, Result};
+use aws_sdk_cloudformation::config::http::HttpResponse;
+use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter};
+
+use super::api::{
+    ChangeSetInfo, ChangeSetKind, ChangeSetRequest, CloudFormation, ObjectStore,
+    ResourceChangeInfo, StackEvent, StackInfo, StackOutput, StackResource, TemplateSource,
+};
+use crate::aws::{errors, Clients};
+
+/// An SDK error as one readable line: the service's code and message when it sent them; the
+/// HTTP status and the start of the body when it sent neither (an emulator's HTML 500 page);
+/// else the error chain (connection refused, no credentials, …).
+fn sdk_error<E>(err: SdkError<E, HttpResponse>) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match (err.code(), err.message()) {
+        (Some(code), Some(message)) => anyhow!("{code}: {message}"),
+        (Some(code), None) => anyhow!("{code}"),
+        _ => match err.raw_response() {
+            Some(raw) => {
+                let body = raw.body().bytes().map(String::from_utf8_lossy).unwrap_or_default();
+                let text: String = strip_tags(&body).split_whitespace().collect::<Vec<_>>().join(" ");
+                anyhow!(
+                    "the service answered HTTP {} without an error code: {}",
+                    raw.status().as_u16(),
+                    text.chars().take(300).collect::<String>()
+                )
+            }
+            None => anyhow!("{}", DisplayErrorContext(&err)),
+        },
+    }
+}
+
+/// Drops `<…>` tags from an HTML error page.
+fn strip_tags(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+impl CloudFormation for Clients {
+    async fn describe_stack(&self, name: &str) -> Result<Option<StackInfo>> {
+        let out = match self.cfn.describe_stacks().stack_name(name).send().await {
+            Ok(out) => out,
+            Err(e) if errors::is_stack_missing(&e) => return Ok(None),
+            Err(e) => return Err(sdk_error(e)).with_context(|| format!("describing stack {name}")),
+        };
+        let Some(stack) = out.stacks().first() else {
+            return Ok(None);
+        };
+        Ok(Some(StackInfo {
+            name: stack.stack_name().unwrap_or(name).to_owned(),
+            id: stack.stack_id().unwrap_or_default().to_owned(),
+            status: stack
+                .stack_status()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            status_reason: stack.stack_status_reason().map(str::to_owned),
+            parameters: stack
+                .parameters()
+                .iter()
+                .filter_map(|p| {
+                    Some((
+                        p.parameter_key()?.to_owned(),
+                        p.parameter_value().unwrap_or_default().to_owned(),
+                    ))
+                })
+                .collect(),
+            outputs: stack
+                .outputs()
+                .iter()
+                .filter_map(|o| {
+                    Some(StackOutput {
+                        key: o.output_key()?.to_owned(),
+                        value: o.output_value().unwrap_or_default().to_owned(),
+                        description: o.description().map(str::to_owned),
+                    })
+                })
+                .collect(),
+        }))
+    }
+
+    async fn get_template(&self, name: &str) -> Result<String> {
+        let out = self
+            .cfn
+            .get_template()
+            .stack_name(name)
+            .send()
+            .await
+            .map_err(sdk_error)
+            .with_context(|| format!("reading the deployed template of {name}"))?;
+        out.template_body()
+            .map(str::to_owned)
+            .with_context(|| format!("GetTemplate of {name} returned no template body"))
+    }
+
+    async fn create_change_set(&self, request: &ChangeSetRequest) -> Result<String> {
+        let mut call = self
+            .cfn
+            .create_change_set()
+            .stack_name(&request.stack_name)
+            .change_set_name(&request.change_set_name)
+            .change_set_type(match request.kind {
+                ChangeSetKind::Create => ChangeSetType::Create,
+                ChangeSetKind::Update => ChangeSetType::Update,
+            })
+            .description(&request.description)
+            .capabilities(Capability::CapabilityIam)
+            .capabilities(Capability::CapabilityNamedIam);
+        call = match &request.template {
+            TemplateSource::Body(body) => call.template_body(body),
+            TemplateSource::Url(url) => call.template_url(url),
+            TemplateSource::Previous => call.use_previous_template(true),
+        };
+        for p in &request.parameters {
+            let param = Parameter::builder().parameter_key(&p.key);
+            let param = match &p.value {
+                Some(v) => param.parameter_value(v),
+                None => param.use_previous_value(true),
+            };
+            call = call.parameters(param.build());
+        }
+        let out = call.send().await.map_err(|e| {
+            if errors::is_already_exists(&e) {
+                anyhow!(AlreadyExists)
+            } else {
+                sdk_error(e)
+            }
+        })?;
+        Ok(out.id().unwrap_or(&request.change_set_name).to_owned())
+    }
+
+    async fn describe_change_set(&self, stack: &str, change_set: &str) -> Result<ChangeSetInfo> {
+        let mut info = ChangeSetInfo::default();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .cfn
+                .describe_change_set()
+                .stack_name(stack)
+                .change_set_name(change_set)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(sdk_error)
+                .with_context(|| format!("describing change set {change_set} of {stack}"))?;
+            info.status = out
+                .status()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default();
+            info.status_reason = out.status_reason().map(str::to_owned);
+            info.execution_status = out.execution_status().map(|s| s.as_str().to_owned());
+            info.changes
+                .extend(out.changes().iter().filter_map(|c| c.resource_change()).map(
+                    |rc| ResourceChangeInfo {
+                        action: rc.action().map(|a| a.as_str().to_owned()).unwrap_or_default(),
+                        logical_id: rc.logical_resource_id().unwrap_or_default().to_owned(),
+                        resource_type: rc.resource_type().unwrap_or_default().to_owned(),
+                        replacement: rc.replacement().map(|r| r.as_str().to_owned()),
+                    },
+                ));
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => return Ok(info),
+            }
+        }
+    }
+
+    async fn execute_change_set(&self, stack: &str, change_set: &str) -> Result<()> {
+        self.cfn
+            .execute_change_set()
+            .stack_name(stack)
+            .change_set_name(change_set)
+            .send()
+            .await
+            .map_err(sdk_error)
+            .with_context(|| format!("executing change set {change_set} of {stack}"))?;
+        Ok(())
+    }
+
+    async fn delete_change_set(&self, stack: &str, change_set: &str) -> Result<()> {
+        self.cfn
+            .delete_change_set()
+            .stack_name(stack)
+            .change_set_name(change_set)
+            .send()
+            .await
+            .map_err(sdk_error)
+            .with_context(|| format!("deleting change set {change_set} of {stack}"))?;
+        Ok(())
+    }
+
+    async fn delete_stack(&self, name: &str) -> Result<()> {
+        self.cfn
+            .delete_stack()
+            .stack_name(name)
+            .send()
+            .await
+            .map_err(sdk_error)
+            .with_context(|| format!("deleting stack {name}"))?;
+        Ok(())
+    }
+
+    async fn stack_events(&self, name: &str, until: Option<&str>) -> Result<Vec<StackEvent>> {
+        let mut events = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = match self
+                .cfn
+                .describe_stack_events()
+                .stack_name(name)
+                .set_next_token(token.take())
+                .send()
+                .await
+            {
+                Ok(out) => out,
+                // The stack is gone (a finished delete): no more events.
+                Err(e) if errors::is_stack_missing(&e) => return Ok(events),
+                Err(e) => {
+                    return Err(sdk_error(e)).with_context(|| format!("reading events of {name}"))
+                }
+            };
+            for e in out.stack_events() {
+                let id = e.event_id().unwrap_or_default();
+                if until == Some(id) {
+                    return Ok(events);
+                }
+                events.push(StackEvent {
+                    id: id.to_owned(),
+                    logical_id: e.logical_resource_id().unwrap_or_default().to_owned(),
+                    resource_type: e.resource_type().unwrap_or_default().to_owned(),
+                    status: e
+                        .resource_status()
+                        .map(|s| s.as_str().to_owned())
+                        .unwrap_or_default(),
+                    reason: e.resource_status_reason().map(str::to_owned),
+                    timestamp: e.timestamp().map(|t| t.as_secs_f64()).unwrap_or_default(),
+                });
+            }
+            match out.next_token() {
+                Some(t) if !t.is_empty() && until.is_some() => token = Some(t.to_owned()),
+                _ => return Ok(events),
+            }
+        }
+    }
+
+    async fn stack_resources(&self, name: &str) -> Result<Vec<StackResource>> {
+        let mut resources = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .cfn
+                .list_stack_resources()
+                .stack_name(name)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(sdk_error)
+                .with_context(|| format!("listing the resources of {name}"))?;
+            resources.extend(out.stack_resource_summaries().iter().filter_map(|r| {
+                Some(StackResource {
+                    logical_id: r.logical_resource_id()?.to_owned(),
+                    physical_id: r.physical_resource_id().map(str::to_owned),
+                    resource_type: r.resource_type().unwrap_or_default().to_owned(),
+                    status: r
+                        .resource_status()
+                        .map(|s| s.as_str().to_owned())
+                        .unwrap_or_default(),
+                })
+            }));
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => return Ok(resources),
+            }
+        }
+    }
+}
+
+/// `CreateChangeSet` answered that a change set of that name exists.
+#[derive(Debug, thiserror::Error)]
+#[error("a change set with this name already exists")]
+pub struct AlreadyExists;
+
+impl ObjectStore for Clients {
+    async fn object_exists(&self, bucket: &str, key: &str) -> Result<bool> {
+        match self.s3.head_object().bucket(bucket).key(key).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if errors::is_object_missing(&e) => Ok(false),
+            Err(e) => Err(sdk_error(e)).with_context(|| format!("checking s3://{bucket}/{key}")),
+        }
+    }
+
+    async fn put_object(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<()> {
+        self.s3
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(body.into())
+            .send()
+            .await
+            .map_err(sdk_error)
+            .with_context(|| format!("uploading s3://{bucket}/{key}"))?;
+        Ok(())
+    }
+
+    fn object_url(&self, bucket: &str, key: &str) -> String {
+        format!("https://s3.{}.amazonaws.com/{bucket}/{key}", self.region)
+    }
+}

@@ -1,0 +1,281 @@
+//! Waiting for CloudFormation: stack states, event polling with backoff and progress, and the
+//! root cause of a failure.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+
+use super::api::{CloudFormation, StackEvent, StackInfo};
+use super::ui::Ui;
+
+/// How polling waits: from `initial`, doubling up to `max`; back to `initial` when something
+/// happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    /// The first delay.
+    pub initial: Duration,
+    /// The longest delay.
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    /// 1 s doubling to 10 s: a 20-minute stack costs about 150 polls, a no-op none.
+    fn default() -> Self {
+        Backoff {
+            initial: Duration::from_secs(1),
+            max: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Backoff {
+    /// The delay after `delay`.
+    pub fn next(&self, delay: Duration) -> Duration {
+        (delay * 2).min(self.max).max(self.initial)
+    }
+}
+
+/// What the engine can do with a stack in a given state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StackState {
+    /// No such stack (or only a deleted one).
+    Missing,
+    /// Created by a change set that was never executed: it has no resources; deploy creates.
+    ReviewInProgress,
+    /// A create failed and was rolled back: the stack cannot be updated, only deleted.
+    RollbackComplete,
+    /// An operation is running: wait for it.
+    Busy,
+    /// Stuck: a human must act first; the text says how.
+    Blocked(String),
+    /// Deployed and settled: deploy updates.
+    Stable,
+}
+
+/// Classifies a stack status.
+pub fn classify(stack: Option<&StackInfo>) -> StackState {
+    let Some(stack) = stack else {
+        return StackState::Missing;
+    };
+    let name = &stack.name;
+    match stack.status.as_str() {
+        "DELETE_COMPLETE" => StackState::Missing,
+        "REVIEW_IN_PROGRESS" => StackState::ReviewInProgress,
+        "ROLLBACK_COMPLETE" => StackState::RollbackComplete,
+        "UPDATE_ROLLBACK_FAILED" => StackState::Blocked(format!(
+            "stack {name} is UPDATE_ROLLBACK_FAILED: an update failed and so did its rollback. \
+             Fix the cause (see the stack's events), then run `aws cloudformation \
+             continue-update-rollback --stack-name {name}` (add --resources-to-skip for \
+             resources that cannot roll back) and deploy again"
+        )),
+        "ROLLBACK_FAILED" => StackState::Blocked(format!(
+            "stack {name} is ROLLBACK_FAILED: its creation failed and the rollback could not \
+             delete everything. Run `cdkrs destroy` (retained resources stay), then deploy again"
+        )),
+        "DELETE_FAILED" => StackState::Blocked(format!(
+            "stack {name} is DELETE_FAILED: a destroy did not finish. Run `cdkrs destroy` again \
+             (its output names the resource that blocks it), then deploy"
+        )),
+        s if s.ends_with("_IN_PROGRESS") => StackState::Busy,
+        _ => StackState::Stable,
+    }
+}
+
+/// Whether a stack status ends an operation (anything not `…_IN_PROGRESS`).
+pub fn is_terminal(status: &str) -> bool {
+    !status.ends_with("_IN_PROGRESS")
+}
+
+/// Whether a stack status means the operation succeeded.
+pub fn is_success(status: &str) -> bool {
+    matches!(
+        status,
+        "CREATE_COMPLETE" | "UPDATE_COMPLETE" | "IMPORT_COMPLETE" | "DELETE_COMPLETE"
+    )
+}
+
+/// A failed resource whose reason is only that CloudFormation cancelled it because another
+/// resource failed.
+fn is_cascade(e: &StackEvent) -> bool {
+    e.reason.as_deref().is_some_and(|r| {
+        let r = r.to_ascii_lowercase();
+        r.contains("cancelled") || r.contains("canceled")
+    })
+}
+
+/// The first failure of an operation: the earliest resource `…_FAILED` event that is not a
+/// cancellation, else the earliest failure of any kind. `events` are in the order they happened.
+pub fn root_cause(events: &[StackEvent]) -> Option<&StackEvent> {
+    let failed = |e: &&StackEvent| e.status.ends_with("_FAILED");
+    events
+        .iter()
+        .filter(failed)
+        .find(|e| !e.is_stack() && !is_cascade(e))
+        .or_else(|| events.iter().filter(failed).find(|e| !e.is_stack()))
+        .or_else(|| events.iter().find(failed))
+}
+
+/// The end of an operation: the final status and every event it produced, oldest first.
+#[derive(Debug)]
+pub struct Finished {
+    /// Final stack status (`DELETE_COMPLETE` when the stack is gone).
+    pub status: String,
+    /// The stack as last described (`None` when it is gone).
+    pub stack: Option<StackInfo>,
+    /// The operation's events, oldest first.
+    pub events: Vec<StackEvent>,
+}
+
+impl Finished {
+    /// The failure in words: the root-cause event, or the stack's own reason.
+    pub fn failure(&self) -> String {
+        let name = self.stack.as_ref().map(|s| s.name.as_str()).unwrap_or("stack");
+        let mut text = format!("{name} ended in {}", self.status);
+        match root_cause(&self.events) {
+            Some(e) => {
+                text.push_str(&format!(
+                    "\n  root cause: {} ({}) {}: {}",
+                    e.logical_id,
+                    e.resource_type,
+                    e.status,
+                    e.reason.as_deref().unwrap_or("no reason given")
+                ));
+                let cascade = self
+                    .events
+                    .iter()
+                    .filter(|x| x.status.ends_with("_FAILED") && !x.is_stack() && x.id != e.id)
+                    .count();
+                if cascade > 0 {
+                    text.push_str(&format!(
+                        "\n  ({cascade} more failed or cancelled resources followed from it)"
+                    ));
+                }
+            }
+            None => {
+                if let Some(r) = self.stack.as_ref().and_then(|s| s.status_reason.as_deref()) {
+                    text.push_str(&format!("\n  reason: {r}"));
+                }
+            }
+        }
+        text
+    }
+}
+
+/// Polls `stack`'s events after the event `baseline` until the stack reaches a terminal status,
+/// reporting progress over `total` resources. A stack that disappears counts as
+/// `DELETE_COMPLETE`.
+pub async fn watch<C: CloudFormation>(
+    cfn: &C,
+    ui: &mut dyn Ui,
+    backoff: Backoff,
+    stack: &str,
+    baseline: Option<String>,
+    label: &str,
+    total: usize,
+) -> Result<Finished> {
+    ui.progress_start(label, total);
+    let mut seen = baseline;
+    let mut events: Vec<StackEvent> = Vec::new();
+    let mut latest: BTreeMap<String, String> = BTreeMap::new();
+    let mut delay = backoff.initial;
+    let mut quiet_polls = 0u32;
+    let result = loop {
+        tokio::time::sleep(delay).await;
+        let mut fresh = cfn.stack_events(stack, seen.as_deref()).await?;
+        fresh.reverse(); // oldest first
+        let mut terminal = None;
+        for e in &fresh {
+            if e.is_stack() {
+                if e.logical_id == stack && is_terminal(&e.status) && e.status != "REVIEW_IN_PROGRESS"
+                {
+                    terminal = Some(e.status.clone());
+                }
+            } else {
+                latest.insert(e.logical_id.clone(), e.status.clone());
+            }
+            let done = latest.values().filter(|s| is_terminal(s)).count();
+            let in_progress: Vec<String> = latest
+                .iter()
+                .filter(|(_, s)| !is_terminal(s))
+                .map(|(id, _)| id.clone())
+                .collect();
+            if e.status != "REVIEW_IN_PROGRESS" {
+                ui.progress_event(e, done, &in_progress);
+            }
+        }
+        if let Some(last) = fresh.last() {
+            seen = Some(last.id.clone());
+        }
+        let had_news = !fresh.is_empty();
+        events.extend(fresh);
+        if let Some(status) = terminal {
+            let info = cfn.describe_stack(stack).await?;
+            break Finished {
+                status,
+                stack: info,
+                events,
+            };
+        }
+        if had_news {
+            delay = backoff.initial;
+            quiet_polls = 0;
+        } else {
+            delay = backoff.next(delay);
+            quiet_polls += 1;
+            // Events can lag or be missing (emulators emit none for resources): every fourth
+            // quiet poll asks the stack itself.
+            if quiet_polls % 4 == 0 {
+                let info = cfn.describe_stack(stack).await?;
+                match &info {
+                    None => {
+                        break Finished {
+                            status: "DELETE_COMPLETE".into(),
+                            stack: None,
+                            events,
+                        }
+                    }
+                    Some(s) if is_terminal(&s.status) && s.status != "REVIEW_IN_PROGRESS" => {
+                        break Finished {
+                            status: s.status.clone(),
+                            stack: info.clone(),
+                            events,
+                        }
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+    };
+    ui.progress_finish();
+    Ok(result)
+}
+
+/// Waits for a busy stack to settle; returns it as it then is (`None` when it was deleted).
+pub async fn wait_settled<C: CloudFormation>(
+    cfn: &C,
+    ui: &mut dyn Ui,
+    backoff: Backoff,
+    stack: &StackInfo,
+) -> Result<Option<StackInfo>> {
+    ui.info(&format!(
+        "{} is {}: waiting for that operation to finish before going on",
+        stack.name, stack.status
+    ));
+    let mut delay = backoff.initial;
+    for _ in 0..2000 {
+        tokio::time::sleep(delay).await;
+        let now = cfn.describe_stack(&stack.name).await?;
+        match &now {
+            Some(s) if !is_terminal(&s.status) && s.status != "REVIEW_IN_PROGRESS" => {
+                delay = backoff.next(delay)
+            }
+            _ => return Ok(now),
+        }
+    }
+    bail!(
+        "{} stayed {} through 2000 polls: check it in the CloudFormation console",
+        stack.name,
+        stack.status
+    )
+}

@@ -34,6 +34,8 @@ mod intrinsics;
 mod render;
 mod resources;
 mod security;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

@@ -21,6 +21,28 @@
 //! rows before `+` rows. The JSON form (`serde::Serialize`) is the `--format json` output: every
 //! field is always present, names are snake_case, enums are lower-case strings.
 //!
+//! The JSON shape (`TemplateDiff`):
+//!
+//! ```text
+//! { "new_stack": bool,
+//!   "parameters" | "parameter_values" | "conditions" | "mappings" | "outputs" | "other":
+//!       [ { "name", "action": "add|remove|modify", "old": json|null, "new": json|null } ],
+//!   "resources": [ { "logical_id", "resource_type", "old_resource_type": string|null,
+//!                    "action", "replacement": "never|conditional|always",
+//!                    "property_changes": [ { "path", "old", "new", "replacement", "note" } ],
+//!                    "notes": [string], "warnings": [string] } ],
+//!   "security": [ { "action": "add|remove", "logical_id", "resource_type", "broadens": bool,
+//!                   "kind": "iam_statement", "source", "effect", "principals": [..],
+//!                           "actions": [..], "resources": [..], "condition": [..]
+//!                 | "kind": "managed_policy" | "permissions_boundary", "policy_arn"
+//!                 | "kind": "instance_profile_role", "role"
+//!                 | "kind": "lambda_permission", "function", "action", "principal", "condition"
+//!                 | "kind": "security_group_rule", "group", "direction", "protocol", "ports",
+//!                           "peer" } ],
+//!   "broadens_security": bool,
+//!   "summary": { "add", "change", "remove", "replace", "may_replace" } }
+//! ```
+//!
 //! ```
 //! use serde_json::json;
 //! let old = json!({"Resources": {"B": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "a"}}}});

@@ -80,6 +80,10 @@ pub(crate) fn markdown(diff: &TemplateDiff, stack_name: &str) -> String {
         }
         out.push('\n');
     }
+    // One newline at the end, whatever came last.
+    let end = out.trim_end().len();
+    out.truncate(end);
+    out.push('\n');
     out
 }
 

@@ -35,8 +35,8 @@ impl AwsArgs {
 
     /// Loads the SDK config: the standard chain, with these options on top.
     pub async fn sdk_config(&self, region: &str) -> SdkConfig {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(region.to_owned()));
+        let mut loader =
+            aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region.to_owned()));
         if let Some(profile) = &self.profile {
             loader = loader.profile_name(profile);
         }
@@ -98,7 +98,8 @@ pub mod errors {
     /// signal is the text: "The submitted information didn't contain changes…" or "No updates
     /// are to be performed.").
     pub fn is_no_changes_reason(reason: &str) -> bool {
-        reason.contains("didn't contain changes") || reason.contains("No updates are to be performed")
+        reason.contains("didn't contain changes")
+            || reason.contains("No updates are to be performed")
     }
 
     /// `HeadObject` of a key that does not exist.
@@ -106,6 +107,8 @@ pub mod errors {
         err: &aws_sdk_s3::error::SdkError<aws_sdk_s3::operation::head_object::HeadObjectError>,
     ) -> bool {
         err.as_service_error().is_some_and(|e| e.is_not_found())
-            || err.raw_response().is_some_and(|r| r.status().as_u16() == 404)
+            || err
+                .raw_response()
+                .is_some_and(|r| r.status().as_u16() == 404)
     }
 }

@@ -28,8 +28,8 @@ pub struct Args {
 pub fn run(args: Args) -> Result<(), Failure> {
     block_on(async {
         let ctx = Context::new(&args.config, &args.aws).await?;
-        let stack = cdkrs_stacks::bootstrap::build()
-            .map_err(|e| Failure::Invalid(format!("{e}\n")))?;
+        let stack =
+            cdkrs_stacks::bootstrap::build().map_err(|e| Failure::Invalid(format!("{e}\n")))?;
         let template = stack
             .synth()
             .map_err(|errors| Failure::Invalid(errors.to_string()))?;

@@ -35,7 +35,10 @@ impl Context {
     }
 
     /// The engine over these clients and the terminal.
-    pub fn engine<'a>(&'a self, ui: &'a mut TerminalUi) -> Engine<'a, Counting<Clients>, Counting<Clients>> {
+    pub fn engine<'a>(
+        &'a self,
+        ui: &'a mut TerminalUi,
+    ) -> Engine<'a, Counting<Clients>, Counting<Clients>> {
         Engine {
             cfn: &self.clients,
             s3: &self.clients,

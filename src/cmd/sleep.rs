@@ -32,7 +32,13 @@ pub fn run(args: Args, asleep: bool) -> Result<(), Failure> {
         };
         let result = ctx
             .engine(&mut ui)
-            .set_parameter(&stack, NETWORK_ASLEEP, value, change_set, Backoff::default())
+            .set_parameter(
+                &stack,
+                NETWORK_ASLEEP,
+                value,
+                change_set,
+                Backoff::default(),
+            )
             .await;
         ctx.report_calls();
         print_result(args.output, &result?)?;

@@ -16,7 +16,7 @@ use super::sdk::AlreadyExists;
 use super::ui::Ui;
 use super::watch::{self, classify, Backoff, StackState};
 use crate::aws::errors;
-use crate::diff::{diff_templates, TemplateDiff};
+use crate::diff::{diff_templates, Replacement, TemplateDiff};
 
 /// The largest template CloudFormation accepts inline (`TemplateBody`); larger ones are
 /// uploaded to the assets bucket and passed by URL (up to 1 MB).
@@ -375,7 +375,8 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
                 status: None,
             });
         };
-        self.ui.info(&render_change_set(name, &change_set, &diff));
+        self.ui
+            .info(&render_change_set(name, &change_set, Some(&diff)));
 
         let ask = match opts.approval {
             Approval::Never => false,
@@ -562,11 +563,17 @@ fn sha256(text: &str) -> String {
 /// The change set as a table (action, logical id, type, replacement) and the security section.
 /// CloudFormation's replacement answer is shown when it gave one; else the offline prediction
 /// from the create-only properties, marked as predicted.
-pub fn render_change_set(stack: &str, cs: &ChangeSetInfo, diff: &TemplateDiff) -> String {
+pub fn render_change_set(stack: &str, cs: &ChangeSetInfo, diff: Option<&TemplateDiff>) -> String {
     let predicted: BTreeMap<&str, String> = diff
-        .resource_changes()
+        .map(TemplateDiff::resource_changes)
+        .unwrap_or_default()
         .iter()
-        .map(|c| (c.logical_id.as_str(), format!("{:?}", c.replacement)))
+        .map(|c| {
+            (
+                c.logical_id.as_str(),
+                replacement_word(c.replacement).to_owned(),
+            )
+        })
         .collect();
     let rows: Vec<[String; 4]> = cs
         .changes
@@ -606,10 +613,21 @@ pub fn render_change_set(stack: &str, cs: &ChangeSetInfo, diff: &TemplateDiff) -
         out.push_str(&line([&r[0], &r[1], &r[2], &r[3]]));
         out.push('\n');
     }
-    let security = diff.render_security_text();
+    let security = diff
+        .map(|d| d.render_security_text(false))
+        .unwrap_or_default();
     if !security.is_empty() {
         out.push('\n');
         out.push_str(&security);
     }
     out
+}
+
+/// CloudFormation's words for a replacement.
+fn replacement_word(r: Replacement) -> &'static str {
+    match r {
+        Replacement::Never => "False",
+        Replacement::Conditional => "Conditional",
+        Replacement::Always => "True",
+    }
 }

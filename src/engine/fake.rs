@@ -62,7 +62,13 @@ impl FakeCloud {
         }
     }
 
-    pub fn with_stack(self, name: &str, status: &str, template: &str, params: &[(&str, &str)]) -> Self {
+    pub fn with_stack(
+        self,
+        name: &str,
+        status: &str,
+        template: &str,
+        params: &[(&str, &str)],
+    ) -> Self {
         self.stacks.borrow_mut().insert(
             name.to_owned(),
             FakeStack {
@@ -89,14 +95,25 @@ impl FakeCloud {
     }
 
     pub fn count(&self, op: &str) -> usize {
-        self.calls.borrow().iter().filter(|c| c.starts_with(op)).count()
+        self.calls
+            .borrow()
+            .iter()
+            .filter(|c| c.starts_with(op))
+            .count()
     }
 
     fn log(&self, call: String) {
         self.calls.borrow_mut().push(call);
     }
 
-    fn event(&self, stack: &str, id: &str, ty: &str, status: &str, reason: Option<String>) -> StackEvent {
+    fn event(
+        &self,
+        stack: &str,
+        id: &str,
+        ty: &str,
+        status: &str,
+        reason: Option<String>,
+    ) -> StackEvent {
         let mut n = self.next_id.borrow_mut();
         *n += 1;
         let _ = stack;
@@ -178,24 +195,35 @@ impl CloudFormation for FakeCloud {
         };
         let old = match r.kind {
             ChangeSetKind::Create => {
-                if stacks.get(&r.stack_name).is_some_and(|s| s.info.status != "REVIEW_IN_PROGRESS") {
-                    bail!("ValidationError: Stack [{}] already exists and cannot be created again", r.stack_name);
+                if stacks
+                    .get(&r.stack_name)
+                    .is_some_and(|s| s.info.status != "REVIEW_IN_PROGRESS")
+                {
+                    bail!(
+                        "ValidationError: Stack [{}] already exists and cannot be created again",
+                        r.stack_name
+                    );
                 }
-                stacks.entry(r.stack_name.clone()).or_insert_with(|| FakeStack {
-                    info: StackInfo {
-                        name: r.stack_name.clone(),
-                        id: format!("arn:aws:cloudformation:us-east-1:123456789012:stack/{}/2", r.stack_name),
-                        status: "REVIEW_IN_PROGRESS".into(),
+                stacks
+                    .entry(r.stack_name.clone())
+                    .or_insert_with(|| FakeStack {
+                        info: StackInfo {
+                            name: r.stack_name.clone(),
+                            id: format!(
+                                "arn:aws:cloudformation:us-east-1:123456789012:stack/{}/2",
+                                r.stack_name
+                            ),
+                            status: "REVIEW_IN_PROGRESS".into(),
+                            ..Default::default()
+                        },
                         ..Default::default()
-                    },
-                    ..Default::default()
-                });
+                    });
                 BTreeMap::new()
             }
             ChangeSetKind::Update => {
-                let s = stacks
-                    .get(&r.stack_name)
-                    .ok_or_else(|| anyhow!("ValidationError: Stack [{}] does not exist", r.stack_name))?;
+                let s = stacks.get(&r.stack_name).ok_or_else(|| {
+                    anyhow!("ValidationError: Stack [{}] does not exist", r.stack_name)
+                })?;
                 resource_ids(&s.template)
             }
         };
@@ -203,24 +231,46 @@ impl CloudFormation for FakeCloud {
         let mut changes = Vec::new();
         for (id, ty) in &new {
             if !old.contains_key(id) {
-                changes.push(ResourceChangeInfo { action: "Add".into(), logical_id: id.clone(), resource_type: ty.clone(), replacement: None });
+                changes.push(ResourceChangeInfo {
+                    action: "Add".into(),
+                    logical_id: id.clone(),
+                    resource_type: ty.clone(),
+                    replacement: None,
+                });
             }
         }
-        let old_template = stacks.get(&r.stack_name).map(|s| s.template.clone()).unwrap_or_default();
+        let old_template = stacks
+            .get(&r.stack_name)
+            .map(|s| s.template.clone())
+            .unwrap_or_default();
         let old_json: serde_json::Value = serde_json::from_str(&old_template).unwrap_or_default();
         let new_json: serde_json::Value = serde_json::from_str(&template).unwrap_or_default();
         for id in new.keys().filter(|id| old.contains_key(*id)) {
             if old_json["Resources"][id] != new_json["Resources"][id] {
-                changes.push(ResourceChangeInfo { action: "Modify".into(), logical_id: id.clone(), resource_type: new[id].clone(), replacement: Some("False".into()) });
+                changes.push(ResourceChangeInfo {
+                    action: "Modify".into(),
+                    logical_id: id.clone(),
+                    resource_type: new[id].clone(),
+                    replacement: Some("False".into()),
+                });
             }
         }
         for (id, ty) in &old {
             if !new.contains_key(id) {
-                changes.push(ResourceChangeInfo { action: "Remove".into(), logical_id: id.clone(), resource_type: ty.clone(), replacement: None });
+                changes.push(ResourceChangeInfo {
+                    action: "Remove".into(),
+                    logical_id: id.clone(),
+                    resource_type: ty.clone(),
+                    replacement: None,
+                });
             }
         }
         let params_changed = stacks.get(&r.stack_name).is_some_and(|s| {
-            r.parameters.iter().any(|p| p.value.as_ref().is_some_and(|v| s.info.parameters.get(&p.key) != Some(v)))
+            r.parameters.iter().any(|p| {
+                p.value
+                    .as_ref()
+                    .is_some_and(|v| s.info.parameters.get(&p.key) != Some(v))
+            })
         });
         let info = if changes.is_empty() && !params_changed {
             ChangeSetInfo {
@@ -230,7 +280,12 @@ impl CloudFormation for FakeCloud {
                 changes,
             }
         } else {
-            ChangeSetInfo { status: "CREATE_COMPLETE".into(), status_reason: None, execution_status: Some("AVAILABLE".into()), changes }
+            ChangeSetInfo {
+                status: "CREATE_COMPLETE".into(),
+                status_reason: None,
+                execution_status: Some("AVAILABLE".into()),
+                changes,
+            }
         };
         let mut req = r.clone();
         req.template = TemplateSource::Body(template);
@@ -259,26 +314,65 @@ impl CloudFormation for FakeCloud {
             .ok_or_else(|| anyhow!("ChangeSetNotFound: {cs}"))?;
         let mut stacks = self.stacks.borrow_mut();
         let s = stacks.get_mut(stack).ok_or_else(|| anyhow!("no stack"))?;
-        let verb = if req.kind == ChangeSetKind::Create { "CREATE" } else { "UPDATE" };
-        let exec = self.execution.borrow_mut().take().unwrap_or_else(|| Execution {
-            events: info
-                .changes
-                .iter()
-                .flat_map(|c| {
-                    [
-                        (c.logical_id.clone(), c.resource_type.clone(), format!("{verb}_IN_PROGRESS"), None),
-                        (c.logical_id.clone(), c.resource_type.clone(), format!("{verb}_COMPLETE"), None),
-                    ]
-                })
-                .collect(),
-            final_status: format!("{verb}_COMPLETE"),
-        });
+        let verb = if req.kind == ChangeSetKind::Create {
+            "CREATE"
+        } else {
+            "UPDATE"
+        };
+        let exec = self
+            .execution
+            .borrow_mut()
+            .take()
+            .unwrap_or_else(|| Execution {
+                events: info
+                    .changes
+                    .iter()
+                    .flat_map(|c| {
+                        [
+                            (
+                                c.logical_id.clone(),
+                                c.resource_type.clone(),
+                                format!("{verb}_IN_PROGRESS"),
+                                None,
+                            ),
+                            (
+                                c.logical_id.clone(),
+                                c.resource_type.clone(),
+                                format!("{verb}_COMPLETE"),
+                                None,
+                            ),
+                        ]
+                    })
+                    .collect(),
+                final_status: format!("{verb}_COMPLETE"),
+            });
         let mut pending = self.pending.borrow_mut();
-        pending.push_back((stack.to_owned(), self.event(stack, stack, "AWS::CloudFormation::Stack", &format!("{verb}_IN_PROGRESS"), Some("User Initiated".into()))));
+        pending.push_back((
+            stack.to_owned(),
+            self.event(
+                stack,
+                stack,
+                "AWS::CloudFormation::Stack",
+                &format!("{verb}_IN_PROGRESS"),
+                Some("User Initiated".into()),
+            ),
+        ));
         for (id, ty, status, reason) in exec.events {
-            pending.push_back((stack.to_owned(), self.event(stack, &id, &ty, &status, reason)));
+            pending.push_back((
+                stack.to_owned(),
+                self.event(stack, &id, &ty, &status, reason),
+            ));
         }
-        pending.push_back((stack.to_owned(), self.event(stack, stack, "AWS::CloudFormation::Stack", &exec.final_status, None)));
+        pending.push_back((
+            stack.to_owned(),
+            self.event(
+                stack,
+                stack,
+                "AWS::CloudFormation::Stack",
+                &exec.final_status,
+                None,
+            ),
+        ));
         s.info.status = format!("{verb}_IN_PROGRESS");
         s.settles_to = Some(exec.final_status.clone());
         if let TemplateSource::Body(t) = &req.template {
@@ -296,7 +390,9 @@ impl CloudFormation for FakeCloud {
 
     async fn delete_change_set(&self, stack: &str, cs: &str) -> Result<()> {
         self.log(format!("DeleteChangeSet {stack}"));
-        self.change_sets.borrow_mut().remove(&(stack.to_owned(), cs.to_owned()));
+        self.change_sets
+            .borrow_mut()
+            .remove(&(stack.to_owned(), cs.to_owned()));
         Ok(())
     }
 
@@ -304,17 +400,36 @@ impl CloudFormation for FakeCloud {
         self.log(format!("DeleteStack {name}"));
         let exec = self.execution.borrow_mut().take();
         let mut pending = self.pending.borrow_mut();
-        pending.push_back((name.to_owned(), self.event(name, name, "AWS::CloudFormation::Stack", "DELETE_IN_PROGRESS", None)));
+        pending.push_back((
+            name.to_owned(),
+            self.event(
+                name,
+                name,
+                "AWS::CloudFormation::Stack",
+                "DELETE_IN_PROGRESS",
+                None,
+            ),
+        ));
         let final_status = match exec {
             Some(e) => {
                 for (id, ty, status, reason) in e.events {
-                    pending.push_back((name.to_owned(), self.event(name, &id, &ty, &status, reason)));
+                    pending
+                        .push_back((name.to_owned(), self.event(name, &id, &ty, &status, reason)));
                 }
                 e.final_status
             }
             None => "DELETE_COMPLETE".into(),
         };
-        pending.push_back((name.to_owned(), self.event(name, name, "AWS::CloudFormation::Stack", &final_status, None)));
+        pending.push_back((
+            name.to_owned(),
+            self.event(
+                name,
+                name,
+                "AWS::CloudFormation::Stack",
+                &final_status,
+                None,
+            ),
+        ));
         if let Some(s) = self.stacks.borrow_mut().get_mut(name) {
             s.info.status = "DELETE_IN_PROGRESS".into();
             s.settles_to = Some(final_status);
@@ -324,7 +439,9 @@ impl CloudFormation for FakeCloud {
 
     async fn stack_events(&self, name: &str, until: Option<&str>) -> Result<Vec<StackEvent>> {
         self.log(format!("DescribeStackEvents {name}"));
-        self.event_poll_times.borrow_mut().push(tokio::time::Instant::now());
+        self.event_poll_times
+            .borrow_mut()
+            .push(tokio::time::Instant::now());
         // Release a few pending events, as a slow CloudFormation would.
         let mut released = 0;
         if self.hold_polls.get() > 0 {
@@ -332,7 +449,9 @@ impl CloudFormation for FakeCloud {
             released = self.events_per_poll;
         }
         while released < self.events_per_poll {
-            let Some((stack, e)) = self.pending.borrow_mut().pop_front() else { break };
+            let Some((stack, e)) = self.pending.borrow_mut().pop_front() else {
+                break;
+            };
             let mut stacks = self.stacks.borrow_mut();
             if let Some(s) = stacks.get_mut(&stack) {
                 let terminal = e.is_stack() && !e.status.ends_with("_IN_PROGRESS");
@@ -363,7 +482,9 @@ impl CloudFormation for FakeCloud {
     async fn stack_resources(&self, name: &str) -> Result<Vec<StackResource>> {
         self.log(format!("ListStackResources {name}"));
         let stacks = self.stacks.borrow();
-        let s = stacks.get(name).ok_or_else(|| anyhow!("ValidationError: Stack with id {name} does not exist"))?;
+        let s = stacks
+            .get(name)
+            .ok_or_else(|| anyhow!("ValidationError: Stack with id {name} does not exist"))?;
         Ok(resource_ids(&s.template)
             .into_iter()
             .map(|(id, ty)| StackResource {
@@ -379,12 +500,17 @@ impl CloudFormation for FakeCloud {
 impl ObjectStore for FakeCloud {
     async fn object_exists(&self, bucket: &str, key: &str) -> Result<bool> {
         self.log(format!("HeadObject {key}"));
-        Ok(self.objects.borrow().contains_key(&(bucket.to_owned(), key.to_owned())))
+        Ok(self
+            .objects
+            .borrow()
+            .contains_key(&(bucket.to_owned(), key.to_owned())))
     }
 
     async fn put_object(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<()> {
         self.log(format!("PutObject {key}"));
-        self.objects.borrow_mut().insert((bucket.to_owned(), key.to_owned()), body);
+        self.objects
+            .borrow_mut()
+            .insert((bucket.to_owned(), key.to_owned()), body);
         Ok(())
     }
 

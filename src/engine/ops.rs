@@ -13,7 +13,6 @@ use super::api::{
 };
 use super::deploy::{render_change_set, Engine};
 use super::watch::{self, classify, Backoff, StackState};
-use crate::diff::diff_templates;
 
 /// The result of `sleep` / `wake`.
 #[derive(Clone, Debug, Serialize)]
@@ -137,7 +136,9 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
     ) -> Result<ParameterReport> {
         let deployed = self.settled(stack, backoff).await?;
         let Some(current) = deployed.parameters.get(key) else {
-            bail!("stack {stack} has no parameter {key}: deploy it with this version of cdkrs first");
+            bail!(
+                "stack {stack} has no parameter {key}: deploy it with this version of cdkrs first"
+            );
         };
         if current == value {
             return Ok(ParameterReport {
@@ -173,8 +174,7 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
                 status: deployed.status,
             });
         };
-        let empty = diff_templates(None, &Value::Null);
-        self.ui.info(&render_change_set(stack, &cs, &empty));
+        self.ui.info(&render_change_set(stack, &cs, None));
         let baseline = self.newest_event(stack).await?;
         self.cfn.execute_change_set(stack, change_set_name).await?;
         let done = watch::watch(
@@ -212,7 +212,8 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
             deployed = watch::wait_settled(self.cfn, self.ui, backoff, s).await?;
         }
         if deployed.is_none() {
-            self.ui.info(&format!("{stack} does not exist: nothing to destroy"));
+            self.ui
+                .info(&format!("{stack} does not exist: nothing to destroy"));
             return Ok(DestroyReport {
                 stack: stack.to_owned(),
                 deleted: false,

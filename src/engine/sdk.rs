@@ -23,8 +23,15 @@ where
         (Some(code), None) => anyhow!("{code}"),
         _ => match err.raw_response() {
             Some(raw) => {
-                let body = raw.body().bytes().map(String::from_utf8_lossy).unwrap_or_default();
-                let text: String = strip_tags(&body).split_whitespace().collect::<Vec<_>>().join(" ");
+                let body = raw
+                    .body()
+                    .bytes()
+                    .map(String::from_utf8_lossy)
+                    .unwrap_or_default();
+                let text: String = strip_tags(&body)
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 anyhow!(
                     "the service answered HTTP {} without an error code: {}",
                     raw.status().as_u16(),
@@ -166,15 +173,20 @@ impl CloudFormation for Clients {
                 .unwrap_or_default();
             info.status_reason = out.status_reason().map(str::to_owned);
             info.execution_status = out.execution_status().map(|s| s.as_str().to_owned());
-            info.changes
-                .extend(out.changes().iter().filter_map(|c| c.resource_change()).map(
-                    |rc| ResourceChangeInfo {
-                        action: rc.action().map(|a| a.as_str().to_owned()).unwrap_or_default(),
+            info.changes.extend(
+                out.changes()
+                    .iter()
+                    .filter_map(|c| c.resource_change())
+                    .map(|rc| ResourceChangeInfo {
+                        action: rc
+                            .action()
+                            .map(|a| a.as_str().to_owned())
+                            .unwrap_or_default(),
                         logical_id: rc.logical_resource_id().unwrap_or_default().to_owned(),
                         resource_type: rc.resource_type().unwrap_or_default().to_owned(),
                         replacement: rc.replacement().map(|r| r.as_str().to_owned()),
-                    },
-                ));
+                    }),
+            );
             match out.next_token() {
                 Some(t) if !t.is_empty() => token = Some(t.to_owned()),
                 _ => return Ok(info),

@@ -31,6 +31,20 @@ fn template(resources: &[(&str, &str)]) -> serde_json::Value {
     })
 }
 
+/// A template with a role that Lambda may assume: a security-broadening addition.
+fn with_role() -> serde_json::Value {
+    let mut t = basic();
+    t["Resources"]["Role"] = json!({
+        "Type": "AWS::IAM::Role",
+        "Properties": {"AssumeRolePolicyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                           "Action": "sts:AssumeRole"}]
+        }}
+    });
+    t
+}
+
 fn basic() -> serde_json::Value {
     template(&[("Vpc", "AWS::EC2::VPC"), ("Data", "AWS::S3::Bucket")])
 }
@@ -194,7 +208,11 @@ async fn review_in_progress_stack_gets_a_create_change_set() {
         .unwrap();
     assert_eq!(report.outcome, Outcome::Deployed);
     assert_eq!(c.count("CreateChangeSet env Create"), 1);
-    assert_eq!(c.count("GetTemplate"), 0, "nothing deployed to compare with");
+    assert_eq!(
+        c.count("GetTemplate"),
+        0,
+        "nothing deployed to compare with"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -278,8 +296,18 @@ async fn failure_names_the_root_cause_not_the_cancellations() {
     let c = cloud();
     *c.execution.borrow_mut() = Some(Execution {
         events: vec![
-            ("Vpc".into(), "AWS::EC2::VPC".into(), "CREATE_IN_PROGRESS".into(), None),
-            ("Data".into(), "AWS::S3::Bucket".into(), "CREATE_IN_PROGRESS".into(), None),
+            (
+                "Vpc".into(),
+                "AWS::EC2::VPC".into(),
+                "CREATE_IN_PROGRESS".into(),
+                None,
+            ),
+            (
+                "Data".into(),
+                "AWS::S3::Bucket".into(),
+                "CREATE_IN_PROGRESS".into(),
+                None,
+            ),
             // Events of the same second can be listed in either order: the cancellation
             // comes first here, and is still not the cause.
             (
@@ -294,7 +322,12 @@ async fn failure_names_the_root_cause_not_the_cancellations() {
                 "CREATE_FAILED".into(),
                 Some("env-data already exists".into()),
             ),
-            ("Vpc".into(), "AWS::EC2::VPC".into(), "DELETE_COMPLETE".into(), None),
+            (
+                "Vpc".into(),
+                "AWS::EC2::VPC".into(),
+                "DELETE_COMPLETE".into(),
+                None,
+            ),
         ],
         final_status: "ROLLBACK_COMPLETE".into(),
     });
@@ -357,7 +390,7 @@ async fn a_small_template_is_sent_inline() {
 #[tokio::test(start_paused = true)]
 async fn broadening_change_asks_and_a_no_deletes_the_change_set() {
     let c = cloud();
-    let t = template(&[("Role", "AWS::IAM::Role")]);
+    let t = with_role();
     let mut ui = RecordingUi {
         answers: vec![false],
         ..Default::default()
@@ -368,15 +401,27 @@ async fn broadening_change_asks_and_a_no_deletes_the_change_set() {
     assert_eq!(report.outcome, Outcome::Declined);
     assert_eq!(c.count("ExecuteChangeSet"), 0);
     assert_eq!(c.count("DeleteChangeSet"), 1);
-    assert!(ui.text().contains("? This change broadens security"), "{}", ui.text());
+    assert!(
+        ui.text().contains("? This change broadens security"),
+        "{}",
+        ui.text()
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn approval_never_executes_without_asking_and_any_always_asks() {
-    let t = template(&[("Role", "AWS::IAM::Role")]);
+    let t = with_role();
     let c = cloud();
     let mut ui = RecordingUi::default(); // no answers: a question would be an error
     let report = deploy(&c, &mut ui, &plan(t.clone()), &opts(Approval::Never))
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, Outcome::Deployed);
+
+    // Broadening policy, nothing security-relevant: no question.
+    let c = cloud();
+    let mut ui = RecordingUi::default();
+    let report = deploy(&c, &mut ui, &plan(basic()), &opts(Approval::Broadening))
         .await
         .unwrap();
     assert_eq!(report.outcome, Outcome::Deployed);
@@ -422,7 +467,11 @@ async fn a_leftover_change_set_of_the_same_name_is_replaced() {
         .await
         .unwrap();
     assert_eq!(report.outcome, Outcome::Deployed);
-    assert!(ui.text().contains("replacing the earlier change set"), "{}", ui.text());
+    assert!(
+        ui.text().contains("replacing the earlier change set"),
+        "{}",
+        ui.text()
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -430,7 +479,9 @@ async fn a_failed_change_set_reports_its_reason() {
     let c = cloud();
     c.change_set_script.borrow_mut().push_back(ChangeSetInfo {
         status: "FAILED".into(),
-        status_reason: Some("Template format error: Unresolved resource dependencies [Nope]".into()),
+        status_reason: Some(
+            "Template format error: Unresolved resource dependencies [Nope]".into(),
+        ),
         ..Default::default()
     });
     let mut ui = RecordingUi::default();
@@ -438,7 +489,10 @@ async fn a_failed_change_set_reports_its_reason() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(err.contains("Unresolved resource dependencies [Nope]"), "{err}");
+    assert!(
+        err.contains("Unresolved resource dependencies [Nope]"),
+        "{err}"
+    );
     assert!(err.contains("describe-change-set"), "{err}");
 }
 
@@ -470,10 +524,7 @@ async fn event_polling_backs_off_while_nothing_happens() {
         .await
         .unwrap();
     let times = c.event_poll_times.borrow();
-    let gaps: Vec<u64> = times
-        .windows(2)
-        .map(|w| (w[1] - w[0]).as_secs())
-        .collect();
+    let gaps: Vec<u64> = times.windows(2).map(|w| (w[1] - w[0]).as_secs()).collect();
     // Quiet polls wait 1, 2, 4, 8, 10, 10 s (the cap); news resets the wait to 1 s.
     assert_eq!(&gaps[..6], &[2, 4, 8, 10, 10, 10], "{gaps:?}");
     assert_eq!(gaps[6], 1, "{gaps:?}");
@@ -501,7 +552,10 @@ async fn credentials_of_another_account_are_refused_before_any_change() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(err.contains("account 123456789012") && err.contains("210987654321"), "{err}");
+    assert!(
+        err.contains("account 123456789012") && err.contains("210987654321"),
+        "{err}"
+    );
     assert_eq!(c.count("PutObject") + c.count("CreateChangeSet"), 0);
 }
 
@@ -510,10 +564,20 @@ async fn sleep_changes_only_the_parameter_and_keeps_the_template() {
     let t = basic();
     let c = deployed(&t, "UPDATE_COMPLETE");
     let mut ui = RecordingUi::default();
-    let report = Engine { cfn: &c, s3: &c, ui: &mut ui }
-        .set_parameter(ENV, "NetworkAsleep", "true", "cdkrs-sleep", Backoff::default())
-        .await
-        .unwrap();
+    let report = Engine {
+        cfn: &c,
+        s3: &c,
+        ui: &mut ui,
+    }
+    .set_parameter(
+        ENV,
+        "NetworkAsleep",
+        "true",
+        "cdkrs-sleep",
+        Backoff::default(),
+    )
+    .await
+    .unwrap();
     assert!(report.changed);
     assert_eq!(report.status, "UPDATE_COMPLETE");
     let requests = c.requests.borrow();
@@ -535,17 +599,30 @@ async fn sleep_changes_only_the_parameter_and_keeps_the_template() {
     // A parameter-only change set has no resource changes in the fake (as in moto): it is
     // still executed, because executing it is what stores the new value.
     assert_eq!(c.count("ExecuteChangeSet"), 1);
-    assert_eq!(c.stacks.borrow()[ENV].info.parameters["NetworkAsleep"], "true");
+    assert_eq!(
+        c.stacks.borrow()[ENV].info.parameters["NetworkAsleep"],
+        "true"
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn sleep_when_already_asleep_makes_one_call() {
     let c = cloud().with_stack(ENV, "UPDATE_COMPLETE", "{}", &[("NetworkAsleep", "true")]);
     let mut ui = RecordingUi::default();
-    let report = Engine { cfn: &c, s3: &c, ui: &mut ui }
-        .set_parameter(ENV, "NetworkAsleep", "true", "cdkrs-sleep", Backoff::default())
-        .await
-        .unwrap();
+    let report = Engine {
+        cfn: &c,
+        s3: &c,
+        ui: &mut ui,
+    }
+    .set_parameter(
+        ENV,
+        "NetworkAsleep",
+        "true",
+        "cdkrs-sleep",
+        Backoff::default(),
+    )
+    .await
+    .unwrap();
     assert!(!report.changed);
     assert_eq!(c.call_names(), ["DescribeStacks env"]);
 }
@@ -562,19 +639,30 @@ async fn destroy_lists_what_is_retained_and_waits_for_the_delete() {
         answers: vec![true],
         ..Default::default()
     };
-    let report = Engine { cfn: &c, s3: &c, ui: &mut ui }
-        .destroy(ENV, false, Backoff::default())
-        .await
-        .unwrap();
+    let report = Engine {
+        cfn: &c,
+        s3: &c,
+        ui: &mut ui,
+    }
+    .destroy(ENV, false, Backoff::default())
+    .await
+    .unwrap();
     assert!(report.deleted);
-    let ids: Vec<_> = report.retained.iter().map(|r| r.logical_id.as_str()).collect();
+    let ids: Vec<_> = report
+        .retained
+        .iter()
+        .map(|r| r.logical_id.as_str())
+        .collect();
     assert_eq!(ids, ["Data", "Key"]);
     assert_eq!(report.retained[0].physical_id.as_deref(), Some("env-data"));
     assert!(c.stacks.borrow().get(ENV).is_none());
     let text = ui.text();
     let list = text.find("Retained by their deletion policy").unwrap();
     let question = text.find("? Delete stack env").unwrap();
-    assert!(list < question, "the list comes before the question: {text}");
+    assert!(
+        list < question,
+        "the list comes before the question: {text}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -584,10 +672,14 @@ async fn destroy_declined_deletes_nothing() {
         answers: vec![false],
         ..Default::default()
     };
-    let report = Engine { cfn: &c, s3: &c, ui: &mut ui }
-        .destroy(ENV, false, Backoff::default())
-        .await
-        .unwrap();
+    let report = Engine {
+        cfn: &c,
+        s3: &c,
+        ui: &mut ui,
+    }
+    .destroy(ENV, false, Backoff::default())
+    .await
+    .unwrap();
     assert!(!report.deleted);
     assert_eq!(c.count("DeleteStack"), 0);
 }
@@ -605,22 +697,33 @@ async fn destroy_failure_names_the_resource_that_blocked_it() {
         final_status: "DELETE_FAILED".into(),
     });
     let mut ui = RecordingUi::default();
-    let err = Engine { cfn: &c, s3: &c, ui: &mut ui }
-        .destroy(ENV, true, Backoff::default())
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("root cause: Vpc (AWS::EC2::VPC) DELETE_FAILED"), "{err}");
+    let err = Engine {
+        cfn: &c,
+        s3: &c,
+        ui: &mut ui,
+    }
+    .destroy(ENV, true, Backoff::default())
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("root cause: Vpc (AWS::EC2::VPC) DELETE_FAILED"),
+        "{err}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn destroy_of_a_missing_stack_is_not_an_error() {
     let c = cloud();
     let mut ui = RecordingUi::default();
-    let report = Engine { cfn: &c, s3: &c, ui: &mut ui }
-        .destroy(ENV, true, Backoff::default())
-        .await
-        .unwrap();
+    let report = Engine {
+        cfn: &c,
+        s3: &c,
+        ui: &mut ui,
+    }
+    .destroy(ENV, true, Backoff::default())
+    .await
+    .unwrap();
     assert!(!report.deleted);
     assert_eq!(c.call_names(), ["DescribeStacks env"]);
 }
@@ -637,7 +740,10 @@ fn keep_deployed_parameters_use_the_previous_value_only_when_one_exists() {
     };
     let update = deploy::resolve_parameters(&p, Some(&info), Some(BUCKET));
     let asleep = update.iter().find(|x| x.key == "NetworkAsleep").unwrap();
-    assert_eq!(asleep.value, None, "UsePreviousValue: deploy never wakes a sleeping stack");
+    assert_eq!(
+        asleep.value, None,
+        "UsePreviousValue: deploy never wakes a sleeping stack"
+    );
     let key = update.iter().find(|x| x.key == "CodeKey").unwrap();
     assert_eq!(key.value.as_deref(), Some("assets/abc.zip"));
     let _ = TemplateSource::Previous;

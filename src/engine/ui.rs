@@ -104,13 +104,20 @@ pub fn in_progress_message(in_progress: &[String]) -> String {
     match in_progress.len() {
         0 => String::new(),
         n if n <= 3 => format!("in progress: {}", in_progress.join(", ")),
-        n => format!("in progress: {} and {} more", in_progress[..3].join(", "), n - 3),
+        n => format!(
+            "in progress: {} and {} more",
+            in_progress[..3].join(", "),
+            n - 3
+        ),
     }
 }
 
 /// One event as a log line: status, type, logical id, reason.
 pub fn event_line(e: &StackEvent) -> String {
-    let mut line = format!("  {:<36} {:<40} {}", e.status, e.resource_type, e.logical_id);
+    let mut line = format!(
+        "  {:<36} {:<40} {}",
+        e.status, e.resource_type, e.logical_id
+    );
     if let Some(reason) = e.reason.as_deref().filter(|r| !r.is_empty()) {
         line.push_str(": ");
         line.push_str(reason);

@@ -130,7 +130,11 @@ pub struct Finished {
 impl Finished {
     /// The failure in words: the root-cause event, or the stack's own reason.
     pub fn failure(&self) -> String {
-        let name = self.stack.as_ref().map(|s| s.name.as_str()).unwrap_or("stack");
+        let name = self
+            .stack
+            .as_ref()
+            .map(|s| s.name.as_str())
+            .unwrap_or("stack");
         let mut text = format!("{name} ended in {}", self.status);
         match root_cause(&self.events) {
             Some(e) => {
@@ -187,7 +191,9 @@ pub async fn watch<C: CloudFormation>(
         let mut terminal = None;
         for e in &fresh {
             if e.is_stack() {
-                if e.logical_id == stack && is_terminal(&e.status) && e.status != "REVIEW_IN_PROGRESS"
+                if e.logical_id == stack
+                    && is_terminal(&e.status)
+                    && e.status != "REVIEW_IN_PROGRESS"
                 {
                     terminal = Some(e.status.clone());
                 }

@@ -36,6 +36,11 @@ The patches, each closing one gap:
      CloudFormation does, and keeps what a resource that failed to delete still needs.
   7. `ResourceMap.update` (moto retries a failed modification 4 times). A custom resource that
      failed once in an update call fails again at once, without another event.
+  8. `CloudFormationBackend.execute_change_set` (moto: a stack created by a change set keeps the
+     Outputs of the empty template it started from, i.e. none). Outputs are rebuilt from the
+     executed template, so they show custom-resource attributes too.
+  9. `ResourceMap.build_resource_diff` (moto: modifies and removes in template order). Updates
+     run in dependency order, removals dependents first.
 
 Prints `moto_launcher ready port=<port>` once moto listens. Stops, with its provider processes,
 on SIGTERM or SIGINT, or with --exit-on-stdin-eof when its stdin closes (the test process that
@@ -118,13 +123,17 @@ class Runtime:
         self.server.runtime = self
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         env = dict(env, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{self.server.server_address[1]}")
-        self.proc = subprocess.Popen(
-            [ARGS.provider],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
+        try:
+            self.proc = subprocess.Popen(
+                [ARGS.provider],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+        except OSError:
+            self.server.shutdown()
+            raise
         log(f"started provider pid={self.proc.pid} for {function.name}")
         threading.Thread(target=self._watch, daemon=True).start()
 
@@ -535,6 +544,8 @@ def custom_create(cls, resource_name, cloudformation_json, account_id, region_na
 def custom_update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
     """Patch 3: Update; a new PhysicalResourceId replaces the resource, so the old one is deleted."""
     old = original_resource
+    if cloudformation_json["Properties"] == old.properties:
+        return old  # CloudFormation sends no Update when the resolved properties are unchanged
     new = cls(region_name, "", old.logical_id, old.resource_name)
     new.account_id, new.stack, new.resource_type = account_id, old.stack, old.resource_type
     new.properties = cloudformation_json["Properties"]
@@ -607,22 +618,33 @@ def references(value):
     return found
 
 
-def resource_map_delete(self):
-    """Patch 6: deletes dependents first, as CloudFormation does, and never what a resource that
-    failed to delete still needs; no retries within one call."""
-    resources = {k: v for k, v in self._resource_json_map.items() if v.get("DeletionPolicy") != "Retain"}
+def dependencies(resources):
+    """For each resource of a template's Resources, the others it refers to or DependsOn."""
     needs = {}
     for name, body in resources.items():
         depends_on = body.get("DependsOn") or []
         depends_on = [depends_on] if isinstance(depends_on, str) else depends_on
         needs[name] = (references(body) | set(depends_on)) & set(resources) - {name}
-    order, left = [], set(resources)
-    while left:  # reverse topological order: what nothing left depends on goes first
-        free = sorted(n for n in left if not any(n in needs[o] for o in left))
-        order += free or sorted(left)  # (a cycle: any order)
-        left -= set(free or left)
+    return needs
+
+
+def dependency_order(resources, names):
+    """`names`, each after the resources (among them) it depends on."""
+    needs, left, order = dependencies(resources), set(names), []
+    while left:
+        ready = sorted(n for n in left if not needs.get(n, set()) & left) or sorted(left)  # (a cycle: any order)
+        order += ready
+        left -= set(ready)
+    return order
+
+
+def resource_map_delete(self):
+    """Patch 6: deletes dependents first, as CloudFormation does, and never what a resource that
+    failed to delete still needs; no retries within one call."""
+    resources = {k: v for k, v in self._resource_json_map.items() if v.get("DeletionPolicy") != "Retain"}
+    needs = dependencies(resources)
     kept, error = set(), None
-    for name in order:
+    for name in reversed(dependency_order(resources, resources)):
         resource = self._parsed_resources.get(name)
         if any(name in needs[k] for k in kept):
             kept.add(name)  # still needed by a resource that could not be deleted
@@ -635,7 +657,30 @@ def resource_map_delete(self):
             kept.add(name)
             error = error or e
     if error is not None:
+        # What was deleted leaves the map, else moto's lazy map would create it again on the
+        # next read (DescribeStackResources, say); the stack's template keeps it.
+        self._resource_json_map = {k: v for k, v in self._resource_json_map.items() if k in kept or k not in resources}
         raise error
+
+
+def build_resource_diff(self, other_template, parameters=None):
+    """Patch 9: an update modifies resources in dependency order and removes dependents first
+    (moto: template order), so a modified resource reads the new attributes of what it needs."""
+    diff = ORIGINAL["build_resource_diff"](self, other_template, parameters)
+    diff["Modify"] = dependency_order(other_template["Resources"], diff["Modify"])
+    diff["Remove"] = dependency_order(self._resource_json_map, diff["Remove"])[::-1]
+    return diff
+
+
+def execute_change_set(self, change_set_name, stack_name=None):
+    """Patch 8: a stack made or changed by a change set gets its template and Outputs (moto kept
+    the Outputs of the empty template a CREATE change set starts from: none)."""
+    ORIGINAL["execute_change_set"](self, change_set_name, stack_name)
+    change_set = self.describe_change_set(change_set_name)
+    stack = self.stacks[change_set.stack_id]
+    stack._parse_template()
+    stack.description = stack.template_dict.get("Description")
+    stack.output_map = stack._create_output_map()
 
 
 def resource_map_update(self, template, parameters=None):
@@ -654,6 +699,8 @@ def patch_moto():
     ORIGINAL["process_cfn_response"] = CloudFormationResponse.process_cfn_response
     ORIGINAL["delete_stack"] = CloudFormationBackend.delete_stack
     ORIGINAL["update"] = ResourceMap.update
+    ORIGINAL["execute_change_set"] = CloudFormationBackend.execute_change_set
+    ORIGINAL["build_resource_diff"] = ResourceMap.build_resource_diff
     LambdaFunction.invoke = lambda_invoke
     CustomModel.create_from_cloudformation_json = classmethod(custom_create)
     CustomModel.update_from_cloudformation_json = classmethod(custom_update)
@@ -664,6 +711,8 @@ def patch_moto():
     CloudFormationBackend.delete_stack = delete_stack
     ResourceMap.delete = resource_map_delete
     ResourceMap.update = resource_map_update
+    CloudFormationBackend.execute_change_set = execute_change_set
+    ResourceMap.build_resource_diff = build_resource_diff
 
 
 # ---------------------------------------------------------------------------------------------

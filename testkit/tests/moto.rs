@@ -111,6 +111,12 @@ impl World {
         physical_ids[at].clone()
     }
 
+    /// The stack's output values, in order.
+    fn outputs(&self, stack: &str) -> Vec<String> {
+        let out = self.cfn(&[("Action", "DescribeStacks"), ("StackName", stack)]);
+        xml_values(&out, "OutputValue")
+    }
+
     fn ssm_value(&self, name: &str) -> String {
         let out = self
             .moto
@@ -280,9 +286,15 @@ fn a_custom_resource_is_created_updated_replaced_and_deleted_through_change_sets
     let url = w.fake.base_url().to_owned();
     let stack = "cdkrs-group";
 
-    // Create: the group exists and its id flows through Fn::GetAtt into the SSM parameter.
-    let template = w.template(group_resources(&url, "engineers", false));
-    w.deploy(stack, &template, "CREATE")
+    let template = |name: &str, allow_cluster_create: bool| {
+        let mut t = w.template(group_resources(&url, name, allow_cluster_create));
+        t["Outputs"] = json!({"GroupId": {"Value": {"Fn::GetAtt": ["Engineers", "GroupId"]}}});
+        t
+    };
+
+    // Create: the group exists and its id flows through Fn::GetAtt into the SSM parameter and
+    // the stack's Outputs.
+    w.deploy(stack, &template("engineers", false), "CREATE")
         .unwrap_or_else(|e| panic!("{e}\n{}", w.moto.log_tail(60)));
     assert_eq!(w.stack_status(stack), "CREATE_COMPLETE");
     let state = w.fake.state();
@@ -291,10 +303,10 @@ fn a_custom_resource_is_created_updated_replaced_and_deleted_through_change_sets
     assert_eq!(entitlements(group), Vec::<String>::new());
     assert_eq!(w.ssm_value("/cdkrs/engineers-group-id"), id);
     assert_eq!(w.physical_id(stack, "Engineers"), id, "the provider's id");
+    assert_eq!(w.outputs(stack), [id.as_str()]);
 
     // Update in place: the provider gets Update with the old properties; the group changes.
-    let template = w.template(group_resources(&url, "engineers", true));
-    w.deploy(stack, &template, "UPDATE")
+    w.deploy(stack, &template("engineers", true), "UPDATE")
         .unwrap_or_else(|e| panic!("{e}\n{}", w.moto.log_tail(60)));
     assert_eq!(w.stack_status(stack), "UPDATE_COMPLETE");
     let state = w.fake.state();
@@ -309,8 +321,7 @@ fn a_custom_resource_is_created_updated_replaced_and_deleted_through_change_sets
     );
 
     // Rename: a new group (new physical id), the old one is deleted in the cleanup.
-    let template = w.template(group_resources(&url, "platform-engineers", true));
-    w.deploy(stack, &template, "UPDATE")
+    w.deploy(stack, &template("platform-engineers", true), "UPDATE")
         .unwrap_or_else(|e| panic!("{e}\n{}", w.moto.log_tail(60)));
     let state = w.fake.state();
     assert!(state.group("engineers").is_none(), "the old group is gone");
@@ -318,6 +329,9 @@ fn a_custom_resource_is_created_updated_replaced_and_deleted_through_change_sets
     let new_id = renamed["id"].as_str().expect("an id").to_owned();
     assert_ne!(new_id, id);
     assert_eq!(w.physical_id(stack, "Engineers"), new_id);
+    assert_eq!(w.outputs(stack), [new_id.as_str()]);
+    // (moto updates only resources whose template changed: the SSM parameter, whose resolved
+    // Value would change in CloudFormation, keeps the old id.)
 
     // Delete: the provider gets Delete (before moto deletes its function); the group is gone.
     w.cfn(&[("Action", "DeleteStack"), ("StackName", stack)]);
@@ -408,4 +422,72 @@ fn a_long_operation_continues_through_asynchronous_self_invocations() {
         .filter(|l| l.contains("\"POST /2015-03-31/functions/"))
         .count();
     assert!(invocations >= 1, "self-invocations through moto: {log}");
+}
+
+#[test]
+fn failed_update_and_delete_leave_the_stack_failed_and_a_later_delete_completes() {
+    let w = World::start(FakeConfig::default());
+    let url = w.fake.base_url().to_owned();
+    let stack = "cdkrs-faulty";
+    w.deploy(
+        stack,
+        &w.template(group_resources(&url, "engineers", false)),
+        "CREATE",
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{}", w.moto.log_tail(60)));
+    let groups = w.fake.faults().on("/api/2.0/preview/scim/v2/Groups");
+    let denied = r#"{"error_code":"PERMISSION_DENIED","message":"not allowed"}"#;
+
+    // Update: FAILED once; moto's retries of the modification do not ask the provider again.
+    groups.fail_next(1, 403, denied);
+    let err = w
+        .deploy(
+            stack,
+            &w.template(group_resources(&url, "engineers", true)),
+            "UPDATE",
+        )
+        .expect_err("the update fails");
+    assert!(
+        err.contains("Engineers (Custom::DatabricksGroup) UPDATE_FAILED"),
+        "{err}"
+    );
+    assert!(err.contains("not allowed"), "{err}");
+    assert_eq!(w.stack_status(stack), "UPDATE_FAILED");
+    assert_eq!(
+        w.moto
+            .log()
+            .matches("Update Engineers (Custom::DatabricksGroup)")
+            .count(),
+        1,
+        "one Update event"
+    );
+
+    // Delete: FAILED; the stack stays, DELETE_FAILED, with the function its resource needs.
+    groups.fail_next(1, 403, denied);
+    let err = w
+        .moto
+        .query(
+            "cloudformation",
+            &[("Action", "DeleteStack"), ("StackName", stack)],
+        )
+        .expect_err("the delete fails")
+        .to_string();
+    assert!(
+        err.contains("Engineers (Custom::DatabricksGroup) DELETE_FAILED"),
+        "{err}"
+    );
+    assert_eq!(w.stack_status(stack), "DELETE_FAILED");
+    assert!(w.fake.state().group("engineers").is_some());
+    let out = w.cfn(&[("Action", "DescribeStackResources"), ("StackName", stack)]);
+    let mut left = xml_values(&out, "LogicalResourceId");
+    left.sort();
+    assert_eq!(
+        left,
+        ["Engineers", "Provider", "ProviderRole"],
+        "what is left"
+    );
+
+    // A later delete asks the provider again and completes.
+    w.cfn(&[("Action", "DeleteStack"), ("StackName", stack)]);
+    assert!(w.fake.state().group("engineers").is_none());
 }

@@ -70,6 +70,7 @@ from moto.cloudformation.parsing import ResourceMap
 from moto.cloudformation.responses import CloudFormationResponse
 
 ARGS = argparse.Namespace()
+INIT_TIMEOUT_S = 10
 MOTO_URL = ""  # http://127.0.0.1:<port>, set once moto's server is bound
 
 
@@ -136,6 +137,15 @@ class Runtime:
             raise
         log(f"started provider pid={self.proc.pid} for {function.name}")
         threading.Thread(target=self._watch, daemon=True).start()
+        init_timer = threading.Timer(INIT_TIMEOUT_S, self._init_deadline)
+        init_timer.daemon = True
+        init_timer.start()
+
+    def _init_deadline(self):
+        # Lambda gives a runtime 10 s to ask for its first invocation.
+        if self.alive and not self.polled:
+            log(f"provider pid={self.proc.pid} of {self.function.name} did not ask for work within {INIT_TIMEOUT_S} s")
+            self.stop()
 
     def _watch(self):
         # The provider's output goes to this launcher's log, line by line, then its exit.

@@ -290,6 +290,23 @@ impl MotoServer {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// The environment that points an AWS SDK or CLI process (the `cdkrs` binary) at this moto:
+    /// endpoint, region [`REGION`], dummy keys, and no profile files or instance metadata, so
+    /// nothing of the developer's AWS setup is used (remove `AWS_PROFILE` and `AWS_SESSION_TOKEN`
+    /// from the child's environment too). Retries stay at the SDK's default.
+    pub fn client_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint_url()),
+            ("AWS_REGION", REGION.to_owned()),
+            ("AWS_DEFAULT_REGION", REGION.to_owned()),
+            ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+            ("AWS_CONFIG_FILE", "/dev/null".to_owned()),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".to_owned()),
+        ]
+    }
+
     /// The port moto listens on.
     pub fn port(&self) -> u16 {
         self.port

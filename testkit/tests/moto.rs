@@ -265,6 +265,24 @@ fn lambda_invocations_reach_the_provider_and_drop_leaves_no_process_or_port() {
         std::thread::sleep(Duration::from_millis(50));
     }
 
+    // An SDK process pointed at moto by `client_env` (boto3, which moto's venv has).
+    let sdk = std::process::Command::new(testkit::venv_tool("python"))
+        .args([
+            "-c",
+            "import boto3; print(boto3.client('sts').get_caller_identity()['Account'])",
+        ])
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .envs(w.moto.client_env())
+        .output()
+        .expect("python runs");
+    assert_eq!(
+        String::from_utf8_lossy(&sdk.stdout).trim(),
+        "123456789012",
+        "{}",
+        String::from_utf8_lossy(&sdk.stderr)
+    );
+
     let (pgid, port) = (w.moto.pid(), w.moto.port());
     let members = group_members(pgid);
     assert!(members.len() >= 2, "launcher and provider: {members:?}");

@@ -485,21 +485,25 @@ def request(resource, request_type, old=None):
         raise CustomResourceFailed(failures[memo_key])
 
     log(f"{request_type} {resource.logical_id} ({resource.resource_type}) request {event['RequestId']}")
-    fn = lambda_backends[resource.account_id][resource.region_name].get_function(properties["ServiceToken"])
-    timeout = min(float(properties.get("ServiceTimeout") or 3600), ARGS.custom_resource_timeout)
-    pending = PENDING.open(event)
     try:
-        function_of(fn).submit(fn, json.dumps(event).encode())  # CloudFormation invokes with Event
-        pending.settled.wait(timeout)
-    finally:
-        PENDING.close(pending)
-    answer = pending.answer
-    if answer is None:
-        reason = f"the provider sent no answer within {timeout:g} s"
-        if pending.settled.is_set():
+        fn = lambda_backends[resource.account_id][resource.region_name].get_function(properties["ServiceToken"])
+    except Exception as e:
+        fn, reason = None, f"ServiceToken {properties['ServiceToken']} is no Lambda function: {e}"
+    if fn is not None:
+        timeout = min(float(properties.get("ServiceTimeout") or 3600), ARGS.custom_resource_timeout)
+        pending = PENDING.open(event)
+        try:
+            function_of(fn).submit(fn, json.dumps(event).encode())  # CloudFormation invokes with Event
+            pending.settled.wait(timeout)
+        finally:
+            PENDING.close(pending)
+        answer = pending.answer
+        if answer is not None:
+            reason = check_answer(event, answer, pending.answer_size)
+        elif pending.settled.is_set():
             reason = f"every invocation of the provider ended without an answer; last error: {pending.last_error}"
-    else:
-        reason = check_answer(event, answer, pending.answer_size)
+        else:
+            reason = f"the provider sent no answer within {timeout:g} s"
     if reason is None:
         log(f"{request_type} {resource.logical_id}: SUCCESS, PhysicalResourceId {answer['PhysicalResourceId']}")
         return answer
@@ -515,10 +519,10 @@ def check_answer(event, answer, size):
     for key in ("StackId", "RequestId", "LogicalResourceId"):
         if answer.get(key) != event[key]:
             return f"Invalid {key} in the response: {answer.get(key)!r}, expected {event[key]!r}"
-    if not answer.get("PhysicalResourceId"):
-        return "Invalid PhysicalResourceId"
     if answer.get("Status") == "FAILED":
         return answer.get("Reason") or "(the provider gave no Reason)"
+    if not answer.get("PhysicalResourceId"):
+        return "Invalid PhysicalResourceId"
     if answer.get("Status") != "SUCCESS":
         return f"Invalid Status in the response: {answer.get('Status')!r}"
     return None

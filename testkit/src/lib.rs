@@ -1,9 +1,13 @@
 //! Test-only helpers shared by the workspace's tests: the pinned Python tools that
-//! `scripts/test` installs into `.venv`, the committed template snapshots and, behind the
-//! `databricks` feature, a fake Databricks server ([`databricks::FakeDatabricks`]).
+//! `scripts/test` installs into `.venv`, the committed template snapshots, the provider binary
+//! ([`provider_binary`]) and, behind features, a fake Databricks server (`databricks`:
+//! [`databricks::FakeDatabricks`]) and moto with custom resources run by the real provider
+//! (`moto`: [`moto::MotoServer`]).
 
 #[cfg(feature = "databricks")]
 pub mod databricks;
+#[cfg(feature = "moto")]
+pub mod moto;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,6 +33,42 @@ pub fn venv_tool(name: &str) -> PathBuf {
         bin.display()
     );
     bin
+}
+
+/// The provider Lambda's `bootstrap` binary (debug profile) in the workspace's target directory:
+/// `$CARGO_TARGET_DIR`, else the directory this test binary was built into, else `target/`.
+/// Tests do not build it: `cargo test` builds no binary of another package.
+///
+/// # Panics
+/// When it is missing, with the command that builds it.
+pub fn provider_binary() -> PathBuf {
+    let mut dirs = Vec::new();
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        dirs.push(PathBuf::from(dir).join("debug"));
+    }
+    // A test binary lives in `<target>/debug/deps/`.
+    if let Some(profile) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent()?.parent().map(Path::to_path_buf))
+    {
+        dirs.push(profile);
+    }
+    dirs.push(workspace_root().join("target").join("debug"));
+    let candidates: Vec<PathBuf> = dirs.iter().map(|d| d.join("bootstrap")).collect();
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .unwrap_or_else(|| {
+            panic!(
+                "the provider binary is not built (looked at {}): run `cargo build -p databricks-provider --bin bootstrap` first",
+                candidates
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
 }
 
 /// What a tool printed and how it exited.

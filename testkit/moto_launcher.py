@@ -37,10 +37,27 @@ The patches, each closing one gap:
   7. `ResourceMap.update` (moto retries a failed modification 4 times). A custom resource that
      failed once in an update call fails again at once, without another event.
   8. `CloudFormationBackend.execute_change_set` (moto: a stack created by a change set keeps the
-     Outputs of the empty template it started from, i.e. none). Outputs are rebuilt from the
-     executed template, so they show custom-resource attributes too.
+     Outputs of the empty template it started from, i.e. none; and a change set's parameter values
+     reach the resources but not the stack's record, so setting a value back "didn't contain
+     changes"; its exports were never registered, so DeleteStack failed unregistering them).
+     Outputs are rebuilt from the executed template, so they show custom-resource attributes
+     too, their exports are registered, and the stack keeps the values it was given.
   9. `ResourceMap.build_resource_diff` (moto: modifies and removes in template order). Updates
      run in dependency order, removals dependents first.
+  10. `kms Key.create_from_cloudformation_json` (moto: passes CloudFormation's `Tags`
+     `{Key, Value}` to the KMS API, which wants `{TagKey, TagValue}`: KeyError, HTTP 500 on any
+     tagged key). Tags are renamed.
+  11. `ec2 FlowLogs.create_from_cloudformation_json` (moto: takes everything after the S3 ARN's
+     `:::` as the bucket name, so a destination with a prefix, `arn:aws:s3:::bucket/vpc-flow-logs`,
+     "does not exist" and the tagging that follows fails with HTTP 500). The prefix is dropped for
+     moto's check; moto delivers no logs anyway.
+  13. Deletes for the EC2 types moto creates but cannot delete (internet gateway and its
+     attachment, Elastic IP, NAT gateway, route, route table, subnet association, VPC endpoint,
+     flow log, security-group ingress): without them every VPC stack fails to delete with
+     "DependencyViolation: the vpc has dependencies". Each calls the EC2 backend's own delete.
+  12. `parsing.parse_and_update_resource` (moto: a modified resource of a type moto cannot update,
+     e.g. AWS::KMS::Key after a tag change, becomes None, and every later `Fn::GetAtt` of it fails
+     with "references undefined resource"). Such a resource stays as it was.
 
 Prints `moto_launcher ready port=<port>` once moto listens. Stops, with its provider processes,
 on SIGTERM or SIGINT, or with --exit-on-stdin-eof when its stdin closes (the test process that
@@ -66,6 +83,7 @@ from moto.cloudformation import cloudformation_backends
 from moto.cloudformation.custom_model import CustomModel
 from moto.cloudformation.exceptions import CloudFormationError
 from moto.cloudformation.models import CloudFormationBackend, Event
+from moto.cloudformation import parsing
 from moto.cloudformation.parsing import ResourceMap
 from moto.cloudformation.responses import CloudFormationResponse
 
@@ -687,14 +705,22 @@ def build_resource_diff(self, other_template, parameters=None):
 
 
 def execute_change_set(self, change_set_name, stack_name=None):
-    """Patch 8: a stack made or changed by a change set gets its template and Outputs (moto kept
-    the Outputs of the empty template a CREATE change set starts from: none)."""
+    """Patch 8: a stack made or changed by a change set gets its template, Outputs (moto kept
+    the Outputs of the empty template a CREATE change set starts from: none) and parameter values
+    (moto applied them to the resources but kept the old ones on the stack, so flipping a value
+    back was "no changes")."""
     ORIGINAL["execute_change_set"](self, change_set_name, stack_name)
     change_set = self.describe_change_set(change_set_name)
     stack = self.stacks[change_set.stack_id]
+    if change_set.parameters:
+        stack.parameters = change_set.parameters
     stack._parse_template()
     stack.description = stack.template_dict.get("Description")
     stack.output_map = stack._create_output_map()
+    # moto registers exports only in CreateStack: without this, ListExports misses them and
+    # DeleteStack fails with a KeyError when it unregisters them.
+    for export in stack.exports:
+        self.exports[export.name] = export
 
 
 def resource_map_update(self, template, parameters=None):
@@ -709,7 +735,90 @@ def resource_map_update(self, template, parameters=None):
 ORIGINAL = {}
 
 
+def with_properties(cloudformation_json, **changes):
+    """A copy of a resource's JSON with some properties replaced."""
+    properties = dict(cloudformation_json.get("Properties", {}), **changes)
+    return dict(cloudformation_json, Properties=properties)
+
+
+def kms_key_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+    tags = cloudformation_json.get("Properties", {}).get("Tags")
+    if tags:
+        renamed = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in tags]
+        cloudformation_json = with_properties(cloudformation_json, Tags=renamed)
+    return ORIGINAL["kms_key_create"](cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+
+def flow_log_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+    props = cloudformation_json.get("Properties", {})
+    destination = props.get("LogDestination")
+    if props.get("LogDestinationType") == "s3" and isinstance(destination, str):
+        bucket_arn = destination.split("/", 1)[0]
+        cloudformation_json = with_properties(cloudformation_json, LogDestination=bucket_arn)
+    return ORIGINAL["flow_log_create"](cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+
+def parse_and_update_resource(logical_id, resource_json, resources_map, account_id, region_name):
+    updated = ORIGINAL["parse_and_update_resource"](logical_id, resource_json, resources_map, account_id, region_name)
+    if updated is None:
+        resource_class = parsing.resource_class_from_type(resource_json.get("Type", ""))
+        cannot_update = resource_class is not None and hasattr(
+            resource_class.update_from_cloudformation_json, "__isabstractmethod__"
+        )
+        if cannot_update:
+            return resources_map._parsed_resources.get(logical_id)
+    return updated
+
+
+def ec2_deletes():
+    """Patch 13: `delete(account_id, region_name)` for each EC2 model moto cannot delete from a
+    stack, calling the backend's API-level delete."""
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.elastic_ip_addresses import ElasticAddress
+    from moto.ec2.models.flow_logs import FlowLogs
+    from moto.ec2.models.internet_gateways import InternetGateway, VPCGatewayAttachment
+    from moto.ec2.models.nat_gateways import NatGateway
+    from moto.ec2.models.route_tables import Route, RouteTable
+    from moto.ec2.models.security_groups import SecurityGroupIngress
+    from moto.ec2.models.subnets import SubnetRouteTableAssociation
+    from moto.ec2.models.vpcs import VPCEndPoint
+
+    def release(address, backend):
+        if address.allocation_id:
+            backend.release_address(allocation_id=address.allocation_id)
+        else:
+            backend.release_address(address=address.public_ip)
+
+    deletes = {
+        InternetGateway: lambda r, b: b.delete_internet_gateway(r.id),
+        VPCGatewayAttachment: lambda r, b: b.detach_internet_gateway(r.gateway_id, r.vpc_id),
+        ElasticAddress: release,
+        NatGateway: lambda r, b: b.delete_nat_gateway(r.id),
+        Route: lambda r, b: b.delete_route(r.route_table.id, r.destination_cidr_block),
+        RouteTable: lambda r, b: b.delete_route_table(r.id),
+        SubnetRouteTableAssociation: lambda r, b: b.subnet_associations.pop(f"{r.route_table_id}:{r.subnet_id}", None),
+        VPCEndPoint: lambda r, b: b.delete_vpc_endpoints([r.id]),
+        FlowLogs: lambda r, b: b.delete_flow_logs([r.id]),
+        # The rule goes with its group.
+        SecurityGroupIngress: lambda r, b: None,
+    }
+    for cls, delete in deletes.items():
+        cls.delete = (lambda d: lambda self, account_id, region_name: d(self, ec2_backends[account_id][region_name]))(delete)
+
+
 def patch_moto():
+    from moto.ec2.models.flow_logs import FlowLogs
+    from moto.kms.models import Key
+    ec2_deletes()
+    from moto.cloudformation import parsing as moto_parsing
+
+    ORIGINAL["parse_and_update_resource"] = moto_parsing.parse_and_update_resource
+    moto_parsing.parse_and_update_resource = parse_and_update_resource
+
+    ORIGINAL["kms_key_create"] = Key.create_from_cloudformation_json.__func__
+    ORIGINAL["flow_log_create"] = FlowLogs.create_from_cloudformation_json.__func__
+    Key.create_from_cloudformation_json = classmethod(kms_key_create)
+    FlowLogs.create_from_cloudformation_json = classmethod(flow_log_create)
     ORIGINAL["process_cfn_response"] = CloudFormationResponse.process_cfn_response
     ORIGINAL["delete_stack"] = CloudFormationBackend.delete_stack
     ORIGINAL["update"] = ResourceMap.update

@@ -166,13 +166,11 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
             description: format!("cdkrs: {key}={value}"),
         };
         let Some(cs) = self.change_set(&request, backoff).await? else {
-            return Ok(ParameterReport {
-                stack: stack.to_owned(),
-                parameter: key.to_owned(),
-                value: value.to_owned(),
-                changed: true,
-                status: deployed.status,
-            });
+            bail!(
+                "CloudFormation found nothing to change in {stack}, yet {key} is `{current}`, not \
+                 `{value}`: check the stack in the console (its last operation may not have \
+                 finished recording)"
+            );
         };
         self.ui.info(&render_change_set(stack, &cs, None));
         let baseline = self.newest_event(stack).await?;

@@ -1,0 +1,367 @@
+//! End to end on a real CloudFormation API: moto's server (through testkit's launcher, which
+//! runs the real provider binary for every Lambda invocation) and the fake Databricks server.
+//! The `cdkrs` binary is driven as a user drives it: bootstrap, deploy, verify, no-op deploy,
+//! diff, change, sleep, wake, destroy.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use testkit::databricks::{FakeConfig, FakeDatabricks};
+use testkit::moto::{xml_values, MotoOptions, MotoServer};
+
+const SSM_SECRET: &str = "/databricks/cdkrs/sp-secret";
+const STACK: &str = "e2e-databricks";
+
+/// The environment's config for moto: us-east-1 (moto's `Fn::GetAZs ""` only knows its zones),
+/// the fake Databricks account and service principal, the secret in SSM.
+fn config(fake: &FakeConfig, tag: &str, max_workers: u32) -> String {
+    format!(
+        r#"prefix: e2e
+region: us-east-1
+aws_account_id: "123456789012"
+tags:
+  project: e2e
+  owner: {tag}
+network:
+  vpc_cidr: 10.0.0.0/16
+  azs: 3
+databricks:
+  account_id: {account}
+  service_principal:
+    client_id: {client}
+    secret:
+      ssm_parameter: {SSM_SECRET}
+  workspace:
+    name: e2e-workspace
+  groups:
+    - name: Readers
+      access: read
+    - name: Writers
+      access: write
+  cluster:
+    name: shared
+    autoscale:
+      min_workers: 1
+      max_workers: {max_workers}
+"#,
+        account = fake.account_id,
+        client = fake.client_id,
+    )
+}
+
+struct World {
+    moto: MotoServer,
+    fake: FakeDatabricks,
+    dir: PathBuf,
+    // Dropped last: it serves the fake.
+    _rt: tokio::runtime::Runtime,
+}
+
+impl World {
+    fn start() -> World {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        // The config demands a UUID client id.
+        let fake = rt.block_on(FakeDatabricks::start(FakeConfig {
+            client_id: "33333333-3333-4333-8333-333333333333".into(),
+            ..FakeConfig::default()
+        }));
+        let moto = MotoServer::start(
+            MotoOptions::with_provider(testkit::provider_binary())
+                .env("DATABRICKS_ACCOUNTS_HOST", fake.base_url()),
+        )
+        .unwrap_or_else(|e| panic!("moto starts: {e}"));
+        moto.put_secure_parameter(SSM_SECRET, &fake.config().client_secret)
+            .unwrap_or_else(|e| panic!("the secret is stored: {e}"));
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("deploy-e2e");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        // moto stores the zip and never runs it: the launcher runs the provider binary itself.
+        std::fs::write(
+            dir.join("provider.zip"),
+            b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0",
+        )
+        .expect("zip written");
+        World {
+            moto,
+            fake,
+            dir,
+            _rt: rt,
+        }
+    }
+
+    fn write_config(&self, tag: &str, max_workers: u32) -> PathBuf {
+        let path = self.dir.join("config.yaml");
+        std::fs::write(&path, config(self.fake.config(), tag, max_workers)).expect("config");
+        path
+    }
+
+    /// Runs `cdkrs` against moto, as a user with `AWS_ENDPOINT_URL` set would.
+    fn cdkrs(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cdkrs"));
+        cmd.args(args)
+            .current_dir(&self.dir)
+            .env("CDKRS_PROVIDER_ZIP", self.dir.join("provider.zip"))
+            // moto answers HTTP 500 for what it cannot do; a retry would repeat side effects.
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN");
+        for (k, v) in self.moto.client_env() {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("cdkrs runs")
+    }
+
+    /// Runs `cdkrs` and demands exit code `code`; the failure shows both streams and moto's log.
+    fn expect(&self, args: &[&str], code: i32) -> (String, String) {
+        let out = self.cdkrs(args);
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "cdkrs {}\n--- stdout\n{stdout}\n--- stderr\n{stderr}\n--- moto log (tail)\n{}",
+            args.join(" "),
+            self.moto.log_tail(60)
+        );
+        (stdout, stderr)
+    }
+
+    fn query(&self, service: &str, action: &str, extra: &[(&str, &str)]) -> String {
+        let mut params = vec![("Action", action)];
+        params.extend_from_slice(extra);
+        self.moto
+            .query(service, &params)
+            .unwrap_or_else(|e| panic!("{service} {action}: {e}"))
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// "N AWS API calls in T s" from stderr.
+fn api_calls(stderr: &str) -> usize {
+    stderr
+        .lines()
+        .find_map(|l| {
+            l.strip_suffix(" s")
+                .and_then(|l| l.split(" AWS API calls in ").next())
+        })
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no call count in:\n{stderr}"))
+}
+
+fn status_json(w: &World, cfg: &Path) -> Value {
+    let (stdout, _) = w.expect(
+        &["status", "-c", cfg.to_str().unwrap(), "--output", "json"],
+        0,
+    );
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+fn asleep(status: &Value) -> &str {
+    status["stacks"][0]["deployed"]["parameters"]["NetworkAsleep"]
+        .as_str()
+        .unwrap_or("(missing)")
+}
+
+#[test]
+fn environment_lifecycle_on_moto() {
+    let w = World::start();
+    let cfg = w.write_config("team-a", 2);
+    let cfg_s = cfg.to_str().unwrap();
+
+    // Bootstrap, twice: the second is a no-op.
+    let (stdout, _) = w.expect(&["bootstrap", "-c", cfg_s], 0);
+    assert!(
+        stdout.contains("cdkrs-bootstrap: CREATE_COMPLETE"),
+        "{stdout}"
+    );
+    let (stdout, _) = w.expect(&["bootstrap", "-c", cfg_s], 0);
+    assert!(stdout.contains("cdkrs-bootstrap: no changes"), "{stdout}");
+
+    // Before the first deploy, diff shows the whole stack as new.
+    let (stdout, _) = w.expect(&["diff", "-c", cfg_s], 1);
+    assert!(stdout.contains("[+] AWS::EC2::VPC Vpc"), "{stdout}");
+
+    // Deploy the environment.
+    let (stdout, stderr) = w.expect(&["deploy", "-c", cfg_s, "--require-approval", "never"], 0);
+    assert!(
+        stdout.contains(&format!("{STACK}: CREATE_COMPLETE")),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("publishing"),
+        "the provider zip is published: {stderr}"
+    );
+    assert!(stderr.contains("Change set for e2e-databricks"), "{stderr}");
+    let full_deploy_calls = api_calls(&stderr);
+
+    // What exists, asked of the services themselves.
+    let vpcs = w.query("ec2", "DescribeVpcs", &[]);
+    assert!(
+        xml_values(&vpcs, "cidrBlock").contains(&"10.0.0.0/16".to_owned()),
+        "{vpcs}"
+    );
+    let subnets = w.query("ec2", "DescribeSubnets", &[]);
+    let cidrs = xml_values(&subnets, "cidrBlock");
+    for c in [
+        "10.0.0.0/18",
+        "10.0.64.0/18",
+        "10.0.128.0/18",
+        "10.0.192.0/24",
+    ] {
+        assert!(cidrs.contains(&c.to_owned()), "{c} in {cidrs:?}");
+    }
+    let nats = w.query("ec2", "DescribeNatGateways", &[]);
+    assert_eq!(xml_values(&nats, "natGatewayId").len(), 1, "{nats}");
+    let endpoints = w.query("ec2", "DescribeVpcEndpoints", &[]);
+    let services = xml_values(&endpoints, "serviceName");
+    for s in ["s3", "sts", "kinesis-streams"] {
+        assert!(
+            services.iter().any(|x| x.ends_with(&format!(".{s}"))),
+            "{s} endpoint in {services:?}"
+        );
+    }
+    let buckets = w
+        .moto
+        .request("GET", "/", "s3", &[], b"")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text();
+    let names = xml_values(&buckets, "Name");
+    for suffix in [
+        "infra-logs",
+        "databricks-logs",
+        "root",
+        "raw",
+        "prepared",
+        "trusted",
+    ] {
+        let want = format!("e2e-{suffix}-123456789012-us-east-1");
+        assert!(names.contains(&want), "{want} in {names:?}");
+    }
+    assert!(names.contains(&"cdkrs-assets-123456789012-us-east-1".to_owned()));
+    let keys = w
+        .moto
+        .json("kms", "TrentService.ListAliases", &serde_json::json!({}))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let aliases: Vec<&str> = keys["Aliases"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["AliasName"].as_str())
+        .collect();
+    for a in [
+        "alias/e2e-storage",
+        "alias/e2e-logging",
+        "alias/cdkrs-assets",
+    ] {
+        assert!(aliases.contains(&a), "{a} in {aliases:?}");
+    }
+    let roles = w.query("iam", "ListRoles", &[]);
+    let role_names = xml_values(&roles, "RoleName");
+    assert!(
+        role_names.len() >= 6,
+        "cross-account, meta, data read/write, log delivery, provider: {role_names:?}"
+    );
+    let profiles = w.query("iam", "ListInstanceProfiles", &[]);
+    assert_eq!(
+        xml_values(&profiles, "InstanceProfileName").len(),
+        1,
+        "{profiles}"
+    );
+
+    // The Databricks side, made by the real provider through the custom-resource protocol.
+    let state = w.fake.state();
+    assert_eq!(state.workspaces.len(), 1, "{:?}", state.workspaces);
+    assert_eq!(state.workspaces[0]["workspace_status"], "RUNNING");
+    let groups: Vec<&str> = state
+        .groups
+        .iter()
+        .filter_map(|g| g["displayName"].as_str())
+        .collect();
+    assert!(
+        groups.contains(&"Readers") && groups.contains(&"Writers"),
+        "{groups:?}"
+    );
+    assert_eq!(state.clusters.len(), 1);
+    assert_eq!(state.clusters[0]["autoscale"]["max_workers"], 2);
+
+    // Deploy again: nothing changed, no change set, at most 3 calls.
+    let (stdout, stderr) = w.expect(&["deploy", "-c", cfg_s], 0);
+    assert!(stdout.contains(&format!("{STACK}: no changes")), "{stdout}");
+    let noop_calls = api_calls(&stderr);
+    assert!(
+        noop_calls <= 3,
+        "a no-op deploy made {noop_calls} calls:\n{stderr}"
+    );
+    assert!(!stderr.contains("Change set for"), "{stderr}");
+
+    // diff: no change.
+    let (stdout, _) = w.expect(&["diff", "-c", cfg_s], 0);
+    assert!(stdout.contains("no differences"), "{stdout}");
+
+    // Change a tag and the cluster size: diff shows both, deploy applies them.
+    let cfg = w.write_config("team-b", 4);
+    let (stdout, _) = w.expect(&["diff", "-c", cfg_s], 1);
+    assert!(stdout.contains("DatabricksCluster"), "{stdout}");
+    assert!(stdout.contains("team-b"), "{stdout}");
+    let (stdout, _) = w.expect(&["diff", "-c", cfg_s, "--format", "markdown"], 1);
+    assert!(
+        stdout.contains("| modify | `DatabricksCluster`"),
+        "{stdout}"
+    );
+    let (stdout, stderr) = w.expect(&["deploy", "-c", cfg_s, "--require-approval", "never"], 0);
+    assert!(
+        stdout.contains(&format!("{STACK}: UPDATE_COMPLETE")),
+        "{stdout}\n{stderr}"
+    );
+    assert!(
+        !stderr.contains("publishing"),
+        "the zip is not uploaded twice: {stderr}"
+    );
+    let state = w.fake.state();
+    assert_eq!(state.clusters.len(), 1);
+    assert_eq!(
+        state.clusters[0]["autoscale"]["max_workers"], 4,
+        "{:?}",
+        state.clusters[0]
+    );
+    let (stdout, _) = w.expect(&["diff", "-c", cfg_s], 0);
+    assert!(stdout.contains("no differences"), "{stdout}");
+
+    // Sleep and wake: parameter-only updates.
+    let (stdout, _) = w.expect(&["sleep", "-c", cfg_s], 0);
+    assert!(stdout.contains("NetworkAsleep = true"), "{stdout}");
+    assert_eq!(asleep(&status_json(&w, &cfg)), "true");
+    let (stdout, _) = w.expect(&["sleep", "-c", cfg_s], 0);
+    assert!(stdout.contains("already true"), "{stdout}");
+    // A deploy while asleep keeps it asleep.
+    let (stdout, _) = w.expect(&["deploy", "-c", cfg_s], 0);
+    assert!(stdout.contains("no changes"), "{stdout}");
+    let (stdout, _) = w.expect(&["wake", "-c", cfg_s], 0);
+    assert!(stdout.contains("NetworkAsleep = false"), "{stdout}");
+    assert_eq!(asleep(&status_json(&w, &cfg)), "false");
+
+    // Destroy: the data buckets and keys are listed as retained.
+    let (stdout, stderr) = w.expect(&["destroy", "-c", cfg_s, "--yes"], 0);
+    assert!(
+        stdout.contains(&format!("{STACK}: deleted")),
+        "{stdout}\n{stderr}"
+    );
+    for id in ["RawBucket", "RootBucket", "StorageKey", "LoggingKey"] {
+        assert!(stderr.contains(id), "{id} listed as retained: {stderr}");
+    }
+    let status = status_json(&w, &cfg);
+    assert!(status["stacks"][0]["deployed"].is_null(), "{status}");
+    assert!(
+        w.fake.state().workspaces.is_empty(),
+        "the workspace is deleted"
+    );
+
+    eprintln!("API calls: full deploy {full_deploy_calls}, no-op deploy {noop_calls}");
+}

@@ -11,43 +11,21 @@ use testkit::databricks::{FakeConfig, FakeDatabricks};
 use testkit::moto::{xml_values, MotoOptions, MotoServer};
 
 const SSM_SECRET: &str = "/databricks/cdkrs/sp-secret";
-const STACK: &str = "e2e-databricks";
+const STACK: &str = "local-databricks";
 
-/// The environment's config for moto: us-east-1 (moto's `Fn::GetAZs ""` only knows its zones),
-/// the fake Databricks account and service principal, the secret in SSM.
-fn config(fake: &FakeConfig, tag: &str, max_workers: u32) -> String {
-    format!(
-        r#"prefix: e2e
-region: us-east-1
-aws_account_id: "123456789012"
-tags:
-  project: e2e
-  owner: {tag}
-network:
-  vpc_cidr: 10.0.0.0/16
-  azs: 3
-databricks:
-  account_id: {account}
-  service_principal:
-    client_id: {client}
-    secret:
-      ssm_parameter: {SSM_SECRET}
-  workspace:
-    name: e2e-workspace
-  groups:
-    - name: Readers
-      access: read
-    - name: Writers
-      access: write
-  cluster:
-    name: shared
-    autoscale:
-      min_workers: 1
-      max_workers: {max_workers}
-"#,
-        account = fake.account_id,
-        client = fake.client_id,
-    )
+/// The config a newcomer deploys to moto (README), with the tag `owner` and the cluster's
+/// `max_workers` set: `examples/local.yaml` with two values swapped.
+fn config(owner: &str, max_workers: u32) -> String {
+    let text = include_str!("../examples/local.yaml");
+    for needle in ["owner: you\n", "max_workers: 2\n"] {
+        assert_eq!(
+            text.matches(needle).count(),
+            1,
+            "{needle:?} once in examples/local.yaml"
+        );
+    }
+    text.replace("owner: you\n", &format!("owner: {owner}\n"))
+        .replace("max_workers: 2\n", &format!("max_workers: {max_workers}\n"))
 }
 
 struct World {
@@ -65,7 +43,7 @@ impl World {
             .enable_all()
             .build()
             .expect("a tokio runtime");
-        // The config demands a UUID client id.
+        // The account and service principal of examples/local.yaml.
         let fake = rt.block_on(FakeDatabricks::start(FakeConfig {
             client_id: "33333333-3333-4333-8333-333333333333".into(),
             ..FakeConfig::default()
@@ -96,7 +74,7 @@ impl World {
 
     fn write_config(&self, tag: &str, max_workers: u32) -> PathBuf {
         let path = self.dir.join("config.yaml");
-        std::fs::write(&path, config(self.fake.config(), tag, max_workers)).expect("config");
+        std::fs::write(&path, config(tag, max_workers)).expect("config");
         path
     }
 
@@ -198,7 +176,10 @@ fn environment_lifecycle_on_moto() {
         stderr.contains("publishing"),
         "the provider zip is published: {stderr}"
     );
-    assert!(stderr.contains("Change set for e2e-databricks"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("Change set for {STACK}")),
+        "{stderr}"
+    );
     let full_deploy_calls = api_calls(&stderr);
 
     // What exists, asked of the services themselves.
@@ -241,7 +222,7 @@ fn environment_lifecycle_on_moto() {
         "prepared",
         "trusted",
     ] {
-        let want = format!("e2e-{suffix}-123456789012-us-east-1");
+        let want = format!("local-{suffix}-123456789012-us-east-1");
         assert!(names.contains(&want), "{want} in {names:?}");
     }
     assert!(names.contains(&"cdkrs-assets-123456789012-us-east-1".to_owned()));
@@ -256,8 +237,8 @@ fn environment_lifecycle_on_moto() {
         .filter_map(|a| a["AliasName"].as_str())
         .collect();
     for a in [
-        "alias/e2e-storage",
-        "alias/e2e-logging",
+        "alias/local-storage",
+        "alias/local-logging",
         "alias/cdkrs-assets",
     ] {
         assert!(aliases.contains(&a), "{a} in {aliases:?}");

@@ -407,7 +407,7 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
             } else {
                 "Deploy these changes?"
             };
-            if !self.ui.confirm(why)? {
+            if !self.ui.confirm(why, "--require-approval never")? {
                 self.cfn
                     .delete_change_set(name, &opts.change_set_name)
                     .await?;

@@ -242,9 +242,10 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
             self.ui.info(&retained_text(&retained));
         }
         if !assume_yes
-            && !self.ui.confirm(&format!(
-                "Delete stack {stack} and every resource it does not retain?"
-            ))?
+            && !self.ui.confirm(
+                &format!("Delete stack {stack} and every resource it does not retain?"),
+                "--yes",
+            )?
         {
             return Ok(DestroyReport {
                 stack: stack.to_owned(),

@@ -13,8 +13,9 @@ use super::api::StackEvent;
 pub trait Ui {
     /// One line of information.
     fn info(&mut self, line: &str);
-    /// A yes/no question; `Err` when nobody can answer (not a terminal).
-    fn confirm(&mut self, question: &str) -> Result<bool>;
+    /// A yes/no question; `Err` when nobody can answer (not a terminal), naming `skip`, the
+    /// flag that answers it up front.
+    fn confirm(&mut self, question: &str, skip: &str) -> Result<bool>;
     /// An operation with `total` resources begins.
     fn progress_start(&mut self, label: &str, total: usize);
     /// A new event; `done` resources have finished, `in_progress` are still working.
@@ -44,11 +45,11 @@ impl Ui for TerminalUi {
         }
     }
 
-    fn confirm(&mut self, question: &str) -> Result<bool> {
+    fn confirm(&mut self, question: &str, skip: &str) -> Result<bool> {
         if !std::io::stdin().is_terminal() {
             bail!(
-                "{question} needs an answer, but stdin is not a terminal: review the change set \
-                 above and run again with --require-approval never to proceed without asking"
+                "{question} needs an answer, but stdin is not a terminal: review the output \
+                 above and run again with {skip} to proceed without asking"
             );
         }
         eprint!("{question} [y/N] ");
@@ -148,10 +149,10 @@ impl Ui for RecordingUi {
         self.lines.push(line.to_owned());
     }
 
-    fn confirm(&mut self, question: &str) -> Result<bool> {
+    fn confirm(&mut self, question: &str, skip: &str) -> Result<bool> {
         self.lines.push(format!("? {question}"));
         if self.answers.is_empty() {
-            bail!("{question} needs an answer, but none was scripted");
+            bail!("{question} needs an answer, but none was scripted (skip it with {skip})");
         }
         Ok(self.answers.remove(0))
     }

@@ -48,7 +48,19 @@ fn help_lists_the_commands() {
     let out = cdkrs(&["--help"]);
     assert!(out.status.success());
     let text = stdout(&out);
-    for cmd in ["synth", "validate", "schema", "types"] {
+    for cmd in [
+        "synth",
+        "validate",
+        "schema",
+        "types",
+        "bootstrap",
+        "deploy",
+        "diff",
+        "destroy",
+        "sleep",
+        "wake",
+        "status",
+    ] {
         assert!(text.contains(cmd), "{cmd} missing from:\n{text}");
     }
 }
@@ -170,4 +182,129 @@ fn schema_prints_the_config_json_schema() {
     for field in ["prefix", "region", "network", "databricks", "encryption"] {
         assert!(schema["properties"][field].is_object(), "{field}");
     }
+}
+
+#[test]
+fn diff_against_the_committed_snapshot_of_the_same_config_is_equal_and_exits_0() {
+    let out = cdkrs(&["diff", "--against", "snapshots/environment_default.snap"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("no differences"), "{}", stdout(&out));
+}
+
+#[test]
+fn diff_of_a_changed_config_exits_1_with_a_markdown_table() {
+    let dir = scratch("diff-changed");
+    let config = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/databricks.yaml"),
+    )
+    .expect("default config");
+    assert_eq!(config.matches("max_workers: 2").count(), 1);
+    std::fs::write(
+        dir.join("c.yaml"),
+        config.replace("max_workers: 2", "max_workers: 5"),
+    )
+    .unwrap();
+    let snap = Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots/environment_default.snap");
+    let out = cdkrs_in(
+        &dir,
+        &[
+            "diff",
+            "-c",
+            "c.yaml",
+            "--against",
+            snap.to_str().unwrap(),
+            "--format",
+            "markdown",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let md = stdout(&out);
+    assert!(
+        md.contains("| modify | `DatabricksCluster` | `Custom::DatabricksCluster` | may replace |"),
+        "{md}"
+    );
+    let json = cdkrs_in(
+        &dir,
+        &[
+            "diff",
+            "-c",
+            "c.yaml",
+            "--against",
+            snap.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON diff");
+    assert_eq!(v["summary"]["change"], 1, "{v}");
+}
+
+#[test]
+fn diff_that_cannot_compare_exits_2_never_1() {
+    let out = cdkrs(&[
+        "diff",
+        "-c",
+        "no-such-config.yaml",
+        "--against",
+        "snapshots/environment_default.snap",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no-such-config.yaml"),
+        "{}",
+        stderr(&out)
+    );
+    let out = cdkrs(&["diff", "--against", "no-such-dir/"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no-such-dir"), "{}", stderr(&out));
+}
+
+#[test]
+fn deploy_refuses_a_region_other_than_the_configs_before_calling_aws() {
+    // No endpoint is reachable: the error must come before any call.
+    let out = cdkrs(&[
+        "deploy",
+        "--region",
+        "us-west-2",
+        "--endpoint-url",
+        "http://127.0.0.1:9",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("--region us-west-2") && err.contains("eu-west-1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn deploy_rejects_a_malformed_change_set_name_as_a_usage_error() {
+    let out = cdkrs(&["deploy", "--change-set-name", "1-bad_name"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("is not a change set name"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn deploy_without_a_provider_zip_names_the_fix() {
+    let dir = scratch("no-zip");
+    let out = cdkrs_in(
+        &dir,
+        &[
+            "deploy",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+            "--provider-zip",
+            "missing.zip",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("missing.zip") && err.contains("scripts/build-provider"),
+        "{err}"
+    );
 }

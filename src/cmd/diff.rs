@@ -81,11 +81,16 @@ fn template_in(path: &Path, stack: &str) -> anyhow::Result<Value> {
     }
 }
 
+/// Every failure to compare exits 2, so that 1 always means "different" (CI relies on it).
 pub fn run(args: Args) -> Result<(), Failure> {
-    let trouble = |f: Failure| match f {
+    compare(args).map_err(|f| match f {
         Failure::Other(e) => Failure::Trouble(e),
+        Failure::Invalid(report) => Failure::Trouble(anyhow::anyhow!(report)),
         other => other,
-    };
+    })
+}
+
+fn compare(args: Args) -> Result<(), Failure> {
     let config = args.config.load()?;
     let stack = environment::build(&config).map_err(|e| Failure::Invalid(format!("{e}\n")))?;
     let template = stack
@@ -126,8 +131,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
             }
             Ok::<_, Failure>(diff)
         })
-        .map_err(Failure::Trouble)?
-        .map_err(trouble)?
+        .map_err(Failure::Trouble)??
     } else {
         let old = template_in(Path::new(&args.against), &name).map_err(Failure::Trouble)?;
         diff_templates(Some(&old), new)

@@ -210,8 +210,8 @@ impl<T> Counting<T> {
         }
     }
 
-    /// Calls so far (a paginated call counts once per page it fetched only as one call here:
-    /// pages are rare for the operations deploy makes).
+    /// Calls so far. A paginated operation counts once, however many pages it read (the
+    /// operations deploy makes fit in one page for stacks under 100 changes or events).
     pub fn calls(&self) -> usize {
         self.calls.get()
     }

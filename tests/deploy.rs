@@ -312,6 +312,17 @@ fn environment_lifecycle_on_moto() {
         "{:?}",
         state.clusters[0]
     );
+    // The tag reached the Databricks side too, through Update events.
+    assert_eq!(
+        state.workspaces[0]["custom_tags"]["owner"], "team-b",
+        "{:?}",
+        state.workspaces[0]
+    );
+    assert_eq!(
+        state.clusters[0]["custom_tags"]["owner"], "team-b",
+        "{:?}",
+        state.clusters[0]
+    );
     let (stdout, _) = w.expect(&["diff", "-c", cfg_s], 0);
     assert!(stdout.contains("no differences"), "{stdout}");
 

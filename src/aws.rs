@@ -112,3 +112,41 @@ pub mod errors {
                 .is_some_and(|r| r.status().as_u16() == 404)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_defaults_to_the_configs_and_a_different_flag_is_refused() {
+        let none = AwsArgs::default();
+        assert_eq!(none.resolve_region("eu-west-1").unwrap(), "eu-west-1");
+        let same = AwsArgs {
+            region: Some("eu-west-1".into()),
+            ..Default::default()
+        };
+        assert_eq!(same.resolve_region("eu-west-1").unwrap(), "eu-west-1");
+        let other = AwsArgs {
+            region: Some("us-east-1".into()),
+            ..Default::default()
+        };
+        let err = other.resolve_region("eu-west-1").unwrap_err().to_string();
+        assert!(
+            err.contains("--region us-east-1") && err.contains("`eu-west-1`"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn endpoint_url_reaches_the_sdk_config() {
+        let args = AwsArgs {
+            endpoint_url: Some("http://127.0.0.1:4566".into()),
+            ..Default::default()
+        };
+        let config = args.sdk_config("us-east-1").await;
+        assert_eq!(config.endpoint_url(), Some("http://127.0.0.1:4566"));
+        assert_eq!(config.region().map(|r| r.as_ref()), Some("us-east-1"));
+        let clients = Clients::new(&config);
+        assert_eq!(clients.region, "us-east-1");
+    }
+}

@@ -308,3 +308,24 @@ fn deploy_without_a_provider_zip_names_the_fix() {
         "{err}"
     );
 }
+
+#[test]
+fn diff_against_a_synth_output_directory_finds_the_stacks_template() {
+    let dir = scratch("diff-synth-dir");
+    let out = cdkrs_in(&dir, &["synth", "--out", "base"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = cdkrs_in(&dir, &["diff", "--against", "base"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let minimal = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/minimal.yaml");
+    let out = cdkrs_in(
+        &dir,
+        &["diff", "-c", minimal.to_str().unwrap(), "--against", "base"],
+    );
+    // Another stack name: the directory has no template for it.
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("dbx-min-databricks.template.json"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -55,6 +55,10 @@ The patches, each closing one gap:
      attachment, Elastic IP, NAT gateway, route, route table, subnet association, VPC endpoint,
      flow log, security-group ingress): without them every VPC stack fails to delete with
      "DependencyViolation: the vpc has dependencies". Each calls the EC2 backend's own delete.
+  14. `CloudFormationBackend.create_change_set` (moto: a CREATE change set always makes a new
+     stack, so a second CREATE for a stack left in REVIEW_IN_PROGRESS gave two stacks of one
+     name, and DescribeStacks by name answered with the stale one forever). The stack under review
+     is replaced; a CREATE for a live stack fails as in CloudFormation.
   12. `parsing.parse_and_update_resource` (moto: a modified resource of a type moto cannot update,
      e.g. AWS::KMS::Key after a tag change, becomes None, and every later `Fn::GetAtt` of it fails
      with "references undefined resource"). Such a resource stays as it was.
@@ -806,12 +810,26 @@ def ec2_deletes():
         cls.delete = (lambda d: lambda self, account_id, region_name: d(self, ec2_backends[account_id][region_name]))(delete)
 
 
+def create_change_set(self, stack_name, change_set_name, template, parameters, description, change_set_type, *args, **kwargs):
+    if change_set_type == "CREATE":
+        for stack_id, stack in list(self.stacks.items()):
+            if stack.name != stack_name:
+                continue
+            if stack.status == "REVIEW_IN_PROGRESS":
+                del self.stacks[stack_id]
+            else:
+                raise CustomResourceFailed(f"Stack [{stack_name}] already exists and cannot be created again with the changeSet [{change_set_name}].")
+    return ORIGINAL["create_change_set"](self, stack_name, change_set_name, template, parameters, description, change_set_type, *args, **kwargs)
+
+
 def patch_moto():
     from moto.ec2.models.flow_logs import FlowLogs
     from moto.kms.models import Key
     ec2_deletes()
     from moto.cloudformation import parsing as moto_parsing
 
+    ORIGINAL["create_change_set"] = CloudFormationBackend.create_change_set
+    CloudFormationBackend.create_change_set = create_change_set
     ORIGINAL["parse_and_update_resource"] = moto_parsing.parse_and_update_resource
     moto_parsing.parse_and_update_resource = parse_and_update_resource
 

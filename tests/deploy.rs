@@ -166,15 +166,29 @@ fn environment_lifecycle_on_moto() {
     let (stdout, _) = w.expect(&["diff", "-c", cfg_s], 1);
     assert!(stdout.contains("[+] AWS::EC2::VPC Vpc"), "{stdout}");
 
-    // Deploy the environment.
+    // Without a terminal the broadening change cannot be approved: nothing is executed, and the
+    // stack is left under review (REVIEW_IN_PROGRESS) with its change set.
+    let (_, stderr) = w.expect(&["deploy", "-c", cfg_s], 1);
+    assert!(stderr.contains("--require-approval never"), "{stderr}");
+    assert!(
+        stderr.contains("publishing"),
+        "the provider zip is published: {stderr}"
+    );
+    let status = status_json(&w, &cfg);
+    assert_eq!(
+        status["stacks"][0]["deployed"]["status"], "REVIEW_IN_PROGRESS",
+        "{status}"
+    );
+
+    // Deploy the environment (a CREATE change set replaces the one under review).
     let (stdout, stderr) = w.expect(&["deploy", "-c", cfg_s, "--require-approval", "never"], 0);
     assert!(
         stdout.contains(&format!("{STACK}: CREATE_COMPLETE")),
         "{stdout}"
     );
     assert!(
-        stderr.contains("publishing"),
-        "the provider zip is published: {stderr}"
+        stderr.contains("already published"),
+        "not uploaded twice: {stderr}"
     );
     assert!(
         stderr.contains(&format!("Change set for {STACK}")),

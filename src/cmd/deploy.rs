@@ -7,7 +7,7 @@ use anyhow::{bail, Context as _};
 use cdkrs::aws::AwsArgs;
 use cdkrs::engine::deploy::{Asset, Desired};
 use cdkrs::engine::ui::TerminalUi;
-use cdkrs::engine::{Approval, DeployOptions, StackDeployment};
+use cdkrs::engine::{Approval, DeployOptions, Outcome, StackDeployment};
 use cdkrs_stacks::config::Config;
 use cdkrs_stacks::environment::{self, parameters};
 use sha2::{Digest, Sha256};
@@ -129,7 +129,14 @@ pub fn run(args: Args) -> Result<(), Failure> {
         let mut ui = TerminalUi::default();
         let result = ctx.engine(&mut ui).deploy(&plan, &opts).await;
         ctx.report_calls();
-        print_result(args.output, &result?)?;
+        let report = result?;
+        print_result(args.output, &report)?;
+        if report.outcome == Outcome::Declined {
+            // Scripts must see that nothing was deployed.
+            return Err(Failure::Other(anyhow::anyhow!(
+                "deploy declined: the change set was deleted and nothing changed"
+            )));
+        }
         Ok::<(), Failure>(())
     })?
 }

@@ -98,6 +98,16 @@ pub struct ChangeSetRequest {
     pub description: String,
 }
 
+/// What `CreateChangeSet` answers.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ChangeSetCreated {
+    /// The change set's ARN.
+    pub id: String,
+    /// The stack's ARN: the engine follows the stack by it (a name can be reused; an ARN also
+    /// answers after a delete).
+    pub stack_id: String,
+}
+
 /// A change set as `DescribeChangeSet` reports it (all pages).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChangeSetInfo {
@@ -167,8 +177,8 @@ pub trait CloudFormation {
     async fn describe_stack(&self, name: &str) -> Result<Option<StackInfo>>;
     /// `GetTemplate` (the original template, as submitted).
     async fn get_template(&self, name: &str) -> Result<String>;
-    /// `CreateChangeSet`; returns the change set's id.
-    async fn create_change_set(&self, request: &ChangeSetRequest) -> Result<String>;
+    /// `CreateChangeSet`.
+    async fn create_change_set(&self, request: &ChangeSetRequest) -> Result<ChangeSetCreated>;
     /// `DescribeChangeSet`, all pages.
     async fn describe_change_set(&self, stack: &str, change_set: &str) -> Result<ChangeSetInfo>;
     /// `ExecuteChangeSet`.
@@ -230,7 +240,7 @@ impl<T: CloudFormation> CloudFormation for Counting<T> {
         self.tick();
         self.inner.get_template(name).await
     }
-    async fn create_change_set(&self, request: &ChangeSetRequest) -> Result<String> {
+    async fn create_change_set(&self, request: &ChangeSetRequest) -> Result<ChangeSetCreated> {
         self.tick();
         self.inner.create_change_set(request).await
     }

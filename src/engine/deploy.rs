@@ -14,9 +14,18 @@ use super::api::{
 };
 use super::sdk::AlreadyExists;
 use super::ui::Ui;
-use super::watch::{self, classify, Backoff, StackState};
+use super::watch::{self, classify, Backoff, StackState, Target};
 use crate::aws::errors;
 use crate::diff::{diff_templates, Replacement, TemplateDiff};
+
+/// A change set ready to execute, and the ARN of its stack.
+#[derive(Clone, Debug)]
+pub struct ReadyChangeSet {
+    /// What it changes.
+    pub info: ChangeSetInfo,
+    /// The stack's ARN.
+    pub stack_id: String,
+}
 
 /// The largest template CloudFormation accepts inline (`TemplateBody`); larger ones are
 /// uploaded to the assets bucket and passed by URL (up to 1 MB).
@@ -251,13 +260,14 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
                          it cannot be updated. Deleting it (retained resources stay) and creating \
                          it again"
                     ));
-                    let baseline = self.newest_event(name).await?;
-                    self.cfn.delete_stack(name).await?;
+                    let stack = deployed.as_ref().expect("a rolled-back stack exists");
+                    let baseline = self.newest_event(&stack.id).await?;
+                    self.cfn.delete_stack(&stack.id).await?;
                     let done = watch::watch(
                         self.cfn,
                         self.ui,
                         opts.backoff,
-                        name,
+                        Target::of(stack),
                         baseline,
                         "deleting",
                         0,
@@ -364,7 +374,11 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
             parameters,
             description: format!("cdkrs {} deploy", env!("CARGO_PKG_VERSION")),
         };
-        let Some(change_set) = self.change_set(&request, opts.backoff).await? else {
+        let Some(ReadyChangeSet {
+            info: change_set,
+            stack_id,
+        }) = self.change_set(&request, opts.backoff).await?
+        else {
             let outputs = deployed.map(|d| d.outputs).unwrap_or_default();
             return Ok(DeployReport {
                 stack: name.to_owned(),
@@ -415,13 +429,17 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
             }
         }
 
+        let target = Target {
+            name,
+            id: &stack_id,
+        };
         let baseline = match kind {
-            ChangeSetKind::Update => self.newest_event(name).await?,
+            ChangeSetKind::Update => self.newest_event(&stack_id).await?,
             // A new stack's only events so far are its REVIEW_IN_PROGRESS ones.
             ChangeSetKind::Create => None,
         };
         self.cfn
-            .execute_change_set(name, &opts.change_set_name)
+            .execute_change_set(&stack_id, &opts.change_set_name)
             .await?;
         let label = if kind == ChangeSetKind::Create {
             "creating"
@@ -432,7 +450,7 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
             self.cfn,
             self.ui,
             opts.backoff,
-            name,
+            target,
             baseline,
             label,
             change_set.changes.len(),
@@ -449,10 +467,10 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
     }
 
     /// The id of the stack's newest event (the point after which an operation's events start).
-    pub async fn newest_event(&self, name: &str) -> Result<Option<String>> {
+    pub async fn newest_event(&self, stack_id: &str) -> Result<Option<String>> {
         Ok(self
             .cfn
-            .stack_events(name, None)
+            .stack_events(stack_id, None)
             .await?
             .first()
             .map(|e| e.id.clone()))
@@ -463,21 +481,22 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         &mut self,
         request: &ChangeSetRequest,
         backoff: Backoff,
-    ) -> Result<Option<ChangeSetInfo>> {
+    ) -> Result<Option<ReadyChangeSet>> {
         let (stack, cs) = (&request.stack_name, &request.change_set_name);
-        if let Err(e) = self.cfn.create_change_set(request).await {
-            if e.downcast_ref::<AlreadyExists>().is_none() {
-                return Err(e.context(format!("creating change set {cs} for {stack}")));
+        let created = match self.cfn.create_change_set(request).await {
+            Ok(created) => created,
+            Err(e) if e.downcast_ref::<AlreadyExists>().is_some() => {
+                // A change set of this name is left from an earlier run: replace it.
+                self.ui
+                    .info(&format!("replacing the earlier change set {cs} of {stack}"));
+                self.cfn.delete_change_set(stack, cs).await?;
+                self.cfn
+                    .create_change_set(request)
+                    .await
+                    .with_context(|| format!("creating change set {cs} for {stack}"))?
             }
-            // A change set of this name is left from an earlier run: replace it.
-            self.ui
-                .info(&format!("replacing the earlier change set {cs} of {stack}"));
-            self.cfn.delete_change_set(stack, cs).await?;
-            self.cfn
-                .create_change_set(request)
-                .await
-                .with_context(|| format!("creating change set {cs} for {stack}"))?;
-        }
+            Err(e) => return Err(e.context(format!("creating change set {cs} for {stack}"))),
+        };
         let mut delay = backoff.initial;
         let mut info = self.cfn.describe_change_set(stack, cs).await?;
         while matches!(
@@ -491,7 +510,10 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         match info.status.as_str() {
             // An empty but complete change set still changes parameter values (moto also
             // reports condition toggles this way): it is executed.
-            "CREATE_COMPLETE" => Ok(Some(info)),
+            "CREATE_COMPLETE" => Ok(Some(ReadyChangeSet {
+                info,
+                stack_id: created.stack_id,
+            })),
             _ => {
                 let reason = info.status_reason.clone().unwrap_or_default();
                 if errors::is_no_changes_reason(&reason) {

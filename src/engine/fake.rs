@@ -102,6 +102,19 @@ impl FakeCloud {
             .count()
     }
 
+    /// The stack's name for a name or an ARN (CloudFormation accepts both).
+    fn name_of(&self, name_or_id: &str) -> String {
+        let stacks = self.stacks.borrow();
+        if stacks.contains_key(name_or_id) {
+            return name_or_id.to_owned();
+        }
+        stacks
+            .values()
+            .find(|s| s.info.id == name_or_id)
+            .map(|s| s.info.name.clone())
+            .unwrap_or_else(|| name_or_id.to_owned())
+    }
+
     fn log(&self, call: String) {
         self.calls.borrow_mut().push(call);
     }
@@ -141,6 +154,7 @@ fn resource_ids(template: &str) -> BTreeMap<String, String> {
 impl CloudFormation for FakeCloud {
     async fn describe_stack(&self, name: &str) -> Result<Option<StackInfo>> {
         self.log(format!("DescribeStacks {name}"));
+        let name = &self.name_of(name);
         let mut stacks = self.stacks.borrow_mut();
         let Some(s) = stacks.get_mut(name) else {
             return Ok(None);
@@ -158,6 +172,7 @@ impl CloudFormation for FakeCloud {
 
     async fn get_template(&self, name: &str) -> Result<String> {
         self.log(format!("GetTemplate {name}"));
+        let name = &self.name_of(name);
         self.stacks
             .borrow()
             .get(name)
@@ -165,7 +180,7 @@ impl CloudFormation for FakeCloud {
             .ok_or_else(|| anyhow!("ValidationError: Stack with id {name} does not exist"))
     }
 
-    async fn create_change_set(&self, r: &ChangeSetRequest) -> Result<String> {
+    async fn create_change_set(&self, r: &ChangeSetRequest) -> Result<ChangeSetCreated> {
         self.log(format!("CreateChangeSet {} {:?}", r.stack_name, r.kind));
         self.requests.borrow_mut().push(r.clone());
         let key = (r.stack_name.clone(), r.change_set_name.clone());
@@ -290,11 +305,16 @@ impl CloudFormation for FakeCloud {
         let mut req = r.clone();
         req.template = TemplateSource::Body(template);
         self.change_sets.borrow_mut().insert(key, (req, info));
-        Ok(format!("cs-{}", r.change_set_name))
+        let stack_id = stacks[&r.stack_name].info.id.clone();
+        Ok(ChangeSetCreated {
+            id: format!("cs-{}", r.change_set_name),
+            stack_id,
+        })
     }
 
     async fn describe_change_set(&self, stack: &str, cs: &str) -> Result<ChangeSetInfo> {
         self.log(format!("DescribeChangeSet {stack}"));
+        let stack = &self.name_of(stack);
         if let Some(next) = self.change_set_script.borrow_mut().pop_front() {
             return Ok(next);
         }
@@ -307,6 +327,7 @@ impl CloudFormation for FakeCloud {
 
     async fn execute_change_set(&self, stack: &str, cs: &str) -> Result<()> {
         self.log(format!("ExecuteChangeSet {stack}"));
+        let stack = &self.name_of(stack);
         let (req, info) = self
             .change_sets
             .borrow_mut()
@@ -390,6 +411,7 @@ impl CloudFormation for FakeCloud {
 
     async fn delete_change_set(&self, stack: &str, cs: &str) -> Result<()> {
         self.log(format!("DeleteChangeSet {stack}"));
+        let stack = &self.name_of(stack);
         self.change_sets
             .borrow_mut()
             .remove(&(stack.to_owned(), cs.to_owned()));
@@ -398,6 +420,7 @@ impl CloudFormation for FakeCloud {
 
     async fn delete_stack(&self, name: &str) -> Result<()> {
         self.log(format!("DeleteStack {name}"));
+        let name = &self.name_of(name);
         let exec = self.execution.borrow_mut().take();
         let mut pending = self.pending.borrow_mut();
         pending.push_back((
@@ -439,6 +462,7 @@ impl CloudFormation for FakeCloud {
 
     async fn stack_events(&self, name: &str, until: Option<&str>) -> Result<Vec<StackEvent>> {
         self.log(format!("DescribeStackEvents {name}"));
+        let name = &self.name_of(name);
         self.event_poll_times
             .borrow_mut()
             .push(tokio::time::Instant::now());
@@ -481,6 +505,7 @@ impl CloudFormation for FakeCloud {
 
     async fn stack_resources(&self, name: &str) -> Result<Vec<StackResource>> {
         self.log(format!("ListStackResources {name}"));
+        let name = &self.name_of(name);
         let stacks = self.stacks.borrow();
         let s = stacks
             .get(name)

@@ -11,8 +11,8 @@ use super::api::{
     ChangeSetKind, ChangeSetRequest, CloudFormation, ObjectStore, ParameterValue, StackInfo,
     TemplateSource,
 };
-use super::deploy::{render_change_set, Engine};
-use super::watch::{self, classify, Backoff, StackState};
+use super::deploy::{render_change_set, Engine, ReadyChangeSet};
+use super::watch::{self, classify, Backoff, StackState, Target};
 
 /// The result of `sleep` / `wake`.
 #[derive(Clone, Debug, Serialize)]
@@ -165,7 +165,9 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
             parameters,
             description: format!("cdkrs: {key}={value}"),
         };
-        let Some(cs) = self.change_set(&request, backoff).await? else {
+        let Some(ReadyChangeSet { info: cs, stack_id }) =
+            self.change_set(&request, backoff).await?
+        else {
             bail!(
                 "CloudFormation found nothing to change in {stack}, yet {key} is `{current}`, not \
                  `{value}`: check the stack in the console (its last operation may not have \
@@ -173,13 +175,18 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
             );
         };
         self.ui.info(&render_change_set(stack, &cs, None));
-        let baseline = self.newest_event(stack).await?;
-        self.cfn.execute_change_set(stack, change_set_name).await?;
+        let baseline = self.newest_event(&stack_id).await?;
+        self.cfn
+            .execute_change_set(&stack_id, change_set_name)
+            .await?;
         let done = watch::watch(
             self.cfn,
             self.ui,
             backoff,
-            stack,
+            Target {
+                name: stack,
+                id: &stack_id,
+            },
             baseline,
             "updating",
             cs.changes.len(),
@@ -209,7 +216,7 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
             let s = deployed.as_ref().expect("a busy stack exists");
             deployed = watch::wait_settled(self.cfn, self.ui, backoff, s).await?;
         }
-        if deployed.is_none() {
+        let Some(deployed) = deployed.filter(|d| classify(Some(d)) != StackState::Missing) else {
             self.ui
                 .info(&format!("{stack} does not exist: nothing to destroy"));
             return Ok(DestroyReport {
@@ -217,14 +224,14 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
                 deleted: false,
                 retained: Vec::new(),
             });
-        }
-        let template = self.cfn.get_template(stack).await?;
+        };
+        let template = self.cfn.get_template(&deployed.id).await?;
         let template: Value = serde_json::from_str(&template).unwrap_or(Value::Null);
         let kept = retained_in(&template);
         let physical = if kept.is_empty() {
             Vec::new()
         } else {
-            self.cfn.stack_resources(stack).await?
+            self.cfn.stack_resources(&deployed.id).await?
         };
         let retained: Vec<Retained> = kept
             .into_iter()
@@ -253,13 +260,13 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
                 retained,
             });
         }
-        let baseline = self.newest_event(stack).await?;
-        self.cfn.delete_stack(stack).await?;
+        let baseline = self.newest_event(&deployed.id).await?;
+        self.cfn.delete_stack(&deployed.id).await?;
         let done = watch::watch(
             self.cfn,
             self.ui,
             backoff,
-            stack,
+            Target::of(&deployed),
             baseline,
             "deleting",
             template

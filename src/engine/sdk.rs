@@ -6,7 +6,7 @@ use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, S
 use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter};
 
 use super::api::{
-    ChangeSetInfo, ChangeSetKind, ChangeSetRequest, CloudFormation, ObjectStore,
+    ChangeSetCreated, ChangeSetInfo, ChangeSetKind, ChangeSetRequest, CloudFormation, ObjectStore,
     ResourceChangeInfo, StackEvent, StackInfo, StackOutput, StackResource, TemplateSource,
 };
 use crate::aws::{errors, Clients};
@@ -117,7 +117,7 @@ impl CloudFormation for Clients {
             .with_context(|| format!("GetTemplate of {name} returned no template body"))
     }
 
-    async fn create_change_set(&self, request: &ChangeSetRequest) -> Result<String> {
+    async fn create_change_set(&self, request: &ChangeSetRequest) -> Result<ChangeSetCreated> {
         let mut call = self
             .cfn
             .create_change_set()
@@ -150,7 +150,10 @@ impl CloudFormation for Clients {
                 sdk_error(e)
             }
         })?;
-        Ok(out.id().unwrap_or(&request.change_set_name).to_owned())
+        Ok(ChangeSetCreated {
+            id: out.id().unwrap_or(&request.change_set_name).to_owned(),
+            stack_id: out.stack_id().unwrap_or(&request.stack_name).to_owned(),
+        })
     }
 
     async fn describe_change_set(&self, stack: &str, change_set: &str) -> Result<ChangeSetInfo> {

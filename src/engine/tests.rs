@@ -147,8 +147,10 @@ async fn new_stack_is_created_through_a_create_change_set_after_publishing_the_a
             "PutObject assets/abc.zip",
             "CreateChangeSet env Create",
             "DescribeChangeSet env",
-            "ExecuteChangeSet env",
-            "DescribeStacks env",
+            // From here on the stack is followed by the ARN CreateChangeSet answered: a name can
+            // be reused (moto even keeps two stacks of one name), an ARN cannot.
+            "ExecuteChangeSet arn:aws:cloudformation:us-east-1:123456789012:stack/env/2",
+            "DescribeStacks arn:aws:cloudformation:us-east-1:123456789012:stack/env/2",
         ]
     );
     let stack = &c.stacks.borrow()[ENV];
@@ -240,7 +242,10 @@ async fn rollback_complete_stack_is_deleted_then_created_again() {
         .unwrap();
     assert_eq!(report.outcome, Outcome::Deployed);
     let calls = c.call_names();
-    let delete = calls.iter().position(|c| c == "DeleteStack env").unwrap();
+    let delete = calls
+        .iter()
+        .position(|c| c == "DeleteStack arn:aws:cloudformation:us-east-1:123456789012:stack/env/1")
+        .unwrap_or_else(|| panic!("{calls:?}"));
     let create = calls
         .iter()
         .position(|c| c == "CreateChangeSet env Create")

@@ -166,18 +166,39 @@ impl Finished {
     }
 }
 
-/// Polls `stack`'s events after the event `baseline` until the stack reaches a terminal status,
-/// reporting progress over `total` resources. A stack that disappears counts as
+/// A stack to follow: its name (its own events carry it as their logical id) and the ARN to ask
+/// by (unambiguous when a name is reused, and still answering after a delete).
+#[derive(Clone, Copy, Debug)]
+pub struct Target<'a> {
+    /// Stack name.
+    pub name: &'a str,
+    /// Stack ARN.
+    pub id: &'a str,
+}
+
+impl<'a> Target<'a> {
+    /// The target of a described stack.
+    pub fn of(stack: &'a StackInfo) -> Target<'a> {
+        Target {
+            name: &stack.name,
+            id: &stack.id,
+        }
+    }
+}
+
+/// Polls the stack's events after the event `baseline` until the stack reaches a terminal
+/// status, reporting progress over `total` resources. A stack that disappears counts as
 /// `DELETE_COMPLETE`.
 pub async fn watch<C: CloudFormation>(
     cfn: &C,
     ui: &mut dyn Ui,
     backoff: Backoff,
-    stack: &str,
+    target: Target<'_>,
     baseline: Option<String>,
     label: &str,
     total: usize,
 ) -> Result<Finished> {
+    let (stack, id) = (target.name, target.id);
     ui.progress_start(label, total);
     let mut seen = baseline;
     let mut events: Vec<StackEvent> = Vec::new();
@@ -186,7 +207,7 @@ pub async fn watch<C: CloudFormation>(
     let mut quiet_polls = 0u32;
     let result = loop {
         tokio::time::sleep(delay).await;
-        let mut fresh = cfn.stack_events(stack, seen.as_deref()).await?;
+        let mut fresh = cfn.stack_events(id, seen.as_deref()).await?;
         fresh.reverse(); // oldest first
         let mut terminal = None;
         for e in &fresh {
@@ -216,7 +237,7 @@ pub async fn watch<C: CloudFormation>(
         let had_news = !fresh.is_empty();
         events.extend(fresh);
         if let Some(status) = terminal {
-            let info = cfn.describe_stack(stack).await?;
+            let info = cfn.describe_stack(id).await?;
             break Finished {
                 status,
                 stack: info,
@@ -232,7 +253,7 @@ pub async fn watch<C: CloudFormation>(
             // Events can lag or be missing (emulators emit none for resources): every fourth
             // quiet poll asks the stack itself.
             if quiet_polls % 4 == 0 {
-                let info = cfn.describe_stack(stack).await?;
+                let info = cfn.describe_stack(id).await?;
                 match &info {
                     None => {
                         break Finished {
@@ -271,7 +292,7 @@ pub async fn wait_settled<C: CloudFormation>(
     let mut delay = backoff.initial;
     for _ in 0..2000 {
         tokio::time::sleep(delay).await;
-        let now = cfn.describe_stack(&stack.name).await?;
+        let now = cfn.describe_stack(&stack.id).await?;
         match &now {
             Some(s) if !is_terminal(&s.status) && s.status != "REVIEW_IN_PROGRESS" => {
                 delay = backoff.next(delay)

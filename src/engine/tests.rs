@@ -753,3 +753,106 @@ fn keep_deployed_parameters_use_the_previous_value_only_when_one_exists() {
     assert_eq!(key.value.as_deref(), Some("assets/abc.zip"));
     let _ = TemplateSource::Previous;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_update_rolled_back_names_its_cause_and_exits_with_an_error() {
+    let c = deployed(&basic(), "UPDATE_COMPLETE");
+    *c.execution.borrow_mut() = Some(Execution {
+        events: vec![
+            (
+                "Vpc".into(),
+                "AWS::EC2::VPC".into(),
+                "UPDATE_IN_PROGRESS".into(),
+                None,
+            ),
+            (
+                "Vpc".into(),
+                "AWS::EC2::VPC".into(),
+                "UPDATE_FAILED".into(),
+                Some("You are not authorized to perform this operation".into()),
+            ),
+            (
+                "env".into(),
+                "AWS::CloudFormation::Stack".into(),
+                "UPDATE_ROLLBACK_IN_PROGRESS".into(),
+                Some("The following resource(s) failed to update: [Vpc].".into()),
+            ),
+        ],
+        final_status: "UPDATE_ROLLBACK_COMPLETE".into(),
+    });
+    let mut ui = RecordingUi::default();
+    let new = template(&[("Vpc", "AWS::EC2::VPC")]);
+    let err = deploy(&c, &mut ui, &plan(new), &opts(Approval::Never))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("env ended in UPDATE_ROLLBACK_COMPLETE"),
+        "{err}"
+    );
+    assert!(
+        err.contains("root cause: Vpc (AWS::EC2::VPC) UPDATE_FAILED: You are not authorized"),
+        "{err}"
+    );
+    // The stack is usable again: the next deploy updates it.
+    assert_eq!(
+        watch::classify(c.stacks.borrow().get(ENV).map(|s| &s.info)),
+        watch::StackState::Stable
+    );
+}
+
+#[test]
+fn the_change_set_table_shows_cloudformations_replacement_or_the_prediction() {
+    let cs = ChangeSetInfo {
+        status: "CREATE_COMPLETE".into(),
+        changes: vec![
+            api::ResourceChangeInfo {
+                action: "Modify".into(),
+                logical_id: "Vpc".into(),
+                resource_type: "AWS::EC2::VPC".into(),
+                replacement: None,
+            },
+            api::ResourceChangeInfo {
+                action: "Modify".into(),
+                logical_id: "Data".into(),
+                resource_type: "AWS::S3::Bucket".into(),
+                replacement: Some("Conditional".into()),
+            },
+            api::ResourceChangeInfo {
+                action: "Add".into(),
+                logical_id: "Role".into(),
+                resource_type: "AWS::IAM::Role".into(),
+                replacement: None,
+            },
+        ],
+        ..Default::default()
+    };
+    let old = basic();
+    let mut new = with_role();
+    new["Resources"]["Vpc"]["Properties"]["CidrBlock"] = json!("10.1.0.0/16");
+    let diff = crate::diff::diff_templates(Some(&old), &new);
+    let text = deploy::render_change_set(ENV, &cs, Some(&diff));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "Change set for env: 3 changes");
+    assert_eq!(
+        lines[1].split_whitespace().collect::<Vec<_>>(),
+        ["Action", "Logical", "ID", "Type", "Replacement"]
+    );
+    // CloudFormation gave no answer for Vpc (moto never does): the CIDR is create-only.
+    assert_eq!(
+        lines[2].split_whitespace().collect::<Vec<_>>(),
+        ["Modify", "Vpc", "AWS::EC2::VPC", "True", "(predicted)"]
+    );
+    // CloudFormation's own answer wins.
+    assert_eq!(
+        lines[3].split_whitespace().collect::<Vec<_>>(),
+        ["Modify", "Data", "AWS::S3::Bucket", "Conditional"]
+    );
+    assert_eq!(
+        lines[4].split_whitespace().collect::<Vec<_>>(),
+        ["Add", "Role", "AWS::IAM::Role"]
+    );
+    // The security section follows: the new role's trust statement.
+    assert!(text.contains("IAM Statement Changes"), "{text}");
+    assert!(text.contains("lambda.amazonaws.com"), "{text}");
+}

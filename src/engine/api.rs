@@ -171,6 +171,12 @@ pub struct StackResource {
     pub status: String,
 }
 
+/// `CreateChangeSet` answered that a change set of that name exists (implementations return it
+/// inside their `anyhow::Error`; the engine then replaces the old change set).
+#[derive(Debug, thiserror::Error)]
+#[error("a change set with this name already exists")]
+pub struct AlreadyExists;
+
 /// The CloudFormation operations the engine uses.
 pub trait CloudFormation {
     /// `DescribeStacks` of one stack; `None` when it does not exist.

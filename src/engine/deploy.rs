@@ -9,10 +9,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::api::{
-    ChangeSetInfo, ChangeSetKind, ChangeSetRequest, CloudFormation, ObjectStore, ParameterValue,
-    ResourceChangeInfo, StackInfo, StackOutput, TemplateSource,
+    AlreadyExists, ChangeSetInfo, ChangeSetKind, ChangeSetRequest, CloudFormation, ObjectStore,
+    ParameterValue, ResourceChangeInfo, StackInfo, StackOutput, TemplateSource,
 };
-use super::sdk::AlreadyExists;
 use super::ui::Ui;
 use super::watch::{self, classify, Backoff, StackState, Target};
 use crate::aws::errors;
@@ -244,40 +243,37 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         opts: &DeployOptions,
     ) -> Result<DeployReport> {
         let name = plan.stack_name.as_str();
-        let mut deployed = self.cfn.describe_stack(name).await?;
-        let kind = loop {
-            match classify(deployed.as_ref()) {
-                StackState::Missing | StackState::ReviewInProgress => break ChangeSetKind::Create,
-                StackState::Stable => break ChangeSetKind::Update,
-                StackState::Blocked(why) => bail!(why),
-                StackState::Busy => {
-                    let stack = deployed.as_ref().expect("a busy stack exists");
-                    deployed = watch::wait_settled(self.cfn, self.ui, opts.backoff, stack).await?;
-                }
-                StackState::RollbackComplete => {
-                    self.ui.info(&format!(
-                        "{name} is ROLLBACK_COMPLETE: its creation failed and was rolled back, so \
+        let described = self.cfn.describe_stack(name).await?;
+        let mut deployed = watch::settle(self.cfn, self.ui, opts.backoff, described).await?;
+        let kind = match classify(deployed.as_ref()) {
+            StackState::Missing | StackState::ReviewInProgress => ChangeSetKind::Create,
+            StackState::Stable => ChangeSetKind::Update,
+            StackState::Blocked(why) => bail!(why),
+            StackState::Busy => unreachable!("settle waits out a busy stack"),
+            StackState::RollbackComplete => {
+                self.ui.info(&format!(
+                    "{name} is ROLLBACK_COMPLETE: its creation failed and was rolled back, so \
                          it cannot be updated. Deleting it (retained resources stay) and creating \
                          it again"
-                    ));
-                    let stack = deployed.as_ref().expect("a rolled-back stack exists");
-                    let baseline = self.newest_event(&stack.id).await?;
-                    self.cfn.delete_stack(&stack.id).await?;
-                    let done = watch::watch(
-                        self.cfn,
-                        self.ui,
-                        opts.backoff,
-                        Target::of(stack),
-                        baseline,
-                        "deleting",
-                        0,
-                    )
-                    .await?;
-                    if done.status != "DELETE_COMPLETE" {
-                        bail!("{}", done.failure());
-                    }
-                    deployed = None;
+                ));
+                let stack = deployed.as_ref().expect("a rolled-back stack exists");
+                let baseline = self.newest_event(&stack.id).await?;
+                self.cfn.delete_stack(&stack.id).await?;
+                let done = watch::watch(
+                    self.cfn,
+                    self.ui,
+                    opts.backoff,
+                    Target::of(stack),
+                    baseline,
+                    "deleting",
+                    0,
+                )
+                .await?;
+                if done.status != "DELETE_COMPLETE" {
+                    bail!("{}", done.failure());
                 }
+                // Created afresh below: `deployed` is cleared for every CREATE.
+                ChangeSetKind::Create
             }
         };
 

@@ -8,7 +8,6 @@ use std::collections::{BTreeMap, VecDeque};
 use anyhow::{anyhow, bail, Result};
 
 use super::api::*;
-use super::sdk::AlreadyExists;
 
 /// A stack in the fake.
 #[derive(Clone, Debug, Default)]
@@ -83,7 +82,7 @@ impl FakeCloud {
                     ..Default::default()
                 },
                 template: template.to_owned(),
-                events: vec![self.event(name, name, "AWS::CloudFormation::Stack", status, None)],
+                events: vec![self.event(name, "AWS::CloudFormation::Stack", status, None)],
                 ..Default::default()
             },
         );
@@ -119,17 +118,9 @@ impl FakeCloud {
         self.calls.borrow_mut().push(call);
     }
 
-    fn event(
-        &self,
-        stack: &str,
-        id: &str,
-        ty: &str,
-        status: &str,
-        reason: Option<String>,
-    ) -> StackEvent {
+    fn event(&self, id: &str, ty: &str, status: &str, reason: Option<String>) -> StackEvent {
         let mut n = self.next_id.borrow_mut();
         *n += 1;
-        let _ = stack;
         StackEvent {
             id: format!("ev-{n}"),
             logical_id: id.to_owned(),
@@ -372,22 +363,17 @@ impl CloudFormation for FakeCloud {
             stack.to_owned(),
             self.event(
                 stack,
-                stack,
                 "AWS::CloudFormation::Stack",
                 &format!("{verb}_IN_PROGRESS"),
                 Some("User Initiated".into()),
             ),
         ));
         for (id, ty, status, reason) in exec.events {
-            pending.push_back((
-                stack.to_owned(),
-                self.event(stack, &id, &ty, &status, reason),
-            ));
+            pending.push_back((stack.to_owned(), self.event(&id, &ty, &status, reason)));
         }
         pending.push_back((
             stack.to_owned(),
             self.event(
-                stack,
                 stack,
                 "AWS::CloudFormation::Stack",
                 &exec.final_status,
@@ -427,7 +413,6 @@ impl CloudFormation for FakeCloud {
             name.to_owned(),
             self.event(
                 name,
-                name,
                 "AWS::CloudFormation::Stack",
                 "DELETE_IN_PROGRESS",
                 None,
@@ -436,8 +421,7 @@ impl CloudFormation for FakeCloud {
         let final_status = match exec {
             Some(e) => {
                 for (id, ty, status, reason) in e.events {
-                    pending
-                        .push_back((name.to_owned(), self.event(name, &id, &ty, &status, reason)));
+                    pending.push_back((name.to_owned(), self.event(&id, &ty, &status, reason)));
                 }
                 e.final_status
             }
@@ -445,13 +429,7 @@ impl CloudFormation for FakeCloud {
         };
         pending.push_back((
             name.to_owned(),
-            self.event(
-                name,
-                name,
-                "AWS::CloudFormation::Stack",
-                &final_status,
-                None,
-            ),
+            self.event(name, "AWS::CloudFormation::Stack", &final_status, None),
         ));
         if let Some(s) = self.stacks.borrow_mut().get_mut(name) {
             s.info.status = "DELETE_IN_PROGRESS".into();

@@ -211,11 +211,8 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         assume_yes: bool,
         backoff: Backoff,
     ) -> Result<DestroyReport> {
-        let mut deployed = self.cfn.describe_stack(stack).await?;
-        if classify(deployed.as_ref()) == StackState::Busy {
-            let s = deployed.as_ref().expect("a busy stack exists");
-            deployed = watch::wait_settled(self.cfn, self.ui, backoff, s).await?;
-        }
+        let described = self.cfn.describe_stack(stack).await?;
+        let deployed = watch::settle(self.cfn, self.ui, backoff, described).await?;
         let Some(deployed) = deployed.filter(|d| classify(Some(d)) != StackState::Missing) else {
             self.ui
                 .info(&format!("{stack} does not exist: nothing to destroy"));
@@ -287,25 +284,19 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
 
     /// The stack, settled: waits out a running operation; an error when it is missing or stuck.
     async fn settled(&mut self, stack: &str, backoff: Backoff) -> Result<StackInfo> {
-        let mut deployed = self.cfn.describe_stack(stack).await?;
-        loop {
-            match classify(deployed.as_ref()) {
-                StackState::Missing | StackState::ReviewInProgress => {
-                    bail!("stack {stack} is not deployed: run `cdkrs deploy` first")
-                }
-                StackState::Stable => {
-                    return Ok(deployed.expect("a stable stack exists"));
-                }
-                StackState::Blocked(why) => bail!(why),
-                StackState::RollbackComplete => bail!(
-                    "stack {stack} is ROLLBACK_COMPLETE (its creation failed): run `cdkrs \
-                     deploy` to delete and create it again"
-                ),
-                StackState::Busy => {
-                    let s = deployed.as_ref().expect("a busy stack exists");
-                    deployed = watch::wait_settled(self.cfn, self.ui, backoff, s).await?;
-                }
+        let described = self.cfn.describe_stack(stack).await?;
+        let deployed = watch::settle(self.cfn, self.ui, backoff, described).await?;
+        match classify(deployed.as_ref()) {
+            StackState::Missing | StackState::ReviewInProgress => {
+                bail!("stack {stack} is not deployed: run `cdkrs deploy` first")
             }
+            StackState::Stable => Ok(deployed.expect("a stable stack exists")),
+            StackState::Blocked(why) => bail!(why),
+            StackState::RollbackComplete => bail!(
+                "stack {stack} is ROLLBACK_COMPLETE (its creation failed): run `cdkrs deploy` \
+                 to delete and create it again"
+            ),
+            StackState::Busy => unreachable!("settle waits out a busy stack"),
         }
     }
 }

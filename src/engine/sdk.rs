@@ -6,8 +6,9 @@ use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, S
 use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter};
 
 use super::api::{
-    ChangeSetCreated, ChangeSetInfo, ChangeSetKind, ChangeSetRequest, CloudFormation, ObjectStore,
-    ResourceChangeInfo, StackEvent, StackInfo, StackOutput, StackResource, TemplateSource,
+    AlreadyExists, ChangeSetCreated, ChangeSetInfo, ChangeSetKind, ChangeSetRequest,
+    CloudFormation, ObjectStore, ResourceChangeInfo, StackEvent, StackInfo, StackOutput,
+    StackResource, TemplateSource,
 };
 use crate::aws::{errors, Clients};
 
@@ -306,11 +307,6 @@ impl CloudFormation for Clients {
         }
     }
 }
-
-/// `CreateChangeSet` answered that a change set of that name exists.
-#[derive(Debug, thiserror::Error)]
-#[error("a change set with this name already exists")]
-pub struct AlreadyExists;
 
 impl ObjectStore for Clients {
     async fn object_exists(&self, bucket: &str, key: &str) -> Result<bool> {

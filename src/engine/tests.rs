@@ -124,6 +124,28 @@ async fn deploy(
     Engine { cfn: c, s3: c, ui }.deploy(p, o).await
 }
 
+async fn sleep(c: &FakeCloud, ui: &mut RecordingUi) -> anyhow::Result<ops::ParameterReport> {
+    Engine { cfn: c, s3: c, ui }
+        .set_parameter(
+            ENV,
+            "NetworkAsleep",
+            "true",
+            "cdkrs-sleep",
+            Backoff::default(),
+        )
+        .await
+}
+
+async fn destroy(
+    c: &FakeCloud,
+    ui: &mut RecordingUi,
+    assume_yes: bool,
+) -> anyhow::Result<ops::DestroyReport> {
+    Engine { cfn: c, s3: c, ui }
+        .destroy(ENV, assume_yes, Backoff::default())
+        .await
+}
+
 #[tokio::test(start_paused = true)]
 async fn new_stack_is_created_through_a_create_change_set_after_publishing_the_asset() {
     let c = cloud();
@@ -569,20 +591,7 @@ async fn sleep_changes_only_the_parameter_and_keeps_the_template() {
     let t = basic();
     let c = deployed(&t, "UPDATE_COMPLETE");
     let mut ui = RecordingUi::default();
-    let report = Engine {
-        cfn: &c,
-        s3: &c,
-        ui: &mut ui,
-    }
-    .set_parameter(
-        ENV,
-        "NetworkAsleep",
-        "true",
-        "cdkrs-sleep",
-        Backoff::default(),
-    )
-    .await
-    .unwrap();
+    let report = sleep(&c, &mut ui).await.unwrap();
     assert!(report.changed);
     assert_eq!(report.status, "UPDATE_COMPLETE");
     let requests = c.requests.borrow();
@@ -614,20 +623,7 @@ async fn sleep_changes_only_the_parameter_and_keeps_the_template() {
 async fn sleep_when_already_asleep_makes_one_call() {
     let c = cloud().with_stack(ENV, "UPDATE_COMPLETE", "{}", &[("NetworkAsleep", "true")]);
     let mut ui = RecordingUi::default();
-    let report = Engine {
-        cfn: &c,
-        s3: &c,
-        ui: &mut ui,
-    }
-    .set_parameter(
-        ENV,
-        "NetworkAsleep",
-        "true",
-        "cdkrs-sleep",
-        Backoff::default(),
-    )
-    .await
-    .unwrap();
+    let report = sleep(&c, &mut ui).await.unwrap();
     assert!(!report.changed);
     assert_eq!(c.call_names(), ["DescribeStacks env"]);
 }
@@ -644,14 +640,7 @@ async fn destroy_lists_what_is_retained_and_waits_for_the_delete() {
         answers: vec![true],
         ..Default::default()
     };
-    let report = Engine {
-        cfn: &c,
-        s3: &c,
-        ui: &mut ui,
-    }
-    .destroy(ENV, false, Backoff::default())
-    .await
-    .unwrap();
+    let report = destroy(&c, &mut ui, false).await.unwrap();
     assert!(report.deleted);
     let ids: Vec<_> = report
         .retained
@@ -677,14 +666,7 @@ async fn destroy_declined_deletes_nothing() {
         answers: vec![false],
         ..Default::default()
     };
-    let report = Engine {
-        cfn: &c,
-        s3: &c,
-        ui: &mut ui,
-    }
-    .destroy(ENV, false, Backoff::default())
-    .await
-    .unwrap();
+    let report = destroy(&c, &mut ui, false).await.unwrap();
     assert!(!report.deleted);
     assert_eq!(c.count("DeleteStack"), 0);
 }
@@ -702,15 +684,7 @@ async fn destroy_failure_names_the_resource_that_blocked_it() {
         final_status: "DELETE_FAILED".into(),
     });
     let mut ui = RecordingUi::default();
-    let err = Engine {
-        cfn: &c,
-        s3: &c,
-        ui: &mut ui,
-    }
-    .destroy(ENV, true, Backoff::default())
-    .await
-    .unwrap_err()
-    .to_string();
+    let err = destroy(&c, &mut ui, true).await.unwrap_err().to_string();
     assert!(
         err.contains("root cause: Vpc (AWS::EC2::VPC) DELETE_FAILED"),
         "{err}"
@@ -721,14 +695,7 @@ async fn destroy_failure_names_the_resource_that_blocked_it() {
 async fn destroy_of_a_missing_stack_is_not_an_error() {
     let c = cloud();
     let mut ui = RecordingUi::default();
-    let report = Engine {
-        cfn: &c,
-        s3: &c,
-        ui: &mut ui,
-    }
-    .destroy(ENV, true, Backoff::default())
-    .await
-    .unwrap();
+    let report = destroy(&c, &mut ui, true).await.unwrap();
     assert!(!report.deleted);
     assert_eq!(c.call_names(), ["DescribeStacks env"]);
 }
@@ -751,7 +718,6 @@ fn keep_deployed_parameters_use_the_previous_value_only_when_one_exists() {
     );
     let key = update.iter().find(|x| x.key == "CodeKey").unwrap();
     assert_eq!(key.value.as_deref(), Some("assets/abc.zip"));
-    let _ = TemplateSource::Previous;
 }
 
 #[tokio::test(start_paused = true)]

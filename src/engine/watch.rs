@@ -212,10 +212,7 @@ pub async fn watch<C: CloudFormation>(
         let mut terminal = None;
         for e in &fresh {
             if e.is_stack() {
-                if e.logical_id == stack
-                    && is_terminal(&e.status)
-                    && e.status != "REVIEW_IN_PROGRESS"
-                {
+                if e.logical_id == stack && is_terminal(&e.status) {
                     terminal = Some(e.status.clone());
                 }
             } else {
@@ -262,7 +259,7 @@ pub async fn watch<C: CloudFormation>(
                             events,
                         }
                     }
-                    Some(s) if is_terminal(&s.status) && s.status != "REVIEW_IN_PROGRESS" => {
+                    Some(s) if is_terminal(&s.status) => {
                         break Finished {
                             status: s.status.clone(),
                             stack: info.clone(),
@@ -278,13 +275,18 @@ pub async fn watch<C: CloudFormation>(
     Ok(result)
 }
 
-/// Waits for a busy stack to settle; returns it as it then is (`None` when it was deleted).
-pub async fn wait_settled<C: CloudFormation>(
+/// The stack once no operation runs on it: as described when it is not busy, else as it is
+/// after waiting (`None` when that operation deleted it). Never [`StackState::Busy`].
+pub async fn settle<C: CloudFormation>(
     cfn: &C,
     ui: &mut dyn Ui,
     backoff: Backoff,
-    stack: &StackInfo,
+    described: Option<StackInfo>,
 ) -> Result<Option<StackInfo>> {
+    let stack = match described {
+        Some(s) if classify(Some(&s)) == StackState::Busy => s,
+        other => return Ok(other),
+    };
     ui.info(&format!(
         "{} is {}: waiting for that operation to finish before going on",
         stack.name, stack.status
@@ -293,11 +295,10 @@ pub async fn wait_settled<C: CloudFormation>(
     for _ in 0..2000 {
         tokio::time::sleep(delay).await;
         let now = cfn.describe_stack(&stack.id).await?;
-        match &now {
-            Some(s) if !is_terminal(&s.status) && s.status != "REVIEW_IN_PROGRESS" => {
-                delay = backoff.next(delay)
-            }
-            _ => return Ok(now),
+        if classify(now.as_ref()) == StackState::Busy {
+            delay = backoff.next(delay);
+        } else {
+            return Ok(now);
         }
     }
     bail!(

@@ -1,13 +1,11 @@
 //! `cdkrs bootstrap`: the assets bucket and its key, deployed like any stack (idempotent).
 
-use std::collections::BTreeMap;
-
 use cdkrs::aws::AwsArgs;
 use cdkrs::engine::ui::TerminalUi;
 use cdkrs::engine::{Approval, DeployOptions, StackDeployment};
 
 use super::context::Context;
-use super::{block_on, print_result, ConfigArg, Failure, OutputFormat};
+use super::{block_on, print_result, synthesize, ConfigArg, Failure, OutputFormat};
 
 /// Arguments of `cdkrs bootstrap`.
 #[derive(Debug, clap::Args)]
@@ -28,18 +26,10 @@ pub struct Args {
 pub fn run(args: Args) -> Result<(), Failure> {
     block_on(async {
         let ctx = Context::new(&args.config, &args.aws).await?;
-        let stack =
-            cdkrs_stacks::bootstrap::build().map_err(|e| Failure::Invalid(format!("{e}\n")))?;
-        let template = stack
-            .synth()
-            .map_err(|errors| Failure::Invalid(errors.to_string()))?;
+        let (stack, template) = synthesize(cdkrs_stacks::bootstrap::build())?;
         let plan = StackDeployment {
-            stack_name: stack.name().to_owned(),
-            template_body: template.to_json_compact().to_owned(),
-            template: template.as_json().clone(),
-            parameters: BTreeMap::new(),
-            assets: Vec::new(),
             expected_account: ctx.config.aws_account_id.clone(),
+            ..StackDeployment::new(stack.name(), &template)
         };
         let opts = DeployOptions {
             change_set_name: "cdkrs-bootstrap".into(),

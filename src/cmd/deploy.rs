@@ -13,7 +13,7 @@ use cdkrs_stacks::environment::{self, parameters};
 use sha2::{Digest, Sha256};
 
 use super::context::Context;
-use super::{block_on, print_result, ConfigArg, Failure, OutputFormat};
+use super::{block_on, print_result, synthesize, ConfigArg, Failure, OutputFormat};
 
 /// Where `scripts/build-provider` leaves the provider zip.
 pub const DEFAULT_PROVIDER_ZIP: &str = "target/lambda/bootstrap/bootstrap.zip";
@@ -89,29 +89,29 @@ pub fn provider_zip(path: Option<&Path>) -> anyhow::Result<(PathBuf, Vec<u8>)> {
     Ok((path, bytes))
 }
 
+/// The provider zip's S3 key: its SHA-256, so a changed zip is a new key and an unchanged one is
+/// never uploaded twice (and `diff` can tell whether the deployed code is this one).
+pub fn provider_asset_key(zip: &[u8]) -> String {
+    format!("assets/databricks-provider-{:x}.zip", Sha256::digest(zip))
+}
+
 /// The environment as a deployment: its template, the provider asset and the parameters.
 pub fn environment_plan(config: &Config, zip: Vec<u8>) -> Result<StackDeployment, Failure> {
-    let stack = environment::build(config).map_err(|e| Failure::Invalid(format!("{e}\n")))?;
-    let template = stack
-        .synth()
-        .map_err(|errors| Failure::Invalid(errors.to_string()))?;
-    let sha = format!("{:x}", Sha256::digest(&zip));
+    let (stack, template) = synthesize(environment::build(config))?;
     Ok(StackDeployment {
-        stack_name: stack.name().to_owned(),
-        template_body: template.to_json_compact().to_owned(),
-        template: template.as_json().clone(),
         parameters: BTreeMap::from([(
             parameters::NETWORK_ASLEEP.to_owned(),
             Desired::KeepDeployed(config.network_asleep.to_string()),
         )]),
         assets: vec![Asset {
             id: "DatabricksProvider".into(),
-            key: format!("assets/databricks-provider-{sha}.zip"),
+            key: provider_asset_key(&zip),
             bytes: zip,
             bucket_parameter: parameters::PROVIDER_CODE_BUCKET.into(),
             key_parameter: parameters::PROVIDER_CODE_KEY.into(),
         }],
         expected_account: config.aws_account_id.clone(),
+        ..StackDeployment::new(stack.name(), &template)
     })
 }
 

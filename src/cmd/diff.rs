@@ -10,10 +10,9 @@ use cdkrs::diff::diff_templates;
 use cdkrs::engine::api::CloudFormation;
 use cdkrs_stacks::environment::{self, parameters};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::context::Context;
-use super::{block_on, ConfigArg, Failure};
+use super::{block_on, synthesize, ConfigArg, Failure};
 
 /// Output format of the diff.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -92,10 +91,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
 
 fn compare(args: Args) -> Result<(), Failure> {
     let config = args.config.load()?;
-    let stack = environment::build(&config).map_err(|e| Failure::Invalid(format!("{e}\n")))?;
-    let template = stack
-        .synth()
-        .map_err(|errors| Failure::Invalid(errors.to_string()))?;
+    let (stack, template) = synthesize(environment::build(&config))?;
     let name = stack.name().to_owned();
     let new = template.as_json();
 
@@ -119,10 +115,7 @@ fn compare(args: Args) -> Result<(), Failure> {
                 std::fs::read(&zip),
                 deployed.parameters.get(parameters::PROVIDER_CODE_KEY),
             ) {
-                let key = format!(
-                    "assets/databricks-provider-{:x}.zip",
-                    Sha256::digest(&bytes)
-                );
+                let key = super::deploy::provider_asset_key(&bytes);
                 let k = parameters::PROVIDER_CODE_KEY.to_owned();
                 diff = diff.with_parameter_values(
                     &BTreeMap::from([(k.clone(), old_key.clone())]),

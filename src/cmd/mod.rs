@@ -16,6 +16,7 @@ mod validate;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use cdkrs_constructs::{Stack, Template};
 use cdkrs_stacks::config::Config;
 use clap::{Args, Parser, Subcommand};
 
@@ -136,6 +137,18 @@ pub fn block_on<F: std::future::Future>(future: F) -> anyhow::Result<F::Output> 
         .build()
         .context("starting the async runtime")?;
     Ok(runtime.block_on(future))
+}
+
+/// Synthesizes a stack as built: a construct error or any synth problem is invalid input
+/// (every problem listed).
+pub fn synthesize<E: std::fmt::Display>(
+    built: Result<Stack, E>,
+) -> Result<(Stack, Template), Failure> {
+    let stack = built.map_err(|e| Failure::Invalid(format!("{e}\n")))?;
+    let template = stack
+        .synth()
+        .map_err(|errors| Failure::Invalid(errors.to_string()))?;
+    Ok((stack, template))
 }
 
 /// Runs the command line.

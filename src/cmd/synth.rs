@@ -8,7 +8,8 @@ use cdkrs_stacks::environment::{self, parameters};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{ConfigArg, Failure};
+use super::deploy::DEFAULT_PROVIDER_ZIP;
+use super::{synthesize, ConfigArg, Failure};
 
 /// Template file format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -72,9 +73,6 @@ struct AssetEntry {
     key_parameter: &'static str,
 }
 
-/// The provider zip as `cargo lambda build --release --output-format zip` writes it.
-const PROVIDER_ZIP: &str = "target/lambda/bootstrap/bootstrap.zip";
-
 fn sha256_of(path: &Path) -> Option<String> {
     let bytes = std::fs::read(path).ok()?;
     Some(format!("{:x}", Sha256::digest(&bytes)))
@@ -82,10 +80,7 @@ fn sha256_of(path: &Path) -> Option<String> {
 
 pub fn run(args: Args) -> Result<(), Failure> {
     let config = args.config.load()?;
-    let stack = environment::build(&config).map_err(|e| Failure::Invalid(format!("{e}\n")))?;
-    let template = stack
-        .synth()
-        .map_err(|errors| Failure::Invalid(errors.to_string()))?;
+    let (stack, template) = synthesize(environment::build(&config))?;
     let (body, ext) = match args.format {
         Format::Json => (template.to_json_pretty(), "json"),
         Format::Yaml => (template.to_yaml(), "yaml"),
@@ -134,8 +129,8 @@ pub fn run(args: Args) -> Result<(), Failure> {
             kind: "lambda-zip",
             source: "lambda",
             build: "scripts/build-provider",
-            path: PROVIDER_ZIP,
-            sha256: sha256_of(Path::new(PROVIDER_ZIP)),
+            path: DEFAULT_PROVIDER_ZIP,
+            sha256: sha256_of(Path::new(DEFAULT_PROVIDER_ZIP)),
             bucket_parameter: parameters::PROVIDER_CODE_BUCKET,
             key_parameter: parameters::PROVIDER_CODE_KEY,
         }],

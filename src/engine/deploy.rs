@@ -88,6 +88,20 @@ pub struct StackDeployment {
     pub expected_account: Option<String>,
 }
 
+impl StackDeployment {
+    /// A synthesized template with nothing to fill: no parameters, assets or account check.
+    pub fn new(stack_name: &str, template: &cdkrs_constructs::Template) -> StackDeployment {
+        StackDeployment {
+            stack_name: stack_name.to_owned(),
+            template_body: template.to_json_compact().to_owned(),
+            template: template.as_json().clone(),
+            parameters: BTreeMap::new(),
+            assets: Vec::new(),
+            expected_account: None,
+        }
+    }
+}
+
 /// How deploy runs.
 #[derive(Clone, Debug)]
 pub struct DeployOptions {

@@ -7,10 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use testkit::databricks::{FakeConfig, FakeDatabricks};
-use testkit::moto::{xml_values, MotoOptions, MotoServer};
+use testkit::local_cloud::{LocalCloud, EMPTY_ZIP};
+use testkit::moto::xml_values;
 
-const SSM_SECRET: &str = "/databricks/cdkrs/sp-secret";
 const STACK: &str = "local-databricks";
 
 /// The config a newcomer deploys to moto (README), with the tag `owner` and the cluster's
@@ -29,47 +28,20 @@ fn config(owner: &str, max_workers: u32) -> String {
 }
 
 struct World {
-    moto: MotoServer,
-    fake: FakeDatabricks,
+    cloud: LocalCloud,
     dir: PathBuf,
-    // Dropped last: it serves the fake.
-    _rt: tokio::runtime::Runtime,
 }
 
 impl World {
     fn start() -> World {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("a tokio runtime");
-        // The account and service principal of examples/local.yaml.
-        let fake = rt.block_on(FakeDatabricks::start(FakeConfig {
-            client_id: "33333333-3333-4333-8333-333333333333".into(),
-            ..FakeConfig::default()
-        }));
-        let moto = MotoServer::start(
-            MotoOptions::with_provider(testkit::provider_binary())
-                .env("DATABRICKS_ACCOUNTS_HOST", fake.base_url()),
-        )
-        .unwrap_or_else(|e| panic!("moto starts: {e}"));
-        moto.put_secure_parameter(SSM_SECRET, &fake.config().client_secret)
-            .unwrap_or_else(|e| panic!("the secret is stored: {e}"));
+        // Workspaces provision quickly, as with the fake's default.
+        let cloud = LocalCloud::start(std::time::Duration::from_millis(100))
+            .unwrap_or_else(|e| panic!("the local cloud starts: {e}"));
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("deploy-e2e");
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("scratch dir");
-        // moto stores the zip and never runs it: the launcher runs the provider binary itself.
-        std::fs::write(
-            dir.join("provider.zip"),
-            b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0",
-        )
-        .expect("zip written");
-        World {
-            moto,
-            fake,
-            dir,
-            _rt: rt,
-        }
+        std::fs::write(dir.join("provider.zip"), EMPTY_ZIP).expect("zip written");
+        World { cloud, dir }
     }
 
     fn write_config(&self, tag: &str, max_workers: u32) -> PathBuf {
@@ -88,7 +60,7 @@ impl World {
             .env("AWS_MAX_ATTEMPTS", "1")
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_SESSION_TOKEN");
-        for (k, v) in self.moto.client_env() {
+        for (k, v) in self.cloud.moto.client_env() {
             cmd.env(k, v);
         }
         cmd.output().expect("cdkrs runs")
@@ -103,7 +75,7 @@ impl World {
             Some(code),
             "cdkrs {}\n--- stdout\n{stdout}\n--- stderr\n{stderr}\n--- moto log (tail)\n{}",
             args.join(" "),
-            self.moto.log_tail(60)
+            self.cloud.moto.log_tail(60)
         );
         (stdout, stderr)
     }
@@ -111,7 +83,8 @@ impl World {
     fn query(&self, service: &str, action: &str, extra: &[(&str, &str)]) -> String {
         let mut params = vec![("Action", action)];
         params.extend_from_slice(extra);
-        self.moto
+        self.cloud
+            .moto
             .query(service, &params)
             .unwrap_or_else(|e| panic!("{service} {action}: {e}"))
     }
@@ -223,6 +196,7 @@ fn environment_lifecycle_on_moto() {
         );
     }
     let buckets = w
+        .cloud
         .moto
         .request("GET", "/", "s3", &[], b"")
         .unwrap_or_else(|e| panic!("{e}"))
@@ -241,6 +215,7 @@ fn environment_lifecycle_on_moto() {
     }
     assert!(names.contains(&"cdkrs-assets-123456789012-us-east-1".to_owned()));
     let keys = w
+        .cloud
         .moto
         .json("kms", "TrentService.ListAliases", &serde_json::json!({}))
         .unwrap_or_else(|e| panic!("{e}"));
@@ -271,7 +246,7 @@ fn environment_lifecycle_on_moto() {
     );
 
     // The Databricks side, made by the real provider through the custom-resource protocol.
-    let state = w.fake.state();
+    let state = w.cloud.fake.state();
     assert_eq!(state.workspaces.len(), 1, "{:?}", state.workspaces);
     assert_eq!(state.workspaces[0]["workspace_status"], "RUNNING");
     let groups: Vec<&str> = state
@@ -319,7 +294,7 @@ fn environment_lifecycle_on_moto() {
         !stderr.contains("publishing"),
         "the zip is not uploaded twice: {stderr}"
     );
-    let state = w.fake.state();
+    let state = w.cloud.fake.state();
     assert_eq!(state.clusters.len(), 1);
     assert_eq!(
         state.clusters[0]["autoscale"]["max_workers"], 4,
@@ -365,7 +340,7 @@ fn environment_lifecycle_on_moto() {
     let status = status_json(&w, &cfg);
     assert!(status["stacks"][0]["deployed"].is_null(), "{status}");
     assert!(
-        w.fake.state().workspaces.is_empty(),
+        w.cloud.fake.state().workspaces.is_empty(),
         "the workspace is deleted"
     );
 

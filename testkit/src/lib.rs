@@ -6,6 +6,8 @@
 
 #[cfg(feature = "databricks")]
 pub mod databricks;
+#[cfg(all(feature = "moto", feature = "databricks"))]
+pub mod local_cloud;
 #[cfg(feature = "moto")]
 pub mod moto;
 

@@ -329,3 +329,52 @@ fn diff_against_a_synth_output_directory_finds_the_stacks_template() {
         stderr(&out)
     );
 }
+
+/// `--profile` selects the profile the standard credential chain reads: a named profile that
+/// is missing fails credential loading by name; one that exists gets as far as the network
+/// (nothing listens on port 9).
+#[test]
+fn profile_flag_reaches_the_credential_chain() {
+    let dir = scratch("profile");
+    std::fs::write(
+        dir.join("aws-config"),
+        "[profile team]\nregion = eu-west-1\naws_access_key_id = AKIDTEAM\naws_secret_access_key = s\n",
+    )
+    .unwrap();
+    let run = |profile: &str| {
+        Command::new(env!("CARGO_BIN_EXE_cdkrs"))
+            .args([
+                "status",
+                "--profile",
+                profile,
+                "--endpoint-url",
+                "http://127.0.0.1:9",
+            ])
+            .current_dir(&dir)
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ENDPOINT_URL")
+            .env("AWS_CONFIG_FILE", dir.join("aws-config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .output()
+            .expect("cdkrs runs")
+    };
+    let missing = run("nope");
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("profile `nope` was not defined"),
+        "{}",
+        stderr(&missing)
+    );
+    let team = run("team");
+    assert_eq!(team.status.code(), Some(1));
+    let err = stderr(&team);
+    assert!(
+        !err.contains("was not defined") && err.contains("Connection refused"),
+        "{err}"
+    );
+}

@@ -17,4 +17,5 @@ pub mod bootstrap;
 pub mod config;
 pub mod environment;
 pub mod load;
+pub mod regions;
 pub mod validate;

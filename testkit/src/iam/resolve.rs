@@ -187,6 +187,30 @@ pub fn resolve(template: &Value, env: &Env) -> Result<Value, ResolveError> {
     Ok(Value::Object(out))
 }
 
+/// What `Ref` of resource `logical_id` gives in `template` for `env` (bucket and role names,
+/// `vpc-…`/`subnet-…`/`sg-…` ids, KMS key ids, …).
+pub fn physical_id(template: &Value, env: &Env, logical_id: &str) -> Result<String, ResolveError> {
+    let mut r = Resolver::new(template, env)?;
+    if !r.resources.contains_key(logical_id) {
+        return Err(ResolveError::UnknownReference {
+            path: "-".into(),
+            name: logical_id.to_owned(),
+        });
+    }
+    r.physical_id(logical_id, &format!("Resources/{logical_id}"))
+}
+
+/// What `Fn::GetAtt [logical_id, attribute]` gives in `template` for `env` (ARNs, group ids, …).
+pub fn attribute(
+    template: &Value,
+    env: &Env,
+    logical_id: &str,
+    attribute: &str,
+) -> Result<String, ResolveError> {
+    let mut r = Resolver::new(template, env)?;
+    r.get_att(logical_id, attribute, &format!("Resources/{logical_id}"))
+}
+
 fn invalid(path: &str, message: &str) -> ResolveError {
     ResolveError::Invalid {
         path: path.to_owned(),

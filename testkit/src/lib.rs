@@ -2,10 +2,12 @@
 //! `scripts/test` installs into `.venv`, the committed template snapshots, the provider binary
 //! ([`provider_binary`]) and, behind features, a fake Databricks server (`databricks`:
 //! [`databricks::FakeDatabricks`]) and moto with custom resources run by the real provider
-//! (`moto`: [`moto::MotoServer`]).
+//! (`moto`: [`moto::MotoServer`]). [`iam`] holds the IAM oracles: a template resolver, policy
+//! extraction, a policy evaluator and AWS's ARN formats.
 
 #[cfg(feature = "databricks")]
 pub mod databricks;
+pub mod iam;
 #[cfg(all(feature = "moto", feature = "databricks"))]
 pub mod local_cloud;
 #[cfg(feature = "moto")]

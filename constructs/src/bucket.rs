@@ -398,27 +398,27 @@ impl Bucket {
         self.grant(stack, role, BUCKET_PUT_ACTIONS, KEY_READ_WRITE_ACTIONS)
     }
 
-    /// Lets `role` deliver files under `prefix/` and manage them there, and nothing elsewhere in
-    /// the bucket: the bucket's location, a listing limited to the prefix, the
-    /// [`PREFIX_DELIVERY_OBJECT_ACTIONS`] on `prefix/*`, and the key both ways. `prefix` has no
-    /// leading or trailing `/` and no wildcard.
+    /// Lets `role` deliver files under each of `prefixes` and manage them there, and nothing
+    /// elsewhere in the bucket: the bucket's location, a listing limited to the prefixes, the
+    /// [`PREFIX_DELIVERY_OBJECT_ACTIONS`] on `<prefix>/*`, and the key both ways. A prefix has
+    /// no leading or trailing `/` and no wildcard.
     pub fn grant_prefix_delivery(
         &self,
         stack: &mut Stack,
         role: &Role,
-        prefix: &str,
+        prefixes: &[&str],
     ) -> Result<Grant, ConstructError> {
-        if prefix.is_empty()
-            || prefix.starts_with('/')
-            || prefix.ends_with('/')
-            || prefix.contains(['*', '?'])
-        {
+        let bad = prefixes.iter().find(|p| {
+            p.is_empty() || p.starts_with('/') || p.ends_with('/') || p.contains(['*', '?'])
+        });
+        if prefixes.is_empty() || bad.is_some() {
             return Err(ConstructError::new(
                 "Bucket",
                 &self.id,
                 "grant_prefix_delivery",
                 format!(
-                    "prefix `{prefix}` must be non-empty, without a leading or trailing `/` and without `*` or `?`"
+                    "prefix `{}` must be non-empty, without a leading or trailing `/` and without `*` or `?`",
+                    bad.copied().unwrap_or_default()
                 ),
             ));
         }
@@ -432,11 +432,17 @@ impl Bucket {
                 .condition(Condition::new(
                     "StringLike",
                     "s3:prefix",
-                    [prefix.into(), format!("{prefix}/*").into()],
+                    prefixes
+                        .iter()
+                        .flat_map(|p| [(*p).into(), format!("{p}/*").into()]),
                 )),
             Statement::allow()
                 .actions(PREFIX_DELIVERY_OBJECT_ACTIONS.iter().copied())
-                .resource(self.arn_for_objects(&format!("{prefix}/*"))),
+                .resources(
+                    prefixes
+                        .iter()
+                        .map(|p| self.arn_for_objects(&format!("{p}/*"))),
+                ),
         ];
         if let Some(k) = &self.key {
             statements.push(
@@ -726,7 +732,7 @@ mod tests {
         )
         .unwrap();
         let g = data
-            .grant_prefix_delivery(&mut stack, &role, "audit-logs")
+            .grant_prefix_delivery(&mut stack, &role, &["audit-logs", "usage"])
             .unwrap();
         assert_eq!(g.statements.len(), 4);
         for a in [
@@ -743,15 +749,18 @@ mod tests {
         assert_eq!(st[0]["Resource"], json!({"Fn::GetAtt": ["Data", "Arn"]}));
         assert_eq!(
             st[1]["Condition"],
-            json!({"StringLike": {"s3:prefix": ["audit-logs", "audit-logs/*"]}})
+            json!({"StringLike": {"s3:prefix": ["audit-logs", "audit-logs/*", "usage", "usage/*"]}})
         );
         assert_eq!(
             st[2]["Resource"],
-            json!({"Fn::Sub": ["${Arn}/audit-logs/*", {"Arn": {"Fn::GetAtt": ["Data", "Arn"]}}]})
+            json!([
+                {"Fn::Sub": ["${Arn}/audit-logs/*", {"Arn": {"Fn::GetAtt": ["Data", "Arn"]}}]},
+                {"Fn::Sub": ["${Arn}/usage/*", {"Arn": {"Fn::GetAtt": ["Data", "Arn"]}}]}
+            ])
         );
         for bad in ["", "/x", "x/", "a*"] {
             let e = data
-                .grant_prefix_delivery(&mut stack, &role, bad)
+                .grant_prefix_delivery(&mut stack, &role, &["ok", bad])
                 .unwrap_err();
             assert!(e.to_string().contains("must be non-empty"), "{bad}: {e}");
         }

@@ -351,7 +351,7 @@ pub fn add(
         cross_account.handle(),
         &[(
             "CKV_AWS_111",
-            "Databricks' restricted customer-managed-VPC policy (terraform-provider-databricks databricks_aws_crossaccount_policy, policy_type restricted): its first statement allows the tag, spot, fleet and launch-template writes on any resource as Databricks requires; instance, volume and security-group writes are pinned to Vendor=Databricks tags, this VPC and the workspace security group",
+            "Databricks' restricted customer-managed-VPC policy (terraform-provider-databricks databricks_aws_crossaccount_policy, policy_type restricted), as Databricks requires it: tag, spot, fleet and launch-template writes on any resource, and a catch-all allowing RunInstances on the launch's other resources (Databricks' AMIs, launch templates, spot requests); instances, volumes, network interfaces and security-group rules are pinned to Vendor=Databricks tags, this VPC and the workspace security group (README: The cross-account role)",
         )],
     );
 

@@ -22,6 +22,22 @@ pub const BUCKET_WRITE_ACTIONS: &[&str] = &[
 ];
 /// Actions to put objects only (log writers).
 pub const BUCKET_PUT_ACTIONS: &[&str] = &["s3:AbortMultipartUpload", "s3:PutObject"];
+/// Actions on the objects under one prefix for a service that delivers files there and manages
+/// them (Databricks' audit and billable-usage log delivery, cluster log delivery): write (with
+/// the `bucket-owner-full-control` ACL such services send), read back, overwrite, delete, and
+/// list or abort the parts of its multipart uploads.
+pub const PREFIX_DELIVERY_OBJECT_ACTIONS: &[&str] = &[
+    "s3:AbortMultipartUpload",
+    "s3:DeleteObject",
+    "s3:GetObject",
+    "s3:ListMultipartUploadParts",
+    "s3:PutObject",
+    "s3:PutObjectAcl",
+];
+/// Bucket actions of the same delivery, `s3:ListBucket` limited to the prefix by `s3:prefix`.
+pub const PREFIX_DELIVERY_LIST_ACTIONS: &[&str] = &["s3:ListBucket"];
+/// Bucket actions of the same delivery that take no prefix.
+pub const PREFIX_DELIVERY_BUCKET_ACTIONS: &[&str] = &["s3:GetBucketLocation"];
 
 /// How a bucket's objects are encrypted at rest. The key has no safe default, so this is an
 /// argument of [`Bucket::new`].
@@ -44,14 +60,74 @@ pub enum Versioning {
     Disabled,
 }
 
-/// Denials that make every upload use SSE-KMS (the seed's "client-side encryption" flags).
+/// Bucket-policy denials that keep every object of an SSE-KMS bucket encrypted with the
+/// bucket's own key (what the seed's "client-side encryption" flags meant).
+///
+/// | a `PutObject` (also copy, multipart create) that sends … | [`Off`](Self::Off) | [`DenyOtherKeys`](Self::DenyOtherKeys) |
+/// | --- | --- | --- |
+/// | no encryption header | bucket default: this key | bucket default: this key |
+/// | `aws:kms` with this key's ARN or id | this key | this key |
+/// | `aws:kms` without a key id (S3 then uses `aws/s3`) | `aws/s3` | denied |
+/// | `aws:kms` with another key (or an alias) | that key | denied |
+/// | `AES256`, `aws:kms:dsse` | that algorithm | denied |
+///
+/// Writers never have to send a header, so every client that relies on default encryption keeps
+/// working (Databricks' own writes to the root bucket, jobs, SQL warehouses, the AWS CLI).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum SseEnforcement {
-    /// Uploads may rely on the bucket's default encryption.
+    /// No denial: a writer may ask for another algorithm or key.
     #[default]
     Off,
-    /// Uploads must send `x-amz-server-side-encryption: aws:kms` with the bucket's key.
-    RequireKmsHeader,
+    /// Deny uploads that ask for another algorithm, for SSE-KMS without a key id (S3 would use
+    /// the AWS managed key `aws/s3`) or for another key. Needs [`BucketEncryption::Kms`].
+    DenyOtherKeys,
+}
+
+/// The request header naming the server-side encryption algorithm.
+const SSE_HEADER: &str = "s3:x-amz-server-side-encryption";
+/// The request header naming the KMS key (ARN, key id or alias).
+const SSE_KEY_HEADER: &str = "s3:x-amz-server-side-encryption-aws-kms-key-id";
+
+/// The three `Deny` statements of [`SseEnforcement::DenyOtherKeys`] for `key`.
+///
+/// IAM's missing-key rule drives the shape: a negated operator (`StringNotEquals`) on a key the
+/// request does not carry evaluates to *true*, and so does every `…IfExists` operator. A bare
+/// `StringNotEquals` on the header would therefore deny every upload without the header (the
+/// old enforcement did: only clients that sent the header could write, and `UploadPart`, which
+/// never carries it, was denied too). Each statement pairs its test with `Null: false` on the
+/// same key, so it only ever judges a header that is present; a request without headers gets the
+/// bucket's default encryption.
+fn deny_other_keys(objects: &Value<String>, key: &Key) -> [Statement; 3] {
+    let deny = |sid: &str| {
+        Statement::deny()
+            .sid(sid)
+            .principal(Principal::Everyone)
+            .actions(["s3:PutObject"])
+            .resource(objects.clone())
+    };
+    let present = |header: &str| Condition::new("Null", header, ["false".into()]);
+    [
+        // AES256, aws:kms:dsse or anything else that is not SSE-KMS.
+        deny("DenyOtherEncryptionAlgorithms")
+            .condition(Condition::new(
+                "StringNotEquals",
+                SSE_HEADER,
+                ["aws:kms".into()],
+            ))
+            .condition(present(SSE_HEADER)),
+        // `aws:kms` alone: S3 encrypts with the AWS managed key `aws/s3`, not the bucket's.
+        deny("DenySseKmsWithoutKeyId")
+            .condition(present(SSE_HEADER))
+            .condition(Condition::new("Null", SSE_KEY_HEADER, ["true".into()])),
+        // Another key. The header may carry this key's ARN or its id; both are this key.
+        deny("DenyOtherKmsKeys")
+            .condition(Condition::new(
+                "StringNotEquals",
+                SSE_KEY_HEADER,
+                [key.arn(), key.key_id()],
+            ))
+            .condition(present(SSE_KEY_HEADER)),
+    ]
 }
 
 /// A lifecycle rule.
@@ -80,7 +156,8 @@ pub struct BucketProps {
     pub versioning: Versioning,
     /// Lifecycle rules. Default: none.
     pub lifecycle_rules: Vec<LifecycleRule>,
-    /// SSE-KMS enforcement on uploads. Default: off (default encryption still applies).
+    /// Denials of uploads that ask for another algorithm or key. Default: off (default
+    /// encryption still applies to uploads that ask for nothing).
     pub sse_enforcement: SseEnforcement,
     /// Removal. Default: retained.
     pub removal: Removal,
@@ -169,31 +246,10 @@ impl Bucket {
             .actions(["s3:*"])
             .resources([arn, objects.clone()])
             .condition(Condition::secure_transport(false))]);
-        if let (SseEnforcement::RequireKmsHeader, Some(k)) = (props.sse_enforcement, &key) {
-            doc.add(
-                Statement::deny()
-                    .sid("DenyUploadsWithoutSseKms")
-                    .principal(Principal::Everyone)
-                    .actions(["s3:PutObject"])
-                    .resource(objects.clone())
-                    .condition(Condition::new(
-                        "StringNotEquals",
-                        "s3:x-amz-server-side-encryption",
-                        ["aws:kms".into()],
-                    )),
-            );
-            doc.add(
-                Statement::deny()
-                    .sid("DenyUploadsWithAnotherKey")
-                    .principal(Principal::Everyone)
-                    .actions(["s3:PutObject"])
-                    .resource(objects)
-                    .condition(Condition::new(
-                        "StringNotEqualsIfExists",
-                        "s3:x-amz-server-side-encryption-aws-kms-key-id",
-                        [k.arn()],
-                    )),
-            );
+        if let (SseEnforcement::DenyOtherKeys, Some(k)) = (props.sse_enforcement, &key) {
+            for statement in deny_other_keys(&objects, k) {
+                doc.add(statement);
+            }
         }
         let policy = stack.add(
             &format!("{id}Policy"),
@@ -340,6 +396,65 @@ impl Bucket {
     /// Lets `role` put objects only (log writers).
     pub fn grant_put(&self, stack: &mut Stack, role: &Role) -> Result<Grant, ConstructError> {
         self.grant(stack, role, BUCKET_PUT_ACTIONS, KEY_READ_WRITE_ACTIONS)
+    }
+
+    /// Lets `role` deliver files under each of `prefixes` and manage them there, and nothing
+    /// elsewhere in the bucket: the bucket's location, a listing limited to the prefixes, the
+    /// [`PREFIX_DELIVERY_OBJECT_ACTIONS`] on `<prefix>/*`, and the key both ways. A prefix has
+    /// no leading or trailing `/` and no wildcard.
+    pub fn grant_prefix_delivery(
+        &self,
+        stack: &mut Stack,
+        role: &Role,
+        prefixes: &[&str],
+    ) -> Result<Grant, ConstructError> {
+        let bad = prefixes.iter().find(|p| {
+            p.is_empty() || p.starts_with('/') || p.ends_with('/') || p.contains(['*', '?'])
+        });
+        if prefixes.is_empty() || bad.is_some() {
+            return Err(ConstructError::new(
+                "Bucket",
+                &self.id,
+                "grant_prefix_delivery",
+                format!(
+                    "prefix `{}` must be non-empty, without a leading or trailing `/` and without `*` or `?`",
+                    bad.copied().unwrap_or_default()
+                ),
+            ));
+        }
+        let mut statements = vec![
+            Statement::allow()
+                .actions(PREFIX_DELIVERY_BUCKET_ACTIONS.iter().copied())
+                .resource(self.arn()),
+            Statement::allow()
+                .actions(PREFIX_DELIVERY_LIST_ACTIONS.iter().copied())
+                .resource(self.arn())
+                .condition(Condition::new(
+                    "StringLike",
+                    "s3:prefix",
+                    prefixes
+                        .iter()
+                        .flat_map(|p| [(*p).into(), format!("{p}/*").into()]),
+                )),
+            Statement::allow()
+                .actions(PREFIX_DELIVERY_OBJECT_ACTIONS.iter().copied())
+                .resources(
+                    prefixes
+                        .iter()
+                        .map(|p| self.arn_for_objects(&format!("{p}/*"))),
+                ),
+        ];
+        if let Some(k) = &self.key {
+            statements.push(
+                Statement::allow()
+                    .actions(KEY_READ_WRITE_ACTIONS.iter().copied())
+                    .resource(k.arn()),
+            );
+        }
+        for s in &statements {
+            role.add_to_policy(stack, s.clone())?;
+        }
+        Ok(Grant { statements })
     }
 
     fn grant(
@@ -528,32 +643,64 @@ mod tests {
     }
 
     #[test]
-    fn sse_enforcement_denies_uploads_without_the_key() {
+    fn sse_enforcement_denies_other_keys_and_judges_only_headers_that_are_present() {
         let mut stack = Stack::new("t");
         kms_bucket(
             &mut stack,
             BucketProps {
-                sse_enforcement: SseEnforcement::RequireKmsHeader,
+                sse_enforcement: SseEnforcement::DenyOtherKeys,
                 ..Default::default()
             },
         );
         let t = stack.synth().unwrap();
         let st = &t.resource("DataPolicy").unwrap()["Properties"]["PolicyDocument"]["Statement"];
-        assert_eq!(st[1]["Sid"], "DenyUploadsWithoutSseKms");
+        let objects = json!({"Fn::Sub": ["${Arn}/*", {"Arn": {"Fn::GetAtt": ["Data", "Arn"]}}]});
         assert_eq!(
-            st[1]["Condition"],
-            json!({"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}})
+            st[1],
+            json!({
+                "Sid": "DenyOtherEncryptionAlgorithms",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": objects,
+                "Condition": {
+                    "Null": {"s3:x-amz-server-side-encryption": "false"},
+                    "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}
+                }
+            })
         );
+        assert_eq!(st[2]["Sid"], "DenySseKmsWithoutKeyId");
         assert_eq!(
             st[2]["Condition"],
-            json!({"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": {"Fn::GetAtt": ["Key", "Arn"]}}})
+            json!({"Null": {
+                "s3:x-amz-server-side-encryption": "false",
+                "s3:x-amz-server-side-encryption-aws-kms-key-id": "true"
+            }})
         );
+        assert_eq!(st[3]["Sid"], "DenyOtherKmsKeys");
+        assert_eq!(
+            st[3]["Condition"],
+            json!({
+                "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"},
+                "StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": [
+                    {"Fn::GetAtt": ["Key", "Arn"]},
+                    {"Ref": "Key"}
+                ]}
+            })
+        );
+        // No statement tests a header with a negated or `IfExists` operator alone: a request
+        // without the headers (default encryption) matches no Deny.
+        for s in st.as_array().unwrap().iter().skip(1) {
+            let c = s["Condition"].as_object().unwrap();
+            assert!(c.contains_key("Null"), "{s}");
+            assert!(c.keys().all(|op| !op.ends_with("IfExists")), "{s}");
+        }
         let e = Bucket::new(
             &mut stack,
             "Plain",
             BucketEncryption::S3Managed,
             BucketProps {
-                sse_enforcement: SseEnforcement::RequireKmsHeader,
+                sse_enforcement: SseEnforcement::DenyOtherKeys,
                 ..Default::default()
             },
         )
@@ -562,6 +709,61 @@ mod tests {
             e.to_string(),
             "Bucket `Plain`: sse_enforcement: SSE-KMS enforcement needs a KMS-encrypted bucket (BucketEncryption::Kms)"
         );
+    }
+
+    #[test]
+    fn sse_enforcement_off_adds_no_denial() {
+        let mut stack = Stack::new("t");
+        kms_bucket(&mut stack, BucketProps::default());
+        let t = stack.synth().unwrap();
+        let st = &t.resource("DataPolicy").unwrap()["Properties"]["PolicyDocument"]["Statement"];
+        assert_eq!(st.as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn prefix_delivery_grant_stays_under_its_prefix() {
+        let mut stack = Stack::new("t");
+        let (_key, data) = kms_bucket(&mut stack, BucketProps::default());
+        let role = Role::new(
+            &mut stack,
+            "Writer",
+            service_trust("ec2.amazonaws.com"),
+            RoleProps::default(),
+        )
+        .unwrap();
+        let g = data
+            .grant_prefix_delivery(&mut stack, &role, &["audit-logs", "usage"])
+            .unwrap();
+        assert_eq!(g.statements.len(), 4);
+        for a in [
+            "s3:DeleteObject",
+            "s3:PutObjectAcl",
+            "s3:GetBucketLocation",
+            "kms:GenerateDataKey*",
+        ] {
+            assert!(g.actions().contains(&a), "{a}");
+        }
+        let t = stack.synth().unwrap();
+        let st = &t.resource("WriterDefaultPolicy").unwrap()["Properties"]["PolicyDocument"]
+            ["Statement"];
+        assert_eq!(st[0]["Resource"], json!({"Fn::GetAtt": ["Data", "Arn"]}));
+        assert_eq!(
+            st[1]["Condition"],
+            json!({"StringLike": {"s3:prefix": ["audit-logs", "audit-logs/*", "usage", "usage/*"]}})
+        );
+        assert_eq!(
+            st[2]["Resource"],
+            json!([
+                {"Fn::Sub": ["${Arn}/audit-logs/*", {"Arn": {"Fn::GetAtt": ["Data", "Arn"]}}]},
+                {"Fn::Sub": ["${Arn}/usage/*", {"Arn": {"Fn::GetAtt": ["Data", "Arn"]}}]}
+            ])
+        );
+        for bad in ["", "/x", "x/", "a*"] {
+            let e = data
+                .grant_prefix_delivery(&mut stack, &role, &["ok", bad])
+                .unwrap_err();
+            assert!(e.to_string().contains("must be non-empty"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -21,6 +21,50 @@ pub enum Traffic {
     Reject,
 }
 
+/// The fields of each flow-log record.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// AWS's default format (version 2 fields: account, interface, addresses, ports, protocol,
+    /// packets, bytes, start, end, action, log status).
+    #[default]
+    Default,
+    /// These fields, in this order (`subnet-id`, `pkt-srcaddr`, `tcp-flags`, …; see "Flow log
+    /// records" in the Amazon VPC user guide), written as `${field} ${field} …`.
+    Custom(Vec<String>),
+}
+
+impl LogFormat {
+    /// The `LogFormat` property value, or `None` for the default.
+    fn render(&self) -> Result<Option<String>, String> {
+        let LogFormat::Custom(fields) = self else {
+            return Ok(None);
+        };
+        if fields.is_empty() {
+            return Err("a custom format needs at least one field".into());
+        }
+        for (i, f) in fields.iter().enumerate() {
+            let ok = !f.is_empty()
+                && f.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !ok {
+                return Err(format!(
+                    "field `{f}` is not a flow-log field name (lowercase letters, digits, `-`)"
+                ));
+            }
+            if fields[..i].contains(f) {
+                return Err(format!("field `{f}` is listed twice"));
+            }
+        }
+        Ok(Some(
+            fields
+                .iter()
+                .map(|f| format!("${{{f}}}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+        ))
+    }
+}
+
 /// Props of a [`FlowLog`].
 #[derive(Clone, Debug)]
 pub struct FlowLogProps {
@@ -30,6 +74,8 @@ pub struct FlowLogProps {
     pub prefix: String,
     /// Aggregation interval in seconds, 60 or 600. Default: 600.
     pub max_aggregation_interval_secs: i64,
+    /// The record format. Default: AWS's default format.
+    pub log_format: LogFormat,
     /// Tags. Default: none.
     pub tags: Vec<Tag>,
 }
@@ -40,6 +86,7 @@ impl Default for FlowLogProps {
             traffic: Traffic::All,
             prefix: "vpc-flow-logs".to_owned(),
             max_aggregation_interval_secs: 600,
+            log_format: LogFormat::Default,
             tags: Vec::new(),
         }
     }
@@ -83,6 +130,10 @@ impl FlowLog {
                 ),
             ));
         }
+        let log_format = props
+            .log_format
+            .render()
+            .map_err(|m| err("log_format", m))?;
         let source_arn =
             || sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:*").build();
         let delivery = || Principal::service("delivery.logs.amazonaws.com");
@@ -146,6 +197,7 @@ impl FlowLog {
             .into(),
         );
         l1.max_aggregation_interval = Some(props.max_aggregation_interval_secs.into());
+        l1.log_format = log_format.map(Value::from);
         l1.tags = (!props.tags.is_empty()).then_some(props.tags);
         // Delivery checks the bucket policy when the flow log is created.
         let options = crate::ResourceOptions {
@@ -242,5 +294,72 @@ mod tests {
         assert!(e
             .to_string()
             .starts_with("FlowLog `F`: prefix: `/x/` must be non-empty"));
+        for (fields, why) in [
+            (vec![], "a custom format needs at least one field"),
+            (
+                vec!["srcaddr", "srcaddr"],
+                "field `srcaddr` is listed twice",
+            ),
+            (
+                vec!["${srcaddr}"],
+                "field `${srcaddr}` is not a flow-log field name (lowercase letters, digits, `-`)",
+            ),
+        ] {
+            let e = FlowLog::new(
+                &mut stack,
+                "F",
+                &vpc,
+                &logs,
+                FlowLogProps {
+                    log_format: LogFormat::Custom(fields.into_iter().map(String::from).collect()),
+                    ..Default::default()
+                },
+            )
+            .unwrap_err();
+            assert_eq!(e.to_string(), format!("FlowLog `F`: log_format: {why}"));
+        }
+    }
+
+    #[test]
+    fn custom_log_format_lists_the_fields_in_order() {
+        let mut stack = Stack::new("t");
+        let vpc = Vpc::new(&mut stack, "Vpc", VpcProps::default()).unwrap();
+        let logs = Bucket::new(
+            &mut stack,
+            "Logs",
+            BucketEncryption::S3Managed,
+            BucketProps::default(),
+        )
+        .unwrap();
+        FlowLog::new(
+            &mut stack,
+            "FlowLog",
+            &vpc,
+            &logs,
+            FlowLogProps {
+                log_format: LogFormat::Custom(vec!["subnet-id".into(), "tcp-flags".into()]),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let t = stack.synth().unwrap();
+        assert_eq!(
+            t.resource("FlowLog").unwrap()["Properties"]["LogFormat"],
+            "${subnet-id} ${tcp-flags}"
+        );
+        let mut plain = Stack::new("p");
+        let vpc = Vpc::new(&mut plain, "Vpc", VpcProps::default()).unwrap();
+        let logs = Bucket::new(
+            &mut plain,
+            "Logs",
+            BucketEncryption::S3Managed,
+            BucketProps::default(),
+        )
+        .unwrap();
+        FlowLog::new(&mut plain, "FlowLog", &vpc, &logs, FlowLogProps::default()).unwrap();
+        let t = plain.synth().unwrap();
+        assert!(t.resource("FlowLog").unwrap()["Properties"]
+            .get("LogFormat")
+            .is_none());
     }
 }

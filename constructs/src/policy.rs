@@ -145,6 +145,9 @@ pub struct Statement {
     pub actions: Vec<String>,
     /// `Resource`. Default: none (`*` must be written explicitly with [`Statement::any_resource`]).
     pub resources: Vec<Value<String>>,
+    /// `NotResource`: every resource but these (a statement has `Resource` or `NotResource`,
+    /// never both). Default: none.
+    pub not_resources: Vec<Value<String>>,
     /// `Condition`.
     pub conditions: Vec<Condition>,
 }
@@ -157,6 +160,7 @@ impl Statement {
             principals: Vec::new(),
             actions: Vec::new(),
             resources: Vec::new(),
+            not_resources: Vec::new(),
             conditions: Vec::new(),
         }
     }
@@ -206,6 +210,12 @@ impl Statement {
         self.resource("*")
     }
 
+    /// Adds resources to `NotResource`: the statement applies to every resource but these.
+    pub fn not_resources(mut self, resources: impl IntoIterator<Item = Value<String>>) -> Self {
+        self.not_resources.extend(resources);
+        self
+    }
+
     /// Adds a condition.
     pub fn condition(mut self, c: Condition) -> Self {
         self.conditions.push(c);
@@ -224,6 +234,7 @@ impl Statement {
         });
         principals
             .chain(&self.resources)
+            .chain(&self.not_resources)
             .chain(self.conditions.iter().flat_map(|c| &c.values))
     }
 }
@@ -263,6 +274,9 @@ impl Serialize for Statement {
                 Effect::Deny => "Deny",
             },
         )?;
+        if !self.not_resources.is_empty() {
+            m.serialize_entry("NotResource", &OneOrList(&self.not_resources))?;
+        }
         if self.principals.contains(&Principal::Everyone) {
             m.serialize_entry("Principal", "*")?;
         } else if !self.principals.is_empty() {
@@ -472,6 +486,19 @@ mod tests {
                     "sts:ExternalId": "abc"
                 }
             })
+        );
+    }
+
+    #[test]
+    fn not_resource_renders_as_a_list_of_excluded_resources() {
+        let v = serde_json::to_value(PolicyDocument::of([Statement::allow()
+            .sid("Other")
+            .actions(["ec2:RunInstances"])
+            .not_resources(["arn:aws:ec2:*:*:image/*".into(), "b".into()])]))
+        .unwrap();
+        assert_eq!(
+            v["Statement"][0],
+            json!({"Sid": "Other", "Effect": "Allow", "Action": "ec2:RunInstances", "NotResource": ["arn:aws:ec2:*:*:image/*", "b"]})
         );
     }
 

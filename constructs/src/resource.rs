@@ -181,6 +181,14 @@ pub struct ResourceOptions {
     pub update_replace_policy: Option<Policy>,
     /// `Metadata` (for example checkov suppressions). Default: none.
     pub metadata: Option<serde_json::Value>,
+    /// Dependencies that hold only while a condition does: `(condition, resources)`, for
+    /// resources that carry that condition while this one exists either way. `DependsOn` takes
+    /// no intrinsic, and a `DependsOn` naming a resource whose condition is false fails the
+    /// stack, so each pair is written as a reference in this resource's `Metadata`
+    /// (`cdkrs.DependsOnIf.<condition>` = `Fn::If [condition, [Ref …], []]`): CloudFormation
+    /// orders on references wherever they appear, and the `Fn::If` drops them while the
+    /// condition is false. Default: none.
+    pub depends_on_if: Vec<(crate::ConditionHandle, Vec<AnyHandle>)>,
 }
 
 impl ResourceOptions {

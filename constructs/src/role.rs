@@ -143,6 +143,14 @@ impl Role {
                 "an identity policy statement takes no principal",
             ));
         }
+        if !statement.resources.is_empty() && !statement.not_resources.is_empty() {
+            return Err(ConstructError::new(
+                "Role",
+                &self.id,
+                "policy",
+                "a statement has `Resource` or `NotResource`, not both",
+            ));
+        }
         let policy_id = self.default_policy_id();
         match stack.find_handle::<CfnPolicy>(&policy_id) {
             Some(h) => {

@@ -561,6 +561,38 @@ impl<'a> Synth<'a> {
             if let Some(c) = &e.options.condition {
                 self.check_target(&user, c.target());
             }
+            let mut metadata = e.options.metadata.clone();
+            if !e.options.depends_on_if.is_empty() {
+                let mut by_condition = Map::new();
+                for (condition, handles) in &e.options.depends_on_if {
+                    for h in handles {
+                        if self.check_target(&user, &h.0) {
+                            if let Some(&i) = s.index.get(&h.0.id) {
+                                deps.insert(&s.resources[i].id);
+                            }
+                        }
+                    }
+                    let refs: Value<Vec<String>> = Value::list(
+                        handles
+                            .iter()
+                            .map(|h| Value::<String>::from_expr(Expr::Ref(h.0.clone()))),
+                    );
+                    let when = crate::if_(condition, refs, Value::<Vec<String>>::list([]));
+                    if let Some(j) = self.serialize(&user, &when) {
+                        by_condition.insert(condition.logical_id().to_owned(), j);
+                    }
+                }
+                match metadata.get_or_insert_with(|| json!({})).as_object_mut() {
+                    Some(m) => {
+                        m.insert("cdkrs".into(), json!({ "DependsOnIf": by_condition }));
+                    }
+                    None => self.errors.push(SynthError::Serialize {
+                        stack: self.name.clone(),
+                        user: user.clone(),
+                        message: "Metadata is not an object, so the conditional dependencies cannot be added to it".into(),
+                    }),
+                }
+            }
             self.report_issues(&user, &found.issues);
             let meta = e.resource.meta();
             self.check_required(&user, &meta, &props);
@@ -598,7 +630,7 @@ impl<'a> Synth<'a> {
             if !ids.is_empty() {
                 field(&mut r, "DependsOn", &ids);
             }
-            if let Some(m) = &e.options.metadata {
+            if let Some(m) = &metadata {
                 field(&mut r, "Metadata", m);
             }
             if props != "{}" {

@@ -806,6 +806,79 @@ fn cycle_mixing_a_reference_and_a_depends_on_is_reported() {
 }
 
 #[test]
+fn conditional_dependency_is_a_reference_in_metadata_under_its_condition() {
+    let mut stack = Stack::new("s");
+    let awake = stack.add_condition("Awake", equals("a", "a"));
+    let nat = stack.add_with(
+        "Nat",
+        vpc(),
+        ResourceOptions {
+            condition: Some(awake.clone()),
+            ..Default::default()
+        },
+    );
+    let other = stack.add_with(
+        "Other",
+        vpc(),
+        ResourceOptions {
+            condition: Some(awake.clone()),
+            ..Default::default()
+        },
+    );
+    let app = stack.add_with(
+        "App",
+        vpc(),
+        ResourceOptions {
+            depends_on_if: vec![(awake.clone(), vec![nat.erase(), other.erase()])],
+            metadata: Some(json!({"checkov": {"skip": []}})),
+            ..Default::default()
+        },
+    );
+    let t = stack.synth().unwrap();
+    let r = t.resource("App").unwrap();
+    assert!(r.get("DependsOn").is_none());
+    assert_eq!(
+        r["Metadata"],
+        json!({
+            "checkov": {"skip": []},
+            "cdkrs": {"DependsOnIf": {"Awake": {
+                "Fn::If": ["Awake", [{"Ref": "Nat"}, {"Ref": "Other"}], []]
+            }}}
+        })
+    );
+    // The reference orders the resources: a way back is a cycle.
+    stack
+        .options_mut(&nat)
+        .expect("own handle")
+        .depends_on
+        .push(app.erase());
+    assert_eq!(
+        only_message(&stack),
+        "stack `s`: dependency cycle App -> Nat -> App; break it by removing a reference or a DependsOn"
+    );
+}
+
+#[test]
+fn conditional_dependency_on_another_stack_is_reported() {
+    let mut network = Stack::new("network");
+    let v = network.add("Vpc", vpc());
+    let mut app = Stack::new("app");
+    let awake = app.add_condition("Awake", equals("a", "a"));
+    app.add_with(
+        "Bucket",
+        s3::CfnBucket::default(),
+        ResourceOptions {
+            depends_on_if: vec![(awake, vec![v.erase()])],
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        only_message(&app),
+        format!("stack `app`: `Bucket` uses resource `Vpc` of stack `network`; {FOREIGN_HINT}")
+    );
+}
+
+#[test]
 fn diamond_of_dependencies_is_not_a_cycle() {
     // Top -> Left -> Bottom, Top -> Right -> Bottom, through both references and DependsOn.
     let mut stack = Stack::new("s");

@@ -132,6 +132,7 @@ pub struct Vpc {
     public_route_table: Handle<CfnRouteTable>,
     private_route_table: Handle<CfnRouteTable>,
     nat_gateway: Option<Handle<CfnNatGateway>>,
+    private_default_route: Option<Handle<CfnRoute>>,
 }
 
 /// The checked address plan of a VPC.
@@ -550,7 +551,7 @@ impl Vpc {
                     ..Default::default()
                 },
             );
-            stack.add_with(
+            let route = stack.add_with(
                 &format!("{id}PrivateDefaultRoute"),
                 CfnRoute {
                     destination_cidr_block: Some(ANYWHERE.into()),
@@ -562,8 +563,9 @@ impl Vpc {
                     ..Default::default()
                 },
             );
-            nat
+            (nat, route)
         });
+        let (nat_gateway, private_default_route) = nat_gateway.unzip();
 
         for (i, subnet) in private_subnets.iter().enumerate() {
             stack.add(
@@ -585,6 +587,7 @@ impl Vpc {
             public_route_table,
             private_route_table,
             nat_gateway,
+            private_default_route,
         })
     }
 
@@ -644,6 +647,13 @@ impl Vpc {
     /// The handle of the NAT gateway, unless it is disabled.
     pub fn nat_gateway(&self) -> Option<&Handle<CfnNatGateway>> {
         self.nat_gateway.as_ref()
+    }
+
+    /// The private subnets' default route through the NAT gateway (`{id}PrivateDefaultRoute`,
+    /// under the NAT's condition), unless the NAT is disabled: what a resource that needs
+    /// egress from the private subnets waits for.
+    pub fn private_default_route(&self) -> Option<&Handle<CfnRoute>> {
+        self.private_default_route.as_ref()
     }
 
     /// The ranges of the private subnets, in zone order.

@@ -12,7 +12,6 @@
 //! ```
 #![warn(missing_docs)]
 
-pub mod artifacts;
 pub mod bootstrap;
 pub mod config;
 pub mod environment;

@@ -194,6 +194,11 @@ fn security_group_follows_the_databricks_rules() {
 
 #[test]
 fn encryption_flags_control_the_sse_kms_enforcement() {
+    const DENIALS: [&str; 3] = [
+        "DenyOtherEncryptionAlgorithms",
+        "DenySseKmsWithoutKeyId",
+        "DenyOtherKmsKeys",
+    ];
     let on = synth(&config(DEFAULT));
     for policy in [
         "RootBucketPolicy",
@@ -201,22 +206,44 @@ fn encryption_flags_control_the_sse_kms_enforcement() {
         "PreparedBucketPolicy",
         "TrustedBucketPolicy",
     ] {
-        assert!(
-            sids(&on, policy).contains(&"DenyUploadsWithoutSseKms".to_owned()),
-            "{policy}"
-        );
+        for sid in DENIALS {
+            assert!(
+                sids(&on, policy).contains(&sid.to_owned()),
+                "{policy} {sid}"
+            );
+        }
         // TLS-only holds whatever the flags (the seed dropped it with the flag).
         assert!(
             sids(&on, policy).contains(&"DenyInsecureTransport".to_owned()),
             "{policy}"
         );
+        // Every SSE denial only judges a header that is present: writers relying on the
+        // bucket's default encryption are never denied.
+        for s in statements(&on, policy) {
+            if s["Effect"] == "Deny" && s["Sid"] != "DenyInsecureTransport" {
+                assert!(s["Condition"].get("Null").is_some(), "{policy}: {s}");
+            }
+        }
     }
-    let conf = &resource(&on, "DatabricksCluster")["Properties"]["SparkConf"];
+    // The key the denials admit is the storage key, in both of its forms.
+    let other_keys = statements(&on, "RawBucketPolicy")
+        .into_iter()
+        .find(|s| s["Sid"] == "DenyOtherKmsKeys")
+        .expect("the other-keys denial");
     assert_eq!(
-        conf["spark.hadoop.fs.s3a.server-side-encryption-algorithm"],
-        "SSE-KMS"
+        other_keys["Condition"]["StringNotEquals"]
+            ["s3:x-amz-server-side-encryption-aws-kms-key-id"],
+        json!([{"Fn::GetAtt": ["StorageKey", "Arn"]}, {"Ref": "StorageKey"}])
     );
-    assert!(on.resource("DatabricksSseKmsInitScript").is_some());
+    // No init script and no SSE spark conf: the cluster writes like every other client.
+    let conf = &resource(&on, "DatabricksCluster")["Properties"]["SparkConf"];
+    assert!(conf
+        .get("spark.hadoop.fs.s3a.server-side-encryption-algorithm")
+        .is_none());
+    assert!(on.resource("DatabricksSseKmsInitScript").is_none());
+    assert!(resource(&on, "DatabricksCluster")["Properties"]
+        .get("InitScripts")
+        .is_none());
 
     let mut c = config(DEFAULT);
     c.encryption.enforce_sse_kms_root = false;
@@ -228,23 +255,406 @@ fn encryption_flags_control_the_sse_kms_enforcement() {
         "PreparedBucketPolicy",
         "TrustedBucketPolicy",
     ] {
-        assert!(
-            !sids(&off, policy).contains(&"DenyUploadsWithoutSseKms".to_owned()),
-            "{policy}"
-        );
+        for sid in DENIALS {
+            assert!(
+                !sids(&off, policy).contains(&sid.to_owned()),
+                "{policy} {sid}"
+            );
+        }
         assert!(
             sids(&off, policy).contains(&"DenyInsecureTransport".to_owned()),
             "{policy}"
         );
     }
-    let conf = &resource(&off, "DatabricksCluster")["Properties"]["SparkConf"];
-    assert!(conf
-        .get("spark.hadoop.fs.s3a.server-side-encryption-algorithm")
-        .is_none());
-    assert!(off.resource("DatabricksSseKmsInitScript").is_none());
     assert_eq!(
         off.as_json()["Outputs"]["EnforceSseKmsRoot"]["Value"],
         "false"
+    );
+}
+
+#[test]
+fn versioning_follows_databricks_delta_guidance() {
+    let t = synth(&config(DEFAULT));
+    let versioning = |id: &str| {
+        resource(&t, id)["Properties"]
+            .get("VersioningConfiguration")
+            .cloned()
+    };
+    // Root (SRA, Databricks-managed DBFS) and the Delta zones: no bucket versioning.
+    for id in ["RootBucket", "PreparedBucket", "TrustedBucket"] {
+        assert_eq!(versioning(id), None, "{id}");
+        let skips = resource(&t, id)["Metadata"]["checkov"]["skip"].to_string();
+        assert!(skips.contains("CKV_AWS_21"), "{id}: {skips}");
+    }
+    // Raw keeps versions, and its noncurrent versions go within Databricks' 7 days.
+    assert_eq!(versioning("RawBucket"), Some(json!({"Status": "Enabled"})));
+    assert_eq!(
+        resource(&t, "RawBucket")["Properties"]["LifecycleConfiguration"]["Rules"][0]
+            ["NoncurrentVersionExpiration"],
+        json!({"NoncurrentDays": 7})
+    );
+}
+
+#[test]
+fn log_roles_get_the_log_bucket_permissions_databricks_documents() {
+    let t = synth(&config(DEFAULT));
+    // The object statement of a prefix grant: its resources' `Fn::Sub` templates and actions.
+    let objects_of = |policy: &str| -> (Vec<String>, Value) {
+        let s = statements(&t, policy)
+            .into_iter()
+            .find(|s| {
+                s["Action"]
+                    .as_array()
+                    .is_some_and(|a| a.contains(&json!("s3:PutObjectAcl")))
+            })
+            .unwrap_or_else(|| panic!("{policy} has no prefix delivery grant"));
+        let resources = match &s["Resource"] {
+            Value::Array(a) => a.clone(),
+            one => vec![one.clone()],
+        };
+        let prefixes = resources
+            .iter()
+            .map(|r| r["Fn::Sub"][0].as_str().unwrap().to_owned())
+            .collect();
+        (prefixes, s["Action"].clone())
+    };
+    let (prefixes, actions) = objects_of("LogDeliveryRoleDefaultPolicy");
+    assert_eq!(prefixes, ["${Arn}/billable-usage/*", "${Arn}/audit-logs/*"]);
+    for a in [
+        "s3:PutObject",
+        "s3:GetObject",
+        "s3:DeleteObject",
+        "s3:PutObjectAcl",
+        "s3:AbortMultipartUpload",
+    ] {
+        assert!(
+            actions.as_array().unwrap().contains(&json!(a)),
+            "{a}: {actions}"
+        );
+    }
+    // Nothing of the log-delivery role reaches the whole bucket's objects.
+    let whole = statements(&t, "LogDeliveryRoleDefaultPolicy")
+        .iter()
+        .any(|s| s.to_string().contains("\"${Arn}/*\""));
+    assert!(!whole);
+    let (prefixes, _) = objects_of("MetaRoleDefaultPolicy");
+    assert_eq!(prefixes, ["${Arn}/cluster-logs/*"]);
+    let destination = resource(&t, "DatabricksCluster")["Properties"]["ClusterLogConf"]
+        ["Destination"]
+        .to_string();
+    assert!(destination.contains("/cluster-logs"), "{destination}");
+}
+
+#[test]
+fn flow_log_keeps_the_seeds_record_format() {
+    let t = synth(&config(DEFAULT));
+    assert_eq!(
+        resource(&t, "VpcFlowLog")["Properties"]["LogFormat"],
+        "${subnet-id} ${instance-id} ${interface-id} ${protocol} ${srcaddr} ${srcport} ${pkt-srcaddr} ${dstaddr} ${dstport} ${pkt-dstaddr} ${tcp-flags}"
+    );
+}
+
+#[test]
+fn cluster_waits_for_the_network_without_depending_on_what_sleep_removes() {
+    let t = synth(&config(DEFAULT));
+    let cluster = resource(&t, "DatabricksCluster");
+    assert_eq!(
+        cluster["DependsOn"],
+        json!(["MetaRoleDefaultPolicy", "S3Endpoint"])
+    );
+    assert_eq!(
+        cluster["Metadata"]["cdkrs"]["DependsOnIf"]["NetworkAwake"],
+        json!({"Fn::If": ["NetworkAwake", [
+            {"Ref": "VpcPrivateDefaultRoute"},
+            {"Ref": "StsEndpoint"},
+            {"Ref": "KinesisEndpoint"}
+        ], []]})
+    );
+    // No resource names a conditional resource in DependsOn unless it has the same condition
+    // (CloudFormation fails such a stack when the condition is false; cfn-lint E3005).
+    let all = t.as_json()["Resources"].as_object().unwrap().clone();
+    for (id, r) in &all {
+        for d in r["DependsOn"].as_array().into_iter().flatten() {
+            let target = &all[d.as_str().unwrap()];
+            if let Some(c) = target.get("Condition") {
+                assert_eq!(r.get("Condition"), Some(c), "{id} depends on {d}");
+            }
+        }
+    }
+}
+
+#[test]
+fn endpoint_policies_admit_this_account_and_databricks_only() {
+    let t = synth(&config(DEFAULT));
+    let region = cdkrs_stacks::regions::region("eu-west-1").unwrap();
+    let policy = |id: &str| resource(&t, id)["Properties"]["PolicyDocument"]["Statement"].clone();
+    let s3 = policy("S3Endpoint");
+    let text = s3.to_string();
+    for bucket in region.databricks.artifacts.iter().chain([
+        &region.databricks.logs,
+        &region.databricks.system_tables,
+        &region.databricks.datasets,
+    ]) {
+        assert!(text.contains(&format!("s3:::{bucket}/*")), "{bucket}");
+    }
+    for s in s3.as_array().unwrap() {
+        // Every `*` principal is narrowed by whose principal or whose bucket it is.
+        let c = &s["Condition"]["StringEquals"];
+        assert!(
+            c.get("aws:PrincipalAccount").is_some() || c.get("aws:ResourceAccount").is_some(),
+            "{s}"
+        );
+    }
+    assert_eq!(
+        s3[0]["Condition"]["StringEquals"],
+        json!({"aws:PrincipalAccount": {"Ref": "AWS::AccountId"}, "s3:ResourceAccount": {"Ref": "AWS::AccountId"}})
+    );
+    let kinesis = policy("KinesisEndpoint");
+    assert_eq!(kinesis.as_array().unwrap().len(), 1);
+    assert_eq!(
+        kinesis[0]["Resource"],
+        json!({"Fn::Sub": "arn:${AWS::Partition}:kinesis:${AWS::Region}:414351767826:stream/*"})
+    );
+    assert_eq!(
+        kinesis[0]["Principal"],
+        json!({"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::414351767826:root"}})
+    );
+    let sts = policy("StsEndpoint");
+    assert_eq!(
+        sts[0]["Principal"],
+        json!({"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}})
+    );
+    assert_eq!(
+        sts[1]["Principal"]["AWS"],
+        json!([
+            {"Fn::Sub": "arn:${AWS::Partition}:iam::414351767826:user/databricks-datasets-readonly-user-prod"},
+            {"Fn::Sub": "arn:${AWS::Partition}:iam::414351767826:root"}
+        ])
+    );
+}
+
+#[test]
+fn a_region_outside_the_table_is_refused_by_name() {
+    let mut c = config(DEFAULT);
+    c.region = "xx-nowhere-1".into();
+    let e = match environment::build(&c) {
+        Ok(_) => panic!("a region outside the table built"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        e.contains("`xx-nowhere-1` is not a region Databricks supports"),
+        "{e}"
+    );
+}
+
+/// Databricks' restricted policy (the fixture) for the values it was generated with.
+const FIXTURE: &str = include_str!("fixtures/databricks_crossaccount_restricted.json");
+const FIXTURE_ACCOUNT: &str = "123456789012";
+const FIXTURE_REGION: &str = "us-west-2";
+const FIXTURE_VPC: &str = "vpc-abcdefg12345";
+const FIXTURE_SG: &str = "sg-12345678";
+
+/// What the stack's cross-account policy has that the reference has not, by Sid, with why. The
+/// comparison fails on anything else: a reference statement, action, resource or condition that
+/// is missing or changed, or an extra statement not listed here.
+const DEVIATIONS: &[(&str, &str)] = &[(
+    "PassMetaRole",
+    "iam:PassRole of the meta role: Databricks launches the cluster with the meta instance profile. \
+     The data source adds the same statement (without Sid) when `pass_roles` is given; the \
+     fixture is generated without it",
+)];
+
+/// Resolves the intrinsics of a policy for the fixture's values.
+fn resolve(v: &Value) -> Value {
+    let vars = |name: &str| -> String {
+        match name {
+            "AWS::Partition" => "aws".into(),
+            "AWS::Region" => FIXTURE_REGION.into(),
+            "AWS::AccountId" => FIXTURE_ACCOUNT.into(),
+            "Vpc" => FIXTURE_VPC.into(),
+            "WorkspaceSecurityGroup.GroupId" => FIXTURE_SG.into(),
+            "MetaRole.Arn" => format!("arn:aws:iam::{FIXTURE_ACCOUNT}:role/cm-vpc-meta"),
+            other => panic!("no value for `{other}` in the cross-account policy"),
+        }
+    };
+    let substitute = |text: &str, local: &serde_json::Map<String, Value>| -> String {
+        let mut out = text.to_owned();
+        for (k, v) in local {
+            out = out.replace(&format!("${{{k}}}"), resolve(v).as_str().unwrap());
+        }
+        for p in ["AWS::Partition", "AWS::Region", "AWS::AccountId"] {
+            out = out.replace(&format!("${{{p}}}"), &vars(p));
+        }
+        assert!(!out.contains("${"), "unresolved: {out}");
+        out
+    };
+    match v {
+        Value::Array(a) => Value::Array(a.iter().map(resolve).collect()),
+        Value::Object(o) => {
+            if let Some(sub) = o.get("Fn::Sub") {
+                return Value::String(match sub {
+                    Value::String(t) => substitute(t, &serde_json::Map::new()),
+                    Value::Array(pair) => {
+                        substitute(pair[0].as_str().unwrap(), pair[1].as_object().unwrap())
+                    }
+                    other => panic!("Fn::Sub of {other}"),
+                });
+            }
+            if let Some(Value::String(r)) = o.get("Ref") {
+                return Value::String(vars(r));
+            }
+            if let Some(Value::Array(ga)) = o.get("Fn::GetAtt") {
+                return Value::String(vars(&format!(
+                    "{}.{}",
+                    ga[0].as_str().unwrap(),
+                    ga[1].as_str().unwrap()
+                )));
+            }
+            Value::Object(o.iter().map(|(k, v)| (k.clone(), resolve(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// A set of strings from a string or a list of strings (IAM's two spellings).
+fn set(v: &Value) -> std::collections::BTreeSet<String> {
+    match v {
+        Value::Null => Default::default(),
+        Value::String(s) => [s.clone()].into(),
+        Value::Array(a) => a.iter().map(|x| x.as_str().unwrap().to_owned()).collect(),
+        other => panic!("not a string or list: {other}"),
+    }
+}
+
+/// The differences between a reference statement and ours, field by field.
+fn statement_differences(reference: &Value, ours: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for field in ["Effect", "Sid"] {
+        if reference.get(field) != ours.get(field) {
+            out.push(format!(
+                "{field}: reference {:?}, ours {:?}",
+                reference.get(field),
+                ours.get(field)
+            ));
+        }
+    }
+    for field in ["Action", "Resource", "NotResource"] {
+        let (r, o) = (set(&reference[field]), set(&ours[field]));
+        let missing: Vec<_> = r.difference(&o).collect();
+        let extra: Vec<_> = o.difference(&r).collect();
+        if !missing.is_empty() {
+            out.push(format!("{field} dropped: {missing:?}"));
+        }
+        if !extra.is_empty() {
+            out.push(format!("{field} added: {extra:?}"));
+        }
+    }
+    let conditions = |s: &Value| -> Vec<(String, String, std::collections::BTreeSet<String>)> {
+        s["Condition"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .flat_map(|(op, keys)| {
+                keys.as_object()
+                    .unwrap()
+                    .iter()
+                    .map(|(k, v)| (op.clone(), k.clone(), set(v)))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let (r, o) = (conditions(reference), conditions(ours));
+    for c in &r {
+        if !o.contains(c) {
+            out.push(format!("Condition dropped or changed: {c:?}"));
+        }
+    }
+    for c in &o {
+        if !r.contains(c) {
+            out.push(format!("Condition added: {c:?}"));
+        }
+    }
+    out
+}
+
+#[test]
+fn cross_account_policy_is_databricks_restricted_policy() {
+    let reference: Value = serde_json::from_str(FIXTURE).unwrap();
+    let t = synth(&config(DEFAULT));
+    let policies = &resource(&t, "CrossAccountRole")["Properties"]["Policies"];
+    assert_eq!(policies.as_array().unwrap().len(), 1, "{policies}");
+    let ours = resolve(&policies[0]["PolicyDocument"]);
+    assert_eq!(ours["Version"], reference["Version"]);
+    let ours_statements = ours["Statement"].as_array().unwrap();
+    let mut matched = vec![false; ours_statements.len()];
+    let mut problems = Vec::new();
+    for (i, r) in reference["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
+        // A reference statement is ours with the same Sid; an unnamed one is our unnamed
+        // statement holding its first action.
+        let first_action = set(&r["Action"]).into_iter().next().unwrap();
+        let found = ours_statements.iter().position(|o| match r.get("Sid") {
+            Some(sid) => o.get("Sid") == Some(sid),
+            None => o.get("Sid").is_none() && set(&o["Action"]).contains(&first_action),
+        });
+        let Some(j) = found else {
+            problems.push(format!(
+                "reference statement {i} ({:?}) is missing",
+                r.get("Sid")
+            ));
+            continue;
+        };
+        matched[j] = true;
+        for d in statement_differences(r, &ours_statements[j]) {
+            problems.push(format!("reference statement {i} ({:?}): {d}", r.get("Sid")));
+        }
+    }
+    for (j, o) in ours_statements.iter().enumerate() {
+        if matched[j] {
+            continue;
+        }
+        let sid = o["Sid"].as_str().unwrap_or("<no Sid>");
+        if !DEVIATIONS.iter().any(|(d, _)| *d == sid) {
+            problems.push(format!(
+                "statement {sid} is not in the reference nor in DEVIATIONS: {o}"
+            ));
+        }
+    }
+    for (sid, _) in DEVIATIONS {
+        assert!(
+            ours_statements.iter().any(|o| o["Sid"] == *sid),
+            "DEVIATIONS lists {sid}, which the policy no longer has"
+        );
+    }
+    assert!(
+        problems.is_empty(),
+        "differences from Databricks' restricted policy:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn the_comparison_catches_a_dropped_condition_action_or_statement() {
+    let reference: Value = serde_json::from_str(FIXTURE).unwrap();
+    let statement = &reference["Statement"][3];
+    let mut weaker = statement.clone();
+    weaker.as_object_mut().unwrap().remove("Condition");
+    assert_eq!(
+        statement_differences(statement, &weaker),
+        ["Condition dropped or changed: (\"StringEquals\", \"aws:RequestTag/Vendor\", {\"Databricks\"})"]
+    );
+    let mut fewer = reference["Statement"][0].clone();
+    fewer["Action"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|a| a != "ec2:AssignPrivateIpAddresses");
+    assert_eq!(
+        statement_differences(&reference["Statement"][0], &fewer),
+        ["Action dropped: [\"ec2:AssignPrivateIpAddresses\"]"]
     );
 }
 

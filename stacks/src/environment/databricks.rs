@@ -7,9 +7,8 @@ use std::collections::BTreeMap;
 use cdkrs_constructs::custom_resource::{CustomResource, CustomResourceProps};
 use cdkrs_constructs::databricks as db;
 use cdkrs_constructs::function::Function;
-use cdkrs_constructs::{base64, join, sub, ConstructError, Pseudo, ResourceOptions, Stack, Value};
+use cdkrs_constructs::{join, ConstructError, Pseudo, ResourceOptions, Stack, Value};
 
-use crate::artifacts;
 use crate::config::{Access, Config};
 use crate::environment::iam::Iam;
 use crate::environment::network::Network;
@@ -21,6 +20,15 @@ use crate::environment::BuildError;
 pub const WORKSPACE_TIMEOUT_SECS: i64 = 3600;
 /// Seconds CloudFormation waits for the other Databricks resources.
 pub const DEFAULT_TIMEOUT_SECS: i64 = 1800;
+
+/// Where billable-usage logs go in the Databricks logs bucket (the delivery's path prefix and
+/// the log-delivery role's grant).
+pub const BILLABLE_USAGE_PREFIX: &str = "billable-usage";
+/// Where audit logs go in the Databricks logs bucket.
+pub const AUDIT_LOGS_PREFIX: &str = "audit-logs";
+/// Where the cluster's driver and worker logs go in the Databricks logs bucket (the cluster's
+/// `cluster_log_conf` and the meta role's grant).
+pub const CLUSTER_LOGS_PREFIX: &str = "cluster-logs";
 
 /// The workspace's identity, for the outputs.
 pub struct WorkspaceRef {
@@ -196,49 +204,17 @@ pub fn add(
         )?;
     }
 
-    let init_scripts = if config.encryption.enforce_sse_kms_root {
-        let script = artifacts::render_sse_kms_init(&config.stack_name(), "${StorageKeyArn}")
-            .map_err(BuildError::Artifact)?;
-        let file = CustomResource::new(
-            stack,
-            "DatabricksSseKmsInitScript",
-            provider,
-            db::WorkspaceFile {
-                workspace_url: workspace_url.clone(),
-                path: artifacts::SSE_KMS_INIT_PATH.into(),
-                content_base64: base64(
-                    sub(script)
-                        .var("StorageKeyArn", storage.storage_key.arn())
-                        .build(),
-                ),
-                overwrite: true.into(),
-            },
-            plain(),
-        )?;
-        Some(vec![db::InitScript {
-            workspace: db::WorkspaceDestination {
-                destination: file.attr(db::WorkspaceFileAttr::Path),
-            },
-        }])
-    } else {
-        None
-    };
-
+    // No SSE-KMS init script and no `fs.s3a.server-side-encryption*` spark conf: the SSE-KMS
+    // flags deny only uploads that ask for another algorithm or key (SseEnforcement::
+    // DenyOtherKeys), and an upload that asks for nothing gets the bucket default, the storage
+    // key with a bucket key. Sending the header from this one cluster protected nothing (every
+    // other cluster, job and warehouse writes without it), and the spark conf would also force
+    // the storage key onto writes to buckets encrypted with other keys.
     let c = &config.databricks.cluster;
-    let mut spark_conf: BTreeMap<String, Value<String>> = BASE_SPARK_CONF
+    let spark_conf: BTreeMap<String, Value<String>> = BASE_SPARK_CONF
         .iter()
         .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
         .collect();
-    if config.encryption.enforce_sse_kms_datalake {
-        spark_conf.insert(
-            "spark.hadoop.fs.s3a.server-side-encryption-algorithm".into(),
-            "SSE-KMS".into(),
-        );
-        spark_conf.insert(
-            "spark.hadoop.fs.s3a.server-side-encryption.key".into(),
-            storage.storage_key.arn(),
-        );
-    }
     let mut cluster_tags = custom_tags;
     // High-concurrency clusters must carry this tag.
     cluster_tags.insert("ResourceClass".into(), "Serverless".into());
@@ -277,7 +253,7 @@ pub fn add(
                     [
                         "s3://".into(),
                         storage.databricks_logs.name(),
-                        "/cluster-logs".into(),
+                        format!("/{CLUSTER_LOGS_PREFIX}").into(),
                     ],
                 ),
                 region: Pseudo::Region.value(),
@@ -285,27 +261,41 @@ pub fn add(
                 encryption_type: Some(db::S3EncryptionType::SseKms.into()),
                 kms_key: Some(storage.logging_key.arn()),
             }),
-            init_scripts,
+            init_scripts: None,
             data_security_mode: Some(db::DataSecurityMode::LegacyPassthrough.into()),
         },
-        props(
-            DEFAULT_TIMEOUT_SECS,
-            ResourceOptions {
-                // The cluster writes its logs with the meta role's grants.
-                depends_on: iam
-                    .meta
-                    .default_policy(stack)
-                    .map(|h| vec![h.erase()])
-                    .unwrap_or_default(),
-                ..Default::default()
-            },
-        ),
+        props(DEFAULT_TIMEOUT_SECS, cluster_options(stack, network, iam)),
     )?;
     let _ = cluster;
     Ok(WorkspaceRef {
         id: workspace.attr(db::WorkspaceAttr::WorkspaceId),
         url: workspace.attr(db::WorkspaceAttr::WorkspaceUrl),
     })
+}
+
+/// When the cluster may be created: after the meta role's grants (it writes its logs with them)
+/// and after the network its nodes need. The private default route (through the NAT gateway)
+/// and the STS and Kinesis endpoints exist only while the network is awake, so they are
+/// conditional dependencies ([`ResourceOptions::depends_on_if`]); the S3 gateway endpoint is
+/// always there.
+///
+/// Asleep, the cluster is not touched by sleep or wake (its properties do not change), and an
+/// edit while asleep leaves a terminated cluster terminated. Creating it asleep (a new stack
+/// with `network_asleep: true`, or a replacement while asleep) would start it in a network
+/// without egress: the provider has no create-without-start (README, "Network sleep").
+fn cluster_options(stack: &Stack, network: &Network, iam: &Iam) -> ResourceOptions {
+    let mut depends_on: Vec<_> = iam
+        .meta
+        .default_policy(stack)
+        .map(|h| h.erase())
+        .into_iter()
+        .collect();
+    depends_on.push(network.s3_endpoint.handle().erase());
+    ResourceOptions {
+        depends_on,
+        depends_on_if: vec![(network.awake.clone(), network.awake_egress())],
+        ..Default::default()
+    }
 }
 
 /// Billable usage (CSV) and audit logs (JSON) into the Databricks logging bucket, through the
@@ -353,12 +343,12 @@ fn add_log_delivery(
         (
             "DatabricksBillableUsageDelivery",
             db::LogType::BillableUsage,
-            "billable-usage",
+            BILLABLE_USAGE_PREFIX,
         ),
         (
             "DatabricksAuditLogDelivery",
             db::LogType::AuditLogs,
-            "audit-logs",
+            AUDIT_LOGS_PREFIX,
         ),
     ] {
         CustomResource::new(

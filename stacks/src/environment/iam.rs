@@ -8,13 +8,10 @@ use cdkrs_constructs::role::{
 use cdkrs_constructs::{sub, ConstructError, Stack, Tag, Value};
 
 use crate::config::Config;
+use crate::environment::databricks;
 use crate::environment::network::Network;
 use crate::environment::storage::Storage;
 use crate::environment::DATABRICKS_ACCOUNT;
-
-/// Databricks' role that delivers billable usage and audit logs.
-pub const DATABRICKS_LOG_DELIVERY_ROLE: &str =
-    "arn:aws:iam::414351767826:role/SaasUsageDeliveryRole-prod-IAMRole-3PLHICCRR1TK";
 
 /// Glue Data Catalog actions that only read.
 pub const GLUE_READ_ACTIONS: &[&str] = &[
@@ -55,19 +52,25 @@ pub const GLUE_FULL_ACTIONS: &[&str] = &[
     "glue:UpdateUserDefinedFunction",
 ];
 
-/// Read-only EC2 and spot actions the cross-account role needs on any resource.
-const CROSS_ACCOUNT_DESCRIBE_ACTIONS: &[&str] = &[
+// The cross-account role's permissions are Databricks' restricted customer-managed-VPC policy:
+// the `databricks_aws_crossaccount_policy` data source of databricks/terraform-provider-databricks
+// with `policy_type = "restricted"` (`aws/data_aws_crossaccount_policy.go` at commit
+// 684f4424982431d3433e5c23353c6b208b263e75), filled with this stack's partition, region, account,
+// VPC and workspace security group. The lists below are that file's, in its order;
+// `stacks/tests/environment.rs` compares the synthesized policy with the JSON the data source
+// produces (`stacks/tests/fixtures/databricks_crossaccount_restricted.json`), statement by
+// statement. The one addition is listed there and in the README ("The cross-account role").
+
+/// The restricted policy's first statement: actions on `*` (describe calls, tags, spot
+/// requests, fleets and launch templates, which Databricks creates per cluster).
+pub const CROSS_ACCOUNT_ACTIONS_ON_ANY_RESOURCE: &[&str] = &[
+    "ec2:AssignPrivateIpAddresses",
     "ec2:CancelSpotInstanceRequests",
     "ec2:DescribeAvailabilityZones",
-    "ec2:DescribeFleetHistory",
-    "ec2:DescribeFleetInstances",
-    "ec2:DescribeFleets",
     "ec2:DescribeIamInstanceProfileAssociations",
     "ec2:DescribeInstanceStatus",
     "ec2:DescribeInstances",
     "ec2:DescribeInternetGateways",
-    "ec2:DescribeLaunchTemplateVersions",
-    "ec2:DescribeLaunchTemplates",
     "ec2:DescribeNatGateways",
     "ec2:DescribeNetworkAcls",
     "ec2:DescribePrefixLists",
@@ -80,8 +83,52 @@ const CROSS_ACCOUNT_DESCRIBE_ACTIONS: &[&str] = &[
     "ec2:DescribeVolumes",
     "ec2:DescribeVpcAttribute",
     "ec2:DescribeVpcs",
+    "ec2:CreateTags",
+    "ec2:DeleteTags",
     "ec2:GetSpotPlacementScores",
+    "ec2:RequestSpotInstances",
+    "ec2:DescribeFleetHistory",
+    "ec2:ModifyFleet",
+    "ec2:DeleteFleets",
+    "ec2:DescribeFleetInstances",
+    "ec2:DescribeFleets",
+    "ec2:CreateFleet",
+    "ec2:DeleteLaunchTemplate",
+    "ec2:GetLaunchTemplateData",
+    "ec2:CreateLaunchTemplate",
+    "ec2:DescribeLaunchTemplates",
+    "ec2:DescribeLaunchTemplateVersions",
+    "ec2:ModifyLaunchTemplate",
+    "ec2:DeleteLaunchTemplateVersions",
+    "ec2:CreateLaunchTemplateVersion",
 ];
+
+/// The EC2 Spot service-linked role, created on the first spot request.
+pub const SPOT_SERVICE_LINKED_ROLE_ACTIONS: &[&str] =
+    &["iam:CreateServiceLinkedRole", "iam:PutRolePolicy"];
+
+/// Instance-profile (re)association on Databricks' instances (instance pools).
+pub const INSTANCE_PROFILE_ASSOCIATION_ACTIONS: &[&str] = &[
+    "ec2:AssociateIamInstanceProfile",
+    "ec2:DisassociateIamInstanceProfile",
+    "ec2:ReplaceIamInstanceProfileAssociation",
+];
+
+/// Volume attachment on Databricks' instances and volumes.
+pub const VOLUME_ATTACHMENT_ACTIONS: &[&str] = &["ec2:AttachVolume", "ec2:DetachVolume"];
+
+/// Rule changes on the workspace security group.
+pub const SECURITY_GROUP_RULE_ACTIONS: &[&str] = &[
+    "ec2:AuthorizeSecurityGroupEgress",
+    "ec2:AuthorizeSecurityGroupIngress",
+    "ec2:RevokeSecurityGroupEgress",
+    "ec2:RevokeSecurityGroupIngress",
+];
+
+/// The tag Databricks puts on every instance and volume it launches (`Vendor=Databricks`).
+const VENDOR_TAG: &str = "Vendor";
+/// Its value.
+const VENDOR: &str = "Databricks";
 
 /// The roles.
 pub struct Iam {
@@ -125,6 +172,123 @@ fn glue_resources() -> Vec<Value<String>> {
 
 fn role_name(config: &Config, role: &str) -> Option<Value<String>> {
     Some(format!("{}-{role}", config.prefix).into())
+}
+
+/// `Condition` `<operator> <key>: Databricks` on the `Vendor` tag (`ec2:ResourceTag/…`,
+/// `aws:RequestTag/…`, `aws:ResourceTag/…`).
+fn vendor(operator_key: &str) -> Condition {
+    Condition::new(
+        "StringEquals",
+        &format!("{operator_key}/{VENDOR_TAG}"),
+        [VENDOR.into()],
+    )
+}
+
+/// Databricks' restricted customer-managed-VPC policy for this stack (see the comment on
+/// [`CROSS_ACCOUNT_ACTIONS_ON_ANY_RESOURCE`]), statement by statement in the reference's order,
+/// plus `iam:PassRole` of the meta role (what the data source's `pass_roles` adds).
+pub fn restricted_cross_account_policy(network: &Network, meta: &Role) -> PolicyDocument {
+    let vpc_arn = || {
+        sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc/${Vpc}")
+            .var("Vpc", network.vpc.id())
+            .build()
+    };
+    let in_vpc = || Condition::new("StringEquals", "ec2:vpc", [vpc_arn()]);
+    // RunInstances authorizes every resource the launch touches. The reference pins the
+    // instance and volume (tagged at launch), the image (tagged Vendor=Databricks), the network
+    // interface, subnet and security group (in this VPC), and lets the catch-all below cover
+    // the rest (key pairs, launch templates, spot requests, placement groups…). The image ARN is
+    // the reference's `…:<region>:<account>:image/*`: a Databricks AMI is another account's
+    // image whose ARN has an empty account field (`arn:aws:ec2:<region>::image/ami-…`), so that
+    // statement matches no Databricks AMI and the catch-all is what allows it. Without the
+    // catch-all (as before issue 9) every launch was denied.
+    let pinned_to_run_instances = [
+        "image/*",
+        "network-interface/*",
+        "subnet/*",
+        "security-group/*",
+        "volume/*",
+        "instance/*",
+    ];
+    PolicyDocument::of([
+        Statement::allow()
+            .actions(CROSS_ACCOUNT_ACTIONS_ON_ANY_RESOURCE.iter().copied())
+            .any_resource(),
+        Statement::allow()
+            .actions(SPOT_SERVICE_LINKED_ROLE_ACTIONS.iter().copied())
+            .resource(
+                sub("arn:${AWS::Partition}:iam::*:role/aws-service-role/spot.amazonaws.com/AWSServiceRoleForEC2Spot")
+                    .build(),
+            )
+            .condition(Condition::new(
+                "StringLike",
+                "iam:AWSServiceName",
+                ["spot.amazonaws.com".into()],
+            )),
+        // Deviation (the data source adds it only when `pass_roles` is given): Databricks passes
+        // the meta role when it launches instances with the meta instance profile.
+        Statement::allow()
+            .sid("PassMetaRole")
+            .actions(["iam:PassRole"])
+            .resource(meta.arn()),
+        Statement::allow()
+            .sid("InstancePoolsSupport")
+            .actions(INSTANCE_PROFILE_ASSOCIATION_ACTIONS.iter().copied())
+            .resource(arn("instance/*"))
+            .condition(vendor("ec2:ResourceTag")),
+        Statement::allow()
+            .sid("AllowEc2RunInstancePerTag")
+            .actions(["ec2:RunInstances"])
+            .resources([arn("volume/*"), arn("instance/*")])
+            .condition(vendor("aws:RequestTag")),
+        Statement::allow()
+            .sid("AllowEc2RunInstanceImagePerTag")
+            .actions(["ec2:RunInstances"])
+            .resource(arn("image/*"))
+            .condition(vendor("aws:ResourceTag")),
+        Statement::allow()
+            .sid("AllowEc2RunInstancePerVPCid")
+            .actions(["ec2:RunInstances"])
+            .resources([
+                arn("network-interface/*"),
+                arn("subnet/*"),
+                arn("security-group/*"),
+            ])
+            .condition(in_vpc()),
+        Statement::allow()
+            .sid("AllowEc2RunInstanceOtherResources")
+            .actions(["ec2:RunInstances"])
+            .not_resources(pinned_to_run_instances.iter().map(|r| arn(r))),
+        Statement::allow()
+            .sid("EC2TerminateInstancesTag")
+            .actions(["ec2:TerminateInstances"])
+            .resource(arn("instance/*"))
+            .condition(vendor("ec2:ResourceTag")),
+        Statement::allow()
+            .sid("EC2AttachDetachVolumeTag")
+            .actions(VOLUME_ATTACHMENT_ACTIONS.iter().copied())
+            .resources([arn("instance/*"), arn("volume/*")])
+            .condition(vendor("ec2:ResourceTag")),
+        Statement::allow()
+            .sid("EC2CreateVolumeByTag")
+            .actions(["ec2:CreateVolume"])
+            .resource(arn("volume/*"))
+            .condition(vendor("aws:RequestTag")),
+        Statement::allow()
+            .sid("EC2DeleteVolumeByTag")
+            .actions(["ec2:DeleteVolume"])
+            .resource(arn("volume/*"))
+            .condition(vendor("ec2:ResourceTag")),
+        Statement::allow()
+            .sid("VpcNonresourceSpecificActions")
+            .actions(SECURITY_GROUP_RULE_ACTIONS.iter().copied())
+            .resource(
+                sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:security-group/${Sg}")
+                    .var("Sg", network.security_group.group_id())
+                    .build(),
+            )
+            .condition(in_vpc()),
+    ])
 }
 
 /// Adds the roles and their permissions, and the storage key's Databricks statements.
@@ -177,108 +341,17 @@ pub fn add(
     )?;
     // Databricks validates these permissions when the credentials are registered, so they are
     // inline: they exist as soon as the role does.
-    let vpc_arn = sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc/${Vpc}")
-        .var("Vpc", network.vpc.id())
-        .build();
     cross_account.add_inline_policy(
         stack,
         "databricks-customer-managed-vpc",
-        PolicyDocument::of([
-            Statement::allow()
-                .sid("NonResourceBasedPermissions")
-                .actions(CROSS_ACCOUNT_DESCRIBE_ACTIONS.iter().copied())
-                .actions([
-                    "ec2:CreateTags",
-                    "ec2:DeleteTags",
-                    "ec2:RequestSpotInstances",
-                    "ec2:CreateFleet",
-                    "ec2:CreateLaunchTemplate",
-                    "ec2:CreateLaunchTemplateVersion",
-                    "ec2:DeleteFleets",
-                    "ec2:DeleteLaunchTemplate",
-                    "ec2:DeleteLaunchTemplateVersions",
-                    "ec2:GetLaunchTemplateData",
-                    "ec2:ModifyFleet",
-                    "ec2:ModifyLaunchTemplate",
-                ])
-                .any_resource(),
-            Statement::allow()
-                .sid("InstancePoolsSupport")
-                .actions([
-                    "ec2:AssociateIamInstanceProfile",
-                    "ec2:DisassociateIamInstanceProfile",
-                    "ec2:ReplaceIamInstanceProfileAssociation",
-                ])
-                .resource(arn("instance/*")),
-            Statement::allow()
-                .sid("AllowEc2RunInstancePerTag")
-                .actions(["ec2:RunInstances"])
-                .resources([arn("volume/*"), arn("instance/*")]),
-            Statement::allow()
-                .sid("AllowEc2RunInstanceImagePerTag")
-                .actions(["ec2:RunInstances"])
-                .resource(arn("image/*")),
-            Statement::allow()
-                .sid("AllowEc2RunInstancePerVPC")
-                .actions(["ec2:RunInstances"])
-                .resources([
-                    arn("network-interface/*"),
-                    arn("subnet/*"),
-                    arn("security-group/*"),
-                ])
-                .condition(Condition::new("StringEquals", "ec2:vpc", [vpc_arn])),
-            Statement::allow()
-                .sid("AllowEc2RunInstanceLaunchTemplates")
-                .actions(["ec2:RunInstances"])
-                .resources([arn("launch-template/*"), arn("spot-instances-request/*")]),
-            Statement::allow()
-                .sid("EC2TerminateAndVolumes")
-                .actions([
-                    "ec2:AttachVolume",
-                    "ec2:CreateVolume",
-                    "ec2:DeleteVolume",
-                    "ec2:DetachVolume",
-                    "ec2:TerminateInstances",
-                ])
-                .resources([arn("instance/*"), arn("volume/*")]),
-            Statement::allow()
-                .sid("SecurityGroupRulesOfTheWorkspaceGroup")
-                .actions([
-                    "ec2:AuthorizeSecurityGroupEgress",
-                    "ec2:AuthorizeSecurityGroupIngress",
-                    "ec2:RevokeSecurityGroupEgress",
-                    "ec2:RevokeSecurityGroupIngress",
-                ])
-                .resource(
-                    sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:security-group/${Sg}")
-                        .var("Sg", network.security_group.group_id())
-                        .build(),
-                ),
-            Statement::allow()
-                .sid("SpotServiceLinkedRole")
-                .actions(["iam:CreateServiceLinkedRole", "iam:PutRolePolicy"])
-                .resource(
-                    sub("arn:${AWS::Partition}:iam::*:role/aws-service-role/spot.amazonaws.com/AWSServiceRoleForEC2Spot")
-                        .build(),
-                )
-                .condition(Condition::new(
-                    "StringLike",
-                    "iam:AWSServiceName",
-                    ["spot.amazonaws.com".into()],
-                )),
-            Statement::allow()
-                .sid("PassMetaRole")
-                .actions(["iam:PassRole"])
-                .resource(meta.arn()),
-        ]),
+        restricted_cross_account_policy(network, &meta),
     );
-
     crate::environment::suppress(
         stack,
         cross_account.handle(),
         &[(
             "CKV_AWS_111",
-            "Databricks' documented customer-managed-VPC policy: its describe, tag, spot and fleet actions take no resource constraint; RunInstances on network interfaces, subnets and security groups is pinned to this VPC",
+            "Databricks' restricted customer-managed-VPC policy (terraform-provider-databricks databricks_aws_crossaccount_policy, policy_type restricted), as Databricks requires it: tag, spot, fleet and launch-template writes on any resource, and a catch-all allowing RunInstances on the launch's other resources (Databricks' AMIs, launch templates, spot requests); instances, volumes, network interfaces and security-group rules are pinned to Vendor=Databricks tags, this VPC and the workspace security group (README: The cross-account role)",
         )],
     );
 
@@ -286,7 +359,9 @@ pub fn add(
         stack,
         "LogDeliveryRole",
         PolicyDocument::of([Statement::allow()
-            .principal(Principal::Aws(DATABRICKS_LOG_DELIVERY_ROLE.into()))
+            .principal(Principal::Aws(
+                cdkrs_constructs::databricks::DATABRICKS_LOG_DELIVERY_ROLE_ARN.into(),
+            ))
             .actions(["sts:AssumeRole"])
             .condition(Condition::external_id(account_id))]),
         props(
@@ -294,8 +369,19 @@ pub fn add(
             "Databricks billable-usage and audit-log delivery",
         ),
     )?;
-    let _ = storage.databricks_logs.grant_read(stack, &log_delivery)?;
-    let _ = storage.databricks_logs.grant_put(stack, &log_delivery)?;
+    // What Databricks documents for the log-delivery role ("Configure audit log delivery",
+    // step 2 "Configure credentials"; the billable-usage page uses the same policy): the bucket's
+    // location, a listing of the delivery prefix, and put, get, delete, ACL and multipart calls
+    // under it. Only the delivery prefixes: the role reaches nothing else in the bucket (not the
+    // cluster logs).
+    let _ = storage.databricks_logs.grant_prefix_delivery(
+        stack,
+        &log_delivery,
+        &[
+            databricks::BILLABLE_USAGE_PREFIX,
+            databricks::AUDIT_LOGS_PREFIX,
+        ],
+    )?;
 
     // The data roles trust only the meta role: users reach them through credential passthrough.
     let data_trust = || {
@@ -348,8 +434,16 @@ pub fn add(
             .actions(["sts:AssumeRole"])
             .resources([data_read.arn(), data_write.arn()]),
     )?;
-    // Cluster logs, encrypted with the logging key.
-    let _ = storage.databricks_logs.grant_put(stack, &meta)?;
+    // Cluster log delivery writes with the instance profile's role ("make sure the cluster IAM
+    // role in instance_profile_arn has permission to write data to the S3 destination", Clusters
+    // API `cluster_log_conf.s3`): it lists, puts (with the bucket-owner ACL), replaces and
+    // removes its files under the prefix, encrypted with the logging key; Databricks' instance
+    // profile tutorial grants the same list, put, get, delete and ACL set.
+    let _ = storage.databricks_logs.grant_prefix_delivery(
+        stack,
+        &meta,
+        &[databricks::CLUSTER_LOGS_PREFIX],
+    )?;
 
     // The storage key serves the root bucket (the control plane writes DBFS), the workspace
     // storage CMK and cluster EBS volumes (through the cross-account role, via EC2 only).

@@ -38,9 +38,6 @@ pub enum BuildError {
     /// A construct refused its props.
     #[error(transparent)]
     Construct(#[from] ConstructError),
-    /// A text artifact failed to render.
-    #[error("{0}")]
-    Artifact(String),
 }
 
 pub use cdkrs_constructs::metadata::skip_checkov as suppress;
@@ -83,7 +80,14 @@ pub fn build(config: &Config) -> Result<Stack, BuildError> {
     let awake = stack.add_condition(NETWORK_AWAKE, equals(asleep.value(), "false"));
 
     let storage = storage::add(&mut stack, config, &tags)?;
-    let network = network::add(&mut stack, config, &awake, &tags, &storage.infra_logs)?;
+    let network = network::add(
+        &mut stack,
+        config,
+        &awake,
+        &tags,
+        &storage.infra_logs,
+        &storage.root,
+    )?;
     let iam = iam::add(&mut stack, config, &tags, &network, &storage)?;
     let provider = provider::add(&mut stack, config, &tags, &storage, &code_bucket, &code_key)?;
     let workspace = databricks::add(&mut stack, config, &network, &storage, &iam, &provider)?;

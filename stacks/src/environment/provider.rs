@@ -144,7 +144,7 @@ pub fn add(
         &[
             (
                 "CKV_AWS_116",
-                "custom-resource events are answered to CloudFormation within the invocation; a dead-letter queue would hold events nobody replays",
+                "invoked asynchronously, by CloudFormation and by itself to continue long operations, it answers CloudFormation on every path (success, error, panic, approaching deadline) before it returns; an event that still fails is retried by Lambda and then bounded by the resource's ServiceTimeout, so a dead-letter queue would only collect events of stack operations that have already failed, which nobody can replay",
             ),
             (
                 "CKV_AWS_117",

@@ -1,7 +1,7 @@
 //! KMS keys and S3 buckets.
 
 use cdkrs_constructs::bucket::{
-    Bucket, BucketEncryption, BucketProps, LifecycleRule, SseEnforcement,
+    Bucket, BucketEncryption, BucketProps, LifecycleRule, SseEnforcement, Versioning,
 };
 use cdkrs_constructs::key::{Key, KeyProps};
 use cdkrs_constructs::policy::{Condition, Principal, Statement};
@@ -10,6 +10,26 @@ use cdkrs_constructs::{sub, ConstructError, Stack, Tag, Value};
 
 use crate::config::Config;
 use crate::environment::DATABRICKS_ACCOUNT;
+
+/// What Databricks' control plane does in the workspace root bucket (Databricks' root-bucket
+/// policy, `databricks_aws_bucket_policy`); the S3 endpoint admits the same for Databricks'
+/// principals.
+pub const DATABRICKS_ROOT_BUCKET_ACTIONS: &[&str] = &[
+    "s3:GetObject",
+    "s3:GetObjectVersion",
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:ListBucket",
+    "s3:GetBucketLocation",
+];
+
+/// Days a noncurrent object version of a versioned datalake bucket is kept: Databricks'
+/// ceiling for buckets holding Delta tables ("Delta Lake limitations on S3": if you keep bucket
+/// versioning, retain versions for 7 days or less).
+pub const DATALAKE_NONCURRENT_DAYS: i64 = 7;
+
+/// Days after which an unfinished multipart upload is aborted (its parts cost storage).
+const ABORT_MULTIPART_DAYS: i64 = 7;
 
 /// The bucket name suffixes, in the order the stack creates them. Every bucket is named
 /// `<prefix>-<suffix>-<account id>-<region>`: deterministic and unique per account and region.
@@ -132,24 +152,47 @@ pub fn add(stack: &mut Stack, config: &Config, tags: &[Tag]) -> Result<Storage, 
     )?;
     databricks_logs.log_access_to(stack, &infra_logs, "s3-access/databricks-logs/")?;
 
+    // The SSE-KMS flags: "objects in these buckets are only ever encrypted with the storage
+    // key". Uploads that ask for nothing get the bucket default (that key); uploads that ask for
+    // anything else are denied.
     let enforce = |on: bool| {
         if on {
-            SseEnforcement::RequireKmsHeader
+            SseEnforcement::DenyOtherKeys
         } else {
             SseEnforcement::Off
         }
     };
+    let abort_multipart = |id: &str| LifecycleRule {
+        id: id.to_owned(),
+        abort_incomplete_multipart_days: Some(ABORT_MULTIPART_DAYS),
+        ..Default::default()
+    };
+    // Versioning off, as the SRA's `root_s3_bucket.tf` and the seed had it: DBFS root is
+    // Databricks-managed storage with heavy churn (cluster and job output, ephemeral files, the
+    // Delta tables of the workspace's Hive warehouse); Databricks recommends against bucket
+    // versioning under Delta ("Delta Lake limitations on S3"), and the data that matters lives
+    // in the datalake buckets.
     let root = Bucket::new(
         stack,
         "RootBucket",
         BucketEncryption::Kms(&storage_key),
         BucketProps {
             bucket_name: Some(bucket_name(config, "root")),
+            versioning: Versioning::Disabled,
+            lifecycle_rules: vec![abort_multipart("abort-incomplete-uploads")],
             sse_enforcement: enforce(config.encryption.enforce_sse_kms_root),
             tags: bucket_tags("root"),
             ..Default::default()
         },
     )?;
+    crate::environment::suppress(
+        stack,
+        root.handle(),
+        &[(
+            "CKV_AWS_21",
+            "versioning is off on purpose: DBFS root holds Databricks-managed, high-churn files and Delta tables, which Databricks recommends not to version (Delta Lake limitations on S3); the SRA's root bucket is unversioned too",
+        )],
+    );
     root.log_access_to(stack, &infra_logs, "s3-access/root/")?;
     // Databricks' documented root-bucket statement, scoped to this Databricks account.
     root.add_to_resource_policy(
@@ -157,14 +200,7 @@ pub fn add(stack: &mut Stack, config: &Config, tags: &[Tag]) -> Result<Storage, 
         Statement::allow()
             .sid("AllowDatabricksControlPlane")
             .principal(Principal::account(DATABRICKS_ACCOUNT))
-            .actions([
-                "s3:DeleteObject",
-                "s3:GetBucketLocation",
-                "s3:GetObject",
-                "s3:GetObjectVersion",
-                "s3:ListBucket",
-                "s3:PutObject",
-            ])
+            .actions(DATABRICKS_ROOT_BUCKET_ACTIONS.iter().copied())
             .resources([root.arn(), root.arn_for_objects("*")])
             .condition(Condition::principal_tag(
                 "DatabricksAccountId",
@@ -172,23 +208,48 @@ pub fn add(stack: &mut Stack, config: &Config, tags: &[Tag]) -> Result<Storage, 
             )),
     )?;
 
+    // Versioning per zone. Raw holds what landed from the sources, often not reproducible and
+    // often not Delta (files as delivered): versioned, so an overwrite or a delete can be
+    // undone, with noncurrent versions expiring after 7 days, Databricks' ceiling for versioned
+    // buckets under Delta tables. Prepared and trusted hold Delta tables derived from raw:
+    // Delta keeps its own versions (time travel) and VACUUM's deletes must really delete, so
+    // they follow Databricks' recommendation (no bucket versioning).
     let mut datalake = Vec::with_capacity(3);
-    for (id, suffix) in [
-        ("RawBucket", "raw"),
-        ("PreparedBucket", "prepared"),
-        ("TrustedBucket", "trusted"),
+    for (id, suffix, versioning) in [
+        ("RawBucket", "raw", Versioning::Enabled),
+        ("PreparedBucket", "prepared", Versioning::Disabled),
+        ("TrustedBucket", "trusted", Versioning::Disabled),
     ] {
+        let lifecycle = match versioning {
+            Versioning::Enabled => LifecycleRule {
+                noncurrent_expiration_days: Some(DATALAKE_NONCURRENT_DAYS),
+                ..abort_multipart("expire-noncurrent-versions")
+            },
+            Versioning::Disabled => abort_multipart("abort-incomplete-uploads"),
+        };
         let b = Bucket::new(
             stack,
             id,
             BucketEncryption::Kms(&storage_key),
             BucketProps {
                 bucket_name: Some(bucket_name(config, suffix)),
+                versioning,
+                lifecycle_rules: vec![lifecycle],
                 sse_enforcement: enforce(config.encryption.enforce_sse_kms_datalake),
                 tags: bucket_tags(suffix),
                 ..Default::default()
             },
         )?;
+        if versioning == Versioning::Disabled {
+            crate::environment::suppress(
+                stack,
+                b.handle(),
+                &[(
+                    "CKV_AWS_21",
+                    "versioning is off on purpose: this zone holds Delta tables, which keep their own versions; Databricks recommends against bucket versioning under Delta (Delta Lake limitations on S3)",
+                )],
+            );
+        }
         b.log_access_to(stack, &infra_logs, &format!("s3-access/{suffix}/"))?;
         datalake.push(b);
     }

@@ -844,9 +844,14 @@ fn sse_rows(s: &Stack, bucket: &str, writer: &Principal) -> Vec<Row> {
                 .with("s3:x-amz-server-side-encryption", "aws:kms")
                 .with("s3:x-amz-server-side-encryption-aws-kms-key-id", &key),
         ),
+        // PutObject reference (x-amz-server-side-encryption-aws-kms-key-id): "If you specify
+        // x-amz-server-side-encryption:aws:kms … but do not provide
+        // x-amz-server-side-encryption-aws-kms-key-id, Amazon S3 uses the Amazon Web Services
+        // managed key (aws/s3)", not the bucket's default key: such an object would not be under
+        // the storage key, so the flags deny it.
         row(
-            &format!("{bucket}: PutObject with aws:kms and the bucket's default key"),
-            Allowed,
+            &format!("{bucket}: PutObject with aws:kms and no key id (S3 would use aws/s3)"),
+            Denied,
             put().with("s3:x-amz-server-side-encryption", "aws:kms"),
         ),
         row(

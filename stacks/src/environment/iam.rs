@@ -197,19 +197,25 @@ pub fn restricted_cross_account_policy(network: &Network, meta: &Role) -> Policy
     // RunInstances authorizes every resource the launch touches. The reference pins the
     // instance and volume (tagged at launch), the image (tagged Vendor=Databricks), the network
     // interface, subnet and security group (in this VPC), and lets the catch-all below cover
-    // the rest (key pairs, launch templates, spot requests, placement groups…). The image ARN is
-    // the reference's `…:<region>:<account>:image/*`: a Databricks AMI is another account's
-    // image whose ARN has an empty account field (`arn:aws:ec2:<region>::image/ami-…`), so that
-    // statement matches no Databricks AMI and the catch-all is what allows it. Without the
+    // the rest (key pairs, launch templates, spot requests, placement groups…). Without the
     // catch-all (as before issue 9) every launch was denied.
+    //
+    // Deviation, the image ARN: the reference writes `…:<region>:<account>:image/*`, but an AMI's
+    // ARN has an empty account field (`arn:aws:ec2:<region>::image/ami-…`, AWS's Service
+    // Authorization Reference for EC2: `arn:${Partition}:ec2:${Region}::image/${ImageId}`), so
+    // the reference's image statement matches no AMI and its NotResource entry excludes no AMI:
+    // as AWS evaluates the reference, the catch-all is what allows the image. We keep exactly
+    // that effect in a form that names real ARNs: the tagged image statement uses the
+    // empty-account form, and the catch-all's NotResource leaves images out (listing them there
+    // in the real form would deny untagged Databricks AMIs, which the reference allows).
     let pinned_to_run_instances = [
-        "image/*",
         "network-interface/*",
         "subnet/*",
         "security-group/*",
         "volume/*",
         "instance/*",
     ];
+    let image_arn = || sub("arn:${AWS::Partition}:ec2:${AWS::Region}::image/*").build();
     PolicyDocument::of([
         Statement::allow()
             .actions(CROSS_ACCOUNT_ACTIONS_ON_ANY_RESOURCE.iter().copied())
@@ -244,7 +250,7 @@ pub fn restricted_cross_account_policy(network: &Network, meta: &Role) -> Policy
         Statement::allow()
             .sid("AllowEc2RunInstanceImagePerTag")
             .actions(["ec2:RunInstances"])
-            .resource(arn("image/*"))
+            .resource(image_arn())
             .condition(vendor("aws:ResourceTag")),
         Statement::allow()
             .sid("AllowEc2RunInstancePerVPCid")

@@ -376,7 +376,7 @@ impl Bucket {
 
     /// Lets `role` read objects (and decrypt them).
     pub fn grant_read(&self, stack: &mut Stack, role: &Role) -> Result<Grant, ConstructError> {
-        self.grant(stack, role, BUCKET_READ_ACTIONS, KEY_READ_ACTIONS)
+        self.grant(stack, role, BUCKET_READ_ACTIONS, KEY_READ_ACTIONS, true)
     }
 
     /// Lets `role` read, write and delete objects (and use the key both ways).
@@ -390,12 +390,20 @@ impl Bucket {
             .chain(BUCKET_WRITE_ACTIONS)
             .copied()
             .collect();
-        self.grant(stack, role, &actions, KEY_READ_WRITE_ACTIONS)
+        self.grant(stack, role, &actions, KEY_READ_WRITE_ACTIONS, true)
     }
 
-    /// Lets `role` put objects only (log writers).
+    /// Lets `role` put objects only (log writers). Every put action applies to objects only, so
+    /// the grant names the objects, not the bucket (an object action on a bucket ARN grants
+    /// nothing: AWS's Service Authorization Reference, `s3:PutObject` takes `object` only).
     pub fn grant_put(&self, stack: &mut Stack, role: &Role) -> Result<Grant, ConstructError> {
-        self.grant(stack, role, BUCKET_PUT_ACTIONS, KEY_READ_WRITE_ACTIONS)
+        self.grant(
+            stack,
+            role,
+            BUCKET_PUT_ACTIONS,
+            KEY_READ_WRITE_ACTIONS,
+            false,
+        )
     }
 
     /// Lets `role` deliver files under each of `prefixes` and manage them there, and nothing
@@ -463,10 +471,16 @@ impl Bucket {
         role: &Role,
         actions: &[&str],
         key_actions: &[&str],
+        bucket_level: bool,
     ) -> Result<Grant, ConstructError> {
+        let resources = if bucket_level {
+            vec![self.arn(), self.arn_for_objects("*")]
+        } else {
+            vec![self.arn_for_objects("*")]
+        };
         let mut statements = vec![Statement::allow()
             .actions(actions.iter().copied())
-            .resources([self.arn(), self.arn_for_objects("*")])];
+            .resources(resources)];
         if let Some(k) = &self.key {
             statements.push(
                 Statement::allow()
@@ -827,6 +841,28 @@ mod tests {
                 {"Fn::GetAtt": ["Data", "Arn"]},
                 {"Fn::Sub": ["${Arn}/*", {"Arn": {"Fn::GetAtt": ["Data", "Arn"]}}]}
             ])
+        );
+    }
+
+    #[test]
+    fn a_put_grant_names_the_objects_only() {
+        let mut stack = Stack::new("t");
+        let (_key, data) = kms_bucket(&mut stack, BucketProps::default());
+        let role = Role::new(
+            &mut stack,
+            "Writer",
+            service_trust("ec2.amazonaws.com"),
+            RoleProps::default(),
+        )
+        .unwrap();
+        let g = data.grant_put(&mut stack, &role).unwrap();
+        assert!(g.actions().contains(&"s3:PutObject"));
+        let t = stack.synth().unwrap();
+        let st = &t.resource("WriterDefaultPolicy").unwrap()["Properties"]["PolicyDocument"]
+            ["Statement"][0];
+        assert_eq!(
+            st["Resource"],
+            json!({"Fn::Sub": ["${Arn}/*", {"Arn": {"Fn::GetAtt": ["Data", "Arn"]}}]})
         );
     }
 

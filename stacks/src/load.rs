@@ -5,97 +5,31 @@
 //! path. Only a document that passes that walk is deserialized (with `serde_path_to_error`, as
 //! a last line of defence). [`load`] then runs [`validate`](crate::validate::validate).
 
-use std::fmt;
 use std::sync::OnceLock;
 
 use serde_json::Value as Json;
 use serde_yaml::Value as Yaml;
 
-use crate::config::Config;
+use crate::config::{Config, ALIASES};
+use crate::error::{and_list, field_path, index_path, or_list, suggest, ConfigError, ConfigErrors};
+use crate::model::Environment;
 
-/// One problem of a config: where, what value, which rule (and the fix).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConfigError {
-    /// The field path (`network.private_subnets[2]`); empty for the whole document.
-    pub path: String,
-    /// The offending value as written (may be empty when the value is missing).
-    pub value: String,
-    /// The rule it breaks and how to fix it.
-    pub rule: String,
-}
-
-impl ConfigError {
-    /// A problem at `path` with `value` breaking `rule`.
-    pub fn new(path: impl Into<String>, value: impl Into<String>, rule: impl Into<String>) -> Self {
-        ConfigError {
-            path: path.into(),
-            value: value.into(),
-            rule: rule.into(),
-        }
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = if self.path.is_empty() {
-            "(config)"
-        } else {
-            &self.path
-        };
-        if self.value.is_empty() {
-            write!(f, "{path}: {}", self.rule)
-        } else {
-            write!(f, "{path}: `{}`: {}", self.value, self.rule)
-        }
-    }
-}
-
-/// Every problem of a config.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConfigErrors(pub Vec<ConfigError>);
-
-impl fmt::Display for ConfigErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.0.len();
-        writeln!(
-            f,
-            "the config has {n} problem{}:",
-            if n == 1 { "" } else { "s" }
-        )?;
-        for e in &self.0 {
-            writeln!(f, "  - {e}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ConfigErrors {}
-
-/// Old field names still accepted: `(alias, field)`. A field accepts its alias wherever the
-/// schema lists the field (serde's `alias` does not show in the JSON Schema).
-pub const ALIASES: &[(&str, &str)] = &[
-    ("dbfs_client_side_enc", "enforce_sse_kms_root"),
-    ("datalake_client_side_enc", "enforce_sse_kms_datalake"),
-];
-
-/// Parses and validates a YAML config: [`parse`], then
+/// Parses and validates a YAML config into the environment it describes: [`parse`], then
 /// [`validate`](crate::validate::validate). Every problem is reported at once (shape problems
 /// first: rules are only checked on a config that has the right shape).
-pub fn load(yaml: &str) -> Result<Config, ConfigErrors> {
-    let config = parse(yaml)?;
-    crate::validate::validate(&config)?;
-    Ok(config)
+pub fn load(yaml: &str) -> Result<Environment, ConfigErrors> {
+    crate::validate::validate(&parse(yaml)?)
 }
 
 /// Parses a YAML config. Shape problems (invalid YAML, unknown fields, missing fields, wrong
 /// types) come back with their path, all at once; see [`crate::validate::validate`] for the
 /// rules.
 pub fn parse(yaml: &str) -> Result<Config, ConfigErrors> {
-    let doc: Yaml = serde_yaml::from_str(yaml).map_err(|e| one(yaml_error(&e)))?;
+    let doc: Yaml = serde_yaml::from_str(yaml).map_err(|e| ConfigErrors::one(yaml_error(&e)))?;
     match &doc {
         Yaml::Mapping(_) => {}
         Yaml::Null => {
-            return Err(one(ConfigError::new(
+            return Err(ConfigErrors::one(ConfigError::new(
                 "",
                 "",
                 format!(
@@ -105,7 +39,7 @@ pub fn parse(yaml: &str) -> Result<Config, ConfigErrors> {
             )))
         }
         other => {
-            return Err(one(ConfigError::new(
+            return Err(ConfigErrors::one(ConfigError::new(
                 "",
                 "",
                 format!(
@@ -135,11 +69,7 @@ pub fn parse(yaml: &str) -> Result<Config, ConfigErrors> {
     }
 
     let de = serde_yaml::Deserializer::from_str(yaml);
-    serde_path_to_error::deserialize(de).map_err(|e| one(serde_error(&e)))
-}
-
-fn one(e: ConfigError) -> ConfigErrors {
-    ConfigErrors(vec![e])
+    serde_path_to_error::deserialize(de).map_err(|e| ConfigErrors::one(serde_error(&e)))
 }
 
 /// The config's JSON Schema, computed once.
@@ -159,60 +89,6 @@ fn required_top_level() -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// `a`, `a and b`, `a, b and c`.
-fn and_list(items: &[String]) -> String {
-    join_last(items, " and ")
-}
-
-/// `a`, `a or b`, `a, b or c`.
-fn or_list(items: &[String]) -> String {
-    join_last(items, " or ")
-}
-
-fn join_last(items: &[String], last: &str) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [init @ .., tail] => format!("{}{last}{tail}", init.join(", ")),
-    }
-}
-
-/// The path of field `key` under `parent`: `parent.key`, or `parent["odd key"]` when the key is
-/// not a plain name.
-pub(crate) fn field_path(parent: &str, key: &str) -> String {
-    let plain = !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    match (plain, parent.is_empty()) {
-        (true, true) => key.to_owned(),
-        (true, false) => format!("{parent}.{key}"),
-        (false, _) => format!("{parent}[{key:?}]"),
-    }
-}
-
-/// The path of item `index` under `parent`: `parent[index]`.
-pub(crate) fn index_path(parent: &str, index: usize) -> String {
-    format!("{parent}[{index}]")
-}
-
-/// The closest of `candidates` to `word`, if close enough to suggest.
-pub(crate) fn suggest<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
-    let lower = word.to_lowercase();
-    candidates
-        .into_iter()
-        .map(|c| (strsim::jaro_winkler(&lower, &c.to_lowercase()), c))
-        .filter(|(score, _)| *score >= 0.8)
-        .fold(None, |best: Option<(f64, &str)>, (score, c)| match best {
-            Some((b, _)) if b >= score => best,
-            _ => Some((score, c)),
-        })
-        .map(|(_, c)| c)
 }
 
 /// How a YAML value reads in a message (`a list`, `a number`).
@@ -332,8 +208,12 @@ impl<'s> Walker<'s> {
             return;
         }
         if let Some(allowed) = schema.get("enum").and_then(Json::as_array) {
-            let names: Vec<&str> = allowed.iter().filter_map(Json::as_str).collect();
-            self.check_enum(path, value, &names);
+            if allowed.iter().all(Json::is_string) {
+                let names: Vec<&str> = allowed.iter().filter_map(Json::as_str).collect();
+                self.check_enum(path, value, &names);
+            } else {
+                self.check_mixed_enum(path, value, allowed);
+            }
             return;
         }
         if let Some(c) = schema.get("const").and_then(Json::as_str) {
@@ -395,6 +275,31 @@ impl<'s> Walker<'s> {
             _ => format!("unknown value; expected one of {}", or_list(&listed)),
         };
         self.push(path, text, rule);
+    }
+
+    /// An enum of scalars of several types: booleans that may also be written as strings
+    /// (`true`, `"true"`), as serde reads them.
+    fn check_mixed_enum(&mut self, path: &str, value: &Yaml, allowed: &[Json]) {
+        let matches = allowed.iter().any(|a| match (a, value) {
+            (Json::Bool(a), Yaml::Bool(v)) => a == v,
+            (Json::String(a), Yaml::String(v)) => a == v,
+            (Json::Number(a), Yaml::Number(v)) => a.as_i64().is_some() && a.as_i64() == v.as_i64(),
+            _ => false,
+        });
+        if matches {
+            return;
+        }
+        // Named by the non-text members' types: the strings only spell them.
+        let mut wanted: Vec<&str> = allowed
+            .iter()
+            .filter_map(|a| match a {
+                Json::Bool(_) => Some("boolean"),
+                Json::Number(_) => Some("integer"),
+                _ => None,
+            })
+            .collect();
+        wanted.dedup();
+        self.push(path, scalar_text(value), expected(&wanted, value));
     }
 
     /// `oneOf`/`anyOf`: constants (a unit enum), objects (an enum of mappings) or differently
@@ -657,10 +562,15 @@ fn accepts(types: &[&str], value: &Yaml, strict: bool) -> bool {
     }
 }
 
-/// The rule for a value of the wrong type.
+/// The rule for a value of the wrong type. Where text is expected, numbers and booleans are
+/// text too (YAML scalars), so only "text" is named.
 fn expected(types: &[&str], value: &Yaml) -> String {
+    let text = types.contains(&"string");
     let mut wanted: Vec<String> = Vec::new();
-    for t in types {
+    for t in types
+        .iter()
+        .filter(|t| !(text && matches!(**t, "integer" | "number" | "boolean")))
+    {
         let w = match *t {
             "integer" => "a whole number",
             "number" => "a number",
@@ -838,20 +748,6 @@ mod tests {
     }
 
     #[test]
-    fn paths_quote_odd_keys() {
-        assert_eq!(field_path("", "prefix"), "prefix");
-        assert_eq!(field_path("tags", "cost-center"), "tags.cost-center");
-        assert_eq!(field_path("tags", "a.b"), "tags[\"a.b\"]");
-        assert_eq!(index_path("network.azs", 2), "network.azs[2]");
-    }
-
-    #[test]
-    fn suggestions_need_to_be_close() {
-        assert_eq!(suggest("regoin", ["prefix", "region"]), Some("region"));
-        assert_eq!(suggest("zzz", ["prefix", "region"]), None);
-    }
-
-    #[test]
     fn serde_errors_read_plainly() {
         #[derive(Debug, serde::Deserialize)]
         #[allow(dead_code)]
@@ -884,13 +780,5 @@ mod tests {
                 "network.azs: `3`: YAML tags (`!n`) are not accepted here",
             ]
         );
-    }
-
-    #[test]
-    fn lists_read_as_prose() {
-        let l = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(or_list(&l(&["a"])), "a");
-        assert_eq!(or_list(&l(&["a", "b", "c"])), "a, b or c");
-        assert_eq!(and_list(&l(&["a", "b"])), "a and b");
     }
 }

@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
-use cdkrs_stacks::config::{Config, SecretRef};
+use cdkrs_constructs::vpc::{self, Azs};
+use cdkrs_stacks::config::{Config, NetworkConfig, SecretRef, ALIASES};
 use cdkrs_stacks::load::{load, parse};
 
 const DEFAULT: &str = include_str!("../../examples/databricks.yaml");
@@ -52,7 +53,7 @@ fixtures! {
         r#"databricks.cluster.autotermination_minutes: `5`: use 10 to 10000 minutes, or 0 to never terminate"#,
     ],
     az_of_another_region => [
-        r#"network.azs[1]: `us-east-1b`: not a zone of eu-west-1; zone names are the region and a letter (`eu-west-1a`)"#,
+        r#"network.azs[1]: `us-east-1b`: a zone of us-east-1, not of eu-west-1; use `eu-west-1a`, `eu-west-1b` or `eu-west-1c`"#,
     ],
     azs_as_text => [r#"network.azs: `three`: expected a whole number or a list, not text"#],
     azs_count_above_255 => [r#"network.azs: `300`: expected a whole number from 0 to 255"#],
@@ -70,7 +71,7 @@ fixtures! {
         r#"databricks.cluster.node_type: `large`: not an EC2 instance type; use one like `r5.large`"#,
     ],
     bad_region => [
-        r#"region: `europe-west1`: not an AWS region name; use one like `eu-west-1`"#,
+        r#"region: `europe-west1`: not an AWS region; did you mean `eu-west-1`?"#,
     ],
     bad_secret_arn => [
         r#"databricks.service_principal.secret.secrets_manager_arn: `arn:aws:secretsmanager:eu-west-1:1234:secret:sp`: not a Secrets Manager secret ARN; expected `arn:aws:secretsmanager:<region>:<12-digit account>:secret:<name>`"#,
@@ -218,7 +219,9 @@ fixtures! {
     too_few_azs => [
         r#"network.azs: `1`: 1 availability zone(s); use at least 2 so the workspace survives the loss of a zone"#,
     ],
-    too_many_azs => [r#"network.azs: `7`: 7 availability zones; no region has more than 6"#],
+    too_many_azs => [
+        r#"network.azs: `7`: 7 availability zones, but eu-west-1 offers an account 3; use at most 3"#,
+    ],
     too_many_ebs_volumes => [
         r#"databricks.cluster.ebs_volumes.count: `11`: use 0 to 10 EBS volumes per node"#,
     ],
@@ -235,7 +238,7 @@ fixtures! {
         r#"encryption.dbfs_client_side_encryption: unknown field; did you mean `dbfs_client_side_enc` (the old name of `enforce_sse_kms_root`)?"#,
     ],
     unknown_enum_value => [
-        r#"databricks.workspace.pricing_tier: `GOLD`: unknown value; expected one of `PREMIUM` or `ENTERPRISE`"#,
+        r#"databricks.workspace.pricing_tier: `GOLD`: unknown value; expected one of `STANDARD`, `PREMIUM`, `ENTERPRISE` or `DEDICATED`"#,
     ],
     unknown_field_without_suggestion => [
         r#"colour: unknown field; expected `aws_account_id`, `databricks`, `encryption`, `network`, `network_asleep`, `prefix`, `region` or `tags`"#,
@@ -282,22 +285,23 @@ fn every_fixture_has_a_test() {
 
 #[test]
 fn default_config_loads() {
-    let config = load(DEFAULT).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(config.prefix, "cm-vpc");
-    assert_eq!(config.region, "eu-west-1");
-    assert_eq!(config.stack_name(), "cm-vpc-databricks");
-    assert!(config.encryption.enforce_sse_kms_root);
-    assert!(config.encryption.enforce_sse_kms_datalake);
+    let env = load(DEFAULT).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(env.prefix(), "cm-vpc");
+    assert_eq!(env.region().name, "eu-west-1");
+    assert_eq!(env.stack_name(), "cm-vpc-databricks");
+    assert!(env.encryption().enforce_sse_kms_root);
+    assert!(env.encryption().enforce_sse_kms_datalake);
     assert!(matches!(
-        config.databricks.service_principal.secret,
+        env.databricks().service_principal.secret,
         SecretRef::SecretsManager { .. }
     ));
+    assert_eq!(env.network().vpc_cidr, vpc::DEFAULT_CIDR);
+    assert_eq!(env.network().azs, Azs::Count(3));
 }
 
 #[test]
 fn a_minimal_config_loads_with_defaults() {
-    let config = load(
-        "prefix: acme
+    let yaml = "prefix: acme
 region: us-east-1
 databricks:
   account_id: 00000000-0000-4000-8000-000000000000
@@ -307,13 +311,20 @@ databricks:
       ssm_parameter: /databricks/sp-secret
   workspace:
     name: acme
-",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(config.network, Default::default());
-    assert_eq!(config.databricks.groups.len(), 2);
-    assert_eq!(config.databricks.cluster, Default::default());
-    assert!(config.databricks.log_delivery);
+";
+    let config = parse(yaml).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.network, NetworkConfig::default());
+    // The Vpc construct's defaults, not a copy of them.
+    assert_eq!(config.network.azs, Azs::default());
+    assert_eq!(config.network.vpc_cidr, vpc::DEFAULT_CIDR.to_string());
+    let env = load(yaml).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(env.databricks().groups.len(), 2);
+    assert_eq!(env.databricks().cluster, Default::default());
+    assert!(env.databricks().log_delivery);
+    assert_eq!(
+        env.databricks().workspace.pricing_tier,
+        cdkrs_constructs::databricks::PricingTier::Enterprise
+    );
 }
 
 #[test]
@@ -324,9 +335,9 @@ fn old_alias_names_still_work() {
         "  dbfs_client_side_enc: false\n  datalake_client_side_enc: false\n",
     );
     assert_ne!(yaml, DEFAULT, "the default config's encryption block moved");
-    let config = load(&yaml).unwrap_or_else(|e| panic!("{e}"));
-    assert!(!config.encryption.enforce_sse_kms_root);
-    assert!(!config.encryption.enforce_sse_kms_datalake);
+    let env = load(&yaml).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!env.encryption().enforce_sse_kms_root);
+    assert!(!env.encryption().enforce_sse_kms_datalake);
 }
 
 #[test]
@@ -338,10 +349,10 @@ fn string_booleans_work() {
             "enforce_sse_kms_root: \"false\"",
         )
         .replace("log_delivery: true", "log_delivery: 'false'");
-    let config = load(&yaml).unwrap_or_else(|e| panic!("{e}"));
-    assert!(config.network_asleep);
-    assert!(!config.encryption.enforce_sse_kms_root);
-    assert!(!config.databricks.log_delivery);
+    let env = load(&yaml).unwrap_or_else(|e| panic!("{e}"));
+    assert!(env.network_asleep());
+    assert!(!env.encryption().enforce_sse_kms_root);
+    assert!(!env.databricks().log_delivery);
 }
 
 #[test]
@@ -350,17 +361,16 @@ fn named_zones_and_given_subnets_load() {
         .replace("azs: 3 ", "azs: [eu-west-1a, eu-west-1b, eu-west-1c] ")
         .replace("  # private_subnets:", "  private_subnets:")
         .replace("  # public_subnet:", "  public_subnet:");
-    let config = load(&yaml).unwrap_or_else(|e| panic!("{e}"));
+    let env = load(&yaml).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
-        config
-            .network
-            .private_subnets
-            .as_deref()
-            .map(<[String]>::len),
+        env.network().private_subnets.as_deref().map(<[_]>::len),
         Some(3)
     );
     assert_eq!(
-        config.network.public_subnet.as_deref(),
+        env.network()
+            .public_subnet
+            .map(|n| n.to_string())
+            .as_deref(),
         Some("10.0.192.0/24")
     );
 }
@@ -369,8 +379,8 @@ fn named_zones_and_given_subnets_load() {
 fn numbers_are_accepted_as_text() {
     // serde_yaml reads any scalar as text: a numeric tag value or workspace name is fine.
     let yaml = DEFAULT.replace("environment: test", "year: 2024");
-    let config = load(&yaml).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(config.tags.get("year").map(String::as_str), Some("2024"));
+    let env = load(&yaml).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(env.tags().get("year").map(String::as_str), Some("2024"));
 }
 
 #[test]
@@ -553,11 +563,13 @@ fn schema_names_every_field_and_is_closed() {
     assert_eq!(top, expected);
     assert_eq!(schema["additionalProperties"], false);
 
-    // Every object with named properties refuses others (`deny_unknown_fields`).
+    // Every object with named properties refuses others (`deny_unknown_fields`). Rules (in
+    // `allOf`) only constrain fields their object already lists.
     fn closed(at: &str, s: &serde_json::Value, open: &mut Vec<String>) {
         match s {
             serde_json::Value::Object(map) => {
-                if map.contains_key("properties")
+                if !at.contains("/allOf/")
+                    && map.contains_key("properties")
                     && map.get("additionalProperties") != Some(&false.into())
                 {
                     open.push(at.to_owned());
@@ -594,7 +606,7 @@ fn schema_names_every_field_and_is_closed() {
 fn schema_documents_the_old_names() {
     let schema = Config::json_schema();
     let encryption = schema["$defs"]["EncryptionConfig"]["properties"].to_string();
-    for (alias, field) in cdkrs_stacks::load::ALIASES {
+    for (alias, field) in ALIASES {
         assert!(encryption.contains(field), "{field}");
         assert!(
             encryption.contains(alias),

@@ -1,20 +1,23 @@
 //! The environment stack per scenario: insta snapshots in `snapshots/`, determinism, and the
 //! properties each scenario must show (sleep removes the NAT, flags remove the enforcement).
 
+use cdkrs_constructs::vpc::Azs;
 use cdkrs_constructs::Template;
-use cdkrs_stacks::config::{Azs, Config};
-use cdkrs_stacks::{environment, load};
+use cdkrs_stacks::config::Config;
+use cdkrs_stacks::{environment, load, validate};
 use serde_json::{json, Value};
 
 const DEFAULT: &str = include_str!("../../examples/databricks.yaml");
 const MINIMAL: &str = include_str!("../../examples/minimal.yaml");
 
+/// A config as written (scenarios change it; [`synth`] validates it).
 fn config(yaml: &str) -> Config {
-    load::load(yaml).unwrap_or_else(|e| panic!("{e}"))
+    load::parse(yaml).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn synth(config: &Config) -> Template {
-    environment::build(config)
+    let env = validate::validate(config).unwrap_or_else(|e| panic!("{e}"));
+    environment::build(&env)
         .unwrap_or_else(|e| panic!("build: {e}"))
         .synth()
         .unwrap_or_else(|e| panic!("{e}"))

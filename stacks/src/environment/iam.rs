@@ -7,10 +7,10 @@ use cdkrs_constructs::role::{
 };
 use cdkrs_constructs::{sub, ConstructError, Stack, Tag, Value};
 
-use crate::config::Config;
 use crate::environment::network::Network;
 use crate::environment::storage::Storage;
 use crate::environment::DATABRICKS_ACCOUNT;
+use crate::model::{Environment, RoleName};
 
 /// Databricks' role that delivers billable usage and audit logs.
 pub const DATABRICKS_LOG_DELIVERY_ROLE: &str =
@@ -123,20 +123,20 @@ fn glue_resources() -> Vec<Value<String>> {
     .collect()
 }
 
-fn role_name(config: &Config, role: &str) -> Option<Value<String>> {
-    Some(format!("{}-{role}", config.prefix).into())
+fn role_name(config: &Environment, role: RoleName) -> Option<Value<String>> {
+    Some(config.names().role(role).into())
 }
 
 /// Adds the roles and their permissions, and the storage key's Databricks statements.
 pub fn add(
     stack: &mut Stack,
-    config: &Config,
+    config: &Environment,
     tags: &[Tag],
     network: &Network,
     storage: &Storage,
 ) -> Result<Iam, ConstructError> {
-    let account_id = config.databricks.account_id.as_str();
-    let props = |role: &str, description: &str| RoleProps {
+    let account_id = config.databricks().account_id.as_str();
+    let props = |role: RoleName, description: &str| RoleProps {
         role_name: role_name(config, role),
         description: Some(description.to_owned()),
         tags: tags.to_vec(),
@@ -149,7 +149,7 @@ pub fn add(
         "MetaRole",
         service_trust("ec2.amazonaws.com"),
         props(
-            "meta",
+            RoleName::Meta,
             "Databricks cluster nodes: assumes the data roles, writes cluster logs",
         ),
     )?;
@@ -158,7 +158,7 @@ pub fn add(
         "MetaInstanceProfile",
         &meta,
         InstanceProfileProps {
-            instance_profile_name: role_name(config, "meta"),
+            instance_profile_name: role_name(config, RoleName::Meta),
             ..Default::default()
         },
     );
@@ -171,7 +171,7 @@ pub fn add(
             .actions(["sts:AssumeRole"])
             .condition(Condition::external_id(account_id))]),
         props(
-            "cross-account",
+            RoleName::CrossAccount,
             "Databricks control plane: runs clusters in the customer-managed VPC",
         ),
     )?;
@@ -290,7 +290,7 @@ pub fn add(
             .actions(["sts:AssumeRole"])
             .condition(Condition::external_id(account_id))]),
         props(
-            "log-delivery",
+            RoleName::LogDelivery,
             "Databricks billable-usage and audit-log delivery",
         ),
     )?;
@@ -309,7 +309,7 @@ pub fn add(
         "DataReadRole",
         data_trust(),
         props(
-            "data-read",
+            RoleName::DataRead,
             "Reads the raw, prepared and trusted buckets and the Glue catalog",
         ),
     )?;
@@ -318,7 +318,7 @@ pub fn add(
         "DataWriteRole",
         data_trust(),
         props(
-            "data-write",
+            RoleName::DataWrite,
             "Reads and writes the raw, prepared and trusted buckets and the Glue catalog",
         ),
     )?;

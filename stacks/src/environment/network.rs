@@ -7,11 +7,10 @@ use cdkrs_constructs::endpoint::{
 use cdkrs_constructs::flow_log::{FlowLog, FlowLogProps};
 use cdkrs_constructs::policy::{Condition, PolicyDocument, Principal, Statement};
 use cdkrs_constructs::security_group::{Peer, Port, SecurityGroup, SecurityGroupProps};
-use cdkrs_constructs::vpc::{Azs, Nat, Vpc, VpcProps};
+use cdkrs_constructs::vpc::{Nat, Vpc};
 use cdkrs_constructs::{ConditionHandle, ConstructError, Pseudo, Stack, Tag};
-use ipnet::Ipv4Net;
 
-use crate::config::{self, Config};
+use crate::model::Environment;
 
 /// Egress ports Databricks documents for a customer-managed VPC: 443 (REST, S3, STS), 3306
 /// (legacy hosted Hive metastore), 6666 (secure cluster connectivity relay), 2443 (SCC with the
@@ -32,42 +31,19 @@ pub struct Network {
     pub security_group: SecurityGroup,
 }
 
-/// The `VpcProps` a config describes (also what validation checks the layout with).
-pub fn vpc_props(config: &Config, nat: Nat, tags: Vec<Tag>) -> Result<VpcProps, String> {
-    let n = &config.network;
-    let parse = |s: &str| s.parse::<Ipv4Net>().map_err(|e| format!("`{s}`: {e}"));
-    let private_subnets = match &n.private_subnets {
-        Some(list) => Some(
-            list.iter()
-                .map(|s| parse(s))
-                .collect::<Result<Vec<_>, _>>()?,
-        ),
-        None => None,
-    };
-    Ok(VpcProps {
-        cidr: parse(&n.vpc_cidr)?,
-        azs: match &n.azs {
-            config::Azs::Count(c) => Azs::Count(*c),
-            config::Azs::Names(names) => Azs::Names(names.clone()),
-        },
-        private_subnets,
-        public_subnet: n.public_subnet.as_deref().map(parse).transpose()?,
-        nat,
-        tags,
-    })
-}
-
 /// Adds the network. `awake` is the condition that keeps the NAT gateway and the interface
 /// endpoints; `logs` receives the flow log.
 pub fn add(
     stack: &mut Stack,
-    config: &Config,
+    config: &Environment,
     awake: &ConditionHandle,
     tags: &[Tag],
     logs: &Bucket,
 ) -> Result<Network, ConstructError> {
-    let props = vpc_props(config, Nat::When(awake.clone()), tags.to_vec())
-        .map_err(|m| ConstructError::new("Vpc", "Vpc", "cidr", m))?;
+    // The props validation planned the subnets with.
+    let props = config
+        .network()
+        .vpc_props(Nat::When(awake.clone()), tags.to_vec());
     let vpc = Vpc::new(stack, "Vpc", props)?;
 
     let mut sg = SecurityGroup::new(
@@ -193,7 +169,7 @@ pub fn add(
         logs,
         FlowLogProps {
             prefix: "vpc-flow-logs".into(),
-            max_aggregation_interval_secs: config.network.flow_log_interval_secs,
+            max_aggregation_interval_secs: config.network().flow_log_interval_secs,
             tags: tags.to_vec(),
             ..Default::default()
         },

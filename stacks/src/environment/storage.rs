@@ -8,36 +8,15 @@ use cdkrs_constructs::policy::{Condition, Principal, Statement};
 use cdkrs_constructs::s3::bucket::StorageClass;
 use cdkrs_constructs::{sub, ConstructError, Stack, Tag, Value};
 
-use crate::config::Config;
 use crate::environment::DATABRICKS_ACCOUNT;
+use crate::model::{BucketName, Environment};
 
-/// The bucket name suffixes, in the order the stack creates them. Every bucket is named
-/// `<prefix>-<suffix>-<account id>-<region>`: deterministic and unique per account and region.
-pub const BUCKET_SUFFIXES: &[&str] = &[
-    "infra-logs",
-    "databricks-logs",
-    "root",
-    "raw",
-    "prepared",
-    "trusted",
-];
-
-/// The bucket name a config gives for `suffix`, as a template value.
-pub fn bucket_name(config: &Config, suffix: &str) -> Value<String> {
-    sub(format!(
-        "{}-{suffix}-${{AWS::AccountId}}-${{AWS::Region}}",
-        config.prefix
-    ))
+/// The name of `bucket`, as a template value (in the deploying account and region).
+pub fn bucket_name(config: &Environment, bucket: BucketName) -> Value<String> {
+    sub(config
+        .names()
+        .bucket(bucket, "${AWS::AccountId}", "${AWS::Region}"))
     .build()
-}
-
-/// The longest bucket name a config can produce (for validation): the account id is 12 digits.
-pub fn longest_bucket_name(config: &Config) -> String {
-    BUCKET_SUFFIXES
-        .iter()
-        .map(|s| format!("{}-{s}-123456789012-{}", config.prefix, config.region))
-        .max_by_key(String::len)
-        .unwrap_or_default()
 }
 
 /// The keys and buckets.
@@ -71,7 +50,11 @@ fn logging_lifecycle(id: &str) -> Vec<LifecycleRule> {
 
 /// Adds the two keys (without their Databricks statements, which need the cross-account role)
 /// and the six buckets.
-pub fn add(stack: &mut Stack, config: &Config, tags: &[Tag]) -> Result<Storage, ConstructError> {
+pub fn add(
+    stack: &mut Stack,
+    config: &Environment,
+    tags: &[Tag],
+) -> Result<Storage, ConstructError> {
     let key_tags = |name: &str| {
         let mut t = tags.to_vec();
         t.push(Tag::new("resource_name", name));
@@ -85,7 +68,7 @@ pub fn add(stack: &mut Stack, config: &Config, tags: &[Tag]) -> Result<Storage, 
                 "Databricks storage: root (DBFS) and datalake buckets, workspace storage and EBS"
                     .into(),
             ),
-            alias: Some(format!("alias/{}-storage", config.prefix).into()),
+            alias: Some(format!("alias/{}", config.names().of("storage")).into()),
             tags: key_tags("storage"),
             ..Default::default()
         },
@@ -97,15 +80,15 @@ pub fn add(stack: &mut Stack, config: &Config, tags: &[Tag]) -> Result<Storage, 
             description: Some(
                 "Databricks logging: log buckets, cluster logs, provider logs".into(),
             ),
-            alias: Some(format!("alias/{}-logging", config.prefix).into()),
+            alias: Some(format!("alias/{}", config.names().of("logging")).into()),
             tags: key_tags("logging"),
             ..Default::default()
         },
     )?;
 
-    let bucket_tags = |suffix: &str| {
+    let bucket_tags = |bucket: BucketName| {
         let mut t = tags.to_vec();
-        t.push(Tag::new("resource_name", bucket_name(config, suffix)));
+        t.push(Tag::new("resource_name", bucket_name(config, bucket)));
         t
     };
     let infra_logs = Bucket::new(
@@ -113,9 +96,9 @@ pub fn add(stack: &mut Stack, config: &Config, tags: &[Tag]) -> Result<Storage, 
         "InfraLogsBucket",
         BucketEncryption::S3Managed,
         BucketProps {
-            bucket_name: Some(bucket_name(config, "infra-logs")),
+            bucket_name: Some(bucket_name(config, BucketName::InfraLogs)),
             lifecycle_rules: logging_lifecycle("archive-then-expire"),
-            tags: bucket_tags("infra-logs"),
+            tags: bucket_tags(BucketName::InfraLogs),
             ..Default::default()
         },
     )?;
@@ -124,9 +107,9 @@ pub fn add(stack: &mut Stack, config: &Config, tags: &[Tag]) -> Result<Storage, 
         "DatabricksLogsBucket",
         BucketEncryption::Kms(&logging_key),
         BucketProps {
-            bucket_name: Some(bucket_name(config, "databricks-logs")),
+            bucket_name: Some(bucket_name(config, BucketName::DatabricksLogs)),
             lifecycle_rules: logging_lifecycle("archive-then-expire"),
-            tags: bucket_tags("databricks-logs"),
+            tags: bucket_tags(BucketName::DatabricksLogs),
             ..Default::default()
         },
     )?;
@@ -144,9 +127,9 @@ pub fn add(stack: &mut Stack, config: &Config, tags: &[Tag]) -> Result<Storage, 
         "RootBucket",
         BucketEncryption::Kms(&storage_key),
         BucketProps {
-            bucket_name: Some(bucket_name(config, "root")),
-            sse_enforcement: enforce(config.encryption.enforce_sse_kms_root),
-            tags: bucket_tags("root"),
+            bucket_name: Some(bucket_name(config, BucketName::Root)),
+            sse_enforcement: enforce(config.encryption().enforce_sse_kms_root),
+            tags: bucket_tags(BucketName::Root),
             ..Default::default()
         },
     )?;
@@ -168,28 +151,32 @@ pub fn add(stack: &mut Stack, config: &Config, tags: &[Tag]) -> Result<Storage, 
             .resources([root.arn(), root.arn_for_objects("*")])
             .condition(Condition::principal_tag(
                 "DatabricksAccountId",
-                config.databricks.account_id.as_str(),
+                config.databricks().account_id.as_str(),
             )),
     )?;
 
     let mut datalake = Vec::with_capacity(3);
-    for (id, suffix) in [
-        ("RawBucket", "raw"),
-        ("PreparedBucket", "prepared"),
-        ("TrustedBucket", "trusted"),
+    for (id, bucket) in [
+        ("RawBucket", BucketName::Raw),
+        ("PreparedBucket", BucketName::Prepared),
+        ("TrustedBucket", BucketName::Trusted),
     ] {
         let b = Bucket::new(
             stack,
             id,
             BucketEncryption::Kms(&storage_key),
             BucketProps {
-                bucket_name: Some(bucket_name(config, suffix)),
-                sse_enforcement: enforce(config.encryption.enforce_sse_kms_datalake),
-                tags: bucket_tags(suffix),
+                bucket_name: Some(bucket_name(config, bucket)),
+                sse_enforcement: enforce(config.encryption().enforce_sse_kms_datalake),
+                tags: bucket_tags(bucket),
                 ..Default::default()
             },
         )?;
-        b.log_access_to(stack, &infra_logs, &format!("s3-access/{suffix}/"))?;
+        b.log_access_to(
+            stack,
+            &infra_logs,
+            &format!("s3-access/{}/", bucket.suffix()),
+        )?;
         datalake.push(b);
     }
     let datalake: [Bucket; 3] = datalake

@@ -25,7 +25,8 @@ pub fn load(yaml: &str) -> Result<Environment, ConfigErrors> {
 /// types) come back with their path, all at once; see [`crate::validate::validate`] for the
 /// rules.
 pub fn parse(yaml: &str) -> Result<Config, ConfigErrors> {
-    let doc: Yaml = serde_yaml::from_str(yaml).map_err(|e| ConfigErrors::one(yaml_error(&e)))?;
+    let doc: Yaml =
+        serde_yaml::from_str(yaml).map_err(|e| ConfigErrors::one(yaml_error(yaml, &e)))?;
     match &doc {
         Yaml::Mapping(_) => {}
         Yaml::Null => {
@@ -593,9 +594,12 @@ fn expected(types: &[&str], value: &Yaml) -> String {
     rule
 }
 
-/// A YAML syntax error, with its line and column.
-fn yaml_error(e: &serde_yaml::Error) -> ConfigError {
-    let message = strip_locations(&e.to_string());
+/// A YAML syntax error, located at the faulty line: where an unclosed `[`, `{` or quote was
+/// opened (libyaml notices only at the end of the scan), else where the scan stopped; with the
+/// line's text and a hint for the usual mistakes.
+fn yaml_error(yaml: &str, e: &serde_yaml::Error) -> ConfigError {
+    let raw = e.to_string();
+    let message = strip_locations(&raw);
     // Some messages start with the path of the mapping they are about (`tags: duplicate …`).
     let (path, message) = match message.split_once(": ") {
         Some((path, rest))
@@ -606,13 +610,18 @@ fn yaml_error(e: &serde_yaml::Error) -> ConfigError {
         }
         _ => (String::new(), message),
     };
-    let line = e.location().map(|at| at.line());
     if let Some(key) = message.strip_prefix("duplicate entry with key ") {
         let key = key.trim_matches('"');
-        let rule = match line {
-            Some(line) => {
-                format!("the key appears twice in the mapping that starts at line {line}; keep one")
-            }
+        let rule = match e.location() {
+            Some(at) => match duplicate_lines(yaml, at.line(), at.column(), key) {
+                Some((first, second)) => {
+                    format!("the key appears twice, at lines {first} and {second}; keep one")
+                }
+                None => format!(
+                    "the key appears twice in the mapping that starts at line {}; keep one",
+                    at.line()
+                ),
+            },
             None => "the key appears twice in one mapping; keep one".to_owned(),
         };
         return ConfigError::new(field_path(&path, key), "", rule);
@@ -628,20 +637,218 @@ fn yaml_error(e: &serde_yaml::Error) -> ConfigError {
         };
         return ConfigError::new(path, "", rule);
     }
-    let message = if message.contains("more than one document") {
-        "the file holds more than one YAML document (`---`); keep one".to_owned()
-    } else {
-        message
+    if message.contains("more than one document") {
+        return ConfigError::new(
+            path,
+            "",
+            "not valid YAML: the file holds more than one YAML document (`---`); keep one",
+        );
+    }
+    let Some(at) = e.location() else {
+        return ConfigError::new(path, "", format!("not valid YAML: {message}"));
     };
-    let rule = match e.location() {
-        Some(at) => format!(
-            "not valid YAML (line {}, column {}): {message}",
-            at.line(),
-            at.column()
-        ),
-        None => format!("not valid YAML: {message}"),
+    let (problem, context) = match raw.split_once(", while ") {
+        Some((problem, context)) => (problem, Some(context)),
+        None => (raw.as_str(), None),
+    };
+    let problem_text = strip_locations(problem);
+    // An unclosed bracket or quote: the line that opened it is the faulty one.
+    let opened = context.and_then(|c| {
+        let what = [
+            "parsing a flow sequence",
+            "parsing a flow mapping",
+            "scanning a quoted scalar",
+        ]
+        .into_iter()
+        .find(|w| c.starts_with(w))?;
+        let (line, column) = location_in(c)?;
+        Some((what, line, column))
+    });
+    let rule = match opened {
+        Some((what, line, column)) => {
+            let opener = char_at(yaml, line, column).unwrap_or('"');
+            let thing = match what {
+                "scanning a quoted scalar" => format!("the quote `{opener}` opened here"),
+                _ => format!("the `{opener}` opened here"),
+            };
+            format!(
+                "not valid YAML at line {line}, column {column} ({}): {thing} is never closed \
+                 ({problem_text} at line {}, column {})",
+                line_text(yaml, line),
+                at.line(),
+                at.column()
+            )
+        }
+        None if problem_text.starts_with("mapping values are not allowed") => {
+            match missing_space(yaml, at.line()) {
+                Some((line, column, fixed)) => format!(
+                    "not valid YAML at line {line}, column {column} ({}): a key needs a space \
+                     after its colon: `{fixed}`",
+                    line_text(yaml, line)
+                ),
+                None => {
+                    let hint = match over_indented(yaml, at.line()) {
+                        Some(above) => format!(
+                            "this line is indented deeper than the key at line {above}, so it \
+                             reads as more of that key's value; indent it like that key"
+                        ),
+                        None => "quote a value that holds `: `, and write keys as `key: value` \
+                                 (with a space)"
+                            .to_owned(),
+                    };
+                    format!(
+                        "not valid YAML at line {}, column {} ({}): {problem_text}; {hint}",
+                        at.line(),
+                        at.column(),
+                        line_text(yaml, at.line())
+                    )
+                }
+            }
+        }
+        None => {
+            let context = context.map(strip_locations);
+            let while_ = context.map(|c| format!(" while {c}")).unwrap_or_default();
+            let hint = yaml_hint(&problem_text, char_at(yaml, at.line(), at.column()));
+            format!(
+                "not valid YAML at line {}, column {} ({}): {problem_text}{while_}{hint}",
+                at.line(),
+                at.column(),
+                line_text(yaml, at.line())
+            )
+        }
     };
     ConfigError::new(path, "", rule)
+}
+
+/// What to do about the usual syntax mistakes.
+fn yaml_hint(problem: &str, at: Option<char>) -> &'static str {
+    if at == Some('\t') {
+        "; YAML indents with spaces, not tabs"
+    } else if problem.starts_with("did not find expected key") {
+        "; indent this line like the keys above it"
+    } else if problem.starts_with("block sequence entries are not allowed") {
+        "; indent the `- ` items of a list under their key"
+    } else {
+        ""
+    }
+}
+
+/// `key:value` on the line before `line` (or on it): libyaml reads it as the start of a plain
+/// text that runs into the next key, and complains only there. The line, the column after the
+/// colon and the line as it should read.
+fn missing_space(yaml: &str, line: usize) -> Option<(usize, usize, String)> {
+    let lines: Vec<&str> = yaml.lines().collect();
+    [line.checked_sub(1)?, line].into_iter().find_map(|n| {
+        let text = *lines.get(n.checked_sub(1)?)?;
+        let body = text.trim_start();
+        if body.starts_with('#') || body.starts_with(['"', '\'']) {
+            return None;
+        }
+        let colon = body.find(':')?;
+        let (key, rest) = (&body[..colon], &body[colon + 1..]);
+        let plain_key = !key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-".contains(c));
+        let glued = rest.starts_with(|c: char| !c.is_whitespace() && c != ':');
+        (plain_key && glued && !rest.contains(": ")).then(|| {
+            let indent = text.len() - body.len();
+            (
+                n,
+                indent + colon + 2,
+                format!("{}{key}: {rest}", &text[..indent])
+                    .trim()
+                    .to_owned(),
+            )
+        })
+    })
+}
+
+/// The line of the `key: value` above `line` when `line` is indented deeper than it (so YAML
+/// reads `line` as a continuation of that value).
+fn over_indented(yaml: &str, line: usize) -> Option<usize> {
+    let lines: Vec<&str> = yaml.lines().collect();
+    let indent = |t: &str| t.len() - t.trim_start_matches(' ').len();
+    let here = *lines.get(line.checked_sub(1)?)?;
+    let (n, above) = lines[..line - 1]
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|(_, t)| !t.trim().is_empty() && !t.trim_start().starts_with('#'))?;
+    let value = above.split_once(": ").map(|(_, v)| v.trim())?;
+    (indent(here) > indent(above) && !value.is_empty() && !value.starts_with(['|', '>', '&']))
+        .then_some(n + 1)
+}
+
+/// `at line N column M` in a libyaml message part.
+fn location_in(part: &str) -> Option<(usize, usize)> {
+    let rest = &part[part.find(" at line ")? + " at line ".len()..];
+    let (line, rest) = rest.split_once(" column ")?;
+    let column: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    Some((line.parse().ok()?, column.parse().ok()?))
+}
+
+/// The character at a 1-based line and column.
+fn char_at(yaml: &str, line: usize, column: usize) -> Option<char> {
+    yaml.lines()
+        .nth(line.checked_sub(1)?)?
+        .chars()
+        .nth(column.checked_sub(1)?)
+}
+
+/// A line as shown in a message: in backticks, tabs visible, long lines cut.
+fn line_text(yaml: &str, line: usize) -> String {
+    const MAX: usize = 60;
+    let text = line
+        .checked_sub(1)
+        .and_then(|i| yaml.lines().nth(i))
+        .unwrap_or_default()
+        .trim_end();
+    let shown: String = text.chars().take(MAX).collect();
+    let cut = if text.chars().count() > MAX {
+        "…"
+    } else {
+        ""
+    };
+    format!("`{}{cut}`", shown.replace('\t', "\\t"))
+}
+
+/// The lines of the first two keys `key` of the block mapping that starts at `line`, `column`
+/// (1-based), if the text shows them plainly.
+fn duplicate_lines(yaml: &str, line: usize, column: usize, key: &str) -> Option<(usize, usize)> {
+    let indent = column.checked_sub(1)?;
+    let key_of = |text: &str| -> Option<String> {
+        let (k, rest) = text.split_once(':')?;
+        (rest.is_empty() || rest.starts_with([' ', '\t']))
+            .then(|| k.trim().trim_matches(|c| c == '"' || c == '\'').to_owned())
+    };
+    let mut found = Vec::new();
+    for (i, text) in yaml.lines().enumerate().skip(line.checked_sub(1)?) {
+        let number = i + 1;
+        let body = if number == line {
+            text.get(indent..)?
+        } else {
+            let trimmed = text.trim_start_matches(' ');
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let here = text.len() - trimmed.len();
+            if here < indent {
+                break;
+            }
+            if here > indent {
+                continue;
+            }
+            trimmed
+        };
+        if key_of(body).as_deref() == Some(key) {
+            found.push(number);
+            if let [first, second] = found[..] {
+                return Some((first, second));
+            }
+        }
+    }
+    None
 }
 
 /// Drops serde_yaml's ` at line N column M` (the location is reported once, separately) and a
@@ -766,6 +973,26 @@ mod tests {
             serde_error(&err).to_string(),
             "a: required field is missing (line 1, column 1)"
         );
+    }
+
+    #[test]
+    fn syntax_errors_find_their_line() {
+        assert_eq!(
+            location_in("parsing a flow sequence at line 4 column 15"),
+            Some((4, 15))
+        );
+        assert_eq!(location_in("parsing a block mapping"), None);
+        // A mapping that is a list item starts after its `- `.
+        let yaml = "groups:\n  - name: a\n    access: read\n    name: b\n";
+        assert_eq!(duplicate_lines(yaml, 2, 5, "name"), Some((2, 4)));
+        assert_eq!(duplicate_lines(yaml, 2, 5, "access"), None);
+        assert_eq!(line_text("a\n\tb\n", 2), "`\\tb`");
+        assert_eq!(
+            missing_space("a: 1\nkey:value\nb: 2\n", 3),
+            Some((2, 5, "key: value".to_owned()))
+        );
+        assert_eq!(over_indented("a: 1\n  b: 2\n", 2), Some(1));
+        assert_eq!(over_indented("a:\n  b: 2\n", 2), None);
     }
 
     #[test]

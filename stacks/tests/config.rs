@@ -99,13 +99,13 @@ fixtures! {
         r#"databricks.groups[2].name: the group name is empty"#,
     ],
     duplicate_nested_key => [
-        r#"tags.project: the key appears twice in the mapping that starts at line 4; keep one"#,
+        r#"tags.project: the key appears twice, at lines 4 and 5; keep one"#,
     ],
     number_too_large => [
         r#"databricks.cluster.autoscale.max_workers: the number is too large (line 14, column 20)"#,
     ],
     duplicate_key => [
-        r#"prefix: the key appears twice in the mapping that starts at line 1; keep one"#,
+        r#"prefix: the key appears twice, at lines 1 and 3; keep one"#,
     ],
     ebs_volume_too_small_for_hdd => [
         r#"databricks.cluster.ebs_volumes.size_gb: `100`: a THROUGHPUT_OPTIMIZED_HDD volume has 500 to 4096 GB"#,
@@ -129,7 +129,7 @@ fixtures! {
         r#"network.vpc_cidr: `10.0.0.1/16`: host bits are set; write the network address `10.0.0.0/16`"#,
     ],
     invalid_yaml => [
-        r#"(config): not valid YAML (line 5, column 12): did not find expected ',' or ']', while parsing a flow sequence"#,
+        r#"(config): not valid YAML at line 4, column 15 (`  account_id: [00000000`): the `[` opened here is never closed (did not find expected ',' or ']' at line 5, column 12)"#,
     ],
     list_for_text => [r#"prefix: expected text, not a list"#],
     mapping_for_list => [r#"databricks.groups: expected a list, not a mapping"#],
@@ -214,7 +214,7 @@ fixtures! {
         r#"network.private_subnets[2]: `10.1.0.0/18`: the subnet lies outside the VPC 10.0.0.0/16"#,
     ],
     tab_indentation => [
-        r#"(config): not valid YAML (line 4, column 1): found character that cannot start any token, while scanning for the next token"#,
+        r#"(config): not valid YAML at line 4, column 1 (`\taccount_id: x`): found character that cannot start any token while scanning for the next token; YAML indents with spaces, not tabs"#,
     ],
     too_few_azs => [
         r#"network.azs: `1`: 1 availability zone(s); use at least 2 so the workspace survives the loss of a zone"#,
@@ -260,6 +260,21 @@ fixtures! {
         r#"network.vpc_cidr: `10.0.0.0`: not an IPv4 CIDR block; write it like `10.0.0.0/16`"#,
     ],
     vpc_cidr_too_large => [r#"network.vpc_cidr: `10.0.0.0/8`: a VPC is /16 to /28, not /8"#],
+    yaml_bad_indentation => [
+        r#"(config): not valid YAML at line 5, column 2 (` workspace:`): did not find expected key while parsing a block mapping; indent this line like the keys above it"#,
+    ],
+    yaml_no_space_after_colon => [
+        r#"(config): not valid YAML at line 1, column 8 (`prefix:acme`): a key needs a space after its colon: `prefix: acme`"#,
+    ],
+    yaml_over_indented_key => [
+        r#"(config): not valid YAML at line 7, column 13 (`      secret: x`): mapping values are not allowed in this context; this line is indented deeper than the key at line 6, so it reads as more of that key's value; indent it like that key"#,
+    ],
+    yaml_unclosed_brace => [
+        r#"(config): not valid YAML at line 3, column 10 (`network: {vpc_cidr: 10.0.0.0/16, azs: 3`): the `{` opened here is never closed (did not find expected ',' or '}' at line 4, column 11)"#,
+    ],
+    yaml_unclosed_quote => [
+        r#"(config): not valid YAML at line 2, column 9 (`region: "eu-west-1`): the quote `"` opened here is never closed (found unexpected end of stream at line 7, column 1)"#,
+    ],
 }
 
 #[test]

@@ -88,18 +88,28 @@ pub fn index_path(parent: &str, index: usize) -> String {
     format!("{parent}[{index}]")
 }
 
-/// The closest of `candidates` to `word` (ignoring case), if close enough to suggest.
+/// The closest of `candidates` to `word` (ignoring case), if close enough to suggest and closer
+/// than every other (`eu-west-1d` is as close to `eu-west-1a` as to `eu-west-1b`: no
+/// suggestion).
 pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let lower = word.to_lowercase();
-    candidates
-        .into_iter()
-        .map(|c| (strsim::jaro_winkler(&lower, &c.to_lowercase()), c))
-        .filter(|(score, _)| *score >= 0.8)
-        .fold(None, |best: Option<(f64, &str)>, (score, c)| match best {
-            Some((b, _)) if b >= score => best,
-            _ => Some((score, c)),
-        })
-        .map(|(_, c)| c)
+    let mut best: Option<(f64, &str)> = None;
+    let mut tied = false;
+    for c in candidates {
+        let score = strsim::jaro_winkler(&lower, &c.to_lowercase());
+        if score < 0.8 {
+            continue;
+        }
+        match best {
+            Some((b, name)) if b > score || name == c => {}
+            Some((b, _)) if b == score => tied = true,
+            _ => {
+                best = Some((score, c));
+                tied = false;
+            }
+        }
+    }
+    best.filter(|_| !tied).map(|(_, c)| c)
 }
 
 /// `a`, `a and b`, `a, b and c`.
@@ -141,6 +151,11 @@ mod tests {
     fn suggestions_need_to_be_close() {
         assert_eq!(suggest("regoin", ["prefix", "region"]), Some("region"));
         assert_eq!(suggest("zzz", ["prefix", "region"]), None);
+        assert_eq!(
+            suggest("EU-WEST-1B", ["eu-west-1a", "eu-west-1b"]),
+            Some("eu-west-1b")
+        );
+        assert_eq!(suggest("eu-west-1d", ["eu-west-1a", "eu-west-1b"]), None);
     }
 
     #[test]

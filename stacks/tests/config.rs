@@ -2,12 +2,13 @@
 //! every malformed config in `configs/` fails with exactly the expected errors (path, value and
 //! rule), mutated configs never panic, and the JSON Schema is closed.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
 use cdkrs_constructs::vpc::{self, Azs};
 use cdkrs_stacks::config::{Config, NetworkConfig, SecretRef, ALIASES};
+use cdkrs_stacks::environment;
 use cdkrs_stacks::load::{load, parse};
 
 const DEFAULT: &str = include_str!("../../examples/databricks.yaml");
@@ -98,14 +99,11 @@ fixtures! {
         r#"databricks.groups[1].name: `analysts`: repeats databricks.groups[0].name (group names ignore case); each group needs its own name"#,
         r#"databricks.groups[2].name: the group name is empty"#,
     ],
-    duplicate_nested_key => [
-        r#"tags.project: the key appears twice, at lines 4 and 5; keep one"#,
-    ],
-    number_too_large => [
-        r#"databricks.cluster.autoscale.max_workers: the number is too large (line 14, column 20)"#,
-    ],
     duplicate_key => [
         r#"prefix: the key appears twice, at lines 1 and 3; keep one"#,
+    ],
+    duplicate_nested_key => [
+        r#"tags.project: the key appears twice, at lines 4 and 5; keep one"#,
     ],
     ebs_volume_too_small_for_hdd => [
         r#"databricks.cluster.ebs_volumes.size_gb: `100`: a THROUGHPUT_OPTIMIZED_HDD volume has 500 to 4096 GB"#,
@@ -138,6 +136,9 @@ fixtures! {
         r#"databricks.account_id: required field is missing"#,
         r#"databricks.workspace.name: required field is missing"#,
     ],
+    more_zones_than_the_region_offers => [
+        r#"network.azs: `3`: 3 availability zones, but us-west-1 offers an account 2; use at most 2"#,
+    ],
     negative_autoscale_min => [
         r#"databricks.cluster.autoscale.min_workers: `-1`: the fewest workers cannot be negative"#,
     ],
@@ -145,6 +146,9 @@ fixtures! {
         r#"databricks.groups: give at least one group (the default is `Read only` and `All access`)"#,
     ],
     not_a_boolean => [r#"network_asleep: `yes`: expected true or false, not text"#],
+    number_too_large => [
+        r#"databricks.cluster.autoscale.max_workers: the number is too large (line 14, column 20)"#,
+    ],
     old_and_new_name_together => [
         r#"encryption.datalake_client_side_enc: `datalake_client_side_enc` and `enforce_sse_kms_datalake` name the same field (`enforce_sse_kms_datalake` is the new name); give it once"#,
     ],
@@ -165,6 +169,9 @@ fixtures! {
     prefix_with_reserved_bucket_prefix => [
         r#"prefix: `xn--acme`: it makes the bucket name `xn--acme-infra-logs-123456789012-eu-west-1`, which may not start with a reserved prefix (xn--, sthree-, amzn-s3-demo-)"#,
     ],
+    pricing_tier_without_customer_managed_keys => [
+        r#"databricks.workspace.pricing_tier: `PREMIUM`: the stack encrypts workspace storage with a customer-managed key (StorageKey), which Databricks allows only on the `ENTERPRISE` tier; use `ENTERPRISE`"#,
+    ],
     public_subnet_outside_vpc => [
         r#"network.public_subnet: `192.168.0.0/24`: the subnet lies outside the VPC 10.0.0.0/16"#,
     ],
@@ -174,12 +181,27 @@ fixtures! {
     quoted_number => [
         r#"databricks.cluster.autoscale.min_workers: `1`: expected a whole number, not text: remove the quotes"#,
     ],
+    region_govcloud => [
+        r#"region: `us-gov-west-1`: GovCloud is not supported: Databricks there runs in the `aws-us-gov` partition from other AWS accounts, which this environment's policies and trust relationships do not name; use a commercial region"#,
+    ],
+    region_in_china => [
+        r#"region: `cn-north-1`: a region of the `aws-cn` partition, where Databricks does not run; use one of `ap-northeast-1`, `ap-northeast-2`, `ap-south-1`, `ap-southeast-1`, `ap-southeast-2`, `ap-southeast-3`, `ca-central-1`, `eu-central-1`, `eu-west-1`, `eu-west-2`, `eu-west-3`, `sa-east-1`, `us-east-1`, `us-east-2`, `us-west-1` or `us-west-2`"#,
+    ],
+    region_without_databricks => [
+        r#"region: `eu-north-1`: an AWS region Databricks does not support; use one of `ap-northeast-1`, `ap-northeast-2`, `ap-south-1`, `ap-southeast-1`, `ap-southeast-2`, `ap-southeast-3`, `ca-central-1`, `eu-central-1`, `eu-west-1`, `eu-west-2`, `eu-west-3`, `sa-east-1`, `us-east-1`, `us-east-2`, `us-west-1` or `us-west-2`"#,
+    ],
     reserved_tag_keys => [
         r#"tags.Name: `Name`: the stack sets the `Name` tag of its resources itself; use another key"#,
         r#"tags["aws:owner"]: `aws:owner`: tag keys starting with `aws:` are reserved for AWS"#,
     ],
     secret_as_plain_text => [
         r#"databricks.service_principal.secret: `/databricks/sp-secret`: expected a mapping with one of `secrets_manager_arn` or `ssm_parameter`"#,
+    ],
+    secret_in_another_account => [
+        r#"databricks.service_principal.secret.secrets_manager_arn: `arn:aws:secretsmanager:eu-west-1:123456789012:secret:databricks/sp-AbCdEf`: the secret belongs to account 123456789012, the stack to aws_account_id 210987654321: the provider may decrypt only with its own account's keys; store the secret in 210987654321"#,
+    ],
+    secret_in_another_region => [
+        r#"databricks.service_principal.secret.secrets_manager_arn: `arn:aws:secretsmanager:us-east-1:123456789012:secret:databricks/sp-AbCdEf`: the secret is in us-east-1, the stack in eu-west-1: the provider reads it in its own region; replicate the secret to eu-west-1 and give the replica's ARN (`arn:aws:secretsmanager:eu-west-1:…`)"#,
     ],
     secret_with_both_keys => [
         r#"databricks.service_principal.secret: give only one of `ssm_parameter` and `secrets_manager_arn`"#,
@@ -224,6 +246,9 @@ fixtures! {
     ],
     too_many_ebs_volumes => [
         r#"databricks.cluster.ebs_volumes.count: `11`: use 0 to 10 EBS volumes per node"#,
+    ],
+    too_many_groups_for_one_stack => [
+        r#"databricks.groups: 500 groups make the stack declare 569 resources, and CloudFormation allows 500 per stack: with the rest of this environment (69 resources) give at most 431 groups"#,
     ],
     top_level_list => [
         r#"(config): the config must be a mapping of fields (`prefix: …`, `region: …`), not a list"#,
@@ -274,6 +299,10 @@ fixtures! {
     ],
     yaml_unclosed_quote => [
         r#"(config): not valid YAML at line 2, column 9 (`region: "eu-west-1`): the quote `"` opened here is never closed (found unexpected end of stream at line 7, column 1)"#,
+    ],
+    zone_names_that_do_not_exist => [
+        r#"network.azs[1]: `EU-WEST-1B`: not a zone of eu-west-1; did you mean `eu-west-1b`?"#,
+        r#"network.azs[2]: `eu-west-1d`: not a zone of eu-west-1; use `eu-west-1a`, `eu-west-1b` or `eu-west-1c`"#,
     ],
 }
 
@@ -342,13 +371,91 @@ databricks:
     );
 }
 
-#[test]
-fn old_alias_names_still_work() {
-    let yaml = DEFAULT.replace(
+/// The default config with the seed's flag names.
+fn with_old_names() -> String {
+    DEFAULT.replace(
         "  enforce_sse_kms_root: true        # was dbfs_client_side_enc\n  \
          enforce_sse_kms_datalake: true    # was datalake_client_side_enc\n",
         "  dbfs_client_side_enc: false\n  datalake_client_side_enc: false\n",
-    );
+    )
+}
+
+/// The default config with booleans written as strings (the seed's tfvars).
+fn with_string_booleans() -> String {
+    DEFAULT
+        .replace("network_asleep: false", "network_asleep: \"true\"")
+        .replace(
+            "enforce_sse_kms_root: true",
+            "enforce_sse_kms_root: \"false\"",
+        )
+        .replace("log_delivery: true", "log_delivery: 'false'")
+}
+
+/// The default config with zones by name and the subnets given.
+fn with_named_zones_and_subnets() -> String {
+    DEFAULT
+        .replace("azs: 3 ", "azs: [eu-west-1a, eu-west-1b, eu-west-1c] ")
+        .replace("  # private_subnets:", "  private_subnets:")
+        .replace("  # public_subnet:", "  public_subnet:")
+}
+
+/// The default config with a tag value YAML reads as a number.
+fn with_a_number_as_tag_value() -> String {
+    DEFAULT.replace("environment: test", "year: 2024")
+}
+
+/// Every config that must load: the examples, `configs/valid/` and the default config's
+/// variants above; `(name, text)`.
+fn valid_configs() -> Vec<(String, String)> {
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut all = Vec::new();
+    for dir in [workspace.join("examples"), configs_dir().join("valid")] {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .filter_map(|entry| Some(entry.ok()?.path()))
+            .filter(|path| path.extension().is_some_and(|x| x == "yaml"))
+            .collect();
+        files.sort();
+        for path in files {
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            all.push((path.display().to_string(), text));
+        }
+    }
+    all.extend([
+        ("default with old names".to_owned(), with_old_names()),
+        (
+            "default with string booleans".to_owned(),
+            with_string_booleans(),
+        ),
+        (
+            "default with named zones".to_owned(),
+            with_named_zones_and_subnets(),
+        ),
+        (
+            "default with a number as tag".to_owned(),
+            with_a_number_as_tag_value(),
+        ),
+    ]);
+    all
+}
+
+#[test]
+fn every_valid_config_loads_and_synthesizes() {
+    let configs = valid_configs();
+    assert!(configs.len() >= 12, "only {} valid configs", configs.len());
+    for (name, text) in configs {
+        let env = load(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let stack = environment::build(&env).unwrap_or_else(|e| panic!("{name}: build: {e}"));
+        stack
+            .synth()
+            .unwrap_or_else(|e| panic!("{name}: synth: {e}"));
+    }
+}
+
+#[test]
+fn old_alias_names_still_work() {
+    let yaml = with_old_names();
     assert_ne!(yaml, DEFAULT, "the default config's encryption block moved");
     let env = load(&yaml).unwrap_or_else(|e| panic!("{e}"));
     assert!(!env.encryption().enforce_sse_kms_root);
@@ -357,13 +464,7 @@ fn old_alias_names_still_work() {
 
 #[test]
 fn string_booleans_work() {
-    let yaml = DEFAULT
-        .replace("network_asleep: false", "network_asleep: \"true\"")
-        .replace(
-            "enforce_sse_kms_root: true",
-            "enforce_sse_kms_root: \"false\"",
-        )
-        .replace("log_delivery: true", "log_delivery: 'false'");
+    let yaml = with_string_booleans();
     let env = load(&yaml).unwrap_or_else(|e| panic!("{e}"));
     assert!(env.network_asleep());
     assert!(!env.encryption().enforce_sse_kms_root);
@@ -372,10 +473,7 @@ fn string_booleans_work() {
 
 #[test]
 fn named_zones_and_given_subnets_load() {
-    let yaml = DEFAULT
-        .replace("azs: 3 ", "azs: [eu-west-1a, eu-west-1b, eu-west-1c] ")
-        .replace("  # private_subnets:", "  private_subnets:")
-        .replace("  # public_subnet:", "  public_subnet:");
+    let yaml = with_named_zones_and_subnets();
     let env = load(&yaml).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         env.network().private_subnets.as_deref().map(<[_]>::len),
@@ -393,7 +491,7 @@ fn named_zones_and_given_subnets_load() {
 #[test]
 fn numbers_are_accepted_as_text() {
     // serde_yaml reads any scalar as text: a numeric tag value or workspace name is fine.
-    let yaml = DEFAULT.replace("environment: test", "year: 2024");
+    let yaml = with_a_number_as_tag_value();
     let env = load(&yaml).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(env.tags().get("year").map(String::as_str), Some("2024"));
 }
@@ -628,4 +726,161 @@ fn schema_documents_the_old_names() {
             "the schema does not mention `{alias}`"
         );
     }
+}
+
+/// Invalid fixtures that are no YAML document, so no JSON Schema validator can see them.
+const NOT_YAML: &[&str] = &[
+    "duplicate_key",
+    "duplicate_nested_key",
+    "invalid_yaml",
+    "number_too_large",
+    "tab_indentation",
+    "two_documents",
+    "yaml_bad_indentation",
+    "yaml_no_space_after_colon",
+    "yaml_over_indented_key",
+    "yaml_unclosed_brace",
+    "yaml_unclosed_quote",
+];
+
+/// Invalid fixtures the JSON Schema accepts, because their problem is one a JSON Schema cannot
+/// express; validation alone refuses them.
+const SCHEMA_CANNOT_EXPRESS: &[(&str, &str)] = &[
+    (
+        "autoscale_min_equal_to_max",
+        "compares two fields (min_workers < max_workers)",
+    ),
+    (
+        "autoscale_min_greater_than_max",
+        "compares two fields (min_workers < max_workers)",
+    ),
+    (
+        "derived_subnets_too_small",
+        "the Vpc construct's subnet arithmetic on the VPC CIDR",
+    ),
+    (
+        "host_bits_in_subnet",
+        "host bits of a CIDR (arithmetic on the address)",
+    ),
+    (
+        "host_bits_in_vpc_cidr",
+        "host bits of a CIDR (arithmetic on the address)",
+    ),
+    (
+        "overlapping_subnets",
+        "address arithmetic across two fields",
+    ),
+    (
+        "public_subnet_outside_vpc",
+        "address arithmetic across two fields",
+    ),
+    (
+        "public_subnet_overlaps_private",
+        "address arithmetic across two fields",
+    ),
+    (
+        "secret_in_another_account",
+        "compares two fields (the ARN's account with aws_account_id)",
+    ),
+    (
+        "subnet_count_differs_from_azs",
+        "compares two fields (one subnet per zone)",
+    ),
+    ("subnet_outside_vpc", "address arithmetic across two fields"),
+    (
+        "too_many_groups_for_one_stack",
+        "the resource count depends on the rest of the environment; validation builds it",
+    ),
+];
+
+/// A real JSON Schema validator's verdict on each instance: `None` when valid, else its first
+/// error. The oracle is the pinned PyPI `jsonschema` (requirements-dev.txt) in the venv, with
+/// format checks on (Draft 2020-12, as `cdkrs schema` declares).
+fn json_schema_verdicts(
+    instances: &[(String, serde_json::Value)],
+) -> BTreeMap<String, Option<String>> {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("config-schema");
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let schema = dir.join("schema.json");
+    std::fs::write(&schema, Config::json_schema().to_string()).expect("the schema is written");
+    let lines: Vec<String> = instances
+        .iter()
+        .map(|(name, instance)| {
+            serde_json::json!({ "name": name, "instance": instance }).to_string()
+        })
+        .collect();
+    let input = dir.join("instances.jsonl");
+    std::fs::write(&input, lines.join("\n")).expect("the instances are written");
+    const SCRIPT: &str = r#"
+import json, sys
+from jsonschema import Draft202012Validator, FormatChecker
+schema = json.load(open(sys.argv[1]))
+Draft202012Validator.check_schema(schema)
+validator = Draft202012Validator(schema, format_checker=FormatChecker())
+verdicts = {}
+for line in open(sys.argv[2]):
+    item = json.loads(line)
+    errors = sorted(validator.iter_errors(item["instance"]), key=lambda e: list(map(str, e.absolute_path)))
+    verdicts[item["name"]] = None if not errors else "/".join(map(str, errors[0].absolute_path)) + ": " + errors[0].message[:200]
+json.dump(verdicts, sys.stdout)
+"#;
+    let out = std::process::Command::new(testkit::venv_tool("python"))
+        .arg("-c")
+        .arg(SCRIPT)
+        .arg(&schema)
+        .arg(&input)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "the jsonschema oracle failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the oracle prints JSON")
+}
+
+/// A YAML config as the JSON a schema validator sees (None when it is no YAML document, which
+/// includes a mapping with a duplicate key).
+fn as_json(yaml: &str) -> Option<serde_json::Value> {
+    let doc: serde_yaml::Value = serde_yaml::from_str(yaml).ok()?;
+    serde_json::to_value(doc).ok()
+}
+
+#[test]
+fn the_json_schema_accepts_every_valid_config_and_refuses_what_it_can_express() {
+    let mut instances = Vec::new();
+    let valid = valid_configs();
+    for (name, text) in &valid {
+        let json = as_json(text).unwrap_or_else(|| panic!("{name} is YAML"));
+        instances.push((format!("valid: {name}"), json));
+    }
+    let mut not_yaml = Vec::new();
+    for fixture in FIXTURES {
+        let text = std::fs::read_to_string(configs_dir().join(format!("{fixture}.yaml")))
+            .expect("the fixture exists");
+        match as_json(&text) {
+            Some(json) => instances.push(((*fixture).to_owned(), json)),
+            None => not_yaml.push(*fixture),
+        }
+    }
+    assert_eq!(not_yaml, NOT_YAML, "fixtures that are no YAML document");
+
+    let verdicts = json_schema_verdicts(&instances);
+    let mut wrong = Vec::new();
+    for (name, _) in &instances {
+        let verdict = verdicts
+            .get(name)
+            .unwrap_or_else(|| panic!("no verdict on {name}"));
+        let excepted = SCHEMA_CANNOT_EXPRESS.iter().any(|(f, _)| f == name);
+        match (name.starts_with("valid: ") || excepted, verdict) {
+            (true, Some(error)) => wrong.push(format!("{name}: refused: {error}")),
+            (false, None) => wrong.push(format!("{name}: accepted")),
+            _ => {}
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "the JSON Schema disagrees with validation:\n{}",
+        wrong.join("\n")
+    );
 }

@@ -60,6 +60,17 @@ fn main() {
     measure("validate a config with 10,000 groups", 5, || {
         black_box(cdkrs_stacks::validate::validate(&many).is_ok());
     });
+    let groups: String = (0..10_000)
+        .map(|i| format!("    - {{name: group-{i}, access: read}}\n"))
+        .collect();
+    let yaml = DEFAULT.replace(
+        "  groups:\n    - name: Read only\n      access: read\n    - name: All access\n      access: write\n",
+        &format!("  groups:\n{groups}"),
+    );
+    assert_ne!(yaml, DEFAULT, "the default config's groups moved");
+    measure("load (parse + validate) 10,000 groups of YAML", 5, || {
+        black_box(load::load(&yaml).is_ok());
+    });
     measure("parse + validate the default config", 200, || {
         black_box(load::load(DEFAULT).expect("valid"));
     });

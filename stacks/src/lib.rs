@@ -3,7 +3,7 @@
 //! The Databricks-on-AWS environment built from one YAML config, parsed first and then
 //! validated into a richer type: [`load::parse`] reads the YAML into a [`Config`](config::Config)
 //! (shapes only), [`validate::validate`] checks every rule (every problem at once, with its path)
-//! and returns the typed [`Environment`](model::Environment), and [`environment::build`] turns
+//! and returns the typed [`Environment`], and [`environment::build`] turns
 //! that into the `<prefix>-databricks` stack. [`load::load`] does the first two.
 //!
 //! ```

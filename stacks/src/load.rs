@@ -2,8 +2,11 @@
 //!
 //! [`parse`] walks the YAML alongside the config's JSON Schema ([`Config::json_schema`]) and
 //! reports every unknown field, missing field and wrongly typed value at once, each with its
-//! path. Only a document that passes that walk is deserialized (with `serde_path_to_error`, as
-//! a last line of defence). [`load`] then runs [`validate`](crate::validate::validate).
+//! path. The walk reads only the shapes of the schema (types, fields, enums, integer widths),
+//! never the rules in its `allOf`: those are validation's, which explains them with the fix.
+//! Only a document that passes that walk is deserialized (with `serde_path_to_error`, as a last
+//! line of defence). [`load`] then runs [`validate`](crate::validate::validate), which returns
+//! the typed [`Environment`].
 
 use std::sync::OnceLock;
 

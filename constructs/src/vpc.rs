@@ -1,9 +1,10 @@
 //! `Vpc`: a VPC with one private subnet per availability zone, one public subnet that holds the
 //! NAT gateway, an internet gateway, and the routing between them.
 //!
-//! The layout is computed with [`ipnet`] when it is not given: the private subnets take the
-//! first quarters of the VPC range (prefix + 2), and the public subnet is the next small block
-//! (prefix + 8, at most /28) after them. Every subnet is checked to lie inside the VPC range and
+//! The layout is computed with [`ipnet`] when it is not given: the VPC range is split into the
+//! fewest equal blocks that leave room after the private subnets ([`private_subnet_bits`]:
+//! quarters for up to 3 zones, eighths for 4 to 7), the private subnets take the first ones, and
+//! the public subnet is the next small block (prefix + 8, at most /28) after them. Every subnet is checked to lie inside the VPC range and
 //! not to overlap another before anything is added to the stack.
 //!
 //! ```
@@ -93,8 +94,9 @@ pub struct VpcProps {
     pub cidr: Ipv4Net,
     /// The availability zones of the private subnets; at least 2. Default: `Azs::Count(3)`.
     pub azs: Azs,
-    /// One private subnet range per zone, in zone order. Default: computed, each a quarter of
-    /// the VPC range (VPC prefix + 2) from its start (`10.0.0.0/18`, `10.0.64.0/18`, …).
+    /// One private subnet range per zone, in zone order. Default: computed from the VPC
+    /// range's start, each VPC prefix + [`private_subnet_bits`] (a quarter of the range for up
+    /// to 3 zones: `10.0.0.0/18`, `10.0.64.0/18`, …; an eighth for 4 to 7 zones).
     pub private_subnets: Option<Vec<Ipv4Net>>,
     /// The public subnet range (in the first zone). Default: computed, the first block of
     /// VPC prefix + 8 (at most `/28`) after the private subnets (`10.0.192.0/24` for a `/16`).
@@ -257,7 +259,8 @@ fn private_subnets(
         }
         return Ok(list.to_vec());
     }
-    let prefix = vpc.prefix_len() + 2;
+    let bits = private_subnet_bits(zone_count);
+    let prefix = vpc.prefix_len() + bits;
     if prefix > MAX_PREFIX {
         return Err(error(
             id,
@@ -265,7 +268,7 @@ fn private_subnets(
             format!(
                 "the default layout splits {vpc} into /{prefix} subnets, smaller than \
                  /{MAX_PREFIX}; use a VPC of /{} or larger, or give private_subnets",
-                MAX_PREFIX - 2
+                MAX_PREFIX - bits
             ),
         ));
     }
@@ -292,6 +295,18 @@ fn private_subnets(
         ));
     }
     Ok(blocks)
+}
+
+/// How many bits the default layout adds to the VPC prefix for the private subnets of
+/// `zone_count` zones: the VPC is split into the fewest equal blocks (at least 4) that hold one
+/// per zone and leave at least one free for the public subnet. 2 (quarters) for up to 3 zones,
+/// 3 (eighths) for 4 to 7.
+pub fn private_subnet_bits(zone_count: usize) -> u8 {
+    let mut bits = 2u8;
+    while bits < 32 && (1usize << bits) <= zone_count {
+        bits += 1;
+    }
+    bits
 }
 
 fn public_subnet(
@@ -1197,21 +1212,74 @@ mod tests {
         );
         assert_eq!(
             error_of(VpcProps {
-                azs: Azs::Count(5),
+                cidr: net("10.0.0.0/26"),
+                azs: Azs::Count(4),
                 ..Default::default()
             }),
-            "Vpc `Net`: private_subnets: the default layout fits 4 subnets of /18 in \
-             10.0.0.0/16, not 5; give private_subnets"
+            "Vpc `Net`: private_subnets: the default layout splits 10.0.0.0/26 into /29 subnets, \
+             smaller than /28; use a VPC of /25 or larger, or give private_subnets"
         );
         assert_eq!(
             error_of(VpcProps {
-                azs: Azs::Count(4),
+                private_subnets: Some(nets(&["10.0.0.0/17", "10.0.128.0/18", "10.0.192.0/18"])),
                 ..Default::default()
             }),
             "Vpc `Net`: public_subnet: the default layout needs a free /24 in 10.0.0.0/16 after \
              the private subnets, which end at 10.0.255.255; give public_subnet or smaller \
              private_subnets"
         );
+    }
+
+    #[test]
+    fn private_subnet_bits_leave_a_block_for_the_public_subnet() {
+        let bits: Vec<u8> = (0..=9).map(private_subnet_bits).collect();
+        assert_eq!(bits, [2, 2, 2, 2, 3, 3, 3, 3, 4, 4]);
+    }
+
+    #[test]
+    fn default_layout_of_four_to_six_zones() {
+        let (vpc, _) = synth(VpcProps {
+            azs: Azs::Count(4),
+            ..Default::default()
+        });
+        assert_eq!(
+            vpc.private_subnet_cidrs(),
+            nets(&[
+                "10.0.0.0/19",
+                "10.0.32.0/19",
+                "10.0.64.0/19",
+                "10.0.96.0/19"
+            ])
+        );
+        assert_eq!(vpc.public_subnet_cidr(), net("10.0.128.0/24"));
+        let (vpc, t) = synth(VpcProps {
+            azs: Azs::Count(6),
+            ..Default::default()
+        });
+        assert_eq!(
+            vpc.private_subnet_cidrs(),
+            nets(&[
+                "10.0.0.0/19",
+                "10.0.32.0/19",
+                "10.0.64.0/19",
+                "10.0.96.0/19",
+                "10.0.128.0/19",
+                "10.0.160.0/19"
+            ])
+        );
+        assert_eq!(vpc.public_subnet_cidr(), net("10.0.192.0/24"));
+        assert_eq!(
+            resource(&t, "NetPrivateSubnet6")["Properties"]["AvailabilityZone"],
+            json!({"Fn::Select": [5, {"Fn::GetAZs": ""}]})
+        );
+        // A small VPC still fits six zones and the public subnet.
+        let (vpc, _) = synth(VpcProps {
+            cidr: net("10.0.0.0/24"),
+            azs: Azs::Count(6),
+            ..Default::default()
+        });
+        assert_eq!(vpc.private_subnet_cidrs()[5], net("10.0.0.160/27"));
+        assert_eq!(vpc.public_subnet_cidr(), net("10.0.0.192/28"));
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         let ctx = Context::new(&args.config, &args.aws).await?;
         let (stack, template) = synthesize(cdkrs_stacks::bootstrap::build())?;
         let plan = StackDeployment {
-            expected_account: ctx.config.aws_account_id.clone(),
+            expected_account: ctx.config.aws_account_id().map(str::to_owned),
             ..StackDeployment::new(stack.name(), &template)
         };
         let opts = DeployOptions {

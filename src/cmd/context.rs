@@ -6,14 +6,14 @@ use cdkrs::aws::{AwsArgs, Clients};
 use cdkrs::engine::api::Counting;
 use cdkrs::engine::ui::TerminalUi;
 use cdkrs::engine::Engine;
-use cdkrs_stacks::config::Config;
+use cdkrs_stacks::Environment;
 
 use super::{ConfigArg, Failure};
 
 /// A command's AWS context, made once before any call.
 pub struct Context {
-    /// The validated config.
-    pub config: Config,
+    /// The validated environment.
+    pub config: Environment,
     /// The clients, counting their calls.
     pub clients: Counting<Clients>,
     /// When the command started (for the closing "N calls in T s" line).
@@ -25,7 +25,7 @@ impl Context {
     pub async fn new(config: &ConfigArg, aws: &AwsArgs) -> Result<Context, Failure> {
         let started = Instant::now();
         let config = config.load()?;
-        let region = aws.resolve_region(&config.region)?;
+        let region = aws.resolve_region(config.region().name)?;
         let sdk = aws.sdk_config(&region).await;
         Ok(Context {
             config,

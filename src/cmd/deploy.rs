@@ -8,8 +8,8 @@ use cdkrs::aws::AwsArgs;
 use cdkrs::engine::deploy::{Asset, Desired};
 use cdkrs::engine::ui::TerminalUi;
 use cdkrs::engine::{Approval, DeployOptions, Outcome, StackDeployment};
-use cdkrs_stacks::config::Config;
 use cdkrs_stacks::environment::{self, parameters};
+use cdkrs_stacks::Environment;
 use sha2::{Digest, Sha256};
 
 use super::context::Context;
@@ -96,12 +96,12 @@ pub fn provider_asset_key(zip: &[u8]) -> String {
 }
 
 /// The environment as a deployment: its template, the provider asset and the parameters.
-pub fn environment_plan(config: &Config, zip: Vec<u8>) -> Result<StackDeployment, Failure> {
+pub fn environment_plan(config: &Environment, zip: Vec<u8>) -> Result<StackDeployment, Failure> {
     let (stack, template) = synthesize(environment::build(config))?;
     Ok(StackDeployment {
         parameters: BTreeMap::from([(
             parameters::NETWORK_ASLEEP.to_owned(),
-            Desired::KeepDeployed(config.network_asleep.to_string()),
+            Desired::KeepDeployed(config.network_asleep().to_string()),
         )]),
         assets: vec![Asset {
             id: "DatabricksProvider".into(),
@@ -110,7 +110,7 @@ pub fn environment_plan(config: &Config, zip: Vec<u8>) -> Result<StackDeployment
             bucket_parameter: parameters::PROVIDER_CODE_BUCKET.into(),
             key_parameter: parameters::PROVIDER_CODE_KEY.into(),
         }],
-        expected_account: config.aws_account_id.clone(),
+        expected_account: config.aws_account_id().map(str::to_owned),
         ..StackDeployment::new(stack.name(), &template)
     })
 }

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use cdkrs_constructs::{Stack, Template};
-use cdkrs_stacks::config::Config;
+use cdkrs_stacks::Environment;
 use clap::{Args, Parser, Subcommand};
 
 /// Synthesize and deploy AWS CloudFormation templates from typed Rust constructs.
@@ -86,8 +86,9 @@ pub struct ConfigArg {
 pub const DEFAULT_CONFIG: &str = include_str!("../../examples/databricks.yaml");
 
 impl ConfigArg {
-    /// Reads and validates the config: every problem is reported at once.
-    pub fn load(&self) -> Result<Config, Failure> {
+    /// Reads and validates the config into the environment it describes: every problem is
+    /// reported at once.
+    pub fn load(&self) -> Result<Environment, Failure> {
         let (name, text) = match &self.config {
             Some(path) => (
                 path.display().to_string(),

@@ -14,7 +14,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     println!(
         "config is valid: stack {} in {}",
         config.stack_name(),
-        config.region
+        config.region().name
     );
     Ok(())
 }

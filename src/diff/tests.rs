@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use cdkrs_stacks::config::Config;
-use cdkrs_stacks::{environment, load};
+use cdkrs_stacks::{environment, load, validate};
 use serde_json::{json, Value};
 
 use super::*;
@@ -12,12 +12,14 @@ use super::*;
 const DEFAULT: &str = include_str!("../../examples/databricks.yaml");
 const STACK: &str = "cm-vpc-databricks";
 
+/// The default config as written (tests change it, then [`synth`] validates it).
 fn config() -> Config {
-    load::load(DEFAULT).unwrap_or_else(|e| panic!("{e}"))
+    load::parse(DEFAULT).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn synth(config: &Config) -> Value {
-    environment::build(config)
+    let env = validate::validate(config).unwrap_or_else(|e| panic!("{e}"));
+    environment::build(&env)
         .unwrap_or_else(|e| panic!("build: {e}"))
         .synth()
         .unwrap_or_else(|e| panic!("{e}"))

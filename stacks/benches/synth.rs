@@ -32,8 +32,45 @@ fn measure(label: &str, runs: usize, mut f: impl FnMut()) -> Duration {
     median
 }
 
+/// The default config with `n` groups (`group-0` … `group-<n-1>`, alternately read and write).
+fn with_groups(n: usize) -> cdkrs_stacks::config::Config {
+    let mut config = load::parse(DEFAULT).expect("the default config parses");
+    let template = config.databricks.groups[0].clone();
+    config.databricks.groups = (0..n)
+        .map(|i| {
+            let mut g = template.clone();
+            g.name = format!("group-{i}");
+            g.access = if i % 2 == 0 {
+                cdkrs_stacks::config::Access::Read
+            } else {
+                cdkrs_stacks::config::Access::Write
+            };
+            g
+        })
+        .collect();
+    config
+}
+
 fn main() {
     let config = load::load(DEFAULT).expect("the default config is valid");
+    let parsed = load::parse(DEFAULT).expect("the default config parses");
+    // Validation is linear in the config: 10,000 groups (far past what synth allows) must not
+    // take long to refuse.
+    let many = with_groups(10_000);
+    measure("validate a config with 10,000 groups", 5, || {
+        black_box(cdkrs_stacks::validate::validate(&many).is_ok());
+    });
+    let groups: String = (0..10_000)
+        .map(|i| format!("    - {{name: group-{i}, access: read}}\n"))
+        .collect();
+    let yaml = DEFAULT.replace(
+        "  groups:\n    - name: Read only\n      access: read\n    - name: All access\n      access: write\n",
+        &format!("  groups:\n{groups}"),
+    );
+    assert_ne!(yaml, DEFAULT, "the default config's groups moved");
+    measure("load (parse + validate) 10,000 groups of YAML", 5, || {
+        black_box(load::load(&yaml).is_ok());
+    });
     measure("parse + validate the default config", 200, || {
         black_box(load::load(DEFAULT).expect("valid"));
     });
@@ -55,9 +92,9 @@ fn main() {
     for n in [1usize, 10, 100] {
         let configs: Vec<_> = (0..n)
             .map(|i| {
-                let mut c = config.clone();
+                let mut c = parsed.clone();
                 c.prefix = format!("env{i}");
-                c
+                cdkrs_stacks::validate::validate(&c).expect("valid")
             })
             .collect();
         let median = measure(&format!("{n} environments in one process"), 20, || {

@@ -2,100 +2,38 @@
 //!
 //! [`parse`] walks the YAML alongside the config's JSON Schema ([`Config::json_schema`]) and
 //! reports every unknown field, missing field and wrongly typed value at once, each with its
-//! path. Only a document that passes that walk is deserialized (with `serde_path_to_error`, as
-//! a last line of defence). [`load`] then runs [`validate`](crate::validate::validate).
+//! path. The walk reads only the shapes of the schema (types, fields, enums, integer widths),
+//! never the rules in its `allOf`: those are validation's, which explains them with the fix.
+//! Only a document that passes that walk is deserialized (with `serde_path_to_error`, as a last
+//! line of defence). [`load`] then runs [`validate`](crate::validate::validate), which returns
+//! the typed [`Environment`].
 
-use std::fmt;
 use std::sync::OnceLock;
 
 use serde_json::Value as Json;
 use serde_yaml::Value as Yaml;
 
-use crate::config::Config;
+use crate::config::{Config, ALIASES};
+use crate::error::{and_list, field_path, index_path, or_list, suggest, ConfigError, ConfigErrors};
+use crate::model::Environment;
 
-/// One problem of a config: where, what value, which rule (and the fix).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConfigError {
-    /// The field path (`network.private_subnets[2]`); empty for the whole document.
-    pub path: String,
-    /// The offending value as written (may be empty when the value is missing).
-    pub value: String,
-    /// The rule it breaks and how to fix it.
-    pub rule: String,
-}
-
-impl ConfigError {
-    /// A problem at `path` with `value` breaking `rule`.
-    pub fn new(path: impl Into<String>, value: impl Into<String>, rule: impl Into<String>) -> Self {
-        ConfigError {
-            path: path.into(),
-            value: value.into(),
-            rule: rule.into(),
-        }
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = if self.path.is_empty() {
-            "(config)"
-        } else {
-            &self.path
-        };
-        if self.value.is_empty() {
-            write!(f, "{path}: {}", self.rule)
-        } else {
-            write!(f, "{path}: `{}`: {}", self.value, self.rule)
-        }
-    }
-}
-
-/// Every problem of a config.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConfigErrors(pub Vec<ConfigError>);
-
-impl fmt::Display for ConfigErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.0.len();
-        writeln!(
-            f,
-            "the config has {n} problem{}:",
-            if n == 1 { "" } else { "s" }
-        )?;
-        for e in &self.0 {
-            writeln!(f, "  - {e}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ConfigErrors {}
-
-/// Old field names still accepted: `(alias, field)`. A field accepts its alias wherever the
-/// schema lists the field (serde's `alias` does not show in the JSON Schema).
-pub const ALIASES: &[(&str, &str)] = &[
-    ("dbfs_client_side_enc", "enforce_sse_kms_root"),
-    ("datalake_client_side_enc", "enforce_sse_kms_datalake"),
-];
-
-/// Parses and validates a YAML config: [`parse`], then
+/// Parses and validates a YAML config into the environment it describes: [`parse`], then
 /// [`validate`](crate::validate::validate). Every problem is reported at once (shape problems
 /// first: rules are only checked on a config that has the right shape).
-pub fn load(yaml: &str) -> Result<Config, ConfigErrors> {
-    let config = parse(yaml)?;
-    crate::validate::validate(&config)?;
-    Ok(config)
+pub fn load(yaml: &str) -> Result<Environment, ConfigErrors> {
+    crate::validate::validate(&parse(yaml)?)
 }
 
 /// Parses a YAML config. Shape problems (invalid YAML, unknown fields, missing fields, wrong
 /// types) come back with their path, all at once; see [`crate::validate::validate`] for the
 /// rules.
 pub fn parse(yaml: &str) -> Result<Config, ConfigErrors> {
-    let doc: Yaml = serde_yaml::from_str(yaml).map_err(|e| one(yaml_error(&e)))?;
+    let doc: Yaml =
+        serde_yaml::from_str(yaml).map_err(|e| ConfigErrors::one(yaml_error(yaml, &e)))?;
     match &doc {
         Yaml::Mapping(_) => {}
         Yaml::Null => {
-            return Err(one(ConfigError::new(
+            return Err(ConfigErrors::one(ConfigError::new(
                 "",
                 "",
                 format!(
@@ -105,7 +43,7 @@ pub fn parse(yaml: &str) -> Result<Config, ConfigErrors> {
             )))
         }
         other => {
-            return Err(one(ConfigError::new(
+            return Err(ConfigErrors::one(ConfigError::new(
                 "",
                 "",
                 format!(
@@ -135,11 +73,7 @@ pub fn parse(yaml: &str) -> Result<Config, ConfigErrors> {
     }
 
     let de = serde_yaml::Deserializer::from_str(yaml);
-    serde_path_to_error::deserialize(de).map_err(|e| one(serde_error(&e)))
-}
-
-fn one(e: ConfigError) -> ConfigErrors {
-    ConfigErrors(vec![e])
+    serde_path_to_error::deserialize(de).map_err(|e| ConfigErrors::one(serde_error(&e)))
 }
 
 /// The config's JSON Schema, computed once.
@@ -159,60 +93,6 @@ fn required_top_level() -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// `a`, `a and b`, `a, b and c`.
-fn and_list(items: &[String]) -> String {
-    join_last(items, " and ")
-}
-
-/// `a`, `a or b`, `a, b or c`.
-fn or_list(items: &[String]) -> String {
-    join_last(items, " or ")
-}
-
-fn join_last(items: &[String], last: &str) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [init @ .., tail] => format!("{}{last}{tail}", init.join(", ")),
-    }
-}
-
-/// The path of field `key` under `parent`: `parent.key`, or `parent["odd key"]` when the key is
-/// not a plain name.
-pub(crate) fn field_path(parent: &str, key: &str) -> String {
-    let plain = !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    match (plain, parent.is_empty()) {
-        (true, true) => key.to_owned(),
-        (true, false) => format!("{parent}.{key}"),
-        (false, _) => format!("{parent}[{key:?}]"),
-    }
-}
-
-/// The path of item `index` under `parent`: `parent[index]`.
-pub(crate) fn index_path(parent: &str, index: usize) -> String {
-    format!("{parent}[{index}]")
-}
-
-/// The closest of `candidates` to `word`, if close enough to suggest.
-pub(crate) fn suggest<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
-    let lower = word.to_lowercase();
-    candidates
-        .into_iter()
-        .map(|c| (strsim::jaro_winkler(&lower, &c.to_lowercase()), c))
-        .filter(|(score, _)| *score >= 0.8)
-        .fold(None, |best: Option<(f64, &str)>, (score, c)| match best {
-            Some((b, _)) if b >= score => best,
-            _ => Some((score, c)),
-        })
-        .map(|(_, c)| c)
 }
 
 /// How a YAML value reads in a message (`a list`, `a number`).
@@ -332,8 +212,12 @@ impl<'s> Walker<'s> {
             return;
         }
         if let Some(allowed) = schema.get("enum").and_then(Json::as_array) {
-            let names: Vec<&str> = allowed.iter().filter_map(Json::as_str).collect();
-            self.check_enum(path, value, &names);
+            if allowed.iter().all(Json::is_string) {
+                let names: Vec<&str> = allowed.iter().filter_map(Json::as_str).collect();
+                self.check_enum(path, value, &names);
+            } else {
+                self.check_mixed_enum(path, value, allowed);
+            }
             return;
         }
         if let Some(c) = schema.get("const").and_then(Json::as_str) {
@@ -395,6 +279,31 @@ impl<'s> Walker<'s> {
             _ => format!("unknown value; expected one of {}", or_list(&listed)),
         };
         self.push(path, text, rule);
+    }
+
+    /// An enum of scalars of several types: booleans that may also be written as strings
+    /// (`true`, `"true"`), as serde reads them.
+    fn check_mixed_enum(&mut self, path: &str, value: &Yaml, allowed: &[Json]) {
+        let matches = allowed.iter().any(|a| match (a, value) {
+            (Json::Bool(a), Yaml::Bool(v)) => a == v,
+            (Json::String(a), Yaml::String(v)) => a == v,
+            (Json::Number(a), Yaml::Number(v)) => a.as_i64().is_some() && a.as_i64() == v.as_i64(),
+            _ => false,
+        });
+        if matches {
+            return;
+        }
+        // Named by the non-text members' types: the strings only spell them.
+        let mut wanted: Vec<&str> = allowed
+            .iter()
+            .filter_map(|a| match a {
+                Json::Bool(_) => Some("boolean"),
+                Json::Number(_) => Some("integer"),
+                _ => None,
+            })
+            .collect();
+        wanted.dedup();
+        self.push(path, scalar_text(value), expected(&wanted, value));
     }
 
     /// `oneOf`/`anyOf`: constants (a unit enum), objects (an enum of mappings) or differently
@@ -657,10 +566,15 @@ fn accepts(types: &[&str], value: &Yaml, strict: bool) -> bool {
     }
 }
 
-/// The rule for a value of the wrong type.
+/// The rule for a value of the wrong type. Where text is expected, numbers and booleans are
+/// text too (YAML scalars), so only "text" is named.
 fn expected(types: &[&str], value: &Yaml) -> String {
+    let text = types.contains(&"string");
     let mut wanted: Vec<String> = Vec::new();
-    for t in types {
+    for t in types
+        .iter()
+        .filter(|t| !(text && matches!(**t, "integer" | "number" | "boolean")))
+    {
         let w = match *t {
             "integer" => "a whole number",
             "number" => "a number",
@@ -683,9 +597,12 @@ fn expected(types: &[&str], value: &Yaml) -> String {
     rule
 }
 
-/// A YAML syntax error, with its line and column.
-fn yaml_error(e: &serde_yaml::Error) -> ConfigError {
-    let message = strip_locations(&e.to_string());
+/// A YAML syntax error, located at the faulty line: where an unclosed `[`, `{` or quote was
+/// opened (libyaml notices only at the end of the scan), else where the scan stopped; with the
+/// line's text and a hint for the usual mistakes.
+fn yaml_error(yaml: &str, e: &serde_yaml::Error) -> ConfigError {
+    let raw = e.to_string();
+    let message = strip_locations(&raw);
     // Some messages start with the path of the mapping they are about (`tags: duplicate …`).
     let (path, message) = match message.split_once(": ") {
         Some((path, rest))
@@ -696,13 +613,18 @@ fn yaml_error(e: &serde_yaml::Error) -> ConfigError {
         }
         _ => (String::new(), message),
     };
-    let line = e.location().map(|at| at.line());
     if let Some(key) = message.strip_prefix("duplicate entry with key ") {
         let key = key.trim_matches('"');
-        let rule = match line {
-            Some(line) => {
-                format!("the key appears twice in the mapping that starts at line {line}; keep one")
-            }
+        let rule = match e.location() {
+            Some(at) => match duplicate_lines(yaml, at.line(), at.column(), key) {
+                Some((first, second)) => {
+                    format!("the key appears twice, at lines {first} and {second}; keep one")
+                }
+                None => format!(
+                    "the key appears twice in the mapping that starts at line {}; keep one",
+                    at.line()
+                ),
+            },
             None => "the key appears twice in one mapping; keep one".to_owned(),
         };
         return ConfigError::new(field_path(&path, key), "", rule);
@@ -718,20 +640,218 @@ fn yaml_error(e: &serde_yaml::Error) -> ConfigError {
         };
         return ConfigError::new(path, "", rule);
     }
-    let message = if message.contains("more than one document") {
-        "the file holds more than one YAML document (`---`); keep one".to_owned()
-    } else {
-        message
+    if message.contains("more than one document") {
+        return ConfigError::new(
+            path,
+            "",
+            "not valid YAML: the file holds more than one YAML document (`---`); keep one",
+        );
+    }
+    let Some(at) = e.location() else {
+        return ConfigError::new(path, "", format!("not valid YAML: {message}"));
     };
-    let rule = match e.location() {
-        Some(at) => format!(
-            "not valid YAML (line {}, column {}): {message}",
-            at.line(),
-            at.column()
-        ),
-        None => format!("not valid YAML: {message}"),
+    let (problem, context) = match raw.split_once(", while ") {
+        Some((problem, context)) => (problem, Some(context)),
+        None => (raw.as_str(), None),
+    };
+    let problem_text = strip_locations(problem);
+    // An unclosed bracket or quote: the line that opened it is the faulty one.
+    let opened = context.and_then(|c| {
+        let what = [
+            "parsing a flow sequence",
+            "parsing a flow mapping",
+            "scanning a quoted scalar",
+        ]
+        .into_iter()
+        .find(|w| c.starts_with(w))?;
+        let (line, column) = location_in(c)?;
+        Some((what, line, column))
+    });
+    let rule = match opened {
+        Some((what, line, column)) => {
+            let opener = char_at(yaml, line, column).unwrap_or('"');
+            let thing = match what {
+                "scanning a quoted scalar" => format!("the quote `{opener}` opened here"),
+                _ => format!("the `{opener}` opened here"),
+            };
+            format!(
+                "not valid YAML at line {line}, column {column} ({}): {thing} is never closed \
+                 ({problem_text} at line {}, column {})",
+                line_text(yaml, line),
+                at.line(),
+                at.column()
+            )
+        }
+        None if problem_text.starts_with("mapping values are not allowed") => {
+            match missing_space(yaml, at.line()) {
+                Some((line, column, fixed)) => format!(
+                    "not valid YAML at line {line}, column {column} ({}): a key needs a space \
+                     after its colon: `{fixed}`",
+                    line_text(yaml, line)
+                ),
+                None => {
+                    let hint = match over_indented(yaml, at.line()) {
+                        Some(above) => format!(
+                            "this line is indented deeper than the key at line {above}, so it \
+                             reads as more of that key's value; indent it like that key"
+                        ),
+                        None => "quote a value that holds `: `, and write keys as `key: value` \
+                                 (with a space)"
+                            .to_owned(),
+                    };
+                    format!(
+                        "not valid YAML at line {}, column {} ({}): {problem_text}; {hint}",
+                        at.line(),
+                        at.column(),
+                        line_text(yaml, at.line())
+                    )
+                }
+            }
+        }
+        None => {
+            let context = context.map(strip_locations);
+            let while_ = context.map(|c| format!(" while {c}")).unwrap_or_default();
+            let hint = yaml_hint(&problem_text, char_at(yaml, at.line(), at.column()));
+            format!(
+                "not valid YAML at line {}, column {} ({}): {problem_text}{while_}{hint}",
+                at.line(),
+                at.column(),
+                line_text(yaml, at.line())
+            )
+        }
     };
     ConfigError::new(path, "", rule)
+}
+
+/// What to do about the usual syntax mistakes.
+fn yaml_hint(problem: &str, at: Option<char>) -> &'static str {
+    if at == Some('\t') {
+        "; YAML indents with spaces, not tabs"
+    } else if problem.starts_with("did not find expected key") {
+        "; indent this line like the keys above it"
+    } else if problem.starts_with("block sequence entries are not allowed") {
+        "; indent the `- ` items of a list under their key"
+    } else {
+        ""
+    }
+}
+
+/// `key:value` on the line before `line` (or on it): libyaml reads it as the start of a plain
+/// text that runs into the next key, and complains only there. The line, the column after the
+/// colon and the line as it should read.
+fn missing_space(yaml: &str, line: usize) -> Option<(usize, usize, String)> {
+    let lines: Vec<&str> = yaml.lines().collect();
+    [line.checked_sub(1)?, line].into_iter().find_map(|n| {
+        let text = *lines.get(n.checked_sub(1)?)?;
+        let body = text.trim_start();
+        if body.starts_with('#') || body.starts_with(['"', '\'']) {
+            return None;
+        }
+        let colon = body.find(':')?;
+        let (key, rest) = (&body[..colon], &body[colon + 1..]);
+        let plain_key = !key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-".contains(c));
+        let glued = rest.starts_with(|c: char| !c.is_whitespace() && c != ':');
+        (plain_key && glued && !rest.contains(": ")).then(|| {
+            let indent = text.len() - body.len();
+            (
+                n,
+                indent + colon + 2,
+                format!("{}{key}: {rest}", &text[..indent])
+                    .trim()
+                    .to_owned(),
+            )
+        })
+    })
+}
+
+/// The line of the `key: value` above `line` when `line` is indented deeper than it (so YAML
+/// reads `line` as a continuation of that value).
+fn over_indented(yaml: &str, line: usize) -> Option<usize> {
+    let lines: Vec<&str> = yaml.lines().collect();
+    let indent = |t: &str| t.len() - t.trim_start_matches(' ').len();
+    let here = *lines.get(line.checked_sub(1)?)?;
+    let (n, above) = lines[..line - 1]
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|(_, t)| !t.trim().is_empty() && !t.trim_start().starts_with('#'))?;
+    let value = above.split_once(": ").map(|(_, v)| v.trim())?;
+    (indent(here) > indent(above) && !value.is_empty() && !value.starts_with(['|', '>', '&']))
+        .then_some(n + 1)
+}
+
+/// `at line N column M` in a libyaml message part.
+fn location_in(part: &str) -> Option<(usize, usize)> {
+    let rest = &part[part.find(" at line ")? + " at line ".len()..];
+    let (line, rest) = rest.split_once(" column ")?;
+    let column: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    Some((line.parse().ok()?, column.parse().ok()?))
+}
+
+/// The character at a 1-based line and column.
+fn char_at(yaml: &str, line: usize, column: usize) -> Option<char> {
+    yaml.lines()
+        .nth(line.checked_sub(1)?)?
+        .chars()
+        .nth(column.checked_sub(1)?)
+}
+
+/// A line as shown in a message: in backticks, tabs visible, long lines cut.
+fn line_text(yaml: &str, line: usize) -> String {
+    const MAX: usize = 60;
+    let text = line
+        .checked_sub(1)
+        .and_then(|i| yaml.lines().nth(i))
+        .unwrap_or_default()
+        .trim_end();
+    let shown: String = text.chars().take(MAX).collect();
+    let cut = if text.chars().count() > MAX {
+        "…"
+    } else {
+        ""
+    };
+    format!("`{}{cut}`", shown.replace('\t', "\\t"))
+}
+
+/// The lines of the first two keys `key` of the block mapping that starts at `line`, `column`
+/// (1-based), if the text shows them plainly.
+fn duplicate_lines(yaml: &str, line: usize, column: usize, key: &str) -> Option<(usize, usize)> {
+    let indent = column.checked_sub(1)?;
+    let key_of = |text: &str| -> Option<String> {
+        let (k, rest) = text.split_once(':')?;
+        (rest.is_empty() || rest.starts_with([' ', '\t']))
+            .then(|| k.trim().trim_matches(|c| c == '"' || c == '\'').to_owned())
+    };
+    let mut found = Vec::new();
+    for (i, text) in yaml.lines().enumerate().skip(line.checked_sub(1)?) {
+        let number = i + 1;
+        let body = if number == line {
+            text.get(indent..)?
+        } else {
+            let trimmed = text.trim_start_matches(' ');
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let here = text.len() - trimmed.len();
+            if here < indent {
+                break;
+            }
+            if here > indent {
+                continue;
+            }
+            trimmed
+        };
+        if key_of(body).as_deref() == Some(key) {
+            found.push(number);
+            if let [first, second] = found[..] {
+                return Some((first, second));
+            }
+        }
+    }
+    None
 }
 
 /// Drops serde_yaml's ` at line N column M` (the location is reported once, separately) and a
@@ -838,20 +958,6 @@ mod tests {
     }
 
     #[test]
-    fn paths_quote_odd_keys() {
-        assert_eq!(field_path("", "prefix"), "prefix");
-        assert_eq!(field_path("tags", "cost-center"), "tags.cost-center");
-        assert_eq!(field_path("tags", "a.b"), "tags[\"a.b\"]");
-        assert_eq!(index_path("network.azs", 2), "network.azs[2]");
-    }
-
-    #[test]
-    fn suggestions_need_to_be_close() {
-        assert_eq!(suggest("regoin", ["prefix", "region"]), Some("region"));
-        assert_eq!(suggest("zzz", ["prefix", "region"]), None);
-    }
-
-    #[test]
     fn serde_errors_read_plainly() {
         #[derive(Debug, serde::Deserialize)]
         #[allow(dead_code)]
@@ -873,6 +979,26 @@ mod tests {
     }
 
     #[test]
+    fn syntax_errors_find_their_line() {
+        assert_eq!(
+            location_in("parsing a flow sequence at line 4 column 15"),
+            Some((4, 15))
+        );
+        assert_eq!(location_in("parsing a block mapping"), None);
+        // A mapping that is a list item starts after its `- `.
+        let yaml = "groups:\n  - name: a\n    access: read\n    name: b\n";
+        assert_eq!(duplicate_lines(yaml, 2, 5, "name"), Some((2, 4)));
+        assert_eq!(duplicate_lines(yaml, 2, 5, "access"), None);
+        assert_eq!(line_text("a\n\tb\n", 2), "`\\tb`");
+        assert_eq!(
+            missing_space("a: 1\nkey:value\nb: 2\n", 3),
+            Some((2, 5, "key: value".to_owned()))
+        );
+        assert_eq!(over_indented("a: 1\n  b: 2\n", 2), Some(1));
+        assert_eq!(over_indented("a:\n  b: 2\n", 2), None);
+    }
+
+    #[test]
     fn tags_are_refused_where_serde_refuses_them() {
         let yaml = "prefix: acme\nregion: eu-west-1\nnetwork: {azs: !n 3}\n";
         let errors = parse(yaml).expect_err("a tagged zone count");
@@ -884,13 +1010,5 @@ mod tests {
                 "network.azs: `3`: YAML tags (`!n`) are not accepted here",
             ]
         );
-    }
-
-    #[test]
-    fn lists_read_as_prose() {
-        let l = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(or_list(&l(&["a"])), "a");
-        assert_eq!(or_list(&l(&["a", "b", "c"])), "a, b or c");
-        assert_eq!(and_list(&l(&["a", "b"])), "a and b");
     }
 }

@@ -57,6 +57,41 @@ pub struct DatabricksBuckets {
 /// GovCloud regions: refused with their own message (see the module docs).
 pub const GOVCLOUD_REGIONS: &[&str] = &["us-gov-west-1", "us-gov-east-1"];
 
+/// Regions of the commercial partition (`aws`) that Databricks does not support: they exist, so
+/// a config naming one is told so instead of "did you mean". Source: the `aws` partition of
+/// botocore 1.35.99's `botocore/data/endpoints.json` (pinned through moto in
+/// `requirements-dev.txt`) minus [`REGIONS`]; regions AWS opened after that release read as
+/// unknown names.
+pub const AWS_REGIONS_WITHOUT_DATABRICKS: &[&str] = &[
+    "af-south-1",
+    "ap-east-1",
+    "ap-northeast-3",
+    "ap-south-2",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-7",
+    "ca-west-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+];
+
+/// Regions of the other partitions (same source), with their partition: China and the isolated
+/// regions. GovCloud has [`GOVCLOUD_REGIONS`].
+pub const OTHER_PARTITION_REGIONS: &[(&str, &str)] = &[
+    ("cn-north-1", "aws-cn"),
+    ("cn-northwest-1", "aws-cn"),
+    ("eu-isoe-west-1", "aws-iso-e"),
+    ("us-iso-east-1", "aws-iso"),
+    ("us-iso-west-1", "aws-iso"),
+    ("us-isob-east-1", "aws-iso-b"),
+];
+
 macro_rules! region {
     ($name:literal, [$($zone:literal),+], $usable:literal, [$($art:literal),+], $logs:literal, $datasets:literal) => {
         Region {
@@ -231,6 +266,24 @@ pub fn region(name: &str) -> Option<&'static Region> {
     REGIONS.iter().find(|r| r.name == name)
 }
 
+/// The most zones one account can use in any region of the table.
+pub const MAX_USABLE_ZONES: u8 = {
+    let mut most = 0;
+    let mut i = 0;
+    while i < REGIONS.len() {
+        if REGIONS[i].usable_zones > most {
+            most = REGIONS[i].usable_zones;
+        }
+        i += 1;
+    }
+    most
+};
+
+/// The region of the table that has the zone `zone`.
+pub fn region_of_zone(zone: &str) -> Option<&'static Region> {
+    REGIONS.iter().find(|r| r.zones.contains(&zone))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,6 +321,23 @@ mod tests {
             );
             assert_eq!(r.partition, "aws");
         }
+    }
+
+    #[test]
+    fn the_lists_of_other_regions_do_not_overlap_the_table() {
+        for name in AWS_REGIONS_WITHOUT_DATABRICKS
+            .iter()
+            .chain(GOVCLOUD_REGIONS)
+            .chain(OTHER_PARTITION_REGIONS.iter().map(|(n, _)| n))
+        {
+            assert!(region(name).is_none(), "{name}");
+        }
+        assert_eq!(MAX_USABLE_ZONES, 6);
+        assert_eq!(
+            region_of_zone("us-east-1f").map(|r| r.name),
+            Some("us-east-1")
+        );
+        assert_eq!(region_of_zone("eu-west-1d"), None);
     }
 
     #[test]

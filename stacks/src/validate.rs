@@ -1,94 +1,76 @@
-//! Every rule of a parsed [`Config`], checked at once: each problem comes back with its path,
-//! the value as written and the rule (with the fix where there is an obvious one).
+//! Every rule of a parsed [`Config`], checked at once, and the typed [`Environment`] a valid
+//! config becomes: each problem comes back with its path, the value as written and the rule
+//! (with the fix where there is an obvious one). The rules know AWS and Databricks through the
+//! region table ([`crate::regions`]) and the facts of [`crate::rules`]; the last one builds the
+//! stack (without its groups) to check CloudFormation's resource limit before synth would.
 //!
 //! ```
 //! let mut config = cdkrs_stacks::load::parse(include_str!("../../examples/databricks.yaml")).unwrap();
-//! config.region = "Europe".into();
+//! config.region = "eu-wset-1".into();
 //! let errors = cdkrs_stacks::validate::validate(&config).unwrap_err();
 //! assert_eq!(
 //!     errors.0[0].to_string(),
-//!     "region: `Europe`: not an AWS region name; use one like `eu-west-1`"
+//!     "region: `eu-wset-1`: not an AWS region; did you mean `eu-west-1`?"
 //! );
 //! ```
 
+use std::collections::{BTreeMap, HashMap};
+
 use cdkrs_constructs::bucket::bucket_name_problem;
-use cdkrs_constructs::vpc::{self, VpcProps};
+use cdkrs_constructs::limits;
+use cdkrs_constructs::vpc::{self, Azs, Nat};
 use cdkrs_constructs::ConstructError;
 use ipnet::Ipv4Net;
 
-use crate::config::{
-    Azs, ClusterConfig, Config, DatabricksConfig, EbsVolumeType, NetworkConfig, SecretRef,
-};
-use crate::environment::storage::BUCKET_SUFFIXES;
-use crate::load::{field_path, index_path, ConfigError, ConfigErrors};
+use crate::config::{ClusterConfig, Config, DatabricksConfig, NetworkConfig, SecretRef};
+use crate::environment;
+use crate::error::{field_path, index_path, or_list, quoted, suggest, ConfigError, ConfigErrors};
+use crate::model::{BucketName, Environment, Names, Network, RoleName};
+use crate::regions::{self, Region, REGIONS};
+use crate::rules::{self, *};
 
-/// The IAM role name suffixes: each role is named `<prefix>-<suffix>`.
-pub const ROLE_SUFFIXES: &[&str] = &[
-    "cross-account",
-    "log-delivery",
-    "meta",
-    "data-read",
-    "data-write",
-    "provider",
-];
-
-/// The longest S3 bucket name.
-pub const MAX_BUCKET_NAME: usize = 63;
-/// The longest IAM role name.
-pub const MAX_ROLE_NAME: usize = 64;
-/// The most tags a config may give: CloudFormation allows 50 per resource, and the constructs
-/// add a few of their own (`Name`, `resource_name`).
-pub const MAX_TAGS: usize = 45;
-/// Tag keys the stack sets itself.
-pub const RESERVED_TAG_KEYS: &[&str] = &["Name", "resource_name"];
-/// The fewest availability zones (the private subnets must survive the loss of one).
-pub const MIN_AZS: usize = vpc::MIN_AZS;
-/// The most availability zones (no region has more).
-pub const MAX_AZS: usize = 6;
-/// The largest Databricks subnet (smallest prefix length).
-pub const DATABRICKS_SUBNET_MIN_PREFIX: u8 = 17;
-/// The smallest Databricks subnet (largest prefix length).
-pub const DATABRICKS_SUBNET_MAX_PREFIX: u8 = 26;
-/// The flow-log aggregation intervals AWS offers, in seconds.
-pub const FLOW_LOG_INTERVALS: &[i64] = &[60, 600];
-/// The most workers the config allows a cluster to scale to.
-pub const MAX_WORKERS: i64 = 1000;
-/// The longest SSM parameter name.
-pub const MAX_SSM_NAME: usize = 2048;
-
-/// A stand-in account id for length checks when the config names none (every id has 12 digits).
-const SAMPLE_ACCOUNT: &str = "123456789012";
-
-/// Checks every rule of `config` and lists every problem.
-pub fn validate(config: &Config) -> Result<(), ConfigErrors> {
+/// Checks every rule of `config`, lists every problem, and returns the environment it
+/// describes.
+pub fn validate(config: &Config) -> Result<Environment, ConfigErrors> {
     let mut e = Errors::default();
+    let names = Names::new(&config.prefix);
     let prefix_ok = check_prefix(&mut e, &config.prefix);
-    let region_ok = check_region(&mut e, "region", &config.region);
-    if let Some(account) = &config.aws_account_id {
-        if !is_account_id(account) {
+    let region = check_region(&mut e, &config.region);
+    let account = match &config.aws_account_id {
+        Some(account) if !is_account_id(account) => {
             e.push(
                 "aws_account_id",
                 account,
                 "an AWS account id has exactly 12 digits; quote it so leading zeros stay \
                  (`'012345678901'`)",
             );
+            None
         }
+        other => other.as_deref(),
+    };
+    if let (true, Some(region)) = (prefix_ok, region) {
+        check_composed_names(&mut e, &names, account, region);
     }
-    if prefix_ok && region_ok {
-        check_composed_names(&mut e, config);
-    }
-    check_tags(&mut e, config);
-    check_network(
-        &mut e,
-        &config.network,
-        region_ok.then_some(&*config.region),
-    );
-    check_databricks(&mut e, &config.databricks);
-    if e.0.is_empty() {
-        Ok(())
-    } else {
-        Err(ConfigErrors(e.0))
-    }
+    check_tags(&mut e, &config.tags);
+    let network = check_network(&mut e, &config.network, region);
+    check_databricks(&mut e, &config.databricks, region, account);
+
+    let (Some(region), Some(network), true) = (region, network, e.0.is_empty()) else {
+        debug_assert!(!e.0.is_empty(), "a part failed without saying why");
+        return Err(ConfigErrors(e.0));
+    };
+    let env = Environment {
+        names,
+        region,
+        aws_account_id: config.aws_account_id.clone(),
+        tags: config.tags.clone(),
+        network,
+        network_asleep: config.network_asleep,
+        encryption: config.encryption.clone(),
+        databricks: config.databricks.clone(),
+    };
+    check_resource_count(&env)?;
+    Ok(env)
 }
 
 #[derive(Default)]
@@ -129,104 +111,95 @@ fn check_prefix(e: &mut Errors, prefix: &str) -> bool {
     e.0.len() == before
 }
 
-/// `^[a-z]{2}(-gov)?-[a-z]+-\d$`.
-fn is_region(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    let lower = |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase());
-    let (country, rest) = match parts.as_slice() {
-        [c, "gov", area, n] => (*c, [*area, *n]),
-        [c, area, n] => (*c, [*area, *n]),
-        _ => return false,
-    };
-    country.len() == 2
-        && lower(country)
-        && lower(rest[0])
-        && rest[1].len() == 1
-        && rest[1].chars().all(|c| c.is_ascii_digit())
-}
-
-fn check_region(e: &mut Errors, path: &str, region: &str) -> bool {
-    if is_region(region) {
-        return true;
+/// The region of the table, or why not: GovCloud and other partitions by name, a region
+/// Databricks does not support as such, and a typo with the closest supported region.
+fn check_region(e: &mut Errors, name: &str) -> Option<&'static Region> {
+    if let Some(region) = regions::region(name) {
+        return Some(region);
     }
-    e.push(
-        path,
-        region,
-        "not an AWS region name; use one like `eu-west-1`",
-    );
-    false
-}
-
-fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.chars().all(|c| c.is_ascii_digit())
+    let supported = || or_list(&quoted(REGIONS.iter().map(|r| r.name)));
+    let rule = if regions::GOVCLOUD_REGIONS.contains(&name) {
+        "GovCloud is not supported: Databricks there runs in the `aws-us-gov` partition from \
+         other AWS accounts, which this environment's policies and trust relationships do not \
+         name; use a commercial region"
+            .to_owned()
+    } else if let Some((_, partition)) = regions::OTHER_PARTITION_REGIONS
+        .iter()
+        .find(|(n, _)| *n == name)
+    {
+        format!(
+            "a region of the `{partition}` partition, where Databricks does not run; use one of {}",
+            supported()
+        )
+    } else if regions::AWS_REGIONS_WITHOUT_DATABRICKS.contains(&name) {
+        format!(
+            "an AWS region Databricks does not support; use one of {}",
+            supported()
+        )
+    } else if let Some(close) = suggest(name, REGIONS.iter().map(|r| r.name)) {
+        format!("not an AWS region; did you mean `{close}`?")
+    } else {
+        "not an AWS region name; use one like `eu-west-1`".to_owned()
+    };
+    e.push("region", name, rule);
+    None
 }
 
 /// Bucket and role names built from the prefix, the account and the region.
-fn check_composed_names(e: &mut Errors, config: &Config) {
-    let prefix = &config.prefix;
-    let account = config
-        .aws_account_id
-        .as_deref()
-        .filter(|a| is_account_id(a))
-        .unwrap_or(SAMPLE_ACCOUNT);
-    let bucket = |suffix: &str| format!("{prefix}-{suffix}-{account}-{}", config.region);
-    let longest = BUCKET_SUFFIXES
+fn check_composed_names(e: &mut Errors, names: &Names, account: Option<&str>, region: &Region) {
+    let prefix = names.prefix();
+    let account = account.unwrap_or(SAMPLE_ACCOUNT);
+    let buckets: Vec<String> = BucketName::ALL
         .iter()
-        .map(|s| bucket(s))
-        .max_by_key(String::len)
+        .map(|b| names.bucket(*b, account, region.name))
+        .collect();
+    let longest = buckets
+        .iter()
+        .max_by_key(|n| n.len())
+        .cloned()
         .unwrap_or_default();
     if longest.len() > MAX_BUCKET_NAME {
-        let fixed = longest.len() - prefix.len();
         e.push(
             "prefix",
-            prefix.as_str(),
+            prefix,
             format!(
                 "the longest bucket name `{longest}` has {} characters; S3 allows \
                  {MAX_BUCKET_NAME}: use a prefix of at most {} characters in {}",
                 longest.len(),
-                MAX_BUCKET_NAME.saturating_sub(fixed),
-                config.region
+                MAX_BUCKET_NAME.saturating_sub(longest.len() - prefix.len()),
+                region.name
             ),
         );
-    } else if let Some((name, problem)) = BUCKET_SUFFIXES
+    } else if let Some((name, problem)) = buckets
         .iter()
-        .map(|s| bucket(s))
-        .find_map(|n| bucket_name_problem(&n).map(|p| (n, p)))
+        .find_map(|n| bucket_name_problem(n).map(|p| (n, p)))
     {
         e.push(
             "prefix",
-            prefix.as_str(),
+            prefix,
             format!("it makes the bucket name `{name}`, which {problem}"),
         );
     }
-    let role = ROLE_SUFFIXES
+    let role = RoleName::ALL
         .iter()
-        .map(|s| format!("{prefix}-{s}"))
+        .map(|r| names.role(*r))
         .max_by_key(String::len)
         .unwrap_or_default();
     if role.len() > MAX_ROLE_NAME {
-        let fixed = role.len() - prefix.len();
         e.push(
             "prefix",
-            prefix.as_str(),
+            prefix,
             format!(
                 "the longest IAM role name `{role}` has {} characters; IAM allows \
                  {MAX_ROLE_NAME}: use a prefix of at most {} characters",
                 role.len(),
-                MAX_ROLE_NAME.saturating_sub(fixed)
+                MAX_ROLE_NAME.saturating_sub(role.len() - prefix.len())
             ),
         );
     }
 }
 
-/// Tag keys and values: letters, digits, spaces and `_ . : / = + - @` (AWS's tag alphabet).
-fn tag_text_ok(s: &str) -> bool {
-    s.chars()
-        .all(|c| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c))
-}
-
-fn check_tags(e: &mut Errors, config: &Config) {
-    let tags = &config.tags;
+fn check_tags(e: &mut Errors, tags: &BTreeMap<String, String>) {
     if tags.len() > MAX_TAGS {
         e.push(
             "tags",
@@ -241,11 +214,11 @@ fn check_tags(e: &mut Errors, config: &Config) {
     for (key, value) in tags {
         let path = field_path("tags", key);
         let chars = key.chars().count();
-        if !(1..=128).contains(&chars) {
+        if !(1..=MAX_TAG_KEY).contains(&chars) {
             e.push(
                 &path,
                 key,
-                format!("a tag key has 1 to 128 characters, not {chars}"),
+                format!("a tag key has 1 to {MAX_TAG_KEY} characters, not {chars}"),
             );
         }
         if key.to_ascii_lowercase().starts_with("aws:") {
@@ -262,7 +235,7 @@ fn check_tags(e: &mut Errors, config: &Config) {
                 format!("the stack sets the `{key}` tag of its resources itself; use another key"),
             );
         }
-        if !tag_text_ok(key) {
+        if !is_tag_text(key) {
             e.push(
                 &path,
                 key,
@@ -270,14 +243,14 @@ fn check_tags(e: &mut Errors, config: &Config) {
             );
         }
         let chars = value.chars().count();
-        if chars > 256 {
+        if chars > MAX_TAG_VALUE {
             e.push(
                 &path,
                 value,
-                format!("a tag value has at most 256 characters, not {chars}"),
+                format!("a tag value has at most {MAX_TAG_VALUE} characters, not {chars}"),
             );
         }
-        if !tag_text_ok(value) {
+        if !is_tag_text(value) {
             e.push(
                 &path,
                 value,
@@ -315,7 +288,9 @@ fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {
     a.contains(b) || b.contains(a)
 }
 
-fn check_network(e: &mut Errors, n: &NetworkConfig, region: Option<&str>) {
+/// The VPC layout, parsed once: the CIDR blocks, the zones of the region, and the subnet plan
+/// of the Vpc construct (derived subnets included).
+fn check_network(e: &mut Errors, n: &NetworkConfig, region: Option<&Region>) -> Option<Network> {
     let before = e.0.len();
     let vpc = parse_cidr(e, "network.vpc_cidr", &n.vpc_cidr).filter(|net| {
         let prefix = net.prefix_len();
@@ -348,6 +323,9 @@ fn check_network(e: &mut Errors, n: &NetworkConfig, region: Option<&str>) {
                 ),
             );
         }
+        // Pairwise overlap checks only for a list of a plausible length (a longer one is
+        // already wrong): validation stays linear in the config.
+        let compare = list.len() <= MAX_AZS;
         for (i, text) in list.iter().enumerate() {
             let path = index_path("network.private_subnets", i);
             let Some(net) = parse_cidr(e, &path, text) else {
@@ -369,7 +347,11 @@ fn check_network(e: &mut Errors, n: &NetworkConfig, region: Option<&str>) {
                     e.push(&path, text, format!("the subnet lies outside the VPC {v}"));
                 }
             }
-            if let Some((j, other)) = private.iter().find(|(_, other)| overlaps(other, &net)) {
+            if let Some((j, other)) = private
+                .iter()
+                .filter(|_| compare)
+                .find(|(_, other)| overlaps(other, &net))
+            {
                 e.push(
                     &path,
                     text,
@@ -382,9 +364,11 @@ fn check_network(e: &mut Errors, n: &NetworkConfig, region: Option<&str>) {
         }
     }
 
+    let mut public = None;
     if let Some(text) = &n.public_subnet {
         let path = "network.public_subnet";
         if let Some(net) = parse_cidr(e, path, text) {
+            public = Some(net);
             let prefix = net.prefix_len();
             if !(vpc::MIN_PREFIX..=vpc::MAX_PREFIX).contains(&prefix) {
                 e.push(
@@ -402,7 +386,11 @@ fn check_network(e: &mut Errors, n: &NetworkConfig, region: Option<&str>) {
                     e.push(path, text, format!("the subnet lies outside the VPC {v}"));
                 }
             }
-            if let Some((j, other)) = private.iter().find(|(_, p)| overlaps(p, &net)) {
+            if let Some((j, other)) = private
+                .iter()
+                .take(MAX_AZS)
+                .find(|(_, p)| overlaps(p, &net))
+            {
                 e.push(
                     path,
                     text,
@@ -422,20 +410,25 @@ fn check_network(e: &mut Errors, n: &NetworkConfig, region: Option<&str>) {
         );
     }
 
-    // The layout as the Vpc construct computes it (the derived subnets when none are given).
-    if e.0.len() == before {
-        if let Some(cidr) = vpc {
-            check_layout(e, n, cidr);
-        }
+    if e.0.len() != before {
+        return None;
     }
+    let network = Network {
+        vpc_cidr: vpc?,
+        azs: n.azs.clone(),
+        private_subnets: n
+            .private_subnets
+            .as_ref()
+            .map(|_| private.iter().map(|(_, net)| *net).collect()),
+        public_subnet: public,
+        flow_log_interval_secs: n.flow_log_interval_secs,
+    };
+    check_layout(e, n, &network).then_some(network)
 }
 
-/// Checks the zones; returns how many there are.
-fn check_azs(e: &mut Errors, azs: &Azs, region: Option<&str>) -> usize {
-    let count = match azs {
-        Azs::Count(c) => usize::from(*c),
-        Azs::Names(names) => names.len(),
-    };
+/// Checks the zones against the region; returns how many there are.
+fn check_azs(e: &mut Errors, azs: &Azs, region: Option<&Region>) -> usize {
+    let count = azs.count();
     let value = match azs {
         Azs::Count(c) => c.to_string(),
         Azs::Names(_) => String::new(),
@@ -449,14 +442,24 @@ fn check_azs(e: &mut Errors, azs: &Azs, region: Option<&str>) -> usize {
                  the loss of a zone"
             ),
         );
+    } else if let Some(r) = region.filter(|r| count > usize::from(r.usable_zones)) {
+        e.push(
+            "network.azs",
+            value.as_str(),
+            format!(
+                "{count} availability zones, but {} offers an account {}; use at most {}",
+                r.name, r.usable_zones, r.usable_zones
+            ),
+        );
     } else if count > MAX_AZS {
         e.push(
             "network.azs",
             value.as_str(),
-            format!("{count} availability zones; no region has more than {MAX_AZS}"),
+            format!("{count} availability zones; no region offers more than {MAX_AZS}"),
         );
     }
     if let Azs::Names(names) = azs {
+        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(names.len());
         for (i, name) in names.iter().enumerate() {
             let path = index_path("network.azs", i);
             if name.trim().is_empty() {
@@ -467,26 +470,18 @@ fn check_azs(e: &mut Errors, azs: &Azs, region: Option<&str>) -> usize {
                 );
                 continue;
             }
-            if let Some(j) = names[..i].iter().position(|n| n == name) {
+            if let Some(j) = seen.get(name.as_str()) {
                 e.push(
                     &path,
                     name,
                     format!("repeats network.azs[{j}]; each zone may appear once"),
                 );
+            } else {
+                seen.insert(name, i);
             }
-            if let Some(region) = region {
-                let letter = name.strip_prefix(region).is_some_and(|rest| {
-                    rest.len() == 1 && rest.chars().all(|c| c.is_ascii_lowercase())
-                });
-                if !letter {
-                    e.push(
-                        &path,
-                        name,
-                        format!(
-                            "not a zone of {region}; zone names are the region and a letter \
-                             (`{region}a`)"
-                        ),
-                    );
+            if let Some(r) = region {
+                if !r.zones.contains(&name.as_str()) {
+                    e.push(&path, name, unknown_zone(name, r));
                 }
             }
         }
@@ -494,58 +489,53 @@ fn check_azs(e: &mut Errors, azs: &Azs, region: Option<&str>) -> usize {
     count
 }
 
-/// Runs the Vpc construct's own address planning and maps its errors to config paths.
-fn check_layout(e: &mut Errors, n: &NetworkConfig, cidr: Ipv4Net) {
-    let parse_all = |list: &[String]| -> Option<Vec<Ipv4Net>> {
-        list.iter().map(|s| s.trim().parse().ok()).collect()
-    };
-    let private = match &n.private_subnets {
-        Some(list) => match parse_all(list) {
-            Some(nets) => Some(nets),
-            None => return,
-        },
-        None => None,
-    };
-    let public = match &n.public_subnet {
-        Some(s) => match s.trim().parse::<Ipv4Net>() {
-            Ok(net) => Some(net),
-            Err(_) => return,
-        },
-        None => None,
-    };
-    let props = VpcProps {
-        cidr,
-        azs: match &n.azs {
-            Azs::Count(c) => vpc::Azs::Count(*c),
-            Azs::Names(names) => vpc::Azs::Names(names.clone()),
-        },
-        private_subnets: private,
-        public_subnet: public,
-        ..VpcProps::default()
-    };
-    match props.subnet_plan() {
+/// Why `name` is not a zone of `region`, and which are.
+fn unknown_zone(name: &str, region: &Region) -> String {
+    let zones = or_list(&quoted(region.zones.iter().copied()));
+    if let Some(other) = regions::region_of_zone(name) {
+        return format!(
+            "a zone of {}, not of {}; use {zones}",
+            other.name, region.name
+        );
+    }
+    match suggest(name, region.zones.iter().copied()) {
+        Some(close) => format!("not a zone of {}; did you mean `{close}`?", region.name),
+        None => format!("not a zone of {}; use {zones}", region.name),
+    }
+}
+
+/// Runs the Vpc construct's own address planning on the parsed layout and maps its errors to
+/// config paths.
+fn check_layout(e: &mut Errors, n: &NetworkConfig, network: &Network) -> bool {
+    match network.vpc_props(Nat::Disabled, Vec::new()).subnet_plan() {
         Ok((derived, _)) => {
-            if n.private_subnets.is_none() {
-                if let Some(bad) = derived.iter().find(|net| {
-                    !(DATABRICKS_SUBNET_MIN_PREFIX..=DATABRICKS_SUBNET_MAX_PREFIX)
-                        .contains(&net.prefix_len())
-                }) {
-                    let largest_vpc = DATABRICKS_SUBNET_MAX_PREFIX - 2;
-                    e.push(
-                        "network.vpc_cidr",
-                        n.vpc_cidr.as_str(),
-                        format!(
-                            "the private subnets derived from it are /{}, and a Databricks \
-                             subnet must be /{DATABRICKS_SUBNET_MIN_PREFIX} to \
-                             /{DATABRICKS_SUBNET_MAX_PREFIX}: use a VPC of /{largest_vpc} or \
-                             larger, or give network.private_subnets",
-                            bad.prefix_len()
-                        ),
-                    );
-                }
+            if n.private_subnets.is_some() {
+                return true;
             }
+            let Some(bad) = derived.iter().find(|net| {
+                !(DATABRICKS_SUBNET_MIN_PREFIX..=DATABRICKS_SUBNET_MAX_PREFIX)
+                    .contains(&net.prefix_len())
+            }) else {
+                return true;
+            };
+            let largest_vpc =
+                DATABRICKS_SUBNET_MAX_PREFIX - vpc::private_subnet_bits(network.azs.count());
+            e.push(
+                "network.vpc_cidr",
+                n.vpc_cidr.as_str(),
+                format!(
+                    "the private subnets derived from it are /{}, and a Databricks subnet must \
+                     be /{DATABRICKS_SUBNET_MIN_PREFIX} to /{DATABRICKS_SUBNET_MAX_PREFIX}: use \
+                     a VPC of /{largest_vpc} or larger, or give network.private_subnets",
+                    bad.prefix_len()
+                ),
+            );
+            false
         }
-        Err(err) => e.0.push(layout_error(n, err)),
+        Err(err) => {
+            e.0.push(layout_error(n, err));
+            false
+        }
     }
 }
 
@@ -569,46 +559,64 @@ fn layout_error(n: &NetworkConfig, err: ConstructError) -> ConfigError {
     ConfigError::new(path, value, err.message)
 }
 
-/// 8-4-4-4-12 hexadecimal digits.
-fn is_uuid(s: &str) -> bool {
-    let groups: Vec<&str> = s.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
-}
+const SECRET_ARN_PATH: &str = "databricks.service_principal.secret.secrets_manager_arn";
 
-/// `arn:aws[a-z-]*:secretsmanager:<region>:<12 digits>:secret:<name>`.
-fn is_secret_arn(s: &str) -> bool {
-    let parts: Vec<&str> = s.splitn(7, ':').collect();
-    let [arn, partition, service, region, account, kind, name] = parts.as_slice() else {
-        return false;
+/// The secret's ARN: well formed, in the stack's partition, region and account (the provider
+/// reads it through its own region's endpoint and may decrypt only with its account's keys).
+fn check_secret_arn(e: &mut Errors, arn: &str, region: Option<&Region>, account: Option<&str>) {
+    let Some(parts) = rules::secret_arn(arn) else {
+        e.push(
+            SECRET_ARN_PATH,
+            arn,
+            "not a Secrets Manager secret ARN; expected \
+             `arn:aws:secretsmanager:<region>:<12-digit account>:secret:<name>`",
+        );
+        return;
     };
-    *arn == "arn"
-        && partition
-            .strip_prefix("aws")
-            .is_some_and(|rest| rest.chars().all(|c| c.is_ascii_lowercase() || c == '-'))
-        && *service == "secretsmanager"
-        && is_region(region)
-        && is_account_id(account)
-        && *kind == "secret"
-        && !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c))
+    if let Some(r) = region {
+        if parts.region != r.name {
+            e.push(
+                SECRET_ARN_PATH,
+                arn,
+                format!(
+                    "the secret is in {}, the stack in {}: the provider reads it in its own \
+                     region; replicate the secret to {} and give the replica's ARN \
+                     (`arn:{}:secretsmanager:{}:…`)",
+                    parts.region, r.name, r.name, r.partition, r.name
+                ),
+            );
+        } else if parts.partition != r.partition {
+            e.push(
+                SECRET_ARN_PATH,
+                arn,
+                format!(
+                    "the ARN names the `{}` partition, the stack's region {} is in `{}`; write \
+                     `arn:{}:secretsmanager:…`",
+                    parts.partition, r.name, r.partition, r.partition
+                ),
+            );
+        }
+    }
+    if let Some(account) = account.filter(|a| *a != parts.account) {
+        e.push(
+            SECRET_ARN_PATH,
+            arn,
+            format!(
+                "the secret belongs to account {}, the stack to aws_account_id {account}: the \
+                 provider may decrypt only with its own account's keys; store the secret in \
+                 {account}",
+                parts.account
+            ),
+        );
+    }
 }
 
-/// `/path/name` or `name`: letters, digits, `_ . - /`, at most 2048 characters.
-fn is_ssm_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= MAX_SSM_NAME
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c))
-        && (s.starts_with('/') || !s.contains('/'))
-}
-
-fn check_databricks(e: &mut Errors, d: &DatabricksConfig) {
+fn check_databricks(
+    e: &mut Errors,
+    d: &DatabricksConfig,
+    region: Option<&Region>,
+    account: Option<&str>,
+) {
     if !is_uuid(&d.account_id) {
         e.push(
             "databricks.account_id",
@@ -628,16 +636,7 @@ fn check_databricks(e: &mut Errors, d: &DatabricksConfig) {
     match &sp.secret {
         SecretRef::SecretsManager {
             secrets_manager_arn: arn,
-        } => {
-            if !is_secret_arn(arn) {
-                e.push(
-                    "databricks.service_principal.secret.secrets_manager_arn",
-                    arn.as_str(),
-                    "not a Secrets Manager secret ARN; expected \
-                     `arn:aws:secretsmanager:<region>:<12-digit account>:secret:<name>`",
-                );
-            }
-        }
+        } => check_secret_arn(e, arn, region, account),
         SecretRef::Ssm {
             ssm_parameter: name,
         } => {
@@ -654,16 +653,28 @@ fn check_databricks(e: &mut Errors, d: &DatabricksConfig) {
         }
     }
 
-    let ws = &d.workspace.name;
-    let ws_ok = (1..=64).contains(&ws.chars().count())
-        && ws
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == ' ');
-    if !ws_ok {
+    let ws = &d.workspace;
+    if !is_workspace_name(&ws.name) {
         e.push(
             "databricks.workspace.name",
-            ws.as_str(),
-            "a workspace name has 1 to 64 letters, digits, hyphens, underscores and spaces",
+            ws.name.as_str(),
+            format!(
+                "a workspace name has 1 to {MAX_WORKSPACE_NAME} letters, digits, hyphens, \
+                 underscores and spaces"
+            ),
+        );
+    }
+    if !CMK_PRICING_TIERS.contains(&ws.pricing_tier) {
+        let tiers = quoted(CMK_PRICING_TIERS.iter().map(|t| t.as_str()));
+        e.push(
+            "databricks.workspace.pricing_tier",
+            ws.pricing_tier.as_str(),
+            format!(
+                "the stack encrypts workspace storage with a customer-managed key (StorageKey), \
+                 which Databricks allows only on the {} tier; use {}",
+                or_list(&tiers),
+                or_list(&tiers)
+            ),
         );
     }
 
@@ -674,6 +685,8 @@ fn check_databricks(e: &mut Errors, d: &DatabricksConfig) {
             "give at least one group (the default is `Read only` and `All access`)",
         );
     }
+    // First index of each name, ignoring case: one pass, however many groups.
+    let mut first: HashMap<String, usize> = HashMap::with_capacity(d.groups.len());
     for (i, g) in d.groups.iter().enumerate() {
         let path = format!("{}.name", index_path("databricks.groups", i));
         let name = g.name.trim();
@@ -681,73 +694,37 @@ fn check_databricks(e: &mut Errors, d: &DatabricksConfig) {
             e.push(&path, "", "the group name is empty");
             continue;
         }
-        if g.name.chars().count() > 100 {
+        if g.name.chars().count() > MAX_NAME {
             e.push(
                 &path,
                 g.name.as_str(),
-                "a group name has at most 100 characters",
+                format!("a group name has at most {MAX_NAME} characters"),
             );
         }
-        if ["admins", "users"].contains(&name.to_lowercase().as_str()) {
+        let lower = name.to_lowercase();
+        if RESERVED_GROUP_NAMES.contains(&lower.as_str()) {
             e.push(
                 &path,
                 g.name.as_str(),
                 "every workspace already has the `admins` and `users` groups; use another name",
             );
         }
-        if let Some(j) = d.groups[..i]
-            .iter()
-            .position(|o| o.name.trim().to_lowercase() == name.to_lowercase())
-        {
-            e.push(
+        match first.get(&lower) {
+            Some(j) => e.push(
                 &path,
                 g.name.as_str(),
                 format!(
                     "repeats databricks.groups[{j}].name (group names ignore case); each group \
                      needs its own name"
                 ),
-            );
+            ),
+            None => {
+                first.insert(lower, i);
+            }
         }
     }
 
     check_cluster(e, &d.cluster);
-}
-
-/// `^\d+\.\d+\.x-(cpu-|gpu-|ml-|photon-|aarch64-)*scala2\.1[23]$`.
-fn is_spark_version(s: &str) -> bool {
-    let digits = |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit());
-    let Some((version, mut rest)) = s.split_once(".x-") else {
-        return false;
-    };
-    let Some((major, minor)) = version.split_once('.') else {
-        return false;
-    };
-    if !digits(major) || !digits(minor) {
-        return false;
-    }
-    while let Some(next) = ["cpu-", "gpu-", "ml-", "photon-", "aarch64-"]
-        .iter()
-        .find_map(|tag| rest.strip_prefix(tag))
-    {
-        rest = next;
-    }
-    rest == "scala2.12" || rest == "scala2.13"
-}
-
-/// An EC2 instance type: `<family>.<size>` (`r5.large`, `m5d.2xlarge`, `m7i-flex.large`).
-fn is_instance_type(s: &str) -> bool {
-    let Some((family, size)) = s.split_once('.') else {
-        return false;
-    };
-    let word = |p: &str| {
-        p.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && p.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-    };
-    family.starts_with(|c: char| c.is_ascii_lowercase())
-        && family.chars().any(|c| c.is_ascii_digit())
-        && word(family)
-        && word(size)
 }
 
 fn check_cluster(e: &mut Errors, c: &ClusterConfig) {
@@ -755,11 +732,11 @@ fn check_cluster(e: &mut Errors, c: &ClusterConfig) {
     let name = c.name.trim();
     if name.is_empty() {
         e.push(format!("{P}.name"), "", "the cluster name is empty");
-    } else if c.name.chars().count() > 100 {
+    } else if c.name.chars().count() > MAX_NAME {
         e.push(
             format!("{P}.name"),
             c.name.as_str(),
-            "a cluster name has at most 100 characters",
+            format!("a cluster name has at most {MAX_NAME} characters"),
         );
     }
     if !is_spark_version(&c.spark_version) {
@@ -817,11 +794,15 @@ fn check_cluster(e: &mut Errors, c: &ClusterConfig) {
     }
 
     let t = c.autotermination_minutes;
-    if t != 0 && !(10..=10_000).contains(&t) {
+    if t != 0 && !AUTOTERMINATION_MINUTES.contains(&t) {
         e.push(
             format!("{P}.autotermination_minutes"),
             t.to_string(),
-            "use 10 to 10000 minutes, or 0 to never terminate",
+            format!(
+                "use {} to {} minutes, or 0 to never terminate",
+                AUTOTERMINATION_MINUTES.start(),
+                AUTOTERMINATION_MINUTES.end()
+            ),
         );
     }
     if c.first_on_demand < 0 {
@@ -831,131 +812,70 @@ fn check_cluster(e: &mut Errors, c: &ClusterConfig) {
             "the number of on-demand nodes cannot be negative",
         );
     }
-    if !(1..=10_000).contains(&c.spot_bid_price_percent) {
+    if !SPOT_BID_PERCENT.contains(&c.spot_bid_price_percent) {
         e.push(
             format!("{P}.spot_bid_price_percent"),
             c.spot_bid_price_percent.to_string(),
-            "the spot bid is 1 to 10000 percent of the on-demand price",
+            format!(
+                "the spot bid is {} to {} percent of the on-demand price",
+                SPOT_BID_PERCENT.start(),
+                SPOT_BID_PERCENT.end()
+            ),
         );
     }
 
     let ebs = &c.ebs_volumes;
-    if !(0..=10).contains(&ebs.count) {
+    if !EBS_VOLUME_COUNT.contains(&ebs.count) {
         e.push(
             format!("{P}.ebs_volumes.count"),
             ebs.count.to_string(),
-            "use 0 to 10 EBS volumes per node",
+            format!(
+                "use {} to {} EBS volumes per node",
+                EBS_VOLUME_COUNT.start(),
+                EBS_VOLUME_COUNT.end()
+            ),
         );
     }
-    let (lo, hi) = match ebs.volume_type {
-        EbsVolumeType::GeneralPurposeSsd => (32, 4096),
-        EbsVolumeType::ThroughputOptimizedHdd => (500, 4096),
-    };
-    if ebs.count > 0 && !(lo..=hi).contains(&ebs.size_gb) {
+    let sizes = ebs_volume_size_gb(ebs.volume_type);
+    if ebs.count > 0 && !sizes.contains(&ebs.size_gb) {
         e.push(
             format!("{P}.ebs_volumes.size_gb"),
             ebs.size_gb.to_string(),
-            format!("a {} volume has {lo} to {hi} GB", ebs.volume_type.as_str()),
+            format!(
+                "a {} volume has {} to {} GB",
+                ebs.volume_type.as_str(),
+                sizes.start(),
+                sizes.end()
+            ),
         );
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn regions() {
-        for ok in [
-            "eu-west-1",
-            "us-gov-west-1",
-            "ap-southeast-2",
-            "il-central-1",
-        ] {
-            assert!(is_region(ok), "{ok}");
-        }
-        for bad in [
+/// CloudFormation's resource limit, counted with the builder before synth would refuse the
+/// template: the environment without its groups, plus what each group adds.
+fn check_resource_count(env: &Environment) -> Result<(), ConfigErrors> {
+    let base = environment::resources_without_groups(env).map_err(|err| {
+        ConfigErrors::one(ConfigError::new(
             "",
-            "eu-west",
-            "EU-west-1",
-            "eu-west-12",
-            "eur-west-1",
-            "eu--1",
-        ] {
-            assert!(!is_region(bad), "{bad}");
-        }
-    }
-
-    #[test]
-    fn spark_versions() {
-        for ok in [
-            "14.3.x-scala2.12",
-            "15.4.x-photon-scala2.12",
-            "14.3.x-gpu-ml-scala2.12",
-            "16.4.x-scala2.13",
-        ] {
-            assert!(is_spark_version(ok), "{ok}");
-        }
-        for bad in [
-            "14.3-scala2.12",
-            "14.3.x-scala2.11",
-            "x.3.x-scala2.12",
-            "14.3.x-",
-        ] {
-            assert!(!is_spark_version(bad), "{bad}");
-        }
-    }
-
-    #[test]
-    fn instance_types() {
-        for ok in [
-            "r5.large",
-            "m5d.2xlarge",
-            "i3en.24xlarge",
-            "m7i-flex.large",
-            "u-6tb1.metal",
-        ] {
-            assert!(is_instance_type(ok), "{ok}");
-        }
-        for bad in [
             "",
-            "large",
-            "r5.",
-            ".large",
-            "R5.large",
-            "r.large",
-            "r5.large.x",
-        ] {
-            assert!(!is_instance_type(bad), "{bad}");
-        }
+            format!("the environment cannot be built: {err}"),
+        ))
+    })?;
+    let per_group = environment::databricks::RESOURCES_PER_GROUP;
+    let groups = env.databricks.groups.len();
+    let total = base + groups * per_group;
+    if total <= limits::RESOURCES {
+        return Ok(());
     }
-
-    #[test]
-    fn secrets() {
-        assert!(is_secret_arn(
-            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db/sp-AbCdEf"
-        ));
-        assert!(is_secret_arn(
-            "arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:x"
-        ));
-        assert!(!is_secret_arn(
-            "arn:aws:ssm:eu-west-1:123456789012:secret:x"
-        ));
-        assert!(!is_secret_arn(
-            "arn:aws:secretsmanager:eu-west-1:1234:secret:x"
-        ));
-        assert!(is_ssm_name("/databricks/sp-secret"));
-        assert!(is_ssm_name("sp-secret"));
-        assert!(!is_ssm_name("databricks/sp"));
-        assert!(!is_ssm_name("/a b"));
-    }
-
-    #[test]
-    fn uuids() {
-        assert!(is_uuid("00000000-0000-4000-8000-000000000000"));
-        assert!(is_uuid("ABCDEF00-0000-4000-8000-000000000000"));
-        assert!(!is_uuid("00000000-0000-4000-8000-00000000000"));
-        assert!(!is_uuid("00000000000040008000000000000000"));
-        assert!(!is_uuid("g0000000-0000-4000-8000-000000000000"));
-    }
+    let most = limits::RESOURCES.saturating_sub(base) / per_group.max(1);
+    Err(ConfigErrors::one(ConfigError::new(
+        "databricks.groups",
+        "",
+        format!(
+            "{groups} groups make the stack declare {total} resources, and CloudFormation \
+             allows {} per stack: with the rest of this environment ({base} resources) give at \
+             most {most} groups",
+            limits::RESOURCES
+        ),
+    )))
 }

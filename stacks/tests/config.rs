@@ -2,11 +2,13 @@
 //! every malformed config in `configs/` fails with exactly the expected errors (path, value and
 //! rule), mutated configs never panic, and the JSON Schema is closed.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
-use cdkrs_stacks::config::{Config, SecretRef};
+use cdkrs_constructs::vpc::{self, Azs};
+use cdkrs_stacks::config::{Config, NetworkConfig, SecretRef, ALIASES};
+use cdkrs_stacks::environment;
 use cdkrs_stacks::load::{load, parse};
 
 const DEFAULT: &str = include_str!("../../examples/databricks.yaml");
@@ -52,7 +54,7 @@ fixtures! {
         r#"databricks.cluster.autotermination_minutes: `5`: use 10 to 10000 minutes, or 0 to never terminate"#,
     ],
     az_of_another_region => [
-        r#"network.azs[1]: `us-east-1b`: not a zone of eu-west-1; zone names are the region and a letter (`eu-west-1a`)"#,
+        r#"network.azs[1]: `us-east-1b`: a zone of us-east-1, not of eu-west-1; use `eu-west-1a`, `eu-west-1b` or `eu-west-1c`"#,
     ],
     azs_as_text => [r#"network.azs: `three`: expected a whole number or a list, not text"#],
     azs_count_above_255 => [r#"network.azs: `300`: expected a whole number from 0 to 255"#],
@@ -70,7 +72,7 @@ fixtures! {
         r#"databricks.cluster.node_type: `large`: not an EC2 instance type; use one like `r5.large`"#,
     ],
     bad_region => [
-        r#"region: `europe-west1`: not an AWS region name; use one like `eu-west-1`"#,
+        r#"region: `europe-west1`: not an AWS region; did you mean `eu-west-1`?"#,
     ],
     bad_secret_arn => [
         r#"databricks.service_principal.secret.secrets_manager_arn: `arn:aws:secretsmanager:eu-west-1:1234:secret:sp`: not a Secrets Manager secret ARN; expected `arn:aws:secretsmanager:<region>:<12-digit account>:secret:<name>`"#,
@@ -97,14 +99,11 @@ fixtures! {
         r#"databricks.groups[1].name: `analysts`: repeats databricks.groups[0].name (group names ignore case); each group needs its own name"#,
         r#"databricks.groups[2].name: the group name is empty"#,
     ],
-    duplicate_nested_key => [
-        r#"tags.project: the key appears twice in the mapping that starts at line 4; keep one"#,
-    ],
-    number_too_large => [
-        r#"databricks.cluster.autoscale.max_workers: the number is too large (line 14, column 20)"#,
-    ],
     duplicate_key => [
-        r#"prefix: the key appears twice in the mapping that starts at line 1; keep one"#,
+        r#"prefix: the key appears twice, at lines 1 and 3; keep one"#,
+    ],
+    duplicate_nested_key => [
+        r#"tags.project: the key appears twice, at lines 4 and 5; keep one"#,
     ],
     ebs_volume_too_small_for_hdd => [
         r#"databricks.cluster.ebs_volumes.size_gb: `100`: a THROUGHPUT_OPTIMIZED_HDD volume has 500 to 4096 GB"#,
@@ -128,7 +127,7 @@ fixtures! {
         r#"network.vpc_cidr: `10.0.0.1/16`: host bits are set; write the network address `10.0.0.0/16`"#,
     ],
     invalid_yaml => [
-        r#"(config): not valid YAML (line 5, column 12): did not find expected ',' or ']', while parsing a flow sequence"#,
+        r#"(config): not valid YAML at line 4, column 15 (`  account_id: [00000000`): the `[` opened here is never closed (did not find expected ',' or ']' at line 5, column 12)"#,
     ],
     list_for_text => [r#"prefix: expected text, not a list"#],
     mapping_for_list => [r#"databricks.groups: expected a list, not a mapping"#],
@@ -137,6 +136,9 @@ fixtures! {
         r#"databricks.account_id: required field is missing"#,
         r#"databricks.workspace.name: required field is missing"#,
     ],
+    more_zones_than_the_region_offers => [
+        r#"network.azs: `3`: 3 availability zones, but us-west-1 offers an account 2; use at most 2"#,
+    ],
     negative_autoscale_min => [
         r#"databricks.cluster.autoscale.min_workers: `-1`: the fewest workers cannot be negative"#,
     ],
@@ -144,6 +146,9 @@ fixtures! {
         r#"databricks.groups: give at least one group (the default is `Read only` and `All access`)"#,
     ],
     not_a_boolean => [r#"network_asleep: `yes`: expected true or false, not text"#],
+    number_too_large => [
+        r#"databricks.cluster.autoscale.max_workers: the number is too large (line 14, column 20)"#,
+    ],
     old_and_new_name_together => [
         r#"encryption.datalake_client_side_enc: `datalake_client_side_enc` and `enforce_sse_kms_datalake` name the same field (`enforce_sse_kms_datalake` is the new name); give it once"#,
     ],
@@ -164,6 +169,9 @@ fixtures! {
     prefix_with_reserved_bucket_prefix => [
         r#"prefix: `xn--acme`: it makes the bucket name `xn--acme-infra-logs-123456789012-eu-west-1`, which may not start with a reserved prefix (xn--, sthree-, amzn-s3-demo-)"#,
     ],
+    pricing_tier_without_customer_managed_keys => [
+        r#"databricks.workspace.pricing_tier: `PREMIUM`: the stack encrypts workspace storage with a customer-managed key (StorageKey), which Databricks allows only on the `ENTERPRISE` tier; use `ENTERPRISE`"#,
+    ],
     public_subnet_outside_vpc => [
         r#"network.public_subnet: `192.168.0.0/24`: the subnet lies outside the VPC 10.0.0.0/16"#,
     ],
@@ -173,12 +181,27 @@ fixtures! {
     quoted_number => [
         r#"databricks.cluster.autoscale.min_workers: `1`: expected a whole number, not text: remove the quotes"#,
     ],
+    region_govcloud => [
+        r#"region: `us-gov-west-1`: GovCloud is not supported: Databricks there runs in the `aws-us-gov` partition from other AWS accounts, which this environment's policies and trust relationships do not name; use a commercial region"#,
+    ],
+    region_in_china => [
+        r#"region: `cn-north-1`: a region of the `aws-cn` partition, where Databricks does not run; use one of `ap-northeast-1`, `ap-northeast-2`, `ap-south-1`, `ap-southeast-1`, `ap-southeast-2`, `ap-southeast-3`, `ca-central-1`, `eu-central-1`, `eu-west-1`, `eu-west-2`, `eu-west-3`, `sa-east-1`, `us-east-1`, `us-east-2`, `us-west-1` or `us-west-2`"#,
+    ],
+    region_without_databricks => [
+        r#"region: `eu-north-1`: an AWS region Databricks does not support; use one of `ap-northeast-1`, `ap-northeast-2`, `ap-south-1`, `ap-southeast-1`, `ap-southeast-2`, `ap-southeast-3`, `ca-central-1`, `eu-central-1`, `eu-west-1`, `eu-west-2`, `eu-west-3`, `sa-east-1`, `us-east-1`, `us-east-2`, `us-west-1` or `us-west-2`"#,
+    ],
     reserved_tag_keys => [
         r#"tags.Name: `Name`: the stack sets the `Name` tag of its resources itself; use another key"#,
         r#"tags["aws:owner"]: `aws:owner`: tag keys starting with `aws:` are reserved for AWS"#,
     ],
     secret_as_plain_text => [
         r#"databricks.service_principal.secret: `/databricks/sp-secret`: expected a mapping with one of `secrets_manager_arn` or `ssm_parameter`"#,
+    ],
+    secret_in_another_account => [
+        r#"databricks.service_principal.secret.secrets_manager_arn: `arn:aws:secretsmanager:eu-west-1:123456789012:secret:databricks/sp-AbCdEf`: the secret belongs to account 123456789012, the stack to aws_account_id 210987654321: the provider may decrypt only with its own account's keys; store the secret in 210987654321"#,
+    ],
+    secret_in_another_region => [
+        r#"databricks.service_principal.secret.secrets_manager_arn: `arn:aws:secretsmanager:us-east-1:123456789012:secret:databricks/sp-AbCdEf`: the secret is in us-east-1, the stack in eu-west-1: the provider reads it in its own region; replicate the secret to eu-west-1 and give the replica's ARN (`arn:aws:secretsmanager:eu-west-1:…`)"#,
     ],
     secret_with_both_keys => [
         r#"databricks.service_principal.secret: give only one of `ssm_parameter` and `secrets_manager_arn`"#,
@@ -213,14 +236,19 @@ fixtures! {
         r#"network.private_subnets[2]: `10.1.0.0/18`: the subnet lies outside the VPC 10.0.0.0/16"#,
     ],
     tab_indentation => [
-        r#"(config): not valid YAML (line 4, column 1): found character that cannot start any token, while scanning for the next token"#,
+        r#"(config): not valid YAML at line 4, column 1 (`\taccount_id: x`): found character that cannot start any token while scanning for the next token; YAML indents with spaces, not tabs"#,
     ],
     too_few_azs => [
         r#"network.azs: `1`: 1 availability zone(s); use at least 2 so the workspace survives the loss of a zone"#,
     ],
-    too_many_azs => [r#"network.azs: `7`: 7 availability zones; no region has more than 6"#],
+    too_many_azs => [
+        r#"network.azs: `7`: 7 availability zones, but eu-west-1 offers an account 3; use at most 3"#,
+    ],
     too_many_ebs_volumes => [
         r#"databricks.cluster.ebs_volumes.count: `11`: use 0 to 10 EBS volumes per node"#,
+    ],
+    too_many_groups_for_one_stack => [
+        r#"databricks.groups: 500 groups make the stack declare 568 resources, and CloudFormation allows 500 per stack: with the rest of this environment (68 resources) give at most 432 groups"#,
     ],
     top_level_list => [
         r#"(config): the config must be a mapping of fields (`prefix: …`, `region: …`), not a list"#,
@@ -235,7 +263,7 @@ fixtures! {
         r#"encryption.dbfs_client_side_encryption: unknown field; did you mean `dbfs_client_side_enc` (the old name of `enforce_sse_kms_root`)?"#,
     ],
     unknown_enum_value => [
-        r#"databricks.workspace.pricing_tier: `GOLD`: unknown value; expected one of `PREMIUM` or `ENTERPRISE`"#,
+        r#"databricks.workspace.pricing_tier: `GOLD`: unknown value; expected one of `STANDARD`, `PREMIUM`, `ENTERPRISE` or `DEDICATED`"#,
     ],
     unknown_field_without_suggestion => [
         r#"colour: unknown field; expected `aws_account_id`, `databricks`, `encryption`, `network`, `network_asleep`, `prefix`, `region` or `tags`"#,
@@ -257,6 +285,25 @@ fixtures! {
         r#"network.vpc_cidr: `10.0.0.0`: not an IPv4 CIDR block; write it like `10.0.0.0/16`"#,
     ],
     vpc_cidr_too_large => [r#"network.vpc_cidr: `10.0.0.0/8`: a VPC is /16 to /28, not /8"#],
+    yaml_bad_indentation => [
+        r#"(config): not valid YAML at line 5, column 2 (` workspace:`): did not find expected key while parsing a block mapping; indent this line like the keys above it"#,
+    ],
+    yaml_no_space_after_colon => [
+        r#"(config): not valid YAML at line 1, column 8 (`prefix:acme`): a key needs a space after its colon: `prefix: acme`"#,
+    ],
+    yaml_over_indented_key => [
+        r#"(config): not valid YAML at line 7, column 13 (`      secret: x`): mapping values are not allowed in this context; this line is indented deeper than the key at line 6, so it reads as more of that key's value; indent it like that key"#,
+    ],
+    yaml_unclosed_brace => [
+        r#"(config): not valid YAML at line 3, column 10 (`network: {vpc_cidr: 10.0.0.0/16, azs: 3`): the `{` opened here is never closed (did not find expected ',' or '}' at line 4, column 11)"#,
+    ],
+    yaml_unclosed_quote => [
+        r#"(config): not valid YAML at line 2, column 9 (`region: "eu-west-1`): the quote `"` opened here is never closed (found unexpected end of stream at line 7, column 1)"#,
+    ],
+    zone_names_that_do_not_exist => [
+        r#"network.azs[1]: `EU-WEST-1B`: not a zone of eu-west-1; did you mean `eu-west-1b`?"#,
+        r#"network.azs[2]: `eu-west-1d`: not a zone of eu-west-1; use `eu-west-1a`, `eu-west-1b` or `eu-west-1c`"#,
+    ],
 }
 
 #[test]
@@ -282,22 +329,23 @@ fn every_fixture_has_a_test() {
 
 #[test]
 fn default_config_loads() {
-    let config = load(DEFAULT).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(config.prefix, "cm-vpc");
-    assert_eq!(config.region, "eu-west-1");
-    assert_eq!(config.stack_name(), "cm-vpc-databricks");
-    assert!(config.encryption.enforce_sse_kms_root);
-    assert!(config.encryption.enforce_sse_kms_datalake);
+    let env = load(DEFAULT).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(env.prefix(), "cm-vpc");
+    assert_eq!(env.region().name, "eu-west-1");
+    assert_eq!(env.stack_name(), "cm-vpc-databricks");
+    assert!(env.encryption().enforce_sse_kms_root);
+    assert!(env.encryption().enforce_sse_kms_datalake);
     assert!(matches!(
-        config.databricks.service_principal.secret,
+        env.databricks().service_principal.secret,
         SecretRef::SecretsManager { .. }
     ));
+    assert_eq!(env.network().vpc_cidr, vpc::DEFAULT_CIDR);
+    assert_eq!(env.network().azs, Azs::Count(3));
 }
 
 #[test]
 fn a_minimal_config_loads_with_defaults() {
-    let config = load(
-        "prefix: acme
+    let yaml = "prefix: acme
 region: us-east-1
 databricks:
   account_id: 00000000-0000-4000-8000-000000000000
@@ -307,60 +355,135 @@ databricks:
       ssm_parameter: /databricks/sp-secret
   workspace:
     name: acme
-",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(config.network, Default::default());
-    assert_eq!(config.databricks.groups.len(), 2);
-    assert_eq!(config.databricks.cluster, Default::default());
-    assert!(config.databricks.log_delivery);
+";
+    let config = parse(yaml).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.network, NetworkConfig::default());
+    // The Vpc construct's defaults, not a copy of them.
+    assert_eq!(config.network.azs, Azs::default());
+    assert_eq!(config.network.vpc_cidr, vpc::DEFAULT_CIDR.to_string());
+    let env = load(yaml).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(env.databricks().groups.len(), 2);
+    assert_eq!(env.databricks().cluster, Default::default());
+    assert!(env.databricks().log_delivery);
+    assert_eq!(
+        env.databricks().workspace.pricing_tier,
+        cdkrs_constructs::databricks::PricingTier::Enterprise
+    );
 }
 
-#[test]
-fn old_alias_names_still_work() {
-    let yaml = DEFAULT.replace(
+/// The default config with the seed's flag names.
+fn with_old_names() -> String {
+    DEFAULT.replace(
         "  enforce_sse_kms_root: true        # was dbfs_client_side_enc\n  \
          enforce_sse_kms_datalake: true    # was datalake_client_side_enc\n",
         "  dbfs_client_side_enc: false\n  datalake_client_side_enc: false\n",
-    );
-    assert_ne!(yaml, DEFAULT, "the default config's encryption block moved");
-    let config = load(&yaml).unwrap_or_else(|e| panic!("{e}"));
-    assert!(!config.encryption.enforce_sse_kms_root);
-    assert!(!config.encryption.enforce_sse_kms_datalake);
+    )
 }
 
-#[test]
-fn string_booleans_work() {
-    let yaml = DEFAULT
+/// The default config with booleans written as strings (the seed's tfvars).
+fn with_string_booleans() -> String {
+    DEFAULT
         .replace("network_asleep: false", "network_asleep: \"true\"")
         .replace(
             "enforce_sse_kms_root: true",
             "enforce_sse_kms_root: \"false\"",
         )
-        .replace("log_delivery: true", "log_delivery: 'false'");
-    let config = load(&yaml).unwrap_or_else(|e| panic!("{e}"));
-    assert!(config.network_asleep);
-    assert!(!config.encryption.enforce_sse_kms_root);
-    assert!(!config.databricks.log_delivery);
+        .replace("log_delivery: true", "log_delivery: 'false'")
+}
+
+/// The default config with zones by name and the subnets given.
+fn with_named_zones_and_subnets() -> String {
+    DEFAULT
+        .replace("azs: 3 ", "azs: [eu-west-1a, eu-west-1b, eu-west-1c] ")
+        .replace("  # private_subnets:", "  private_subnets:")
+        .replace("  # public_subnet:", "  public_subnet:")
+}
+
+/// The default config with a tag value YAML reads as a number.
+fn with_a_number_as_tag_value() -> String {
+    DEFAULT.replace("environment: test", "year: 2024")
+}
+
+/// Every config that must load: the examples, `configs/valid/` and the default config's
+/// variants above; `(name, text)`.
+fn valid_configs() -> Vec<(String, String)> {
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut all = Vec::new();
+    for dir in [workspace.join("examples"), configs_dir().join("valid")] {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .filter_map(|entry| Some(entry.ok()?.path()))
+            .filter(|path| path.extension().is_some_and(|x| x == "yaml"))
+            .collect();
+        files.sort();
+        for path in files {
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            all.push((path.display().to_string(), text));
+        }
+    }
+    all.extend([
+        ("default with old names".to_owned(), with_old_names()),
+        (
+            "default with string booleans".to_owned(),
+            with_string_booleans(),
+        ),
+        (
+            "default with named zones".to_owned(),
+            with_named_zones_and_subnets(),
+        ),
+        (
+            "default with a number as tag".to_owned(),
+            with_a_number_as_tag_value(),
+        ),
+    ]);
+    all
+}
+
+#[test]
+fn every_valid_config_loads_and_synthesizes() {
+    let configs = valid_configs();
+    assert!(configs.len() >= 12, "only {} valid configs", configs.len());
+    for (name, text) in configs {
+        let env = load(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let stack = environment::build(&env).unwrap_or_else(|e| panic!("{name}: build: {e}"));
+        stack
+            .synth()
+            .unwrap_or_else(|e| panic!("{name}: synth: {e}"));
+    }
+}
+
+#[test]
+fn old_alias_names_still_work() {
+    let yaml = with_old_names();
+    assert_ne!(yaml, DEFAULT, "the default config's encryption block moved");
+    let env = load(&yaml).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!env.encryption().enforce_sse_kms_root);
+    assert!(!env.encryption().enforce_sse_kms_datalake);
+}
+
+#[test]
+fn string_booleans_work() {
+    let yaml = with_string_booleans();
+    let env = load(&yaml).unwrap_or_else(|e| panic!("{e}"));
+    assert!(env.network_asleep());
+    assert!(!env.encryption().enforce_sse_kms_root);
+    assert!(!env.databricks().log_delivery);
 }
 
 #[test]
 fn named_zones_and_given_subnets_load() {
-    let yaml = DEFAULT
-        .replace("azs: 3 ", "azs: [eu-west-1a, eu-west-1b, eu-west-1c] ")
-        .replace("  # private_subnets:", "  private_subnets:")
-        .replace("  # public_subnet:", "  public_subnet:");
-    let config = load(&yaml).unwrap_or_else(|e| panic!("{e}"));
+    let yaml = with_named_zones_and_subnets();
+    let env = load(&yaml).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
-        config
-            .network
-            .private_subnets
-            .as_deref()
-            .map(<[String]>::len),
+        env.network().private_subnets.as_deref().map(<[_]>::len),
         Some(3)
     );
     assert_eq!(
-        config.network.public_subnet.as_deref(),
+        env.network()
+            .public_subnet
+            .map(|n| n.to_string())
+            .as_deref(),
         Some("10.0.192.0/24")
     );
 }
@@ -368,9 +491,9 @@ fn named_zones_and_given_subnets_load() {
 #[test]
 fn numbers_are_accepted_as_text() {
     // serde_yaml reads any scalar as text: a numeric tag value or workspace name is fine.
-    let yaml = DEFAULT.replace("environment: test", "year: 2024");
-    let config = load(&yaml).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(config.tags.get("year").map(String::as_str), Some("2024"));
+    let yaml = with_a_number_as_tag_value();
+    let env = load(&yaml).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(env.tags().get("year").map(String::as_str), Some("2024"));
 }
 
 #[test]
@@ -553,11 +676,13 @@ fn schema_names_every_field_and_is_closed() {
     assert_eq!(top, expected);
     assert_eq!(schema["additionalProperties"], false);
 
-    // Every object with named properties refuses others (`deny_unknown_fields`).
+    // Every object with named properties refuses others (`deny_unknown_fields`). Rules (in
+    // `allOf`) only constrain fields their object already lists.
     fn closed(at: &str, s: &serde_json::Value, open: &mut Vec<String>) {
         match s {
             serde_json::Value::Object(map) => {
-                if map.contains_key("properties")
+                if !at.contains("/allOf/")
+                    && map.contains_key("properties")
                     && map.get("additionalProperties") != Some(&false.into())
                 {
                     open.push(at.to_owned());
@@ -594,11 +719,168 @@ fn schema_names_every_field_and_is_closed() {
 fn schema_documents_the_old_names() {
     let schema = Config::json_schema();
     let encryption = schema["$defs"]["EncryptionConfig"]["properties"].to_string();
-    for (alias, field) in cdkrs_stacks::load::ALIASES {
+    for (alias, field) in ALIASES {
         assert!(encryption.contains(field), "{field}");
         assert!(
             encryption.contains(alias),
             "the schema does not mention `{alias}`"
         );
     }
+}
+
+/// Invalid fixtures that are no YAML document, so no JSON Schema validator can see them.
+const NOT_YAML: &[&str] = &[
+    "duplicate_key",
+    "duplicate_nested_key",
+    "invalid_yaml",
+    "number_too_large",
+    "tab_indentation",
+    "two_documents",
+    "yaml_bad_indentation",
+    "yaml_no_space_after_colon",
+    "yaml_over_indented_key",
+    "yaml_unclosed_brace",
+    "yaml_unclosed_quote",
+];
+
+/// Invalid fixtures the JSON Schema accepts, because their problem is one a JSON Schema cannot
+/// express; validation alone refuses them.
+const SCHEMA_CANNOT_EXPRESS: &[(&str, &str)] = &[
+    (
+        "autoscale_min_equal_to_max",
+        "compares two fields (min_workers < max_workers)",
+    ),
+    (
+        "autoscale_min_greater_than_max",
+        "compares two fields (min_workers < max_workers)",
+    ),
+    (
+        "derived_subnets_too_small",
+        "the Vpc construct's subnet arithmetic on the VPC CIDR",
+    ),
+    (
+        "host_bits_in_subnet",
+        "host bits of a CIDR (arithmetic on the address)",
+    ),
+    (
+        "host_bits_in_vpc_cidr",
+        "host bits of a CIDR (arithmetic on the address)",
+    ),
+    (
+        "overlapping_subnets",
+        "address arithmetic across two fields",
+    ),
+    (
+        "public_subnet_outside_vpc",
+        "address arithmetic across two fields",
+    ),
+    (
+        "public_subnet_overlaps_private",
+        "address arithmetic across two fields",
+    ),
+    (
+        "secret_in_another_account",
+        "compares two fields (the ARN's account with aws_account_id)",
+    ),
+    (
+        "subnet_count_differs_from_azs",
+        "compares two fields (one subnet per zone)",
+    ),
+    ("subnet_outside_vpc", "address arithmetic across two fields"),
+    (
+        "too_many_groups_for_one_stack",
+        "the resource count depends on the rest of the environment; validation builds it",
+    ),
+];
+
+/// A real JSON Schema validator's verdict on each instance: `None` when valid, else its first
+/// error. The oracle is the pinned PyPI `jsonschema` (requirements-dev.txt) in the venv, with
+/// format checks on (Draft 2020-12, as `cdkrs schema` declares).
+fn json_schema_verdicts(
+    instances: &[(String, serde_json::Value)],
+) -> BTreeMap<String, Option<String>> {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("config-schema");
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let schema = dir.join("schema.json");
+    std::fs::write(&schema, Config::json_schema().to_string()).expect("the schema is written");
+    let lines: Vec<String> = instances
+        .iter()
+        .map(|(name, instance)| {
+            serde_json::json!({ "name": name, "instance": instance }).to_string()
+        })
+        .collect();
+    let input = dir.join("instances.jsonl");
+    std::fs::write(&input, lines.join("\n")).expect("the instances are written");
+    const SCRIPT: &str = r#"
+import json, sys
+from jsonschema import Draft202012Validator, FormatChecker
+schema = json.load(open(sys.argv[1]))
+Draft202012Validator.check_schema(schema)
+validator = Draft202012Validator(schema, format_checker=FormatChecker())
+verdicts = {}
+for line in open(sys.argv[2]):
+    item = json.loads(line)
+    errors = sorted(validator.iter_errors(item["instance"]), key=lambda e: list(map(str, e.absolute_path)))
+    verdicts[item["name"]] = None if not errors else "/".join(map(str, errors[0].absolute_path)) + ": " + errors[0].message[:200]
+json.dump(verdicts, sys.stdout)
+"#;
+    let out = std::process::Command::new(testkit::venv_tool("python"))
+        .arg("-c")
+        .arg(SCRIPT)
+        .arg(&schema)
+        .arg(&input)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "the jsonschema oracle failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the oracle prints JSON")
+}
+
+/// A YAML config as the JSON a schema validator sees (None when it is no YAML document, which
+/// includes a mapping with a duplicate key).
+fn as_json(yaml: &str) -> Option<serde_json::Value> {
+    let doc: serde_yaml::Value = serde_yaml::from_str(yaml).ok()?;
+    serde_json::to_value(doc).ok()
+}
+
+#[test]
+fn the_json_schema_accepts_every_valid_config_and_refuses_what_it_can_express() {
+    let mut instances = Vec::new();
+    let valid = valid_configs();
+    for (name, text) in &valid {
+        let json = as_json(text).unwrap_or_else(|| panic!("{name} is YAML"));
+        instances.push((format!("valid: {name}"), json));
+    }
+    let mut not_yaml = Vec::new();
+    for fixture in FIXTURES {
+        let text = std::fs::read_to_string(configs_dir().join(format!("{fixture}.yaml")))
+            .expect("the fixture exists");
+        match as_json(&text) {
+            Some(json) => instances.push(((*fixture).to_owned(), json)),
+            None => not_yaml.push(*fixture),
+        }
+    }
+    assert_eq!(not_yaml, NOT_YAML, "fixtures that are no YAML document");
+
+    let verdicts = json_schema_verdicts(&instances);
+    let mut wrong = Vec::new();
+    for (name, _) in &instances {
+        let verdict = verdicts
+            .get(name)
+            .unwrap_or_else(|| panic!("no verdict on {name}"));
+        let excepted = SCHEMA_CANNOT_EXPRESS.iter().any(|(f, _)| f == name);
+        match (name.starts_with("valid: ") || excepted, verdict) {
+            (true, Some(error)) => wrong.push(format!("{name}: refused: {error}")),
+            (false, None) => wrong.push(format!("{name}: accepted")),
+            _ => {}
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "the JSON Schema disagrees with validation:\n{}",
+        wrong.join("\n")
+    );
 }

@@ -1,20 +1,23 @@
 //! The environment stack per scenario: insta snapshots in `snapshots/`, determinism, and the
 //! properties each scenario must show (sleep removes the NAT, flags remove the enforcement).
 
+use cdkrs_constructs::vpc::Azs;
 use cdkrs_constructs::Template;
-use cdkrs_stacks::config::{Azs, Config};
-use cdkrs_stacks::{environment, load};
+use cdkrs_stacks::config::Config;
+use cdkrs_stacks::{environment, load, validate};
 use serde_json::{json, Value};
 
 const DEFAULT: &str = include_str!("../../examples/databricks.yaml");
 const MINIMAL: &str = include_str!("../../examples/minimal.yaml");
 
+/// A config as written (scenarios change it; [`synth`] validates it).
 fn config(yaml: &str) -> Config {
-    load::load(yaml).unwrap_or_else(|e| panic!("{e}"))
+    load::parse(yaml).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn synth(config: &Config) -> Template {
-    environment::build(config)
+    let env = validate::validate(config).unwrap_or_else(|e| panic!("{e}"));
+    environment::build(&env)
         .unwrap_or_else(|e| panic!("build: {e}"))
         .synth()
         .unwrap_or_else(|e| panic!("{e}"))
@@ -433,20 +436,6 @@ fn endpoint_policies_admit_this_account_and_databricks_only() {
     );
 }
 
-#[test]
-fn a_region_outside_the_table_is_refused_by_name() {
-    let mut c = config(DEFAULT);
-    c.region = "xx-nowhere-1".into();
-    let e = match environment::build(&c) {
-        Ok(_) => panic!("a region outside the table built"),
-        Err(e) => e.to_string(),
-    };
-    assert!(
-        e.contains("`xx-nowhere-1` is not a region Databricks supports"),
-        "{e}"
-    );
-}
-
 /// Databricks' restricted policy (the fixture) for the values it was generated with.
 const FIXTURE: &str = include_str!("fixtures/databricks_crossaccount_restricted.json");
 const FIXTURE_ACCOUNT: &str = "123456789012";
@@ -809,4 +798,115 @@ fn bucket_names_are_unique_per_account_and_region() {
         resource(&t, "RawBucket")["Properties"]["BucketName"],
         json!({"Fn::Sub": "cm-vpc-raw-${AWS::AccountId}-${AWS::Region}"})
     );
+}
+
+/// The default config with `n` groups.
+fn with_groups(mut c: Config, n: usize) -> Config {
+    let template = c.databricks.groups[0].clone();
+    c.databricks.groups = (0..n)
+        .map(|i| cdkrs_stacks::config::GroupConfig {
+            name: format!("team-{i}"),
+            ..template.clone()
+        })
+        .collect();
+    c
+}
+
+#[test]
+fn the_validate_time_resource_count_is_the_synthesized_count() {
+    let mut lean = config(MINIMAL);
+    lean.databricks.log_delivery = false;
+    lean.encryption.enforce_sse_kms_root = false;
+    let mut six_zones = config(MINIMAL);
+    six_zones.network.azs = Azs::Count(6);
+    let mut asleep = config(DEFAULT);
+    asleep.network_asleep = true;
+    for (name, c) in [
+        ("default", config(DEFAULT)),
+        ("minimal", config(MINIMAL)),
+        ("lean", lean),
+        ("six zones", six_zones),
+        ("asleep", asleep),
+        ("100 groups", with_groups(config(DEFAULT), 100)),
+    ] {
+        let env = validate::validate(&c).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let counted = environment::resource_count(&env).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(counted, synth(&c).resource_ids().len(), "{name}");
+    }
+}
+
+#[test]
+fn each_group_adds_the_resources_validation_counts() {
+    let count = |n: usize| synth(&with_groups(config(DEFAULT), n)).resource_ids().len();
+    for n in [1, 2, 7] {
+        assert_eq!(
+            count(n + 1) - count(n),
+            environment::databricks::RESOURCES_PER_GROUP,
+            "group {}",
+            n + 1
+        );
+    }
+}
+
+#[test]
+fn validation_allows_exactly_the_groups_synth_allows() {
+    let one =
+        validate::validate(&with_groups(config(DEFAULT), 1)).unwrap_or_else(|e| panic!("{e}"));
+    let per_group = environment::databricks::RESOURCES_PER_GROUP;
+    let base = environment::resource_count(&one).unwrap_or_else(|e| panic!("{e}")) - per_group;
+    let most = (cdkrs_constructs::limits::RESOURCES - base) / per_group;
+
+    let fits = with_groups(config(DEFAULT), most);
+    assert_eq!(
+        synth(&fits).resource_ids().len(),
+        base + most * per_group,
+        "the most groups validation allows synthesize"
+    );
+    let over = with_groups(config(DEFAULT), most + 1);
+    let errors = validate::validate(&over).expect_err("one group too many");
+    assert_eq!(
+        errors.0.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        [format!(
+            "databricks.groups: {} groups make the stack declare {} resources, and \
+             CloudFormation allows 500 per stack: with the rest of this environment ({base} \
+             resources) give at most {most} groups",
+            most + 1,
+            base + (most + 1) * per_group
+        )]
+    );
+    // One more group would be one resource past synth's limit.
+    assert!(base + (most + 1) * per_group > cdkrs_constructs::limits::RESOURCES);
+}
+
+#[test]
+fn derived_subnets_fit_every_zone_count_a_region_offers() {
+    for n in 2..=6u8 {
+        let mut c = config(MINIMAL);
+        assert_eq!(c.region, "us-east-1", "six usable zones");
+        c.network.azs = Azs::Count(n);
+        let t = synth(&c);
+        let counts = t.resource_type_counts();
+        assert_eq!(
+            counts.get("AWS::EC2::Subnet").copied(),
+            Some(usize::from(n) + 1),
+            "{n} private subnets and the public one"
+        );
+        for i in 1..=n {
+            let cidr = resource(&t, &format!("VpcPrivateSubnet{i}"))["Properties"]["CidrBlock"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let prefix: u8 = cidr
+                .rsplit('/')
+                .next()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or_default();
+            assert!(
+                (cdkrs_stacks::rules::DATABRICKS_SUBNET_MIN_PREFIX
+                    ..=cdkrs_stacks::rules::DATABRICKS_SUBNET_MAX_PREFIX)
+                    .contains(&prefix),
+                "{n} zones: {cidr}"
+            );
+        }
+    }
 }

@@ -49,8 +49,9 @@ fn databricks_account_id(snapshot: &str) -> String {
     };
     cdkrs_stacks::load::load(yaml)
         .unwrap_or_else(|e| panic!("example config loads: {e}"))
-        .databricks
+        .databricks()
         .account_id
+        .clone()
 }
 
 fn env_for(snapshot: &str) -> Env {

@@ -1,12 +1,27 @@
 //! The enumerated string values of the Databricks API, so the template side never types them.
 //!
 //! Each enum has `as_str()` (the API spelling), `ALL`, `parse`, `Display`, and converts into a
-//! template [`Value<String>`]; `list` makes a template list. Nothing here checks which values a
-//! given workspace or tier accepts.
+//! template [`Value<String>`]; `list` makes a template list. [`ApiEnum`] offers the same to code
+//! that is generic over them (a config reading any of them by its API spelling). Nothing here
+//! checks which values a given workspace or tier accepts.
 
 use std::fmt;
 
 use crate::Value;
+
+/// What every enum of Databricks API strings offers, for code generic over them.
+pub trait ApiEnum: Copy + fmt::Debug + PartialEq + 'static {
+    /// Every value, in declaration order.
+    const ALL: &'static [Self];
+
+    /// The API spelling.
+    fn as_str(self) -> &'static str;
+
+    /// The value with this exact API spelling, if any.
+    fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|v| v.as_str() == s)
+    }
+}
 
 /// Declares an enum of Databricks API strings.
 macro_rules! api_enum {
@@ -44,6 +59,14 @@ macro_rules! api_enum {
                         .map(|v| v.as_str().to_owned())
                         .collect::<Vec<String>>(),
                 )
+            }
+        }
+
+        impl ApiEnum for $name {
+            const ALL: &'static [Self] = $name::ALL;
+
+            fn as_str(self) -> &'static str {
+                $name::as_str(self)
             }
         }
 

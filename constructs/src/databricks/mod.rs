@@ -108,8 +108,8 @@ pub use cluster::{
     WorkspaceDestination,
 };
 pub use enums::{
-    Availability, DataSecurityMode, EbsVolumeType, KeyUseCase, LogType, OutputFormat, PricingTier,
-    S3EncryptionType, WorkspacePermission,
+    ApiEnum, Availability, DataSecurityMode, EbsVolumeType, KeyUseCase, LogType, OutputFormat,
+    PricingTier, S3EncryptionType, WorkspacePermission,
 };
 pub use repr::{Lenient, Repr, Runtime, Template};
 pub use workspace_level::{

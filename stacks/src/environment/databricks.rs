@@ -9,11 +9,12 @@ use cdkrs_constructs::databricks as db;
 use cdkrs_constructs::function::Function;
 use cdkrs_constructs::{join, ConstructError, Pseudo, ResourceOptions, Stack, Value};
 
-use crate::config::{Access, Config};
+use crate::config::Access;
 use crate::environment::iam::Iam;
 use crate::environment::network::Network;
 use crate::environment::storage::Storage;
 use crate::environment::BuildError;
+use crate::model::Environment;
 
 /// Seconds CloudFormation waits for the workspace (provisioning takes 5 to 20 minutes; the
 /// provider re-invokes itself and answers within this).
@@ -64,20 +65,24 @@ fn props(timeout: i64, options: ResourceOptions) -> CustomResourceProps {
     }
 }
 
-fn name(config: &Config, what: &str) -> Value<String> {
-    format!("{}-{what}", config.prefix).into()
+fn name(config: &Environment, what: &str) -> Value<String> {
+    config.names().of(what).into()
 }
+
+/// The resources each group adds (its `Custom::DatabricksGroup`): validation counts the stack
+/// with it, and a test holds it to what the builder adds.
+pub const RESOURCES_PER_GROUP: usize = 1;
 
 /// Adds the Databricks custom resources.
 pub fn add(
     stack: &mut Stack,
-    config: &Config,
+    config: &Environment,
     network: &Network,
     storage: &Storage,
     iam: &Iam,
     provider: &Function,
 ) -> Result<WorkspaceRef, BuildError> {
-    let account: Value<String> = config.databricks.account_id.as_str().into();
+    let account: Value<String> = config.databricks().account_id.as_str().into();
     let plain = || props(DEFAULT_TIMEOUT_SECS, ResourceOptions::default());
 
     let credentials = CustomResource::new(
@@ -129,14 +134,14 @@ pub fn add(
         db::CustomerManagedKey {
             account_id: account.clone(),
             key_arn: storage.storage_key.arn(),
-            key_alias: Some(format!("alias/{}-storage", config.prefix).into()),
+            key_alias: Some(format!("alias/{}", config.names().of("storage")).into()),
             use_cases: db::KeyUseCase::list([db::KeyUseCase::Storage]),
             reuse_key_for_cluster_volumes: Some(true.into()),
         },
         plain(),
     )?;
     let custom_tags: BTreeMap<String, Value<String>> = config
-        .tags
+        .tags()
         .iter()
         .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
         .collect();
@@ -146,7 +151,7 @@ pub fn add(
         provider,
         db::Workspace {
             account_id: account.clone(),
-            workspace_name: config.databricks.workspace.name.as_str().into(),
+            workspace_name: config.databricks().workspace.name.as_str().into(),
             // The stack's own region: the workspace cannot end up elsewhere than its VPC.
             aws_region: Pseudo::Region.value(),
             credentials_id: credentials.attr(db::CredentialsAttr::CredentialsId),
@@ -157,7 +162,7 @@ pub fn add(
                 storage_key.attr(db::CustomerManagedKeyAttr::CustomerManagedKeyId),
             ),
             managed_services_customer_managed_key_id: None,
-            pricing_tier: Some(config.databricks.workspace.pricing_tier.as_str().into()),
+            pricing_tier: Some(config.databricks().workspace.pricing_tier.into()),
             deployment_name: None,
             custom_tags: (!custom_tags.is_empty()).then(|| custom_tags.clone()),
         },
@@ -165,7 +170,7 @@ pub fn add(
     )?;
     let workspace_url = workspace.attr(db::WorkspaceAttr::WorkspaceUrl);
 
-    if config.databricks.log_delivery {
+    if config.databricks().log_delivery {
         add_log_delivery(stack, config, storage, iam, provider, &account)?;
     }
 
@@ -183,7 +188,7 @@ pub fn add(
         },
         plain(),
     )?;
-    for (i, group) in config.databricks.groups.iter().enumerate() {
+    for (i, group) in config.databricks().groups.iter().enumerate() {
         let role = match group.access {
             Access::Read => &iam.data_read,
             Access::Write => &iam.data_write,
@@ -210,7 +215,7 @@ pub fn add(
     // key with a bucket key. Sending the header from this one cluster protected nothing (every
     // other cluster, job and warehouse writes without it), and the spark conf would also force
     // the storage key onto writes to buckets encrypted with other keys.
-    let c = &config.databricks.cluster;
+    let c = &config.databricks().cluster;
     let spark_conf: BTreeMap<String, Value<String>> = BASE_SPARK_CONF
         .iter()
         .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
@@ -234,14 +239,14 @@ pub fn add(
             },
             autotermination_minutes: c.autotermination_minutes.into(),
             aws_attributes: db::AwsAttributes {
-                availability: c.availability.as_str().into(),
+                availability: c.availability.into(),
                 first_on_demand: c.first_on_demand.into(),
                 spot_bid_price_percent: c.spot_bid_price_percent.into(),
                 instance_profile_arn: Some(
                     profile.attr(db::InstanceProfileAttr::InstanceProfileArn),
                 ),
                 zone_id: Some("auto".into()),
-                ebs_volume_type: Some(c.ebs_volumes.volume_type.as_str().into()),
+                ebs_volume_type: Some(c.ebs_volumes.volume_type.into()),
                 ebs_volume_count: Some(c.ebs_volumes.count.into()),
                 ebs_volume_size: Some(c.ebs_volumes.size_gb.into()),
             },
@@ -302,7 +307,7 @@ fn cluster_options(stack: &Stack, network: &Network, iam: &Iam) -> ResourceOptio
 /// log-delivery role.
 fn add_log_delivery(
     stack: &mut Stack,
-    config: &Config,
+    config: &Environment,
     storage: &Storage,
     iam: &Iam,
     provider: &Function,

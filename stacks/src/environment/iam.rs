@@ -7,11 +7,11 @@ use cdkrs_constructs::role::{
 };
 use cdkrs_constructs::{sub, ConstructError, Stack, Tag, Value};
 
-use crate::config::Config;
 use crate::environment::databricks;
 use crate::environment::network::Network;
 use crate::environment::storage::Storage;
 use crate::environment::DATABRICKS_ACCOUNT;
+use crate::model::{Environment, RoleName};
 
 /// Glue Data Catalog actions that only read.
 pub const GLUE_READ_ACTIONS: &[&str] = &[
@@ -170,8 +170,8 @@ fn glue_resources() -> Vec<Value<String>> {
     .collect()
 }
 
-fn role_name(config: &Config, role: &str) -> Option<Value<String>> {
-    Some(format!("{}-{role}", config.prefix).into())
+fn role_name(config: &Environment, role: RoleName) -> Option<Value<String>> {
+    Some(config.names().role(role).into())
 }
 
 /// `Condition` `<operator> <key>: Databricks` on the `Vendor` tag (`ec2:ResourceTag/…`,
@@ -300,13 +300,13 @@ pub fn restricted_cross_account_policy(network: &Network, meta: &Role) -> Policy
 /// Adds the roles and their permissions, and the storage key's Databricks statements.
 pub fn add(
     stack: &mut Stack,
-    config: &Config,
+    config: &Environment,
     tags: &[Tag],
     network: &Network,
     storage: &Storage,
 ) -> Result<Iam, ConstructError> {
-    let account_id = config.databricks.account_id.as_str();
-    let props = |role: &str, description: &str| RoleProps {
+    let account_id = config.databricks().account_id.as_str();
+    let props = |role: RoleName, description: &str| RoleProps {
         role_name: role_name(config, role),
         description: Some(description.to_owned()),
         tags: tags.to_vec(),
@@ -319,7 +319,7 @@ pub fn add(
         "MetaRole",
         service_trust("ec2.amazonaws.com"),
         props(
-            "meta",
+            RoleName::Meta,
             "Databricks cluster nodes: assumes the data roles, writes cluster logs",
         ),
     )?;
@@ -328,7 +328,7 @@ pub fn add(
         "MetaInstanceProfile",
         &meta,
         InstanceProfileProps {
-            instance_profile_name: role_name(config, "meta"),
+            instance_profile_name: role_name(config, RoleName::Meta),
             ..Default::default()
         },
     );
@@ -341,7 +341,7 @@ pub fn add(
             .actions(["sts:AssumeRole"])
             .condition(Condition::external_id(account_id))]),
         props(
-            "cross-account",
+            RoleName::CrossAccount,
             "Databricks control plane: runs clusters in the customer-managed VPC",
         ),
     )?;
@@ -371,7 +371,7 @@ pub fn add(
             .actions(["sts:AssumeRole"])
             .condition(Condition::external_id(account_id))]),
         props(
-            "log-delivery",
+            RoleName::LogDelivery,
             "Databricks billable-usage and audit-log delivery",
         ),
     )?;
@@ -401,7 +401,7 @@ pub fn add(
         "DataReadRole",
         data_trust(),
         props(
-            "data-read",
+            RoleName::DataRead,
             "Reads the raw, prepared and trusted buckets and the Glue catalog",
         ),
     )?;
@@ -410,7 +410,7 @@ pub fn add(
         "DataWriteRole",
         data_trust(),
         props(
-            "data-write",
+            RoleName::DataWrite,
             "Reads and writes the raw, prepared and trusted buckets and the Glue catalog",
         ),
     )?;

@@ -13,7 +13,7 @@ use cdkrs_constructs::{
     equals, join_list, ConstructError, Output, Parameter, Pseudo, Stack, Tag, Value,
 };
 
-use crate::config::Config;
+use crate::model::Environment;
 
 /// The Databricks control plane's AWS account.
 pub const DATABRICKS_ACCOUNT: &str = cdkrs_constructs::databricks::DATABRICKS_AWS_ACCOUNT_ID;
@@ -42,16 +42,17 @@ pub enum BuildError {
 
 pub use cdkrs_constructs::metadata::skip_checkov as suppress;
 
-/// Builds the environment stack. The config must have passed
-/// [`validate`](crate::validate::validate).
-pub fn build(config: &Config) -> Result<Stack, BuildError> {
+/// Builds the environment stack from the validated environment
+/// ([`validate`](crate::validate::validate) or [`load`](crate::load::load) make one).
+pub fn build(config: &Environment) -> Result<Stack, BuildError> {
     let mut stack = Stack::new(&config.stack_name());
     stack.set_description(&format!(
         "cdkrs: secure Databricks-on-AWS environment `{}` (workspace {})",
-        config.prefix, config.databricks.workspace.name
+        config.prefix(),
+        config.databricks().workspace.name
     ));
     let tags: Vec<Tag> = config
-        .tags
+        .tags()
         .iter()
         .map(|(k, v)| Tag::new(k.as_str(), v.as_str()))
         .collect();
@@ -60,7 +61,7 @@ pub fn build(config: &Config) -> Result<Stack, BuildError> {
         parameters::NETWORK_ASLEEP,
         Parameter::string()
             .allowed_values(["true", "false"])
-            .default_value(if config.network_asleep { "true" } else { "false" })
+            .default_value(if config.network_asleep() { "true" } else { "false" })
             .description(
                 "true removes the NAT gateway, its Elastic IP, the private default route and the interface endpoints (cdkrs sleep / wake)",
             ),
@@ -213,18 +214,31 @@ pub fn build(config: &Config) -> Result<Stack, BuildError> {
     out(
         &mut stack,
         "EnforceSseKmsRoot",
-        config.encryption.enforce_sse_kms_root.to_string().into(),
+        config.encryption().enforce_sse_kms_root.to_string().into(),
         "SSE-KMS enforced on the root bucket (was dbfs_client_side_enc)",
     );
     out(
         &mut stack,
         "EnforceSseKmsDatalake",
         config
-            .encryption
+            .encryption()
             .enforce_sse_kms_datalake
             .to_string()
             .into(),
         "SSE-KMS enforced on the datalake buckets (was datalake_client_side_enc)",
     );
     Ok(stack)
+}
+
+/// How many resources the stack of `config` declares: the stack without its groups, built,
+/// plus [`databricks::RESOURCES_PER_GROUP`] for each group.
+pub fn resource_count(config: &Environment) -> Result<usize, BuildError> {
+    Ok(resources_without_groups(config)?
+        + config.databricks().groups.len() * databricks::RESOURCES_PER_GROUP)
+}
+
+/// The resources of the stack of `config` without its groups (validation checks
+/// CloudFormation's limit with it, however many groups the config lists).
+pub(crate) fn resources_without_groups(config: &Environment) -> Result<usize, BuildError> {
+    Ok(build(&config.without_groups())?.resource_count())
 }

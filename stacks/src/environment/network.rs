@@ -7,15 +7,14 @@ use cdkrs_constructs::endpoint::{
 use cdkrs_constructs::flow_log::{FlowLog, FlowLogProps, LogFormat};
 use cdkrs_constructs::policy::{Condition, PolicyDocument, Principal, Statement};
 use cdkrs_constructs::security_group::{Peer, Port, SecurityGroup, SecurityGroupProps};
-use cdkrs_constructs::vpc::{Azs, Nat, Vpc, VpcProps};
+use cdkrs_constructs::vpc::{Nat, Vpc};
 use cdkrs_constructs::{
     sub, AnyHandle, ConditionHandle, ConstructError, Pseudo, Stack, Tag, Value,
 };
-use ipnet::Ipv4Net;
 
-use crate::config::{self, Config};
 use crate::environment::storage::DATABRICKS_ROOT_BUCKET_ACTIONS;
-use crate::regions::{self, Region, DATABRICKS_AWS_ACCOUNT};
+use crate::model::Environment;
+use crate::regions::{Region, DATABRICKS_AWS_ACCOUNT};
 
 /// Egress ports Databricks documents for a customer-managed VPC: 443 (REST, S3, STS), 3306
 /// (legacy hosted Hive metastore), 6666 (secure cluster connectivity relay), 2443 (SCC with the
@@ -222,44 +221,21 @@ pub fn kinesis_endpoint_policy() -> PolicyDocument {
         )])
 }
 
-/// The `VpcProps` a config describes (also what validation checks the layout with).
-pub fn vpc_props(config: &Config, nat: Nat, tags: Vec<Tag>) -> Result<VpcProps, String> {
-    let n = &config.network;
-    let parse = |s: &str| s.parse::<Ipv4Net>().map_err(|e| format!("`{s}`: {e}"));
-    let private_subnets = match &n.private_subnets {
-        Some(list) => Some(
-            list.iter()
-                .map(|s| parse(s))
-                .collect::<Result<Vec<_>, _>>()?,
-        ),
-        None => None,
-    };
-    Ok(VpcProps {
-        cidr: parse(&n.vpc_cidr)?,
-        azs: match &n.azs {
-            config::Azs::Count(c) => Azs::Count(*c),
-            config::Azs::Names(names) => Azs::Names(names.clone()),
-        },
-        private_subnets,
-        public_subnet: n.public_subnet.as_deref().map(parse).transpose()?,
-        nat,
-        tags,
-    })
-}
-
 /// Adds the network. `awake` is the condition that keeps the NAT gateway and the interface
 /// endpoints; `logs` receives the flow log; `root` is the workspace root bucket Databricks
 /// reaches through the S3 endpoint.
 pub fn add(
     stack: &mut Stack,
-    config: &Config,
+    config: &Environment,
     awake: &ConditionHandle,
     tags: &[Tag],
     logs: &Bucket,
     root: &Bucket,
 ) -> Result<Network, ConstructError> {
-    let props = vpc_props(config, Nat::When(awake.clone()), tags.to_vec())
-        .map_err(|m| ConstructError::new("Vpc", "Vpc", "cidr", m))?;
+    // The props validation planned the subnets with.
+    let props = config
+        .network()
+        .vpc_props(Nat::When(awake.clone()), tags.to_vec());
     let vpc = Vpc::new(stack, "Vpc", props)?;
 
     let mut sg = SecurityGroup::new(
@@ -310,19 +286,9 @@ pub fn add(
         )?;
     }
 
-    // The Databricks buckets of the stack's region come from the one region table; validation
-    // refuses a region that is not in it, so this only fails for a config that skipped it.
-    let region = regions::region(&config.region).ok_or_else(|| {
-        ConstructError::new(
-            "GatewayEndpoint",
-            "S3Endpoint",
-            "region",
-            format!(
-                "`{}` is not a region Databricks supports on AWS (stacks::regions::REGIONS), so its Databricks buckets are unknown",
-                config.region
-            ),
-        )
-    })?;
+    // The Databricks buckets of the stack's region come from the one region table (validation
+    // refused every region outside it).
+    let region = config.region();
     // The gateway endpoint is free and stays while asleep.
     let s3_endpoint = GatewayEndpoint::new(
         stack,
@@ -362,7 +328,7 @@ pub fn add(
         logs,
         FlowLogProps {
             prefix: "vpc-flow-logs".into(),
-            max_aggregation_interval_secs: config.network.flow_log_interval_secs,
+            max_aggregation_interval_secs: config.network().flow_log_interval_secs,
             log_format: LogFormat::Custom(
                 FLOW_LOG_FIELDS.iter().map(|f| (*f).to_owned()).collect(),
             ),

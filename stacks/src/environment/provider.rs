@@ -8,9 +8,10 @@ use cdkrs_constructs::policy::{Condition, PolicyDocument, Principal, Statement};
 use cdkrs_constructs::role::{Role, RoleProps};
 use cdkrs_constructs::{sub, ConstructError, ParamHandle, Pseudo, Stack, Tag, Value};
 
-use crate::config::{Config, SecretRef};
+use crate::config::SecretRef;
 use crate::environment::storage::Storage;
 use crate::environment::suppress;
+use crate::model::{Environment, RoleName};
 
 /// The Databricks account API host the provider talks to.
 pub const ACCOUNTS_HOST: &str = "https://accounts.cloud.databricks.com";
@@ -19,7 +20,7 @@ pub const ACCOUNTS_HOST: &str = "https://accounts.cloud.databricks.com";
 /// principal's secret and invoke itself (long operations continue in a new invocation).
 pub fn add(
     stack: &mut Stack,
-    config: &Config,
+    config: &Environment,
     tags: &[Tag],
     storage: &Storage,
     code_bucket: &ParamHandle<String>,
@@ -33,7 +34,7 @@ pub fn add(
             .actions(["sts:AssumeRole"])
             .condition(Condition::source_account_self())]),
         RoleProps {
-            role_name: Some(format!("{}-provider", config.prefix).into()),
+            role_name: Some(config.names().role(RoleName::Provider).into()),
             description: Some("The cdkrs Databricks provider Lambda".into()),
             tags: tags.to_vec(),
             ..Default::default()
@@ -41,10 +42,10 @@ pub fn add(
     )?;
 
     let mut env: BTreeMap<String, Value<String>> = BTreeMap::new();
-    let sp = &config.databricks.service_principal;
+    let sp = &config.databricks().service_principal;
     env.insert(
         var::ACCOUNT_ID.into(),
-        config.databricks.account_id.as_str().into(),
+        config.databricks().account_id.as_str().into(),
     );
     env.insert(var::ACCOUNTS_HOST.into(), ACCOUNTS_HOST.into());
     env.insert(var::CLIENT_ID.into(), sp.client_id.as_str().into());
@@ -124,7 +125,7 @@ pub fn add(
         },
         &role,
         FunctionProps {
-            function_name: Some(format!("{}-databricks-provider", config.prefix).into()),
+            function_name: Some(config.names().of("databricks-provider").into()),
             description: Some("cdkrs: creates, updates and deletes the Databricks side".into()),
             memory_mb: 256,
             // Long operations re-invoke the function before this runs out.

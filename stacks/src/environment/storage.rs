@@ -8,8 +8,8 @@ use cdkrs_constructs::policy::{Condition, Principal, Statement};
 use cdkrs_constructs::s3::bucket::StorageClass;
 use cdkrs_constructs::{sub, ConstructError, Stack, Tag, Value};
 
-use crate::config::Config;
 use crate::environment::DATABRICKS_ACCOUNT;
+use crate::model::{BucketName, Environment};
 
 /// What Databricks' control plane does in the workspace root bucket (Databricks' root-bucket
 /// policy, `databricks_aws_bucket_policy`); the S3 endpoint admits the same for Databricks'
@@ -31,33 +31,12 @@ pub const DATALAKE_NONCURRENT_DAYS: i64 = 7;
 /// Days after which an unfinished multipart upload is aborted (its parts cost storage).
 const ABORT_MULTIPART_DAYS: i64 = 7;
 
-/// The bucket name suffixes, in the order the stack creates them. Every bucket is named
-/// `<prefix>-<suffix>-<account id>-<region>`: deterministic and unique per account and region.
-pub const BUCKET_SUFFIXES: &[&str] = &[
-    "infra-logs",
-    "databricks-logs",
-    "root",
-    "raw",
-    "prepared",
-    "trusted",
-];
-
-/// The bucket name a config gives for `suffix`, as a template value.
-pub fn bucket_name(config: &Config, suffix: &str) -> Value<String> {
-    sub(format!(
-        "{}-{suffix}-${{AWS::AccountId}}-${{AWS::Region}}",
-        config.prefix
-    ))
+/// The name of `bucket`, as a template value (in the deploying account and region).
+pub fn bucket_name(config: &Environment, bucket: BucketName) -> Value<String> {
+    sub(config
+        .names()
+        .bucket(bucket, "${AWS::AccountId}", "${AWS::Region}"))
     .build()
-}
-
-/// The longest bucket name a config can produce (for validation): the account id is 12 digits.
-pub fn longest_bucket_name(config: &Config) -> String {
-    BUCKET_SUFFIXES
-        .iter()
-        .map(|s| format!("{}-{s}-123456789012-{}", config.prefix, config.region))
-        .max_by_key(String::len)
-        .unwrap_or_default()
 }
 
 /// The keys and buckets.
@@ -91,7 +70,11 @@ fn logging_lifecycle(id: &str) -> Vec<LifecycleRule> {
 
 /// Adds the two keys (without their Databricks statements, which need the cross-account role)
 /// and the six buckets.
-pub fn add(stack: &mut Stack, config: &Config, tags: &[Tag]) -> Result<Storage, ConstructError> {
+pub fn add(
+    stack: &mut Stack,
+    config: &Environment,
+    tags: &[Tag],
+) -> Result<Storage, ConstructError> {
     let key_tags = |name: &str| {
         let mut t = tags.to_vec();
         t.push(Tag::new("resource_name", name));
@@ -105,7 +88,7 @@ pub fn add(stack: &mut Stack, config: &Config, tags: &[Tag]) -> Result<Storage, 
                 "Databricks storage: root (DBFS) and datalake buckets, workspace storage and EBS"
                     .into(),
             ),
-            alias: Some(format!("alias/{}-storage", config.prefix).into()),
+            alias: Some(format!("alias/{}", config.names().of("storage")).into()),
             tags: key_tags("storage"),
             ..Default::default()
         },
@@ -117,15 +100,15 @@ pub fn add(stack: &mut Stack, config: &Config, tags: &[Tag]) -> Result<Storage, 
             description: Some(
                 "Databricks logging: log buckets, cluster logs, provider logs".into(),
             ),
-            alias: Some(format!("alias/{}-logging", config.prefix).into()),
+            alias: Some(format!("alias/{}", config.names().of("logging")).into()),
             tags: key_tags("logging"),
             ..Default::default()
         },
     )?;
 
-    let bucket_tags = |suffix: &str| {
+    let bucket_tags = |bucket: BucketName| {
         let mut t = tags.to_vec();
-        t.push(Tag::new("resource_name", bucket_name(config, suffix)));
+        t.push(Tag::new("resource_name", bucket_name(config, bucket)));
         t
     };
     let infra_logs = Bucket::new(
@@ -133,9 +116,9 @@ pub fn add(stack: &mut Stack, config: &Config, tags: &[Tag]) -> Result<Storage, 
         "InfraLogsBucket",
         BucketEncryption::S3Managed,
         BucketProps {
-            bucket_name: Some(bucket_name(config, "infra-logs")),
+            bucket_name: Some(bucket_name(config, BucketName::InfraLogs)),
             lifecycle_rules: logging_lifecycle("archive-then-expire"),
-            tags: bucket_tags("infra-logs"),
+            tags: bucket_tags(BucketName::InfraLogs),
             ..Default::default()
         },
     )?;
@@ -144,9 +127,9 @@ pub fn add(stack: &mut Stack, config: &Config, tags: &[Tag]) -> Result<Storage, 
         "DatabricksLogsBucket",
         BucketEncryption::Kms(&logging_key),
         BucketProps {
-            bucket_name: Some(bucket_name(config, "databricks-logs")),
+            bucket_name: Some(bucket_name(config, BucketName::DatabricksLogs)),
             lifecycle_rules: logging_lifecycle("archive-then-expire"),
-            tags: bucket_tags("databricks-logs"),
+            tags: bucket_tags(BucketName::DatabricksLogs),
             ..Default::default()
         },
     )?;
@@ -177,11 +160,11 @@ pub fn add(stack: &mut Stack, config: &Config, tags: &[Tag]) -> Result<Storage, 
         "RootBucket",
         BucketEncryption::Kms(&storage_key),
         BucketProps {
-            bucket_name: Some(bucket_name(config, "root")),
+            bucket_name: Some(bucket_name(config, BucketName::Root)),
             versioning: Versioning::Disabled,
             lifecycle_rules: vec![abort_multipart("abort-incomplete-uploads")],
-            sse_enforcement: enforce(config.encryption.enforce_sse_kms_root),
-            tags: bucket_tags("root"),
+            sse_enforcement: enforce(config.encryption().enforce_sse_kms_root),
+            tags: bucket_tags(BucketName::Root),
             ..Default::default()
         },
     )?;
@@ -204,7 +187,7 @@ pub fn add(stack: &mut Stack, config: &Config, tags: &[Tag]) -> Result<Storage, 
             .resources([root.arn(), root.arn_for_objects("*")])
             .condition(Condition::principal_tag(
                 "DatabricksAccountId",
-                config.databricks.account_id.as_str(),
+                config.databricks().account_id.as_str(),
             )),
     )?;
 
@@ -215,10 +198,10 @@ pub fn add(stack: &mut Stack, config: &Config, tags: &[Tag]) -> Result<Storage, 
     // Delta keeps its own versions (time travel) and VACUUM's deletes must really delete, so
     // they follow Databricks' recommendation (no bucket versioning).
     let mut datalake = Vec::with_capacity(3);
-    for (id, suffix, versioning) in [
-        ("RawBucket", "raw", Versioning::Enabled),
-        ("PreparedBucket", "prepared", Versioning::Disabled),
-        ("TrustedBucket", "trusted", Versioning::Disabled),
+    for (id, bucket, versioning) in [
+        ("RawBucket", BucketName::Raw, Versioning::Enabled),
+        ("PreparedBucket", BucketName::Prepared, Versioning::Disabled),
+        ("TrustedBucket", BucketName::Trusted, Versioning::Disabled),
     ] {
         let lifecycle = match versioning {
             Versioning::Enabled => LifecycleRule {
@@ -232,11 +215,11 @@ pub fn add(stack: &mut Stack, config: &Config, tags: &[Tag]) -> Result<Storage, 
             id,
             BucketEncryption::Kms(&storage_key),
             BucketProps {
-                bucket_name: Some(bucket_name(config, suffix)),
+                bucket_name: Some(bucket_name(config, bucket)),
                 versioning,
                 lifecycle_rules: vec![lifecycle],
-                sse_enforcement: enforce(config.encryption.enforce_sse_kms_datalake),
-                tags: bucket_tags(suffix),
+                sse_enforcement: enforce(config.encryption().enforce_sse_kms_datalake),
+                tags: bucket_tags(bucket),
                 ..Default::default()
             },
         )?;
@@ -250,7 +233,11 @@ pub fn add(stack: &mut Stack, config: &Config, tags: &[Tag]) -> Result<Storage, 
                 )],
             );
         }
-        b.log_access_to(stack, &infra_logs, &format!("s3-access/{suffix}/"))?;
+        b.log_access_to(
+            stack,
+            &infra_logs,
+            &format!("s3-access/{}/", bucket.suffix()),
+        )?;
         datalake.push(b);
     }
     let datalake: [Bucket; 3] = datalake

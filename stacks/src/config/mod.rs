@@ -1,38 +1,69 @@
-//! The environment's configuration (the old tfvars): serde types with their JSON Schema.
+//! The environment's configuration (the old tfvars) as written: serde types with their JSON
+//! Schema.
 //!
-//! Deserializing only checks shapes; [`crate::validate`] checks every rule and reports every
-//! problem with its path. Defaults are named values, so `cdkrs schema` shows them.
+//! Deserializing only checks shapes; [`crate::validate`] checks every rule, reports every
+//! problem with its path and turns the config into the typed
+//! [`Environment`](crate::model::Environment). Defaults are named values, so `cdkrs schema`
+//! shows them; the Vpc construct's and the Databricks API's own types and defaults are used
+//! directly ([`Azs`], [`PricingTier`], [`Availability`], [`EbsVolumeType`]), never mirrored.
+//!
+//! The JSON Schema ([`Config::json_schema`]) keeps two kinds of keywords apart: at the top of a
+//! field, the shape serde reads (types, fields, the values of an enum, an integer's width); in
+//! its `allOf`, the rules [`crate::validate`] checks that a JSON Schema can express (patterns,
+//! ranges, the region's zones). The YAML walker of [`crate::load`] reads only the shapes, so a
+//! broken rule is explained by validation, with the fix.
+
+mod schema;
 
 use std::collections::BTreeMap;
 
+use cdkrs_constructs::databricks::{ApiEnum, Availability, EbsVolumeType, PricingTier};
+use cdkrs_constructs::vpc::{self, Azs};
 use schemars::JsonSchema;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Old field names still accepted: `(alias, field)`. A field accepts its alias wherever the
+/// schema lists the field; the schema lists the alias too (deprecated), so editors accept it.
+pub const ALIASES: &[(&str, &str)] = &[
+    ("dbfs_client_side_enc", "enforce_sse_kms_root"),
+    ("datalake_client_side_enc", "enforce_sse_kms_datalake"),
+];
 
 /// The whole configuration of one Databricks environment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = schema::region_rules)]
 pub struct Config {
     /// Prefix of every name (stack `<prefix>-databricks`, buckets, roles, Databricks objects):
-    /// lowercase letters, digits and hyphens.
+    /// lowercase letters, digits and hyphens, starting with a letter; short enough for the
+    /// longest bucket name (63 characters) in the region.
+    #[schemars(schema_with = "schema::prefix")]
     pub prefix: String,
-    /// The AWS region of the stack and the workspace (`eu-west-1`).
+    /// The AWS region of the stack and the workspace (`eu-west-1`): one Databricks supports
+    /// (GovCloud is not supported).
+    #[schemars(schema_with = "schema::region")]
     pub region: String,
     /// The AWS account the environment belongs in (12 digits); deploy refuses another.
     /// Default: whatever account the credentials belong to.
     #[serde(default)]
+    #[schemars(schema_with = "schema::account_id")]
     pub aws_account_id: Option<String>,
     /// Tags for every taggable resource (and the cluster's custom tags). Default: none.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_is_default")]
+    #[schemars(schema_with = "schema::tags")]
     pub tags: BTreeMap<String, String>,
     /// The VPC layout. Default: 10.0.0.0/16 over 3 zones, subnets derived from it.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_is_default")]
+    #[schemars(schema_with = "schema::nullable::<NetworkConfig>")]
     pub network: NetworkConfig,
     /// Network sleep: no NAT gateway, no interface endpoints (clusters cannot start).
     /// Default: false.
     #[serde(default, deserialize_with = "lenient_bool")]
+    #[schemars(schema_with = "schema::lenient_bool")]
     pub network_asleep: bool,
     /// SSE-KMS enforcement flags (the seed's "client-side encryption").
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_is_default")]
+    #[schemars(schema_with = "schema::nullable::<EncryptionConfig>")]
     pub encryption: EncryptionConfig,
     /// The Databricks account, workspace, groups and cluster.
     pub databricks: DatabricksConfig,
@@ -42,21 +73,31 @@ pub struct Config {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkConfig {
-    /// The VPC CIDR. Default: `10.0.0.0/16`.
+    /// The VPC CIDR, /16 to /28. Default: `10.0.0.0/16`.
     #[serde(default = "default_vpc_cidr")]
+    #[schemars(schema_with = "schema::vpc_cidr")]
     pub vpc_cidr: String,
-    /// Availability zones: a count (first zones of the region) or names. Default: 3.
-    #[serde(default)]
+    /// Availability zones: a count (the first zones of the region) or names, at least 2 and at
+    /// most as many as the region offers an account. Default: 3.
+    #[serde(
+        default,
+        deserialize_with = "deserialize_azs",
+        serialize_with = "serialize_azs"
+    )]
+    #[schemars(schema_with = "schema::azs")]
     pub azs: Azs,
     /// One private (Databricks) subnet CIDR per zone, /17 to /26. Default: derived from the VPC
-    /// CIDR (quarters of it).
+    /// CIDR (quarters of it for up to 3 zones, eighths for more).
     #[serde(default)]
+    #[schemars(schema_with = "schema::private_subnets")]
     pub private_subnets: Option<Vec<String>>,
     /// The public subnet CIDR (NAT gateway). Default: derived from the VPC CIDR.
     #[serde(default)]
+    #[schemars(schema_with = "schema::public_subnet")]
     pub public_subnet: Option<String>,
     /// Flow-log aggregation interval, 60 or 600 seconds. Default: 60 (as the seed).
     #[serde(default = "default_flow_log_interval")]
+    #[schemars(schema_with = "schema::flow_log_interval")]
     pub flow_log_interval_secs: i64,
 }
 
@@ -72,39 +113,20 @@ impl Default for NetworkConfig {
     }
 }
 
-/// The default VPC CIDR.
-pub const DEFAULT_VPC_CIDR: &str = "10.0.0.0/16";
-/// The default number of availability zones.
-pub const DEFAULT_AZ_COUNT: u8 = 3;
-
+/// The Vpc construct's default range.
 fn default_vpc_cidr() -> String {
-    DEFAULT_VPC_CIDR.to_owned()
+    vpc::DEFAULT_CIDR.to_string()
 }
 
 fn default_flow_log_interval() -> i64 {
     60
 }
 
-/// Availability zones, by count or by name.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub enum Azs {
-    /// The first N zones of the region.
-    Count(u8),
-    /// These zones, in this order.
-    Names(Vec<String>),
-}
-
-impl Default for Azs {
-    fn default() -> Self {
-        Azs::Count(DEFAULT_AZ_COUNT)
-    }
-}
-
 /// SSE-KMS enforcement: uploads without the storage key's SSE-KMS header are denied, and the
 /// cluster sends the header (spark conf and the core-site init script).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = schema::aliases)]
 pub struct EncryptionConfig {
     /// Enforce SSE-KMS on the root (DBFS) bucket. Alias: `dbfs_client_side_enc`. Default: true.
     #[serde(
@@ -112,6 +134,7 @@ pub struct EncryptionConfig {
         alias = "dbfs_client_side_enc",
         deserialize_with = "lenient_bool"
     )]
+    #[schemars(schema_with = "schema::lenient_bool")]
     pub enforce_sse_kms_root: bool,
     /// Enforce SSE-KMS on the raw, prepared and trusted buckets. Alias:
     /// `datalake_client_side_enc`. Default: true.
@@ -120,6 +143,7 @@ pub struct EncryptionConfig {
         alias = "datalake_client_side_enc",
         deserialize_with = "lenient_bool"
     )]
+    #[schemars(schema_with = "schema::lenient_bool")]
     pub enforce_sse_kms_datalake: bool,
 }
 
@@ -156,26 +180,78 @@ fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     }
 }
 
+/// A section or map left empty (`network:` or `network: ~`) takes its default, as an omitted
+/// one does.
+fn null_is_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// A Databricks API enum by its API spelling (`SPOT_WITH_FALLBACK`).
+fn api_enum<'de, D: Deserializer<'de>, T: ApiEnum>(d: D) -> Result<T, D::Error> {
+    let s = String::deserialize(d)?;
+    T::parse(&s).ok_or_else(|| {
+        let all: Vec<&str> = T::ALL.iter().map(|v| v.as_str()).collect();
+        serde::de::Error::custom(format!(
+            "unknown value `{s}`; expected one of {}",
+            all.join(", ")
+        ))
+    })
+}
+
+fn serialize_api_enum<S: Serializer, T: ApiEnum>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(v.as_str())
+}
+
+/// Zones by count (`3`) or by name (`[eu-west-1a, eu-west-1b]`).
+fn deserialize_azs<'de, D: Deserializer<'de>>(d: D) -> Result<Azs, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Repr {
+        Count(u8),
+        Names(Vec<String>),
+    }
+    Ok(match Repr::deserialize(d)? {
+        Repr::Count(n) => Azs::Count(n),
+        Repr::Names(names) => Azs::Names(names),
+    })
+}
+
+fn serialize_azs<S: Serializer>(azs: &Azs, s: S) -> Result<S::Ok, S::Error> {
+    match azs {
+        Azs::Count(n) => s.serialize_u8(*n),
+        Azs::Names(names) => names.serialize(s),
+    }
+}
+
 /// The Databricks side.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DatabricksConfig {
     /// The Databricks account id (a UUID).
+    #[schemars(schema_with = "schema::uuid")]
     pub account_id: String,
     /// The service principal the provider authenticates as (OAuth M2M).
     pub service_principal: ServicePrincipalConfig,
     /// The workspace.
     pub workspace: WorkspaceConfig,
-    /// Workspace groups and the data role each may assume. Default: "Read only" (read) and
-    /// "All access" (write).
+    /// Workspace groups and the data role each may assume; at least one. Group names must
+    /// differ, ignoring case: a JSON Schema can only refuse identical entries (`uniqueItems`),
+    /// validation compares the names. Default: "Read only" (read) and "All access" (write).
     #[serde(default = "default_groups")]
+    #[schemars(schema_with = "schema::groups")]
     pub groups: Vec<GroupConfig>,
     /// The cluster.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_is_default")]
+    #[schemars(schema_with = "schema::nullable::<ClusterConfig>")]
     pub cluster: ClusterConfig,
     /// Billable-usage (CSV) and audit-log (JSON) delivery to the Databricks logging bucket.
     /// Default: true.
     #[serde(default = "yes", deserialize_with = "lenient_bool")]
+    #[schemars(schema_with = "schema::lenient_bool")]
     pub log_delivery: bool,
 }
 
@@ -185,6 +261,7 @@ pub struct DatabricksConfig {
 #[serde(deny_unknown_fields)]
 pub struct ServicePrincipalConfig {
     /// The OAuth client id (the service principal's application id, a UUID).
+    #[schemars(schema_with = "schema::uuid")]
     pub client_id: String,
     /// Where the OAuth secret is stored.
     pub secret: SecretRef,
@@ -196,12 +273,14 @@ pub struct ServicePrincipalConfig {
 pub enum SecretRef {
     /// A Secrets Manager secret, by ARN.
     SecretsManager {
-        /// The secret's ARN.
+        /// The secret's ARN: in the stack's region and account.
+        #[schemars(schema_with = "schema::secret_arn")]
         secrets_manager_arn: String,
     },
     /// An SSM SecureString parameter, by name (`/databricks/sp-secret`).
     Ssm {
-        /// The parameter's name.
+        /// The parameter's name (in the stack's region and account).
+        #[schemars(schema_with = "schema::ssm_parameter")]
         ssm_parameter: String,
     },
 }
@@ -210,39 +289,31 @@ pub enum SecretRef {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkspaceConfig {
-    /// The workspace name (letters, digits, hyphens, underscores and spaces).
+    /// The workspace name (1 to 64 letters, digits, hyphens, underscores and spaces).
+    #[schemars(schema_with = "schema::workspace_name")]
     pub name: String,
-    /// The pricing tier. Default: ENTERPRISE (customer-managed keys need it).
-    #[serde(default)]
+    /// The pricing tier: one that allows the customer-managed key the stack encrypts workspace
+    /// storage with (ENTERPRISE). Default: ENTERPRISE.
+    #[serde(
+        default = "default_pricing_tier",
+        deserialize_with = "api_enum",
+        serialize_with = "serialize_api_enum"
+    )]
+    #[schemars(schema_with = "schema::pricing_tier")]
     pub pricing_tier: PricingTier,
 }
 
-/// Databricks pricing tiers that can host this environment.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum PricingTier {
-    /// Premium.
-    Premium,
-    /// Enterprise (needed for customer-managed keys).
-    #[default]
-    Enterprise,
-}
-
-impl PricingTier {
-    /// The API value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PricingTier::Premium => "PREMIUM",
-            PricingTier::Enterprise => "ENTERPRISE",
-        }
-    }
+/// The tier the environment needs (its storage key is customer-managed).
+fn default_pricing_tier() -> PricingTier {
+    PricingTier::Enterprise
 }
 
 /// A workspace group and its data access.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupConfig {
-    /// The group's display name.
+    /// The group's display name (at most 100 characters; not `admins` or `users`).
+    #[schemars(schema_with = "schema::group_name")]
     pub name: String,
     /// Which data role the group's members may assume.
     pub access: Access,
@@ -275,26 +346,39 @@ fn default_groups() -> Vec<GroupConfig> {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClusterConfig {
-    /// Cluster name. Default: `High-Concurrency`.
+    /// Cluster name (at most 100 characters). Default: `High-Concurrency`.
+    #[schemars(schema_with = "schema::cluster_name")]
     pub name: String,
     /// Databricks runtime (`spark_version` key). Default: `14.3.x-scala2.12` (the last LTS
     /// with IAM credential passthrough).
+    #[schemars(schema_with = "schema::spark_version")]
     pub spark_version: String,
     /// Worker node type. Default: `r5.large` (2 vCPU, 16 GiB).
+    #[schemars(schema_with = "schema::node_type")]
     pub node_type: String,
     /// Driver node type. Default: the worker type.
+    #[schemars(schema_with = "schema::driver_node_type")]
     pub driver_node_type: Option<String>,
     /// Autoscaling bounds. Default: 1 to 2 workers.
+    #[serde(deserialize_with = "null_is_default")]
+    #[schemars(schema_with = "schema::nullable::<Autoscale>")]
     pub autoscale: Autoscale,
     /// Minutes of inactivity before termination, 10 to 10000 (0 disables). Default: 30.
+    #[schemars(schema_with = "schema::autotermination_minutes")]
     pub autotermination_minutes: i64,
     /// Instance availability. Default: SPOT_WITH_FALLBACK.
+    #[serde(deserialize_with = "api_enum", serialize_with = "serialize_api_enum")]
+    #[schemars(schema_with = "schema::api_enum::<Availability>")]
     pub availability: Availability,
-    /// Nodes (driver first) that are on-demand. Default: 1.
+    /// Nodes (driver first) that are on-demand, 0 or more. Default: 1.
+    #[schemars(schema_with = "schema::first_on_demand")]
     pub first_on_demand: i64,
     /// Spot bid as a percentage of the on-demand price, 1 to 10000. Default: 60.
+    #[schemars(schema_with = "schema::spot_bid_price_percent")]
     pub spot_bid_price_percent: i64,
     /// EBS volumes per node. Default: one 32 GB general-purpose SSD.
+    #[serde(deserialize_with = "null_is_default")]
+    #[schemars(schema_with = "schema::nullable::<EbsVolumes>")]
     pub ebs_volumes: EbsVolumes,
 }
 
@@ -315,13 +399,16 @@ impl Default for ClusterConfig {
     }
 }
 
-/// Autoscaling bounds.
+/// Autoscaling bounds: min_workers below max_workers (a JSON Schema cannot compare two
+/// fields; validation does).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Autoscale {
-    /// Fewest workers. Default: 1.
+    /// Fewest workers, 0 or more. Default: 1.
+    #[schemars(schema_with = "schema::min_workers")]
     pub min_workers: i64,
-    /// Most workers. Default: 2.
+    /// Most workers, at most 1000. Default: 2.
+    #[schemars(schema_with = "schema::max_workers")]
     pub max_workers: i64,
 }
 
@@ -334,38 +421,21 @@ impl Default for Autoscale {
     }
 }
 
-/// Instance availability.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Availability {
-    /// Spot only.
-    Spot,
-    /// On-demand only.
-    OnDemand,
-    /// Spot, falling back to on-demand.
-    SpotWithFallback,
-}
-
-impl Availability {
-    /// The API value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Availability::Spot => "SPOT",
-            Availability::OnDemand => "ON_DEMAND",
-            Availability::SpotWithFallback => "SPOT_WITH_FALLBACK",
-        }
-    }
-}
-
 /// EBS volumes per node.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
+#[schemars(transform = schema::ebs_volume_sizes)]
 pub struct EbsVolumes {
     /// Volumes per node, 0 to 10. Default: 1.
+    #[schemars(schema_with = "schema::ebs_volume_count")]
     pub count: i64,
-    /// Size of each, in GB (32 to 4096 for general purpose). Default: 32.
+    /// Size of each, in GB: 32 to 4096 for general purpose, 500 to 4096 for throughput
+    /// optimized. Default: 32.
+    #[schemars(schema_with = "schema::int")]
     pub size_gb: i64,
     /// Volume type. Default: GENERAL_PURPOSE_SSD.
+    #[serde(deserialize_with = "api_enum", serialize_with = "serialize_api_enum")]
+    #[schemars(schema_with = "schema::api_enum::<EbsVolumeType>")]
     pub volume_type: EbsVolumeType,
 }
 
@@ -379,33 +449,8 @@ impl Default for EbsVolumes {
     }
 }
 
-/// EBS volume types Databricks offers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum EbsVolumeType {
-    /// gp2/gp3.
-    GeneralPurposeSsd,
-    /// st1.
-    ThroughputOptimizedHdd,
-}
-
-impl EbsVolumeType {
-    /// The API value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EbsVolumeType::GeneralPurposeSsd => "GENERAL_PURPOSE_SSD",
-            EbsVolumeType::ThroughputOptimizedHdd => "THROUGHPUT_OPTIMIZED_HDD",
-        }
-    }
-}
-
 impl Config {
-    /// The stack name: `<prefix>-databricks`.
-    pub fn stack_name(&self) -> String {
-        format!("{}-databricks", self.prefix)
-    }
-
-    /// The JSON Schema of the config file.
+    /// The JSON Schema of the config file (`cdkrs schema`).
     pub fn json_schema() -> serde_json::Value {
         serde_json::to_value(schemars::schema_for!(Config)).expect("a schema serializes")
     }

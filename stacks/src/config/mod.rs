@@ -122,8 +122,10 @@ fn default_flow_log_interval() -> i64 {
     60
 }
 
-/// SSE-KMS enforcement: uploads without the storage key's SSE-KMS header are denied, and the
-/// cluster sends the header (spark conf and the core-site init script).
+/// SSE-KMS enforcement: objects in these buckets are only ever encrypted with the storage key.
+/// An upload that asks for no encryption gets the bucket default (the storage key); one that
+/// asks for another algorithm, for SSE-KMS without a key id or for another key is denied
+/// (`SseEnforcement::DenyOtherKeys`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(transform = schema::aliases)]

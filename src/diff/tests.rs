@@ -476,9 +476,11 @@ fn a_create_only_value_computed_at_deploy_time_still_replaces_with_a_note() {
 #[test]
 fn attributes_never_replace_and_equivalent_depends_on_is_no_change() {
     let diff = diff_edit(|t| {
-        let cluster = &mut t["Resources"]["DatabricksCluster"];
-        let depends = cluster["DependsOn"][0].clone();
-        cluster["DependsOn"] = depends;
+        // A one-element DependsOn list written as a plain string: the same dependency.
+        let provider = &mut t["Resources"]["DatabricksProvider"];
+        assert_eq!(provider["DependsOn"].as_array().map(Vec::len), Some(1));
+        let depends = provider["DependsOn"][0].clone();
+        provider["DependsOn"] = depends;
         t["Resources"]["Vpc"]["Metadata"] = json!({"note": "x"});
         t["Resources"]["RawBucket"]["DeletionPolicy"] = json!("Delete");
     });

@@ -42,8 +42,10 @@ The patches, each closing one gap:
      changes"; its exports were never registered, so DeleteStack failed unregistering them).
      Outputs are rebuilt from the executed template, so they show custom-resource attributes
      too, their exports are registered, and the stack keeps the values it was given.
-  9. `ResourceMap.build_resource_diff` (moto: modifies and removes in template order). Updates
-     run in dependency order, removals dependents first.
+  9. `ResourceMap.build_resource_diff` (moto: modifies and removes in template order, and
+     modifies a resource for a changed parameter only when it `Ref`s it). Updates run in
+     dependency order, removals dependents first, and a resource whose properties hold an
+     `Fn::If` on a condition the changed parameters flip is modified (its Update is sent).
   Patches 10 to 14 live in moto_resource_patches.py (resource emulation):
   10. `kms Key.create_from_cloudformation_json` (moto: passes CloudFormation's `Tags`
      `{Key, Value}` to the KMS API, which wants `{TagKey, TagValue}`: KeyError, HTTP 500 on any
@@ -701,10 +703,55 @@ def resource_map_delete(self):
         raise error
 
 
+def conditions_on(conditions, names):
+    """The conditions whose value depends on any of `names` (parameters or conditions)."""
+    found, names = set(), set(names)
+    while True:
+        more = {
+            c for c, body in conditions.items()
+            if c not in found and names & set(condition_inputs(body))
+        }
+        if not more:
+            return found
+        found |= more
+        names |= more
+
+
+def condition_inputs(node):
+    """The parameters (`Ref`) and conditions (`{"Condition": …}`, `Fn::If`) a JSON node names."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("Ref", "Condition") and isinstance(value, str):
+                yield value
+            elif key == "Fn::If" and isinstance(value, list) and value:
+                yield value[0]
+                yield from condition_inputs(value[1:])
+            else:
+                yield from condition_inputs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from condition_inputs(item)
+
+
 def build_resource_diff(self, other_template, parameters=None):
     """Patch 9: an update modifies resources in dependency order and removes dependents first
-    (moto: template order), so a modified resource reads the new attributes of what it needs."""
+    (moto: template order), so a modified resource reads the new attributes of what it needs.
+    A resource whose properties hold an `Fn::If` on a condition that a changed parameter flips is
+    modified too (moto: only a direct `Ref` of the parameter counts), as CloudFormation updates a
+    resource whose resolved properties change: `cdkrs sleep` flips `NetworkAwake`, and the
+    cluster's `StartOnCreate` with it."""
     diff = ORIGINAL["build_resource_diff"](self, other_template, parameters)
+    if parameters:
+        changed = [p for p in parameters if self.input_parameters.get(p) != parameters[p]]
+        flipped = conditions_on(other_template.get("Conditions", {}), changed)
+        for name, resource in other_template["Resources"].items():
+            if (
+                name in self._resource_json_map
+                and name not in diff["Modify"]
+                and "Condition" not in resource
+                and flipped & set(condition_inputs(resource.get("Properties", {})))
+            ):
+                diff["Modify"].append(name)
     diff["Modify"] = dependency_order(other_template["Resources"], diff["Modify"])
     diff["Remove"] = dependency_order(self._resource_json_map, diff["Remove"])[::-1]
     return diff

@@ -120,6 +120,23 @@ fn asleep(status: &Value) -> &str {
         .unwrap_or("(missing)")
 }
 
+/// The fake saw no cluster call but reads since its log was cleared, and the cluster is as it
+/// was (same id, state and spec).
+fn assert_cluster_untouched(w: &World, before: &Value) {
+    let calls: Vec<String> = w
+        .cloud
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains("/clusters/") && r.method != "GET")
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert!(calls.is_empty(), "cluster calls: {calls:?}");
+    let state = w.cloud.fake.state();
+    assert_eq!(state.clusters.len(), 1);
+    assert_eq!(&state.clusters[0], before, "the cluster is as it was");
+}
+
 #[test]
 fn environment_lifecycle_on_moto() {
     let w = World::start();
@@ -315,10 +332,28 @@ fn environment_lifecycle_on_moto() {
     let (stdout, _) = w.expect(&["diff", "-c", cfg_s], 0);
     assert!(stdout.contains("no differences"), "{stdout}");
 
-    // Sleep and wake: parameter-only updates.
+    // Sleep and wake: parameter-only updates. They flip the cluster's StartOnCreate, so the
+    // provider gets an Update (moto sends it through the launcher, as CloudFormation would) and
+    // answers it without a Databricks call: the cluster is not restarted, stopped or recreated.
+    let cluster_before = w.cloud.fake.state().clusters[0].clone();
+    let cluster_updates = |w: &World| {
+        w.cloud
+            .moto
+            .log()
+            .matches("Update DatabricksCluster (Custom::DatabricksCluster) request")
+            .count()
+    };
+    let updates_before = cluster_updates(&w);
+    w.cloud.fake.clear_requests();
     let (stdout, _) = w.expect(&["sleep", "-c", cfg_s], 0);
     assert!(stdout.contains("NetworkAsleep = true"), "{stdout}");
     assert_eq!(asleep(&status_json(&w, &cfg)), "true");
+    assert_eq!(
+        cluster_updates(&w),
+        updates_before + 1,
+        "the sleep sends the cluster an Update"
+    );
+    assert_cluster_untouched(&w, &cluster_before);
     let (stdout, _) = w.expect(&["sleep", "-c", cfg_s], 0);
     assert!(stdout.contains("already true"), "{stdout}");
     // A deploy while asleep keeps it asleep.
@@ -327,6 +362,12 @@ fn environment_lifecycle_on_moto() {
     let (stdout, _) = w.expect(&["wake", "-c", cfg_s], 0);
     assert!(stdout.contains("NetworkAsleep = false"), "{stdout}");
     assert_eq!(asleep(&status_json(&w, &cfg)), "false");
+    assert_eq!(
+        cluster_updates(&w),
+        updates_before + 2,
+        "the wake sends the cluster an Update"
+    );
+    assert_cluster_untouched(&w, &cluster_before);
 
     // Destroy: the data buckets and keys are listed as retained.
     let (stdout, stderr) = w.expect(&["destroy", "-c", cfg_s, "--yes"], 0);

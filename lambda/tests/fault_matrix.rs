@@ -1,6 +1,8 @@
 //! The fault matrix of issue 4: every resource type x Create / Update / Delete x the happy path
 //! and each fault the fake Databricks server can inject, driven with real event JSON through
-//! `dispatch::respond` (the entry point the runtime uses; harness in `common/mod.rs`).
+//! `dispatch::respond` (the entry point the runtime uses; harness in `common/mod.rs`). The
+//! cluster appears twice: awake, and asleep (`StartOnCreate` false: created then terminated,
+//! edited while terminated; the write of its Create is the terminate, and no case may start it).
 //!
 //! A case prepares what the operation needs (dependencies, and for Update / Delete the object
 //! itself) with clean calls, then queues the fault on the resource type's API path prefix
@@ -16,10 +18,10 @@
 //! an HTML login page with status 200; a numeric `error_code` that looks transient (503,
 //! `{"error_code": 503}`); and the numeric 403 `{"error_code": 403}`, which is not retried.
 //!
-//! `Retry-After` is 1 s for the first call of every Create (11 cases, which also assert that the
+//! `Retry-After` is 1 s for the first call of every Create (12 cases, which also assert that the
 //! operation waited that long) and 0 s elsewhere (honoured: the retry follows at once, without
-//! backoff). The 397 cases take about 60 s of test time in all, about 30 s of wall time with
-//! the default two test threads of a 2-core machine.
+//! backoff). The 435 cases take about 30 s of wall time with the default two test threads of a
+//! 2-core machine.
 //!
 //! Every case asserts: exactly one answer (checked by `Harness::send`); SUCCESS with exactly the
 //! attribute keys of the type's `…Attr::ALL` (nothing for a Delete), or for the numeric 403 a
@@ -72,6 +74,9 @@ enum Type {
     Group,
     File,
     Cluster,
+    /// The cluster while the network is asleep (`StartOnCreate` false): created, then
+    /// terminated; edited while terminated.
+    ClusterAsleep,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -203,7 +208,7 @@ impl Type {
             Type::InstanceProfile => INSTANCE_PROFILE,
             Type::Group => GROUP,
             Type::File => FILE,
-            Type::Cluster => CLUSTER,
+            Type::Cluster | Type::ClusterAsleep => CLUSTER,
         }
     }
 
@@ -220,7 +225,7 @@ impl Type {
             Type::InstanceProfile => names(db::InstanceProfileAttr::ALL),
             Type::Group => names(db::GroupAttr::ALL),
             Type::File => names(db::WorkspaceFileAttr::ALL),
-            Type::Cluster => names(db::ClusterAttr::ALL),
+            Type::Cluster | Type::ClusterAsleep => names(db::ClusterAttr::ALL),
         };
         all.sort_unstable();
         all
@@ -239,7 +244,7 @@ impl Type {
             Type::InstanceProfile => Some("InstanceProfileArn"),
             Type::Group => Some("GroupId"),
             Type::File => Some("Path"),
-            Type::Cluster => Some("ClusterId"),
+            Type::Cluster | Type::ClusterAsleep => Some("ClusterId"),
         }
     }
 
@@ -264,6 +269,11 @@ impl Type {
             (Workspace, Update) => Some((1, "PATCH")),
             // The profiles are listed, then the role edited.
             (InstanceProfile, Update) => Some((1, "POST")),
+            // List, create, then the new phase's write: the terminate (the create is the
+            // write of the `Cluster` cases).
+            (ClusterAsleep, Create) => Some((2, "POST")),
+            // The cluster is read (terminated), then edited.
+            (ClusterAsleep, Update) => Some((1, "POST")),
             // The group is read, then PATCHed.
             (Group, Update) => Some((1, "PATCH")),
             // mkdirs, export (is it there?), then import without overwrite.
@@ -292,7 +302,7 @@ impl Type {
             Type::InstanceProfile => "/api/2.0/instance-profiles".to_owned(),
             Type::Group => "/api/2.0/preview/scim/v2/Groups".to_owned(),
             Type::File => "/api/2.0/workspace/".to_owned(),
-            Type::Cluster => "/api/2.1/clusters".to_owned(),
+            Type::Cluster | Type::ClusterAsleep => "/api/2.1/clusters".to_owned(),
         }
     }
 
@@ -394,6 +404,7 @@ impl Type {
                 "ContentBase64": if new { SCRIPT_TWO } else { SCRIPT_ONE }, "Overwrite": false
             }),
             Type::Cluster => cluster(h, if new { 8 } else { 4 }),
+            Type::ClusterAsleep => cluster_asleep(h, if new { 8 } else { 4 }),
         }
     }
 
@@ -435,7 +446,7 @@ impl Type {
                     )
                 })
                 .collect(),
-            Type::Cluster => by(&s.clusters, "cluster_id"),
+            Type::Cluster | Type::ClusterAsleep => by(&s.clusters, "cluster_id"),
         }
     }
 
@@ -509,8 +520,13 @@ impl Type {
                 o["content"] == "#!/bin/bash\necho one\n",
                 o["content"] == "#!/bin/bash\necho two\n",
             ),
-            Type::Cluster => {
-                if o["state"] != "RUNNING" {
+            Type::Cluster | Type::ClusterAsleep => {
+                let state = if self == Type::Cluster {
+                    "RUNNING"
+                } else {
+                    "TERMINATED"
+                };
+                if o["state"] != state {
                     return Version::Other;
                 }
                 pick(
@@ -651,6 +667,21 @@ async fn run_case(t: Type, op: Op, fault: Fault, target: Target) -> Duration {
             .filter(|r| r.path == "/api/2.1/clusters/edit" && r.status == 200)
             .count();
         assert_eq!(applied, 1, "{case}: the edit is applied once");
+    }
+
+    // Asleep, no fault makes the provider start the cluster, and the write of a Create is the
+    // terminate after the create.
+    if t == Type::ClusterAsleep {
+        let started: Vec<&RequestRecord> = requests
+            .iter()
+            .filter(|r| {
+                r.path == "/api/2.1/clusters/start" || r.path == "/api/2.1/clusters/restart"
+            })
+            .collect();
+        assert!(started.is_empty(), "{case}: {started:?}");
+        if (op, target) == (Op::Create, Target::Write) && fault != Fault::None {
+            assert_eq!(faulted[skip].path, "/api/2.1/clusters/delete", "{case}");
+        }
     }
 
     // The answer.
@@ -869,6 +900,9 @@ matrix_tests! {
     cluster_create: Cluster Create;
     cluster_update: Cluster Update;
     cluster_delete: Cluster Delete;
+    cluster_asleep_create: ClusterAsleep Create;
+    cluster_asleep_update: ClusterAsleep Update;
+    cluster_asleep_delete: ClusterAsleep Delete;
 }
 
 /// The matrix covers every resource type the provider serves.
@@ -886,10 +920,12 @@ fn the_matrix_covers_every_resource_type() {
         Type::Group,
         Type::File,
         Type::Cluster,
+        Type::ClusterAsleep,
     ];
     let mut covered: Vec<&str> = all.iter().map(|t| t.resource_type()).collect();
     let mut served: Vec<&str> = db::resource_type::ALL.to_vec();
     covered.sort_unstable();
+    covered.dedup();
     served.sort_unstable();
     assert_eq!(covered, served);
 }

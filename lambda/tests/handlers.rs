@@ -10,7 +10,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use common::*;
-use databricks_provider::dispatch::{respond, Continuation, Handled, Invocation, ANSWER_MARGIN};
+use databricks_provider::dispatch::{
+    respond, Continuation, Handled, Invocation, ANSWER_MARGIN, PROGRESS_KEY,
+};
 use databricks_provider::handlers;
 use serde_json::{json, Value};
 use testkit::databricks::FakeConfig;
@@ -429,6 +431,207 @@ async fn cluster_create_waits_edit_restarts_and_permanent_delete() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The cluster while the network is asleep (`StartOnCreate` false)
+
+/// The cluster calls an operation made, as `METHOD op` (`POST delete`, `GET get`, …).
+fn cluster_calls(h: &Harness) -> Vec<String> {
+    h.fake
+        .requests()
+        .iter()
+        .filter_map(|r| {
+            r.path
+                .strip_prefix("/api/2.1/clusters/")
+                .map(|op| format!("{} {op}", r.method))
+        })
+        .collect()
+}
+
+/// Asserts no call could have started or restarted a cluster.
+fn assert_nothing_started(calls: &[String]) {
+    for call in calls {
+        assert!(
+            ![
+                "POST edit",
+                "POST start",
+                "POST restart",
+                "POST resize",
+                "POST create"
+            ]
+            .contains(&call.as_str()),
+            "{call} in {calls:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_cluster_created_asleep_is_terminated_not_left_starting() {
+    let h = Harness::start().await;
+    let props = cluster_asleep(&h, 4);
+    let (id, data) = ok(&h.create(CLUSTER, &props).await);
+    assert_eq!(data, json!({"ClusterId": id}));
+    let state = h.fake.state();
+    let c = state.cluster(&id).expect("stored");
+    assert_eq!(c["state"], "TERMINATED", "{c}");
+    assert_eq!(c["termination_reason"]["code"], "USER_REQUEST");
+    assert!(c.get("last_restarted_time").is_none(), "it never ran: {c}");
+    assert_eq!(c["autoscale"]["max_workers"], 4);
+    assert!(
+        c.get("start_on_create").is_none() && !c.to_string().contains("StartOnCreate"),
+        "the property is not part of the spec sent: {c}"
+    );
+    let calls = cluster_calls(&h);
+    assert_eq!(
+        calls.iter().filter(|c| *c == "POST create").count(),
+        1,
+        "{calls:?}"
+    );
+    let create = calls.iter().position(|c| c == "POST create").unwrap();
+    let terminate = calls.iter().position(|c| c == "POST delete").unwrap();
+    assert!(terminate > create, "{calls:?}");
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c == "POST start" || c == "POST restart"),
+        "{calls:?}"
+    );
+    ok(&h.delete(CLUSTER, &id, &props).await);
+    assert!(h.fake.state().clusters.is_empty());
+}
+
+#[tokio::test]
+async fn a_cluster_adopted_asleep_is_terminated_too() {
+    let h = Harness::start().await;
+    let asleep = cluster_asleep(&h, 2);
+    // The create is processed but its answer cut: the handler finds the cluster by its tag
+    // (still PENDING) and terminates it like one it made.
+    h.fake
+        .faults()
+        .on("/api/2.1/clusters/create")
+        .malformed_next(1);
+    let (id, _) = ok(&h.create(CLUSTER, &asleep).await);
+    let state = h.fake.state();
+    assert_eq!(state.clusters.len(), 1, "no duplicate");
+    assert_eq!(state.cluster(&id).expect("stored")["state"], "TERMINATED");
+
+    // A retried Create finds it terminated: the terminate is a no-op, nothing starts.
+    h.fake.clear_requests();
+    let (again, _) = ok(&h.create(CLUSTER, &asleep).await);
+    assert_eq!(again, id);
+    assert_eq!(h.fake.state().clusters.len(), 1);
+    assert_eq!(h.fake.state().cluster(&id).unwrap()["state"], "TERMINATED");
+    assert_nothing_started(&cluster_calls(&h));
+
+    // A cluster made awake (RUNNING) and adopted by a Create retried asleep is terminated.
+    ok(&h.delete(CLUSTER, &id, &asleep).await);
+    let (running, _) = ok(&h.create(CLUSTER, &cluster(&h, 2)).await);
+    assert_eq!(
+        h.fake.state().cluster(&running).unwrap()["state"],
+        "RUNNING"
+    );
+    h.fake.clear_requests();
+    let (adopted, _) = ok(&h.create(CLUSTER, &asleep).await);
+    assert_eq!(adopted, running);
+    assert_eq!(h.fake.state().clusters.len(), 1);
+    assert_eq!(
+        h.fake.state().cluster(&running).unwrap()["state"],
+        "TERMINATED"
+    );
+    assert_nothing_started(&cluster_calls(&h));
+}
+
+#[tokio::test]
+async fn sleep_and_wake_update_the_cluster_without_a_call() {
+    let h = Harness::start().await;
+    let awake = cluster(&h, 4);
+    let asleep = cluster_asleep(&h, 4);
+    // Created awake (no StartOnCreate, then `true`): running.
+    let (id, _) = ok(&h.create(CLUSTER, &awake).await);
+    let mut awake_explicit = awake.clone();
+    awake_explicit["StartOnCreate"] = json!(true);
+    for (new, old) in [
+        (&awake_explicit, &awake),
+        (&asleep, &awake_explicit),
+        (&awake_explicit, &asleep),
+    ] {
+        h.fake.clear_requests();
+        let (same, data) = ok(&h.update(CLUSTER, &id, new, old).await);
+        assert_eq!(same, id);
+        assert_eq!(data, json!({"ClusterId": id}));
+        assert_eq!(cluster_calls(&h), Vec::<String>::new(), "no call at all");
+        assert_eq!(h.fake.state().cluster(&id).unwrap()["state"], "RUNNING");
+    }
+
+    // Created asleep: terminated, and a wake does not start it; a sleep again leaves it.
+    let h = Harness::start().await;
+    let awake = cluster(&h, 4);
+    let asleep = cluster_asleep(&h, 4);
+    let (id, _) = ok(&h.create(CLUSTER, &asleep).await);
+    for (new, old) in [(&awake, &asleep), (&asleep, &awake)] {
+        h.fake.clear_requests();
+        ok(&h.update(CLUSTER, &id, new, old).await);
+        assert_eq!(cluster_calls(&h), Vec::<String>::new(), "no call at all");
+        assert_eq!(h.fake.state().cluster(&id).unwrap()["state"], "TERMINATED");
+    }
+}
+
+#[tokio::test]
+async fn an_edit_while_asleep_keeps_a_terminated_cluster_terminated() {
+    let h = Harness::start().await;
+    let (id, _) = ok(&h.create(CLUSTER, &cluster_asleep(&h, 4)).await);
+    h.fake.clear_requests();
+    let (same, _) = ok(&h
+        .update(CLUSTER, &id, &cluster_asleep(&h, 8), &cluster_asleep(&h, 4))
+        .await);
+    assert_eq!(same, id);
+    let state = h.fake.state();
+    let c = state.cluster(&id).expect("stored");
+    assert_eq!(c["state"], "TERMINATED", "{c}");
+    assert_eq!(c["autoscale"]["max_workers"], 8);
+    let calls = cluster_calls(&h);
+    assert_eq!(calls.iter().filter(|c| *c == "POST edit").count(), 1);
+    assert!(
+        !calls
+            .iter()
+            .any(|c| ["POST delete", "POST start", "POST restart"].contains(&c.as_str())),
+        "already terminated: only a read and the edit: {calls:?}"
+    );
+    assert_eq!(h.answered("POST", "/api/2.1/clusters/edit", 200), 1);
+}
+
+#[tokio::test]
+async fn an_edit_while_asleep_terminates_a_running_cluster_before_editing_it() {
+    // Not expected in practice (asleep, the cluster has no egress and has normally
+    // auto-terminated), but defined: the edit of a RUNNING cluster would restart it, so the
+    // provider terminates it, waits for TERMINATED and edits it then; it stays terminated.
+    let h = Harness::start().await;
+    let (id, _) = ok(&h.create(CLUSTER, &cluster(&h, 4)).await);
+    assert_eq!(h.fake.state().cluster(&id).unwrap()["state"], "RUNNING");
+    h.fake.clear_requests();
+    let (same, _) = ok(&h
+        .update(CLUSTER, &id, &cluster_asleep(&h, 8), &cluster(&h, 4))
+        .await);
+    assert_eq!(same, id);
+    let state = h.fake.state();
+    let c = state.cluster(&id).expect("stored");
+    assert_eq!(c["state"], "TERMINATED", "{c}");
+    assert_eq!(c["autoscale"]["max_workers"], 8);
+    let calls = cluster_calls(&h);
+    let terminate = calls.iter().position(|c| c == "POST delete");
+    let edit = calls.iter().position(|c| c == "POST edit");
+    assert!(
+        matches!((terminate, edit), (Some(t), Some(e)) if t < e),
+        "terminated, then edited: {calls:?}"
+    );
+    assert_eq!(calls.iter().filter(|c| *c == "POST edit").count(), 1);
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c == "POST start" || c == "POST restart"),
+        "{calls:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
 // Faults
 
 #[tokio::test]
@@ -690,33 +893,22 @@ impl Continuation for Handovers {
     }
 }
 
-#[tokio::test]
-async fn a_workspace_slower_than_one_invocation_completes_across_several() {
-    let h = Harness::with(
-        FakeConfig {
-            workspace_provisioning_delay: Duration::from_millis(8000),
-            ..FakeConfig::default()
-        },
-        SECRET,
-    )
-    .await;
-    let ids = prerequisites(&h, 71).await;
-    let mut payload = h.event(
-        "Create",
-        WORKSPACE,
-        &workspace(&h, "t-slow", &ids),
-        None,
-        None,
-    );
+/// Runs `payload` as a Lambda would, each invocation with time for a few polls only, handing
+/// over until the answer; returns it, the number of invocations and the hand-overs' progress.
+async fn across_invocations(
+    h: &Harness,
+    mut payload: Value,
+) -> (databricks_provider::response::Response, usize, Vec<Value>) {
     let answers_before = h.rx.received().len();
     let handovers = Handovers::default();
     let mut invocations = 0;
+    let mut progress = Vec::new();
     let answer = loop {
         invocations += 1;
         assert!(invocations < 50, "the operation never finished");
         let invocation = Invocation::from_payload(&payload).expect("an invocation");
         let ctx = h.ctx.clone();
-        // Each invocation has time for a few polls, not for the whole provisioning.
+        // Each invocation has time for a few polls, not for the whole operation.
         let handled = respond(
             &h.http,
             invocation,
@@ -736,20 +928,72 @@ async fn a_workspace_slower_than_one_invocation_completes_across_several() {
                     "no answer while the operation goes on"
                 );
                 payload = handovers.0.lock().expect("log").pop().expect("a hand-over");
+                progress.push(payload[PROGRESS_KEY].clone());
             }
         }
     };
-    assert_eq!(answer.status, "SUCCESS", "{}", answer.reason);
-    assert!(invocations >= 3, "took {invocations} invocations");
     assert_eq!(
         h.rx.received().len(),
         answers_before + 1,
         "exactly one answer"
     );
+    (answer, invocations, progress)
+}
+
+#[tokio::test]
+async fn a_workspace_slower_than_one_invocation_completes_across_several() {
+    let h = Harness::with(
+        FakeConfig {
+            workspace_provisioning_delay: Duration::from_millis(8000),
+            ..FakeConfig::default()
+        },
+        SECRET,
+    )
+    .await;
+    let ids = prerequisites(&h, 71).await;
+    let payload = h.event(
+        "Create",
+        WORKSPACE,
+        &workspace(&h, "t-slow", &ids),
+        None,
+        None,
+    );
+    let (answer, invocations, _) = across_invocations(&h, payload).await;
+    assert_eq!(answer.status, "SUCCESS", "{}", answer.reason);
+    assert!(invocations >= 3, "took {invocations} invocations");
     let id: i64 = answer.data["WorkspaceId"]
         .parse()
         .expect("a numeric workspace id");
     let state = h.fake.state();
     let ws = state.workspace(id).expect("the workspace exists");
     assert_eq!(ws["workspace_status"], "RUNNING");
+}
+
+#[tokio::test]
+async fn a_cluster_terminating_slower_than_one_invocation_hands_over_its_phase() {
+    let h = Harness::with(
+        FakeConfig {
+            deletion_delay: Duration::from_millis(6000),
+            ..FakeConfig::default()
+        },
+        SECRET,
+    )
+    .await;
+    let payload = h.event("Create", CLUSTER, &cluster_asleep(&h, 2), None, None);
+    let (answer, invocations, progress) = across_invocations(&h, payload).await;
+    assert_eq!(answer.status, "SUCCESS", "{}", answer.reason);
+    assert!(invocations >= 2, "took {invocations} invocations");
+    let id = answer.data["ClusterId"].clone();
+    for p in &progress {
+        assert_eq!(p, &json!({"phase": "terminate", "cluster_id": id}), "{p}");
+    }
+    let state = h.fake.state();
+    assert_eq!(state.clusters.len(), 1, "created once");
+    assert_eq!(state.cluster(&id).expect("stored")["state"], "TERMINATED");
+    assert_nothing_started(
+        &cluster_calls(&h)
+            .into_iter()
+            .filter(|c| c != "POST create")
+            .collect::<Vec<_>>(),
+    );
 }

@@ -387,6 +387,22 @@ fn cluster_waits_for_the_network_without_depending_on_what_sleep_removes() {
 }
 
 #[test]
+fn a_cluster_created_asleep_is_not_left_starting() {
+    // The provider terminates a cluster created while this is false, and an Update that
+    // changes only this (sleep, wake) calls nothing: the property is not part of the spec.
+    for asleep in [false, true] {
+        let mut c = config(DEFAULT);
+        c.network_asleep = asleep;
+        let t = synth(&c);
+        assert_eq!(
+            resource(&t, "DatabricksCluster")["Properties"]["StartOnCreate"],
+            json!({"Fn::If": ["NetworkAwake", true, false]}),
+            "asleep: {asleep}"
+        );
+    }
+}
+
+#[test]
 fn endpoint_policies_admit_this_account_and_databricks_only() {
     let t = synth(&config(DEFAULT));
     let region = cdkrs_stacks::regions::region("eu-west-1").unwrap();

@@ -1308,6 +1308,85 @@ async fn cluster_lifecycle() {
 }
 
 #[tokio::test]
+async fn cluster_terminate_from_pending_is_idempotent_and_an_edit_keeps_it_terminated() {
+    let (fake, _, w) = start().await;
+    let spec = json!({"cluster_name": "acme-shared", "spark_version": "15.4.x-scala2.12",
+                      "node_type_id": "r5.xlarge", "autoscale": {"min_workers": 1, "max_workers": 4},
+                      "autotermination_minutes": 30});
+    let id = w
+        .post("/api/2.1/clusters/create", spec.clone())
+        .await
+        .json()["cluster_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let get = format!("/api/2.1/clusters/get?cluster_id={id}");
+    let terminate = || w.post("/api/2.1/clusters/delete", json!({"cluster_id": id}));
+
+    // PENDING -> TERMINATING -> TERMINATED: the start is abandoned, the cluster kept.
+    assert_eq!(w.get(&get).await.json()["state"], "PENDING");
+    assert_eq!(terminate().await.status, 200);
+    assert_eq!(w.get(&get).await.json()["state"], "TERMINATING");
+    // Again while TERMINATING: nothing happens.
+    assert_eq!(terminate().await.json(), json!({}));
+    let (terminated, _) = wait_field(&w, &get, "state", "TERMINATED").await;
+    assert_eq!(terminated["termination_reason"]["code"], "USER_REQUEST");
+    assert!(
+        terminated.get("last_restarted_time").is_none(),
+        "{terminated}"
+    );
+    // It never reaches RUNNING, even after the start delay.
+    sleep(Duration::from_millis(150)).await;
+    assert_eq!(w.get(&get).await.json()["state"], "TERMINATED");
+    // Again while TERMINATED: 200, nothing changes.
+    assert_eq!(terminate().await.status, 200);
+    assert_eq!(w.get(&get).await.json(), terminated);
+
+    // An edit of a TERMINATED cluster applies the spec and leaves it TERMINATED.
+    let mut edited = spec.clone();
+    edited["cluster_id"] = json!(id);
+    edited["autoscale"]["max_workers"] = json!(8);
+    assert_eq!(w.post("/api/2.1/clusters/edit", edited).await.status, 200);
+    sleep(Duration::from_millis(150)).await;
+    let after = w.get(&get).await.json();
+    assert_eq!(after["state"], "TERMINATED", "{after}");
+    assert_eq!(after["autoscale"]["max_workers"], 8);
+    assert_eq!(
+        after["termination_reason"],
+        terminated["termination_reason"]
+    );
+
+    // The new spec applies at the next start; a RUNNING cluster terminates the same way.
+    w.post("/api/2.1/clusters/start", json!({"cluster_id": id}))
+        .await;
+    let (running, _) = wait_field(&w, &get, "state", "RUNNING").await;
+    assert_eq!(running["autoscale"]["max_workers"], 8);
+    assert_eq!(terminate().await.status, 200);
+    assert_eq!(w.get(&get).await.json()["state"], "TERMINATING");
+    // An edit while TERMINATING is refused.
+    let mut busy = spec.clone();
+    busy["cluster_id"] = json!(id);
+    assert_error(
+        &w.post("/api/2.1/clusters/edit", busy).await,
+        400,
+        "INVALID_STATE",
+        "unexpected state Terminating",
+    );
+    wait_field(&w, &get, "state", "TERMINATED").await;
+    assert_error(
+        &w.post(
+            "/api/2.1/clusters/delete",
+            json!({"cluster_id": "0619-000000-nothere"}),
+        )
+        .await,
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "does not exist",
+    );
+    fake.stop().await;
+}
+
+#[tokio::test]
 async fn workspace_files_import_overwrite_delete() {
     let (fake, _, w) = start().await;
     let script = b"#!/bin/bash\necho hello\n";

@@ -38,6 +38,15 @@ property_struct! {
         /// A [`DataSecurityMode`](super::DataSecurityMode) value. Absent: Databricks' default.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub data_security_mode: Option<R::Str>,
+        /// Whether the provider leaves a cluster it creates starting (`clusters/create` always
+        /// starts one). `false` (the environment while its network is asleep): the provider
+        /// terminates the new or adopted cluster right away (`clusters/delete`) and succeeds
+        /// once it is `TERMINATED`; a spec change terminates a cluster that is not `TERMINATED`
+        /// before the `clusters/edit`, so the edit never restarts it. Not part of the spec sent
+        /// to Databricks: an Update that changes only this calls nothing (a sleep or wake never
+        /// starts, stops or restarts the cluster). Absent: true.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub start_on_create: Option<R::Bool>,
     }
 }
 
@@ -168,6 +177,7 @@ mod tests {
             cluster_log_conf: None,
             init_scripts: None,
             data_security_mode: None,
+            start_on_create: None,
         }
     }
 
@@ -218,6 +228,7 @@ mod tests {
                 },
             }]),
             data_security_mode: Some(DataSecurityMode::SingleUser.into()),
+            start_on_create: Some(false.into()),
             ..base
         };
         let (ty, props) = synth_custom(stack, &f, "Cluster", cluster);
@@ -256,13 +267,15 @@ mod tests {
                 "InitScripts": [
                     {"Workspace": {"Destination": {"Fn::GetAtt": ["SseKmsScript", "Path"]}}}
                 ],
-                "DataSecurityMode": "SINGLE_USER"
+                "DataSecurityMode": "SINGLE_USER",
+                "StartOnCreate": false
             })
         );
 
         let mut event = as_delivered(&props);
         assert_eq!(event["Autoscale"]["MinWorkers"], "1");
         assert_eq!(event["ClusterLogConf"]["EnableEncryption"], "true");
+        assert_eq!(event["StartOnCreate"], "false");
         event["InitScripts"][0]["Workspace"]["Destination"] =
             json!("/Shared/cdkrs/init/sse-kms.sh");
         let rt: Cluster<Runtime> = serde_json::from_value(event).unwrap();
@@ -324,6 +337,7 @@ mod tests {
             }])
         );
         assert_eq!(rt.data_security_mode.as_deref(), Some("SINGLE_USER"));
+        assert_eq!(rt.start_on_create, Some(Lenient(false)));
     }
 
     #[test]
@@ -352,6 +366,7 @@ mod tests {
         assert_eq!(rt.cluster_log_conf, None);
         assert_eq!(rt.init_scripts, None);
         assert_eq!(rt.data_security_mode, None);
+        assert_eq!(rt.start_on_create, None);
         assert_eq!(rt.aws_attributes.instance_profile_arn, None);
         assert_eq!(rt.aws_attributes.zone_id, None);
         assert_eq!(rt.aws_attributes.ebs_volume_type, None);

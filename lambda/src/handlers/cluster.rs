@@ -6,10 +6,20 @@
 //! Cluster names are not unique, so the provider tags each cluster with its stack and logical
 //! id ([`RESOURCE_TAG`]) and a retried Create adopts only a cluster with that name and tag. A
 //! cluster that fails to start during a Create is deleted before the FAILED answer.
+//!
+//! `StartOnCreate` false (the environment while its network is asleep): `clusters/create`
+//! always starts the cluster, so the provider terminates it at once (`clusters/delete`, which
+//! only stops it) and waits for `TERMINATED`, for a new and an adopted cluster alike; a spec
+//! change terminates a cluster that is not `TERMINATED` before the `edit`, which then leaves
+//! it terminated. The property is not part of the spec: an Update that changes only it (a sleep
+//! or a wake) makes no call. The Terraform provider treats its own non-spec cluster attributes
+//! the same way (`no_wait`, `is_pinned` are in `clusterConfigFieldsToIgnore`,
+//! `clusters/resource_cluster.go`), and terminates a cluster it had to start for a library
+//! change once done ("was in TERMINATED state, so terminating it again", same file).
 
 use std::collections::BTreeMap;
 
-use cdkrs_constructs::databricks::{self as db, ClusterAttr, Runtime};
+use cdkrs_constructs::databricks::{self as db, ClusterAttr, Lenient, Runtime};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -17,7 +27,7 @@ use super::{
     data, deleted, done, find_or_create, read_progress, required, stack_name, text, Context, Ctx,
     HandlerError, Resource, Step, StepResult,
 };
-use crate::client::{with_query, ErrorKind, Method};
+use crate::client::{with_query, ApiError, ErrorKind, Method};
 use crate::event::Request;
 
 /// The handler.
@@ -33,10 +43,14 @@ const MAX_PAGES: usize = 50;
 
 /// What a long cluster operation is waiting for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 enum Phase {
     /// A new cluster starting.
     Create,
+    /// A new (or adopted) cluster terminating right after the create (`StartOnCreate` false).
+    Terminate,
+    /// A cluster terminating before an edit that must not restart it (`StartOnCreate` false).
+    TerminateForEdit,
     /// An `edit` refused while the cluster was busy: try it again.
     Edit,
     /// An edited cluster restarting.
@@ -62,6 +76,11 @@ fn finished(cluster_id: &str) -> StepResult {
         cluster_id,
         data([(ClusterAttr::ClusterId, cluster_id.to_owned())]),
     )
+}
+
+/// Whether a cluster may be left starting: `StartOnCreate`, true when absent.
+fn starts(p: &Props) -> bool {
+    !matches!(p.start_on_create, Some(Lenient(false)))
 }
 
 /// The tag value of this resource.
@@ -212,12 +231,69 @@ async fn start_create(
     )
     .await?;
     let id = required(&cluster, "cluster_id", "creating a cluster")?;
-    tracing::info!(cluster_id = %id, adopted, "cluster starting");
-    wait(Phase::Create, &id)
+    if starts(p) {
+        tracing::info!(cluster_id = %id, adopted, "cluster starting");
+        return wait(Phase::Create, &id);
+    }
+    // Not to be left starting (the network is asleep): stop it now, whatever state an adopted
+    // cluster is in (a no-op when it is already terminating or terminated).
+    if let Err(e) = terminate(ctx, url, &id).await {
+        // Nobody else will delete it: CloudFormation skips a failed Create's Delete.
+        let note = match permanent_delete(ctx, url, &id).await {
+            Ok(()) => "; the cluster was deleted".to_owned(),
+            Err(d) => format!("; deleting it failed too: {d}"),
+        };
+        return Err(HandlerError::Invalid(format!("{e}{note}")));
+    }
+    tracing::info!(cluster_id = %id, adopted, "cluster created; terminating it (StartOnCreate false)");
+    wait(Phase::Terminate, &id)
+}
+
+/// Terminates a cluster (`clusters/delete`). Databricks stops it asynchronously (`TERMINATING`,
+/// then `TERMINATED`), keeps its id and spec, and does nothing to a cluster that is already
+/// `TERMINATING` or `TERMINATED` (databricks-sdk-go `service/compute/interface.go`,
+/// `ClustersService.Delete`; reference §3.3), so sending it again is safe.
+async fn terminate(ctx: &Ctx, url: &str, id: &str) -> Result<(), HandlerError> {
+    ctx.client
+        .workspace(
+            url,
+            Method::POST,
+            "/api/2.1/clusters/delete",
+            Some(&json!({"cluster_id": id})),
+        )
+        .await
+        .context(|| format!("terminating cluster {id}"))?;
+    Ok(())
+}
+
+/// `clusters/get`.
+async fn get(ctx: &Ctx, url: &str, id: &str) -> Result<Value, ApiError> {
+    let path = with_query("/api/2.1/clusters/get", &[("cluster_id", id)]);
+    ctx.client.workspace(url, Method::GET, &path, None).await
 }
 
 /// Sends the full spec with `edit`: a busy cluster is tried again later, a missing one made anew.
+///
+/// With `StartOnCreate` false the edit must not restart the cluster. Databricks restarts a
+/// cluster edited while `RUNNING` and leaves one edited while `TERMINATED` terminated ("If a
+/// cluster is updated while in a `TERMINATED` state, it will remain `TERMINATED`",
+/// databricks-sdk-go `service/compute/interface.go`, `ClustersService.Edit`; the same text in
+/// the Clusters API reference), so a cluster in any other state is terminated first
+/// ([`Phase::TerminateForEdit`]) and edited once it is `TERMINATED`.
 async fn edit(ctx: &Ctx, request: &Request, p: &Props, id: &str) -> StepResult {
+    if !starts(p) {
+        match get(ctx, &p.workspace_url, id).await {
+            Ok(c) if text(&c, "state").as_deref() == Some("TERMINATED") => {}
+            Ok(c) => {
+                let state = text(&c, "state").unwrap_or_default();
+                tracing::info!(cluster_id = %id, state = %state, "terminating the cluster before editing it (StartOnCreate false)");
+                terminate(ctx, &p.workspace_url, id).await?;
+                return wait(Phase::TerminateForEdit, id);
+            }
+            Err(e) if e.is_not_found() => return start_create(ctx, request, p, Some(id)).await,
+            Err(e) => return Err(e).context(|| format!("reading cluster {id}")),
+        }
+    }
     let mut body = spec(p, &tag_value(request));
     body["cluster_id"] = json!(id);
     match ctx
@@ -311,12 +387,7 @@ async fn poll(ctx: &Ctx, request: &Request, p: &Props, progress: Value) -> StepR
     if phase == Phase::Edit {
         // An edit refused as busy may have been applied already (its first answer was lost and
         // the retry found the cluster restarting): re-sending it would restart the cluster again.
-        let path = with_query("/api/2.1/clusters/get", &[("cluster_id", &cluster_id)]);
-        if let Ok(current) = ctx
-            .client
-            .workspace(&p.workspace_url, Method::GET, &path, None)
-            .await
-        {
+        if let Ok(current) = get(ctx, &p.workspace_url, &cluster_id).await {
             if contains(&current, &spec(p, &tag_value(request))) {
                 tracing::info!(cluster_id = %cluster_id, "edit already applied; waiting for the restart");
                 return wait(Phase::Restart, &cluster_id);
@@ -325,17 +396,34 @@ async fn poll(ctx: &Ctx, request: &Request, p: &Props, progress: Value) -> StepR
         return edit(ctx, request, p, &cluster_id).await;
     }
     let url = p.workspace_url.as_str();
-    let path = with_query("/api/2.1/clusters/get", &[("cluster_id", &cluster_id)]);
-    let cluster = match ctx.client.workspace(url, Method::GET, &path, None).await {
+    let cluster = match get(ctx, url, &cluster_id).await {
         Ok(c) => c,
         Err(e) if e.is_not_found() => {
+            let doing = match phase {
+                Phase::Terminate | Phase::TerminateForEdit => "terminating",
+                _ => "starting",
+            };
             return Err(HandlerError::Invalid(format!(
-                "cluster {cluster_id} disappeared while it was starting"
-            )))
+                "cluster {cluster_id} disappeared while it was {doing}"
+            )));
         }
         Err(e) => return Err(e).context(|| format!("reading cluster {cluster_id}")),
     };
-    match text(&cluster, "state").as_deref() {
+    let state = text(&cluster, "state");
+    if matches!(phase, Phase::Terminate | Phase::TerminateForEdit) {
+        return match state.as_deref() {
+            Some("TERMINATED") if phase == Phase::Terminate => finished(&cluster_id),
+            Some("TERMINATED") => edit(ctx, request, p, &cluster_id).await,
+            Some("TERMINATING") => wait(phase, &cluster_id),
+            // Still PENDING, or started again meanwhile: terminate (again; a no-op if the
+            // first request is being applied).
+            _ => {
+                terminate(ctx, url, &cluster_id).await?;
+                wait(phase, &cluster_id)
+            }
+        };
+    }
+    match state.as_deref() {
         Some("RUNNING") => finished(&cluster_id),
         Some("TERMINATED" | "TERMINATING" | "ERROR") => {
             if phase == Phase::Restart || had_started(&cluster) {
@@ -388,7 +476,11 @@ impl Resource for Cluster {
             // Another workspace: a new cluster there (CloudFormation deletes the old one).
             return start_create(ctx, request, p, Some(id)).await;
         }
-        if p == old {
+        let tag = tag_value(request);
+        if spec(p, &tag) == spec(old, &tag) {
+            // The spec Databricks holds is the same; at most `StartOnCreate` changed (a sleep or
+            // a wake), which concerns creation only. No call: a sleep or a wake never starts,
+            // stops or restarts the cluster.
             return finished(id);
         }
         edit(ctx, request, p, id).await
@@ -434,6 +526,47 @@ mod tests {
             json!([{"workspace": {"destination": "/Shared/init.sh"}}])
         );
         assert!(s.get("spark_conf").is_none());
+    }
+
+    #[test]
+    fn start_on_create_is_no_part_of_the_spec() {
+        let base = json!({
+            "WorkspaceUrl": "https://w.cloud.databricks.com",
+            "ClusterName": "shared", "SparkVersion": "15.4.x-scala2.12", "NodeTypeId": "r5.xlarge",
+            "Autoscale": {"MinWorkers": "1", "MaxWorkers": "4"},
+            "AutoterminationMinutes": "30",
+            "AwsAttributes": {"Availability": "SPOT_WITH_FALLBACK", "FirstOnDemand": "1", "SpotBidPricePercent": "100"}
+        });
+        let with = |v: Option<&str>| -> Props {
+            let mut j = base.clone();
+            if let Some(v) = v {
+                j["StartOnCreate"] = json!(v);
+            }
+            serde_json::from_value(j).expect("props")
+        };
+        let (absent, awake, asleep) = (with(None), with(Some("true")), with(Some("false")));
+        assert!(starts(&absent), "absent: Databricks' behaviour, started");
+        assert!(starts(&awake));
+        assert!(!starts(&asleep));
+        let s = spec(&asleep, "stack/Cluster");
+        assert_eq!(s, spec(&awake, "stack/Cluster"));
+        assert_eq!(s, spec(&absent, "stack/Cluster"));
+        assert!(!s.to_string().to_lowercase().contains("start"), "{s}");
+    }
+
+    #[test]
+    fn phases_keep_their_wire_names() {
+        // Progress written by an earlier version of the provider still reads.
+        for (phase, name) in [
+            (Phase::Create, "create"),
+            (Phase::Terminate, "terminate"),
+            (Phase::TerminateForEdit, "terminate_for_edit"),
+            (Phase::Edit, "edit"),
+            (Phase::Restart, "restart"),
+        ] {
+            assert_eq!(serde_json::to_value(phase).unwrap(), json!(name));
+            assert_eq!(serde_json::from_value::<Phase>(json!(name)).unwrap(), phase);
+        }
     }
 
     #[test]

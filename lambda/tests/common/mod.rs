@@ -402,3 +402,10 @@ pub fn cluster(h: &Harness, max_workers: u32) -> Value {
         "DataSecurityMode": "SINGLE_USER"
     })
 }
+
+/// [`cluster`] while the network is asleep: `StartOnCreate` false.
+pub fn cluster_asleep(h: &Harness, max_workers: u32) -> Value {
+    let mut p = cluster(h, max_workers);
+    p["StartOnCreate"] = json!(false);
+    p
+}

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use cdkrs_constructs::custom_resource::{CustomResource, CustomResourceProps};
 use cdkrs_constructs::databricks as db;
 use cdkrs_constructs::function::Function;
-use cdkrs_constructs::{join, ConstructError, Pseudo, ResourceOptions, Stack, Value};
+use cdkrs_constructs::{if_, join, ConstructError, Pseudo, ResourceOptions, Stack, Value};
 
 use crate::config::Access;
 use crate::environment::iam::Iam;
@@ -268,6 +268,10 @@ pub fn add(
             }),
             init_scripts: None,
             data_security_mode: Some(db::DataSecurityMode::LegacyPassthrough.into()),
+            // Created while asleep (a new stack, a replacement), the cluster is terminated at
+            // once instead of starting into a network without egress. Not part of the spec:
+            // sleep and wake flip it and the provider's Update calls nothing.
+            start_on_create: Some(if_(&network.awake, true, false)),
         },
         props(DEFAULT_TIMEOUT_SECS, cluster_options(stack, network, iam)),
     )?;
@@ -284,10 +288,8 @@ pub fn add(
 /// conditional dependencies ([`ResourceOptions::depends_on_if`]); the S3 gateway endpoint is
 /// always there.
 ///
-/// Asleep, the cluster is not touched by sleep or wake (its properties do not change), and an
-/// edit while asleep leaves a terminated cluster terminated. Creating it asleep (a new stack
-/// with `network_asleep: true`, or a replacement while asleep) would start it in a network
-/// without egress: the provider has no create-without-start (README, "Network sleep").
+/// Asleep, the cluster is not started by sleep, wake or an edit, and one created asleep is
+/// terminated right away (its `StartOnCreate`, set in [`add`]; README, "Network sleep").
 fn cluster_options(stack: &Stack, network: &Network, iam: &Iam) -> ResourceOptions {
     let mut depends_on: Vec<_> = iam
         .meta

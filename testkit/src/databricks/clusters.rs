@@ -6,10 +6,20 @@
 //!   be registered; a `dbfs` init script answers 400 `FEATURE_DISABLED` unless
 //!   [`FakeConfig::dbfs_init_scripts_allowed`](super::FakeConfig::dbfs_init_scripts_allowed).
 //! - `edit` replaces the spec, only in `RUNNING` (the cluster restarts: `RESTARTING`, then
-//!   `RUNNING`) or `TERMINATED`; other states answer 400 `INVALID_STATE`.
+//!   `RUNNING`) or `TERMINATED` (it stays `TERMINATED`: the new spec applies at the next
+//!   `start`); other states answer 400 `INVALID_STATE`. Source: databricks-sdk-go
+//!   `service/compute/interface.go`, `ClustersService.Edit` ("If a cluster is updated while in a
+//!   `TERMINATED` state, it will remain `TERMINATED`").
 //! - `get` of an unknown id answers 400 `INVALID_PARAMETER_VALUE` "Cluster X does not exist".
 //! - `list` answers `{"clusters": […]}` (key absent when empty).
-//! - `delete` terminates: `TERMINATING`, then `TERMINATED` after the deletion delay.
+//! - `delete` terminates (the cluster and its spec are kept): from `PENDING`, `RUNNING`,
+//!   `RESTARTING` or `RESIZING` it goes `TERMINATING`, then `TERMINATED` after the deletion
+//!   delay, with `termination_reason` `USER_REQUEST`; on a cluster already `TERMINATING` or
+//!   `TERMINATED` it answers 200 and changes nothing. Sources: databricks-sdk-go
+//!   `ClustersService.Delete` ("If the cluster is already in a `TERMINATING` or `TERMINATED`
+//!   state, nothing will happen"); the Terraform provider's cluster state machine
+//!   (`clusters/clusters_api.go`: `PENDING`, `RUNNING`, `RESTARTING`, `RESIZING` each reach
+//!   `TERMINATING`, which reaches only `TERMINATED`).
 //! - `permanent-delete` removes it (a pinned cluster answers "… unpin the cluster first").
 //! - `start`, `pin`, `unpin`.
 
@@ -209,6 +219,7 @@ async fn edit(State(inner): State<Shared>, body: Bytes) -> Response {
         body["default_tags"] = default_tags(&inner, &spec, &id);
         let rec = &mut store.clusters[idx];
         rec.body = body;
+        // A TERMINATED cluster keeps its state (and termination reason): only RUNNING restarts.
         if state == "RUNNING" {
             rec.set_state(
                 "RESTARTING",
@@ -245,6 +256,7 @@ async fn list(State(inner): State<Shared>) -> Response {
     }))
 }
 
+/// `clusters/delete` (see the module docs): terminate, a no-op when already stopping or stopped.
 async fn terminate(State(inner): State<Shared>, body: Bytes) -> Response {
     run(|| {
         let body = parse_body(&body)?;

@@ -430,7 +430,7 @@ impl Bucket {
                 ),
             ));
         }
-        let mut statements = vec![
+        let statements = vec![
             Statement::allow()
                 .actions(PREFIX_DELIVERY_BUCKET_ACTIONS.iter().copied())
                 .resource(self.arn()),
@@ -452,17 +452,7 @@ impl Bucket {
                         .map(|p| self.arn_for_objects(&format!("{p}/*"))),
                 ),
         ];
-        if let Some(k) = &self.key {
-            statements.push(
-                Statement::allow()
-                    .actions(KEY_READ_WRITE_ACTIONS.iter().copied())
-                    .resource(k.arn()),
-            );
-        }
-        for s in &statements {
-            role.add_to_policy(stack, s.clone())?;
-        }
-        Ok(Grant { statements })
+        self.attach(stack, role, statements, KEY_READ_WRITE_ACTIONS)
     }
 
     fn grant(
@@ -478,9 +468,21 @@ impl Bucket {
         } else {
             vec![self.arn_for_objects("*")]
         };
-        let mut statements = vec![Statement::allow()
+        let statements = vec![Statement::allow()
             .actions(actions.iter().copied())
             .resources(resources)];
+        self.attach(stack, role, statements, key_actions)
+    }
+
+    /// Adds `statements` to `role`'s policy, and `key_actions` on the bucket's key when it has
+    /// one: a grant on an encrypted bucket also grants on its key.
+    fn attach(
+        &self,
+        stack: &mut Stack,
+        role: &Role,
+        mut statements: Vec<Statement>,
+        key_actions: &[&str],
+    ) -> Result<Grant, ConstructError> {
         if let Some(k) = &self.key {
             statements.push(
                 Statement::allow()

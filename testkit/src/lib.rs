@@ -5,6 +5,7 @@
 //! (`moto`: [`moto::MotoServer`]). [`iam`] holds the IAM oracles: a template resolver, policy
 //! extraction, a policy evaluator and AWS's ARN formats.
 
+mod base64;
 #[cfg(feature = "databricks")]
 pub mod databricks;
 pub mod iam;

@@ -362,17 +362,7 @@ impl AuthData {
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
                 .unwrap_or_else(|| format!("#{i}"));
-            let list = |k: &str| -> Vec<String> {
-                match s.get(k) {
-                    Some(Value::String(x)) => vec![x.clone()],
-                    Some(Value::Array(a)) => a
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect(),
-                    _ => Vec::new(),
-                }
-            };
+            let list = |k: &str| super::strings(s.get(k));
             let (patterns, not_action) = match s.get("Action") {
                 Some(_) => (list("Action"), false),
                 None => (list("NotAction"), true),

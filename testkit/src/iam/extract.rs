@@ -50,17 +50,6 @@ pub fn policies(resolved: &Value) -> Vec<ExtractedPolicy> {
     for (id, r) in resources {
         let ty = r.get("Type").and_then(Value::as_str).unwrap_or("");
         let props = r.get("Properties").cloned().unwrap_or(Value::Null);
-        let strings = |v: Option<&Value>| -> Vec<String> {
-            match v {
-                Some(Value::String(s)) => vec![s.clone()],
-                Some(Value::Array(a)) => a
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect(),
-                _ => Vec::new(),
-            }
-        };
         let mut push = |label: String, kind, targets: Vec<String>, document: Option<&Value>| {
             if let Some(document) = document {
                 out.push(ExtractedPolicy {
@@ -74,7 +63,7 @@ pub fn policies(resolved: &Value) -> Vec<ExtractedPolicy> {
         };
         match ty {
             "AWS::IAM::Role" => {
-                let name = strings(props.get("RoleName"));
+                let name = super::strings(props.get("RoleName"));
                 let name = if name.is_empty() {
                     vec![id.clone()]
                 } else {
@@ -108,7 +97,7 @@ pub fn policies(resolved: &Value) -> Vec<ExtractedPolicy> {
             "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" => push(
                 id.clone(),
                 PolicyKind::Identity,
-                strings(props.get("Roles")),
+                super::strings(props.get("Roles")),
                 props.get("PolicyDocument"),
             ),
             "AWS::KMS::Key" => push(
@@ -120,13 +109,13 @@ pub fn policies(resolved: &Value) -> Vec<ExtractedPolicy> {
             "AWS::S3::BucketPolicy" => push(
                 id.clone(),
                 PolicyKind::Bucket,
-                strings(props.get("Bucket")),
+                super::strings(props.get("Bucket")),
                 props.get("PolicyDocument"),
             ),
             "AWS::EC2::VPCEndpoint" => push(
                 id.clone(),
                 PolicyKind::VpcEndpoint,
-                strings(props.get("ServiceName")),
+                super::strings(props.get("ServiceName")),
                 props.get("PolicyDocument"),
             ),
             "AWS::Lambda::Permission" => {
@@ -134,7 +123,7 @@ pub fn policies(resolved: &Value) -> Vec<ExtractedPolicy> {
                 push(
                     id.clone(),
                     PolicyKind::LambdaPermission,
-                    strings(props.get("FunctionName")),
+                    super::strings(props.get("FunctionName")),
                     Some(&document),
                 )
             }

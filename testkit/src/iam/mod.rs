@@ -23,3 +23,19 @@ pub mod arn_oracle;
 pub mod eval;
 pub mod extract;
 pub mod resolve;
+
+use serde_json::Value;
+
+/// The strings of a policy or template field that IAM and CloudFormation let be one string or a
+/// list of strings (`Action`, `Resource`, `Roles`…); anything else reads as none.
+pub(crate) fn strings(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    }
+}

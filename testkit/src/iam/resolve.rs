@@ -430,7 +430,7 @@ impl<'a> Resolver<'a> {
             }
             "Fn::Base64" => {
                 let s = self.string(arg, path)?;
-                Ok(Some(Value::String(base64(s.as_bytes()))))
+                Ok(Some(Value::String(crate::base64::encode(s.as_bytes()))))
             }
             "Fn::FindInMap" => {
                 let a = self.args(arg, 3, path)?;
@@ -947,27 +947,6 @@ fn cidr(block: &str, count: &str, bits: &str) -> Result<Vec<String>, String> {
         .collect())
 }
 
-fn base64(bytes: &[u8]) -> String {
-    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1147,9 +1126,9 @@ mod tests {
 
     #[test]
     fn base64_and_cidr_helpers() {
-        assert_eq!(base64(b"Man"), "TWFu", "three bytes");
-        assert_eq!(base64(b"Ma"), "TWE=", "two bytes pad once");
-        assert_eq!(base64(b"M"), "TQ==", "one byte pads twice");
+        assert_eq!(crate::base64::encode(b"Man"), "TWFu", "three bytes");
+        assert_eq!(crate::base64::encode(b"Ma"), "TWE=", "two bytes pad once");
+        assert_eq!(crate::base64::encode(b"M"), "TQ==", "one byte pads twice");
         assert_eq!(
             cidr("10.0.0.0/16", "2", "12").expect("fits"),
             vec!["10.0.0.0/20".to_owned(), "10.0.16.0/20".to_owned()],

@@ -10,8 +10,8 @@ use cdkrs_constructs::{sub, ConstructError, Stack, Tag, Value};
 use crate::environment::databricks;
 use crate::environment::network::Network;
 use crate::environment::storage::Storage;
-use crate::environment::DATABRICKS_ACCOUNT;
 use crate::model::{Environment, RoleName};
+use crate::regions::DATABRICKS_AWS_ACCOUNT;
 
 /// Glue Data Catalog actions that only read.
 pub const GLUE_READ_ACTIONS: &[&str] = &[
@@ -337,7 +337,7 @@ pub fn add(
         stack,
         "CrossAccountRole",
         PolicyDocument::of([Statement::allow()
-            .principal(Principal::account(DATABRICKS_ACCOUNT))
+            .principal(Principal::account(DATABRICKS_AWS_ACCOUNT))
             .actions(["sts:AssumeRole"])
             .condition(Condition::external_id(account_id))]),
         props(
@@ -453,7 +453,7 @@ pub fn add(
 
     // The storage key serves the root bucket (the control plane writes DBFS), the workspace
     // storage CMK and cluster EBS volumes (through the cross-account role, via EC2 only).
-    let databricks = || Principal::account(DATABRICKS_ACCOUNT);
+    let databricks = || Principal::account(DATABRICKS_AWS_ACCOUNT);
     let key = &storage.storage_key;
     key.add_to_policy(
         stack,

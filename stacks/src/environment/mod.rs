@@ -15,9 +15,6 @@ use cdkrs_constructs::{
 
 use crate::model::Environment;
 
-/// The Databricks control plane's AWS account.
-pub const DATABRICKS_ACCOUNT: &str = cdkrs_constructs::databricks::DATABRICKS_AWS_ACCOUNT_ID;
-
 /// The stack parameters that `cdkrs deploy`, `sleep` and `wake` fill in.
 pub mod parameters {
     /// `"true"` removes the NAT gateway, its EIP, the private default route and the interface

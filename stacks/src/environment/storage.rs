@@ -8,8 +8,8 @@ use cdkrs_constructs::policy::{Condition, Principal, Statement};
 use cdkrs_constructs::s3::bucket::StorageClass;
 use cdkrs_constructs::{sub, ConstructError, Stack, Tag, Value};
 
-use crate::environment::DATABRICKS_ACCOUNT;
 use crate::model::{BucketName, Environment};
+use crate::regions::DATABRICKS_AWS_ACCOUNT;
 
 /// What Databricks' control plane does in the workspace root bucket (Databricks' root-bucket
 /// policy, `databricks_aws_bucket_policy`); the S3 endpoint admits the same for Databricks'
@@ -182,7 +182,7 @@ pub fn add(
         stack,
         Statement::allow()
             .sid("AllowDatabricksControlPlane")
-            .principal(Principal::account(DATABRICKS_ACCOUNT))
+            .principal(Principal::account(DATABRICKS_AWS_ACCOUNT))
             .actions(DATABRICKS_ROOT_BUCKET_ACTIONS.iter().copied())
             .resources([root.arn(), root.arn_for_objects("*")])
             .condition(Condition::principal_tag(

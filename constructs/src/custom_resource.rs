@@ -40,6 +40,12 @@ pub trait CustomResourceProperties: Serialize + Clone + Debug + 'static {
     const RESOURCE_TYPE: &'static str;
     /// The attributes the provider returns.
     type Attribute: CustomAttribute;
+    /// The properties the provider cannot change in place, as JSON pointers into the
+    /// resource (`/properties/DeploymentName`, `/properties/AwsAttributes/FirstOnDemand`): a
+    /// change of one makes the provider create a new object (a replacement). The provider
+    /// decides by this list and `cdkrs diff` reads it, so the two cannot disagree.
+    /// Default: none.
+    const CREATE_ONLY: &'static [&'static str] = &[];
 }
 
 /// The L1 custom resource: `ServiceToken`, `ServiceTimeout` and the typed properties.
@@ -60,7 +66,7 @@ impl<P: CustomResourceProperties> Resource for CfnCustomResource<P> {
     const META: ResourceMeta = ResourceMeta {
         type_name: P::RESOURCE_TYPE,
         required: &["ServiceToken"],
-        create_only: &[],
+        create_only: P::CREATE_ONLY,
         read_only: &[],
         write_only: &[],
         primary_identifier: &[],

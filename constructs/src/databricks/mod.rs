@@ -81,13 +81,19 @@ macro_rules! property_struct {
 }
 
 /// Implements `CustomResourceProperties` for the template form of a property struct.
+/// `create_only: [...]` lists the JSON pointers of the properties the provider cannot change in
+/// place (see [`CustomResourceProperties::CREATE_ONLY`](crate::custom_resource::CustomResourceProperties::CREATE_ONLY)).
 macro_rules! template_properties {
     ($props:ident, $resource_type:expr, $attr:ident) => {
+        template_properties!($props, $resource_type, $attr, create_only: []);
+    };
+    ($props:ident, $resource_type:expr, $attr:ident, create_only: [$($pointer:expr),* $(,)?]) => {
         impl $crate::custom_resource::CustomResourceProperties
             for $props<$crate::databricks::Template>
         {
             const RESOURCE_TYPE: &'static str = $resource_type;
             type Attribute = $attr;
+            const CREATE_ONLY: &'static [&'static str] = &[$($pointer),*];
         }
     };
 }

@@ -16,6 +16,7 @@ mod group;
 mod instance_profile;
 mod key;
 mod log_delivery;
+mod mark;
 mod network;
 mod storage;
 mod workspace;
@@ -468,7 +469,6 @@ where
     }
 }
 
-/// The stack's name, from its ARN (`arn:aws:cloudformation:…:stack/<name>/<guid>`).
 /// For account objects the API cannot change (credentials, storage, network, key
 /// configurations): whether the object `path` may be kept as it is, which holds when the
 /// properties did not change and it still exists. Anything else is a replacement: a new object
@@ -494,6 +494,33 @@ pub(crate) async fn unchanged_and_present(
     }
 }
 
+/// The create-only properties of `P` (its [`CustomResourceProperties::CREATE_ONLY`] pointers)
+/// whose value differs between an Update's old and new properties: a non-empty answer means
+/// the object must be replaced. One list decides here and in `cdkrs diff`.
+///
+/// [`CustomResourceProperties::CREATE_ONLY`]: cdkrs_constructs::custom_resource::CustomResourceProperties::CREATE_ONLY
+pub(crate) fn create_only_changes<P: cdkrs_constructs::custom_resource::CustomResourceProperties>(
+    request: &Request,
+) -> Vec<&'static str> {
+    let Request::Update {
+        common,
+        old_resource_properties,
+        ..
+    } = request
+    else {
+        return Vec::new();
+    };
+    P::CREATE_ONLY
+        .iter()
+        .copied()
+        .filter(|pointer| {
+            let inner = pointer.strip_prefix("/properties").unwrap_or(pointer);
+            common.resource_properties.pointer(inner) != old_resource_properties.pointer(inner)
+        })
+        .collect()
+}
+
+/// The stack's name, from its ARN (`arn:aws:cloudformation:…:stack/<name>/<guid>`).
 pub(crate) fn stack_name(request: &Request) -> &str {
     let id = &request.common().stack_id;
     id.split('/').nth(1).unwrap_or(id)

@@ -499,7 +499,9 @@ pub(crate) async fn unchanged_and_present(
 /// the object must be replaced. One list decides here and in `cdkrs diff`.
 ///
 /// [`CustomResourceProperties::CREATE_ONLY`]: cdkrs_constructs::custom_resource::CustomResourceProperties::CREATE_ONLY
-pub(crate) fn create_only_changes<P: cdkrs_constructs::custom_resource::CustomResourceProperties>(
+pub(crate) fn create_only_changes<
+    P: cdkrs_constructs::custom_resource::CustomResourceProperties,
+>(
     request: &Request,
 ) -> Vec<&'static str> {
     let Request::Update {

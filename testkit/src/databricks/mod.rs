@@ -30,6 +30,7 @@ pub mod account;
 pub mod auth;
 pub mod clusters;
 pub mod faults;
+pub mod real_errors;
 pub mod state;
 mod wire;
 pub mod workspace;

@@ -96,3 +96,110 @@ async fn the_databricks_sdk_for_python_drives_every_call_of_the_provider_against
         "the script ran no check:\n{output}"
     );
 }
+
+/// A request as the provider sends it, for the request check's own test.
+fn provider_request(method: &str, path: &str, query: Option<&str>, body: Option<Value>) -> String {
+    let record = testkit::databricks::RequestRecord {
+        method: method.to_owned(),
+        path: path.to_owned(),
+        query: query.map(str::to_owned),
+        status: 200,
+        fault: None,
+        body,
+        client: Some("cdkrs-databricks-provider/0.1.0".to_owned()),
+        error: None,
+    };
+    serde_json::to_string(&record).expect("a record serializes")
+}
+
+/// Runs `testkit/python/check_requests.py` on these log lines: (success, output).
+fn check_requests(name: &str, lines: &[String]) -> (bool, String) {
+    let dir = std::env::temp_dir().join(format!(
+        "cdkrs-check-requests-{}-{name}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    std::fs::write(dir.join("provider.jsonl"), lines.join("\n") + "\n").expect("write the log");
+    let out = Command::new(testkit::venv_tool("python"))
+        .arg(testkit::workspace_root().join("testkit/python/check_requests.py"))
+        .arg(&dir)
+        .output()
+        .expect("run check_requests.py");
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn the_request_check_refuses_fields_enum_values_query_names_and_paths_the_sdk_does_not_know() {
+    let create = |extra: Value| {
+        let mut body = serde_json::json!({
+            "spark_version": "15.4.x-scala2.12",
+            "num_workers": 1,
+            "aws_attributes": {"availability": "SPOT_WITH_FALLBACK", "first_on_demand": 1},
+            "data_security_mode": "SINGLE_USER",
+        });
+        for (k, v) in extra.as_object().expect("an object") {
+            body[k] = v.clone();
+        }
+        provider_request("POST", "/api/2.1/clusters/create", None, Some(body))
+    };
+    let good = vec![
+        create(serde_json::json!({})),
+        provider_request(
+            "GET",
+            "/api/2.1/clusters/list",
+            Some("page_token=abc"),
+            None,
+        ),
+    ];
+    let (ok, output) = check_requests("good", &good);
+    assert!(ok, "requests the SDK builds itself pass:\n{output}");
+    assert!(output.contains("2 checked against the SDK"), "{output}");
+
+    let bad = vec![
+        create(serde_json::json!({"first_on_demand": 1})),
+        create(serde_json::json!({"data_security_mode": "DEDICATED"})),
+        create(serde_json::json!({"aws_attributes": {"availability": "spot", "bid": 1}})),
+        provider_request(
+            "GET",
+            "/api/2.1/clusters/list",
+            Some("page_token=abc&limit=5"),
+            None,
+        ),
+        provider_request(
+            "POST",
+            "/api/2.0/clusters/legacy-create",
+            None,
+            Some(serde_json::json!({})),
+        ),
+        provider_request(
+            "POST",
+            "/api/2.1/clusters/create",
+            None,
+            Some(serde_json::json!({"num_workers": 1})),
+        ),
+    ];
+    let (ok, output) = check_requests("bad", &bad);
+    assert!(
+        !ok,
+        "the check passed requests the SDK never sends:\n{output}"
+    );
+    for expected in [
+        "body field(s) first_on_demand unknown to the SDK",
+        "\"DEDICATED\" is not a value of the SDK's DataSecurityMode",
+        "aws_attributes.availability (the SDK drops it",
+        "aws_attributes.bid (the SDK drops it",
+        "query name 'limit' is not one the SDK sends",
+        "POST /api/2.0/clusters/legacy-create: no SDK method has this verb and path",
+        "missing 1 required positional argument: 'spark_version'",
+        "6 distinct failures",
+    ] {
+        assert!(output.contains(expected), "no {expected:?} in:\n{output}");
+    }
+}

@@ -446,6 +446,18 @@ def auth_and_throttling(env: Env) -> None:
     control(op="clear_faults")
     control(op="numeric_error_code", prefix="/api/2.0/accounts", n=1)
     raises(errors.PermissionDenied, "403 with a numeric error_code", lambda: list(a.credentials.list()))
+    # A wrong secret: the token endpoint's OAuth error, which the SDK's oauth.retrieve_token
+    # raises as ValueError("invalid_client: …").
+    wrong_secret = Env.__new__(Env)
+    wrong_secret.__dict__.update(env.__dict__, secret=env.secret + "-wrong")
+    global CHECKED
+    CHECKED += 1
+    try:
+        list(wrong_secret.account().credentials.list())
+        FAILURES.append("a wrong client secret: the SDK got a token")
+    except ValueError as e:
+        if "invalid_client" not in str(e):
+            FAILURES.append(f"a wrong client secret: the SDK raised {e!r}, not invalid_client")
     control(op="revoke_tokens")
     raises(errors.Unauthenticated, "a revoked token", lambda: list(a.credentials.list()))
     # A workspace token is refused by the Account API (tokens are audience-specific).

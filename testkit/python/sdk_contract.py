@@ -491,6 +491,8 @@ def main() -> int:
         ("workspace files", lambda: workspace_files(env, w)),
         ("clusters", lambda: clusters(env, w)),
         ("workspace delete", lambda: delete_workspace(a, state["ws"])),
+        ("account objects delete", lambda: delete_account_objects(a, state["objs"])),
+        ("group delete", lambda: delete_group(w, state["group"])),
         ("auth and throttling", lambda: auth_and_throttling(env)),
     ]
     state: dict = {}
@@ -521,6 +523,29 @@ def delete_workspace(a: AccountClient, ws: provisioning.Workspace) -> None:
             return
         time.sleep(0.05)
     expect(False, f"workspace {ws.workspace_id} still answers GET 30 s after DELETE")
+
+
+def delete_account_objects(a: AccountClient, objs: dict) -> None:
+    """Key, network, storage and credential configurations deleted once no workspace uses them
+    (the handlers' delete)."""
+    pv = provisioning
+    a.encryption_keys.delete(objs["key"].customer_managed_key_id)
+    survives(last_raw("DELETE", "/customer-managed-keys/"), pv.CustomerManagedKey, "DELETE customer-managed-keys/{id}")
+    a.networks.delete(objs["network"].network_id)
+    survives(last_raw("DELETE", "/networks/"), pv.Network, "DELETE networks/{id}")
+    a.storage.delete(objs["storage"].storage_configuration_id)
+    survives(last_raw("DELETE", "/storage-configurations/"), pv.StorageConfiguration,
+             "DELETE storage-configurations/{id}")
+    a.credentials.delete(objs["cred"].credentials_id)
+    survives(last_raw("DELETE", "/credentials/"), pv.Credential, "DELETE credentials/{id}")
+    raises(errors.NotFound, "DELETE a credential configuration already deleted",
+           lambda: a.credentials.delete(objs["cred"].credentials_id))
+
+
+def delete_group(w: WorkspaceClient, group_id: int) -> None:
+    """SCIM group delete (handlers/group.rs)."""
+    w.groups.delete(str(group_id))
+    raises(errors.NotFound, "GET a deleted group", lambda: w.groups.get(str(group_id)))
 
 
 def sdk_version() -> str:

@@ -151,9 +151,11 @@ def _methods_of(cls: type) -> List[Method]:
                     elif target.value.id == "query":
                         m.query_keys[target.slice.value] = param
                 elif isinstance(target, ast.Name) and target.id == "body":
-                    param = next((n for n in _names(node.value) if n in params), None)
-                    if param:
-                        m.whole_body = param
+                    # `body = param.as_dict()`: the whole body is one dataclass argument.
+                    v = node.value
+                    if (isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute) and v.func.attr == "as_dict"
+                            and isinstance(v.func.value, ast.Name) and v.func.value.id in params):
+                        m.whole_body = v.func.value.id
         found.append(m)
     return found
 

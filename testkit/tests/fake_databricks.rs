@@ -1,4 +1,8 @@
-//! The fake Databricks server, driven over real HTTP/1.1 on 127.0.0.1 with a tiny client.
+//! The fake Databricks server, driven over real HTTP/1.1 on 127.0.0.1 with a tiny client, and
+//! by the official Databricks SDK for Python (`sdk`).
+
+#[path = "fake_databricks/sdk.rs"]
+mod sdk;
 
 use std::time::Duration;
 

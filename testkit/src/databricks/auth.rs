@@ -9,12 +9,16 @@
 //! - Wrong credentials: 401 `{"error":"invalid_client","error_description":"Client
 //!   authentication failed"}` (OAuth format, not `error_code`).
 //! - A missing, unknown, expired or wrong-audience bearer token: 401 with a Databricks error body.
+//! - The discovery documents the SDKs read before asking for a token (open, like the token
+//!   endpoints): the host metadata `GET /.well-known/databricks-config` and the OAuth
+//!   authorization-server documents of the account (`/oidc/accounts/{account_id}/.well-known/…`)
+//!   and of a workspace (`/oidc/.well-known/…`).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 use serde_json::json;
 use tokio::time::Instant;
@@ -28,6 +32,63 @@ pub(crate) fn routes() -> Router<Shared> {
     Router::new()
         .route("/oidc/accounts/{account_id}/v1/token", post(account_token))
         .route("/oidc/v1/token", post(workspace_token))
+        .route("/.well-known/databricks-config", get(host_metadata))
+        .route(
+            "/oidc/accounts/{account_id}/.well-known/oauth-authorization-server",
+            get(account_discovery),
+        )
+        .route(
+            "/oidc/.well-known/oauth-authorization-server",
+            get(workspace_discovery),
+        )
+}
+
+/// `GET /.well-known/databricks-config`: the host metadata the Databricks SDK for Python (0.167)
+/// reads first, to find its OAuth discovery document (`Config._resolve_host_metadata`,
+/// `oauth.get_host_metadata`). The real account host answers the account's OIDC root as a
+/// template, `{"oidc_endpoint": "https://accounts…/oidc/accounts/{account_id}"}`, and a
+/// workspace host its own root with its ids (databricks-sdk-py `tests/test_oauth.py`,
+/// `test_get_host_metadata`). The fake is first of all the account host, so it answers the
+/// account form; an SDK `WorkspaceClient` pointed at the fake sets `discovery_url` to the
+/// workspace document (what `DATABRICKS_DISCOVERY_URL` is for), since the fake's one address
+/// also plays every workspace.
+async fn host_metadata(State(inner): State<Shared>) -> Response {
+    ok(json!({
+        "oidc_endpoint": format!("{}/oidc/accounts/{{account_id}}", inner.base_url),
+    }))
+}
+
+/// The OAuth 2.0 authorization-server metadata (RFC 8414) of an OIDC root: where the SDK finds
+/// the token endpoint (`oauth.OidcEndpoints`: `authorization_endpoint`, `token_endpoint`). The
+/// paths are Databricks' documented `…/v1/authorize` and `…/v1/token`
+/// (https://docs.databricks.com/aws/en/dev-tools/auth/oauth-m2m, "OAuth reference" of
+/// databrickslabs.github.io/partner-architecture).
+fn discovery(root: &str) -> Response {
+    ok(json!({
+        "issuer": root,
+        "authorization_endpoint": format!("{root}/v1/authorize"),
+        "token_endpoint": format!("{root}/v1/token"),
+        "grant_types_supported": ["client_credentials", "authorization_code", "refresh_token"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "scopes_supported": ["all-apis", "offline_access", "openid", "profile", "email"],
+    }))
+}
+
+/// The account's discovery document; another account id answers 404, as its token endpoint
+/// refuses it.
+async fn account_discovery(
+    State(inner): State<Shared>,
+    Path(account_id): Path<String>,
+) -> Response {
+    if let Err(e) = inner.check_account(&account_id) {
+        return e.into_response();
+    }
+    discovery(&format!("{}/oidc/accounts/{account_id}", inner.base_url))
+}
+
+/// A workspace's discovery document.
+async fn workspace_discovery(State(inner): State<Shared>) -> Response {
+    discovery(&format!("{}/oidc", inner.base_url))
 }
 
 async fn account_token(
@@ -115,7 +176,7 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
 /// Checks the bearer token of a request to `path` (token endpoints are open): the 401 answer
 /// when it is refused, `None` when it may proceed.
 pub(crate) fn rejection(inner: &Inner, headers: &HeaderMap, path: &str) -> Option<Response> {
-    if path.starts_with("/oidc/") {
+    if path.starts_with("/oidc/") || path.starts_with("/.well-known/") {
         return None;
     }
     let unauthenticated = |message: &str| {

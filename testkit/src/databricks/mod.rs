@@ -35,7 +35,11 @@ pub mod state;
 mod wire;
 pub mod workspace;
 
+use std::fs::File;
+use std::io::Write;
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -50,7 +54,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 pub use faults::{FaultKind, Faults};
-pub use state::{PermissionAssignment, RequestRecord, Snapshot, WorkspaceObject};
+pub use state::{ErrorAnswer, PermissionAssignment, RequestRecord, Snapshot, WorkspaceObject};
 
 use state::Store;
 use wire::ApiError;
@@ -108,6 +112,37 @@ pub(crate) struct Inner {
     pub(crate) faults: Faults,
     store: Mutex<Store>,
     log: Mutex<Vec<RequestRecord>>,
+    /// The request log file under [`REQUEST_LOG_ENV`], appended to as each request is answered.
+    log_file: Option<Mutex<File>>,
+}
+
+/// When set to a directory, every [`FakeDatabricks`] appends each answered request there as
+/// one JSON line ([`RequestRecord`]), in a file of its own
+/// (`<test binary>-<pid>-<n>.jsonl`). Each line is written as its request is answered, so a
+/// server dropped without [`FakeDatabricks::stop`] loses nothing. `scripts/test` sets it for
+/// `cargo test` and checks the files against the Databricks SDK
+/// (`testkit/python/check_requests.py`).
+pub const REQUEST_LOG_ENV: &str = "CDKRS_DATABRICKS_REQUEST_LOG";
+
+/// Opens this server's request log file, when [`REQUEST_LOG_ENV`] names a directory.
+///
+/// # Panics
+/// When the directory or the file cannot be created (the variable asked for a log the run
+/// cannot keep).
+fn open_request_log() -> Option<Mutex<File>> {
+    static SERVERS: AtomicUsize = AtomicUsize::new(0);
+    let dir = PathBuf::from(std::env::var_os(REQUEST_LOG_ENV).filter(|v| !v.is_empty())?);
+    std::fs::create_dir_all(&dir)
+        .unwrap_or_else(|e| panic!("{REQUEST_LOG_ENV}: cannot create {}: {e}", dir.display()));
+    let program = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "process".to_owned());
+    let n = SERVERS.fetch_add(1, Ordering::Relaxed);
+    let path = dir.join(format!("{program}-{}-{n}.jsonl", std::process::id()));
+    let file = File::create(&path)
+        .unwrap_or_else(|e| panic!("{REQUEST_LOG_ENV}: cannot create {}: {e}", path.display()));
+    Some(Mutex::new(file))
 }
 
 /// The handlers' state.
@@ -161,6 +196,7 @@ impl FakeDatabricks {
             faults: Faults::default(),
             store: Mutex::new(Store::new()),
             log: Mutex::new(Vec::new()),
+            log_file: open_request_log(),
         });
         let app = router(Arc::clone(&inner));
         let (tx, rx) = oneshot::channel::<()>();
@@ -298,6 +334,24 @@ async fn gate(State(inner): State<Shared>, req: Request, next: Next) -> Response
     let method = req.method().to_string();
     let path = req.uri().path().to_owned();
     let query = req.uri().query().map(str::to_owned);
+    let client = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_whitespace().next())
+        .map(str::to_owned);
+    // Read the body once to record it, then hand the handler the same bytes.
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    // The token endpoints' form carries the client secret: never recorded.
+    let recorded_body = if path.starts_with("/oidc/") {
+        None
+    } else {
+        serde_json::from_slice::<serde_json::Value>(&bytes).ok()
+    };
+    let req = Request::from_parts(parts, Body::from(bytes));
     let fault = inner.faults.take(&path);
     let resp = match &fault {
         Some(kind) => match kind.short_circuit() {
@@ -316,18 +370,55 @@ async fn gate(State(inner): State<Shared>, req: Request, next: Next) -> Response
         },
         None => authorized(&inner, req, next).await,
     };
+    let (resp, error) = error_answer(resp).await;
+    let record = RequestRecord {
+        method,
+        path,
+        query,
+        status: resp.status().as_u16(),
+        fault: fault.as_ref().map(FaultKind::name),
+        body: recorded_body,
+        client,
+        error,
+    };
+    if let Some(file) = &inner.log_file {
+        if let Ok(line) = serde_json::to_string(&record) {
+            let mut file = file.lock().unwrap_or_else(PoisonError::into_inner);
+            // A test whose log cannot be written still runs; the check then finds the gap.
+            let _ = writeln!(file, "{line}");
+        }
+    }
     inner
         .log
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .push(RequestRecord {
-            method,
-            path,
-            query,
-            status: resp.status().as_u16(),
-            fault: fault.as_ref().map(FaultKind::name),
-        });
+        .push(record);
     resp
+}
+
+/// An error answer (status 400 or more) read into an [`ErrorAnswer`], and the same answer to
+/// send; other answers pass untouched.
+async fn error_answer(resp: Response) -> (Response, Option<ErrorAnswer>) {
+    let status = resp.status().as_u16();
+    if status < 400 {
+        return (resp, None);
+    }
+    let (parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let error = ErrorAnswer {
+        status,
+        content_type,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    };
+    (Response::from_parts(parts, Body::from(bytes)), Some(error))
 }
 
 /// Runs the handler when the request is authorized, else answers 401.

@@ -14,7 +14,10 @@ use tokio::time::Instant;
 
 use super::wire::{hex_from, now_millis, uuid_from};
 
-/// One answered request, for assertions (no bodies, no headers: nothing secret).
+/// One answered request, for assertions and for the request log that
+/// `testkit/python/check_requests.py` checks against the Databricks SDK. Nothing secret: no
+/// headers (only the client's product token), and no body for the OAuth token endpoints, whose
+/// form carries the client secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RequestRecord {
     /// HTTP method (`GET`, `POST`, …).
@@ -28,6 +31,25 @@ pub struct RequestRecord {
     /// Name of the injected fault that shaped the answer, if any (see
     /// [`FaultKind::name`](super::FaultKind::name)).
     pub fault: Option<&'static str>,
+    /// The JSON request body; `None` when there was none, when it was not JSON, and always for
+    /// the `/oidc/…` endpoints.
+    pub body: Option<Value>,
+    /// Who sent it: the first product token of `User-Agent` (`cdkrs-databricks-provider/0.1.0`,
+    /// `databricks-sdk-py/0.167.0`), `None` without one.
+    pub client: Option<String>,
+    /// The answer, when it was an error (status 400 or more).
+    pub error: Option<ErrorAnswer>,
+}
+
+/// An error answer exactly as sent: what a client's error parser reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorAnswer {
+    /// HTTP status.
+    pub status: u16,
+    /// The `Content-Type` header (empty when absent).
+    pub content_type: String,
+    /// The body (lossy UTF-8).
+    pub body: String,
 }
 
 /// A workspace-file-system object (`/api/2.0/workspace/*`).

@@ -27,7 +27,11 @@ async fn credentials_create_replace_on_update_and_delete() {
     let (id, data) = ok(&h.create(CREDENTIALS, &props).await);
     assert_eq!(data, json!({"CredentialsId": id}));
     let stored = h.fake.state();
-    let c = stored.credential_by_name("t-creds").expect("stored");
+    // The configured name carries the resource's ownership mark.
+    let c = &stored.credentials[0];
+    let name = c["credentials_name"].as_str().expect("a name");
+    assert!(name.starts_with("t-creds-cdkrs-"), "{name}");
+    assert_eq!(name.len(), "t-creds-".len() + 18);
     assert_eq!(c["aws_credentials"]["sts_role"]["role_arn"], ROLE);
 
     // No update API: a new role is a new configuration; the unique name gets a suffix.
@@ -44,7 +48,7 @@ async fn credentials_create_replace_on_update_and_delete() {
         .any(|c| c["credentials_id"] == new_id.as_str()
             && c["credentials_name"]
                 .as_str()
-                .is_some_and(|n| n.starts_with("t-creds-"))));
+                .is_some_and(|n| n.starts_with(&format!("{name}-")))));
 
     // An update that changes nothing keeps the id.
     let (same, _) = ok(&h.update(CREDENTIALS, &new_id, &new, &new).await);

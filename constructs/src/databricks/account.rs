@@ -190,7 +190,20 @@ attributes! {
     }
 }
 
-template_properties!(Workspace, resource_type::WORKSPACE, WorkspaceAttr);
+template_properties!(
+    Workspace,
+    resource_type::WORKSPACE,
+    WorkspaceAttr,
+    replacement_warning: WORKSPACE_REPLACEMENT_WARNING
+);
+
+/// What replacing or removing a workspace destroys. Deleting a workspace deletes what lives in
+/// it and cannot be undone; Databricks does not clean up the cloud resources attached to it
+/// (<https://docs.databricks.com/administration-guide/workspace/delete-workspace.html>), so the
+/// root bucket keeps its files, but a new workspace does not see them.
+pub const WORKSPACE_REPLACEMENT_WARNING: &str = "the workspace and everything in it (clusters, \
+     notebooks, jobs, workspace files) are deleted for good; the files of its DBFS root stay in \
+     the root bucket but the new workspace does not see them";
 
 property_struct! {
     /// A workspace permission assignment for an account principal (the provider's service principal).

@@ -5,8 +5,14 @@
 //! - **Update** changes the object in place where the API allows it and otherwise creates a new
 //!   one and returns its id: CloudFormation then deletes the old one (replacement).
 //! - **Create is idempotent**: it first looks for what an earlier attempt of the same event made
-//!   (by name, ARN or path) and adopts it; a create whose outcome is unknown (a 5xx, a cut
+//!   and adopts it only when it is this resource's: it carries the resource's ownership mark
+//!   (see `handlers::mark`: a name part, a SCIM `externalId` or a tag; key configurations: the stack's
+//!   own key). A same-named object without the mark fails the Create, naming it and the fix,
+//!   and is neither changed nor deleted. A create whose outcome is unknown (a 5xx, a cut
 //!   answer) is followed by another look before trying again.
+//! - The account configuration objects share one implementation (`handlers::account_object`).
+//! - Routing: [`handle`] picks the handler whose property type's `RESOURCE_TYPE` is the
+//!   request's, from one list of handler types ([`HANDLED`]).
 //! - **Delete** of an object that is already gone succeeds.
 //! - Success carries exactly the attributes of the type's `…Attr::ALL` as `Data`.
 

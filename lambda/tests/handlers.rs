@@ -1360,3 +1360,29 @@ async fn an_update_that_changes_no_create_only_property_keeps_the_configuration(
     let (new_id, _) = ok(&h.update(STORAGE, &id, &new, &props).await);
     assert_ne!(new_id, id);
 }
+
+#[tokio::test]
+async fn a_rename_onto_a_foreign_name_fails_and_keeps_both_objects() {
+    let h = Harness::start().await;
+    let props = storage(&h, "t-root", "t-root-bucket");
+    let (id, _) = ok(&h.create(STORAGE, &props).await);
+    let theirs = seed_account(
+        &h,
+        "/storage-configurations",
+        json!({"storage_configuration_name": "t-root-2", "root_bucket_info": {"bucket_name": "t-root-bucket"}}),
+    )
+    .await;
+    let before = h.fake.state().storage_configurations;
+    h.fake.clear_requests();
+    let renamed = storage(&h, "t-root-2", "t-root-bucket");
+    let reason = failed(&h.update(STORAGE, &id, &renamed, &props).await);
+    assert!(
+        reason.starts_with(&format!(
+            "storage configuration \"t-root-2\" already exists ({})",
+            theirs["storage_configuration_id"].as_str().expect("an id")
+        )),
+        "{reason}"
+    );
+    assert_eq!(changes_on(&h, "/api/2.0/accounts"), Vec::<String>::new());
+    assert_eq!(h.fake.state().storage_configurations, before);
+}

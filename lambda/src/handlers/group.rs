@@ -17,6 +17,7 @@
 //! `startIndex` by the number of `Resources` until a page has none).
 
 use std::collections::BTreeSet;
+use std::future::Future;
 
 use cdkrs_constructs::databricks::{self as db, GroupAttr, Runtime};
 use serde_json::{json, Value};
@@ -92,8 +93,7 @@ const MAX_PAGES: usize = 100;
 /// The group named `name`, if any, following the SCIM pages.
 async fn lookup(ctx: &Ctx, url: &str, name: &str) -> Result<Option<Value>, HandlerError> {
     let filter = format!("displayName eq {}", quoted(name));
-    let mut start = 1usize;
-    for _ in 0..MAX_PAGES {
+    find_in_pages(name, |start| {
         let path = with_query(
             GROUPS,
             &[
@@ -102,11 +102,27 @@ async fn lookup(ctx: &Ctx, url: &str, name: &str) -> Result<Option<Value>, Handl
                 ("count", &PAGE.to_string()),
             ],
         );
-        let page = ctx
-            .client
-            .workspace(url, Method::GET, &path, None)
-            .await
-            .context(|| format!("looking up group {name}"))?;
+        async move {
+            ctx.client
+                .workspace(url, Method::GET, &path, None)
+                .await
+                .context(|| format!("looking up group {name}"))
+        }
+    })
+    .await
+}
+
+/// The group named `name` in the SCIM list answers `fetch(startIndex)` gives: from index 1,
+/// advancing by the number of `Resources` of each page, until a page has none or
+/// `totalResults` are read.
+async fn find_in_pages<F, Fut>(name: &str, mut fetch: F) -> Result<Option<Value>, HandlerError>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = Result<Value, HandlerError>>,
+{
+    let mut start = 1usize;
+    for _ in 0..MAX_PAGES {
+        let page = fetch(start).await?;
         let total = page.get("totalResults").and_then(Value::as_u64);
         let resources = items(page, "Resources");
         if resources.is_empty() {
@@ -277,5 +293,52 @@ impl Resource for Group {
             Err(e) if e.is_not_found() => deleted(id),
             Err(e) => Err(e).context(|| format!("deleting group {id}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A SCIM list of `names`, answered `size` at a time.
+    fn paged(names: &[&str], size: usize, start: usize) -> Value {
+        let page: Vec<Value> = names
+            .iter()
+            .skip(start - 1)
+            .take(size)
+            .map(|n| json!({"id": n, "displayName": n}))
+            .collect();
+        let mut body =
+            json!({"totalResults": names.len(), "startIndex": start, "itemsPerPage": page.len()});
+        if !page.is_empty() {
+            body["Resources"] = Value::Array(page);
+        }
+        body
+    }
+
+    #[tokio::test]
+    async fn the_lookup_follows_pages_until_found_or_all_read() {
+        let names = ["users", "admins", "a", "b", "t-eng"];
+        let mut asked = Vec::new();
+        let found = find_in_pages("t-eng", |start| {
+            asked.push(start);
+            let page = paged(&names, 2, start);
+            async move { Ok(page) }
+        })
+        .await
+        .expect("a lookup");
+        assert_eq!(found.map(|g| g["id"].clone()), Some(json!("t-eng")));
+        assert_eq!(asked, [1, 3, 5]);
+
+        let mut asked = Vec::new();
+        let none = find_in_pages("nobody", |start| {
+            asked.push(start);
+            let page = paged(&names, 2, start);
+            async move { Ok(page) }
+        })
+        .await
+        .expect("a lookup");
+        assert!(none.is_none());
+        assert_eq!(asked, [1, 3, 5], "stops once totalResults are read");
     }
 }

@@ -19,6 +19,12 @@
 //!
 //! The provider Lambda deserializes the same struct, so the template and the provider cannot
 //! disagree on a field name.
+//!
+//! What an update does is published in the template, so `cdkrs diff` (which reads templates
+//! and knows no provider) can tell: a [`CustomResource`] whose type declares
+//! [`CustomResourceProperties::CREATE_ONLY`] pointers writes them to its `Metadata` as
+//! `cdkrs.CreateOnlyProperties`, and a [`CustomResourceProperties::REPLACEMENT_WARNING`] as
+//! `cdkrs.ReplacementWarning`. A type that declares none is shown as "may replace".
 
 use std::fmt::Debug;
 
@@ -46,6 +52,37 @@ pub trait CustomResourceProperties: Serialize + Clone + Debug + 'static {
     /// decides by this list and `cdkrs diff` reads it, so the two cannot disagree.
     /// Default: none.
     const CREATE_ONLY: &'static [&'static str] = &[];
+    /// What a replacement (or a removal) destroys beyond the object itself, in plain words
+    /// (`the workspace and everything in it … are deleted`): `cdkrs diff` shows it as a warning.
+    /// Default: none.
+    const REPLACEMENT_WARNING: Option<&'static str> = None;
+}
+
+/// The `Metadata` of a custom resource of type `P`: `options` (the caller's) with what `P`
+/// publishes under `cdkrs` (its create-only list and replacement warning), when it publishes
+/// anything. A caller's `Metadata` that is not an object is left as it is.
+fn published_metadata<P: CustomResourceProperties>(
+    options: Option<serde_json::Value>,
+) -> Option<serde_json::Value> {
+    let mut published = serde_json::Map::new();
+    if !P::CREATE_ONLY.is_empty() {
+        published.insert("CreateOnlyProperties".into(), P::CREATE_ONLY.into());
+    }
+    if let Some(warning) = P::REPLACEMENT_WARNING {
+        published.insert("ReplacementWarning".into(), warning.into());
+    }
+    if published.is_empty() {
+        return options;
+    }
+    let mut metadata = options.unwrap_or_else(|| serde_json::json!({}));
+    if let Some(m) = metadata.as_object_mut() {
+        let cdkrs = m.entry("cdkrs").or_insert_with(|| serde_json::json!({}));
+        match cdkrs.as_object_mut() {
+            Some(c) => c.extend(published),
+            None => *cdkrs = serde_json::Value::Object(published),
+        }
+    }
+    Some(metadata)
 }
 
 /// The L1 custom resource: `ServiceToken`, `ServiceTimeout` and the typed properties.
@@ -144,8 +181,10 @@ impl<P: CustomResourceProperties> CustomResource<P> {
             service_timeout: Some(props.service_timeout_secs.into()),
             properties,
         };
+        let mut options = props.options;
+        options.metadata = published_metadata::<P>(options.metadata.take());
         Ok(CustomResource {
-            handle: stack.add_with(id, l1, props.options),
+            handle: stack.add_with(id, l1, options),
         })
     }
 
@@ -196,6 +235,20 @@ mod tests {
     impl CustomResourceProperties for Widget {
         const RESOURCE_TYPE: &'static str = "Custom::Widget";
         type Attribute = WidgetAttr;
+    }
+
+    /// A widget whose provider cannot change its `Name` in place.
+    #[derive(Clone, Debug, Serialize)]
+    struct NamedWidget {
+        #[serde(rename = "Name")]
+        name: String,
+    }
+
+    impl CustomResourceProperties for NamedWidget {
+        const RESOURCE_TYPE: &'static str = "Custom::NamedWidget";
+        type Attribute = WidgetAttr;
+        const CREATE_ONLY: &'static [&'static str] = &["/properties/Name"];
+        const REPLACEMENT_WARNING: Option<&'static str> = Some("the widget's data is deleted");
     }
 
     #[derive(Clone, Debug, Serialize)]
@@ -258,6 +311,50 @@ mod tests {
             t.as_json()["Outputs"]["WidgetId"]["Value"],
             json!({"Fn::GetAtt": ["Widget", "WidgetId"]})
         );
+    }
+
+    #[test]
+    fn create_only_properties_and_the_replacement_warning_are_published_in_metadata() {
+        let mut stack = Stack::new("t");
+        let f = provider(&mut stack);
+        CustomResource::new(
+            &mut stack,
+            "Named",
+            &f,
+            NamedWidget { name: "n".into() },
+            CustomResourceProps {
+                options: ResourceOptions {
+                    metadata: Some(json!({"checkov": {"skip": []}})),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        CustomResource::new(
+            &mut stack,
+            "Plain",
+            &f,
+            Widget {
+                name: "w".into(),
+                size: 1,
+            },
+            CustomResourceProps::default(),
+        )
+        .unwrap();
+        let t = stack.synth().unwrap();
+        assert_eq!(
+            t.resource("Named").unwrap()["Metadata"],
+            json!({
+                "checkov": {"skip": []},
+                "cdkrs": {
+                    "CreateOnlyProperties": ["/properties/Name"],
+                    "ReplacementWarning": "the widget's data is deleted"
+                }
+            })
+        );
+        // A type that declares nothing publishes nothing (the diff says "may replace").
+        assert!(t.resource("Plain").unwrap().get("Metadata").is_none());
     }
 
     #[test]

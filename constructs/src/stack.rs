@@ -584,7 +584,15 @@ impl<'a> Synth<'a> {
                 }
                 match metadata.get_or_insert_with(|| json!({})).as_object_mut() {
                     Some(m) => {
-                        m.insert("cdkrs".into(), json!({ "DependsOnIf": by_condition }));
+                        // Beside what else the resource publishes under `cdkrs` (a custom
+                        // resource's create-only list, for one).
+                        let cdkrs = m.entry("cdkrs").or_insert_with(|| json!({}));
+                        match cdkrs.as_object_mut() {
+                            Some(c) => {
+                                c.insert("DependsOnIf".into(), json!(by_condition));
+                            }
+                            None => *cdkrs = json!({ "DependsOnIf": by_condition }),
+                        }
                     }
                     None => self.errors.push(SynthError::Serialize {
                         stack: self.name.clone(),

@@ -27,7 +27,11 @@ async fn credentials_create_replace_on_update_and_delete() {
     let (id, data) = ok(&h.create(CREDENTIALS, &props).await);
     assert_eq!(data, json!({"CredentialsId": id}));
     let stored = h.fake.state();
-    let c = stored.credential_by_name("t-creds").expect("stored");
+    // The configured name carries the resource's ownership mark.
+    let c = &stored.credentials[0];
+    let name = c["credentials_name"].as_str().expect("a name");
+    assert!(name.starts_with("t-creds-cdkrs-"), "{name}");
+    assert_eq!(name.len(), "t-creds-".len() + 18);
     assert_eq!(c["aws_credentials"]["sts_role"]["role_arn"], ROLE);
 
     // No update API: a new role is a new configuration; the unique name gets a suffix.
@@ -44,7 +48,7 @@ async fn credentials_create_replace_on_update_and_delete() {
         .any(|c| c["credentials_id"] == new_id.as_str()
             && c["credentials_name"]
                 .as_str()
-                .is_some_and(|n| n.starts_with("t-creds-"))));
+                .is_some_and(|n| n.starts_with(&format!("{name}-")))));
 
     // An update that changes nothing keeps the id.
     let (same, _) = ok(&h.update(CREDENTIALS, &new_id, &new, &new).await);
@@ -996,4 +1000,389 @@ async fn a_cluster_terminating_slower_than_one_invocation_hands_over_its_phase()
             .filter(|c| c != "POST create")
             .collect::<Vec<_>>(),
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Never adopt what is not ours: the account and the workspace already hold same-named objects
+// that somebody else made (seeded through the fake's API before the provider runs).
+
+/// Makes an account object as somebody else would: through the API, without the mark.
+async fn seed_account(h: &Harness, path: &str, body: Value) -> Value {
+    h.ctx
+        .client
+        .account_create(path, &body)
+        .await
+        .expect("the foreign object is made")
+}
+
+/// The requests that changed something (anything but GET) on paths starting with `prefix`.
+fn changes_on(h: &Harness, prefix: &str) -> Vec<String> {
+    h.fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method != "GET" && r.path.starts_with(prefix))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
+}
+
+#[tokio::test]
+async fn same_named_foreign_configurations_fail_the_create_and_stay_untouched() {
+    let h = Harness::start().await;
+    let account = format!("/api/2.0/accounts/{}", h.account());
+    // Somebody else's objects, with exactly the configured names and even the same settings.
+    let creds = seed_account(
+        &h,
+        "/credentials",
+        json!({"credentials_name": "t-creds", "aws_credentials": {"sts_role": {"role_arn": ROLE}}}),
+    )
+    .await;
+    let root = seed_account(
+        &h,
+        "/storage-configurations",
+        json!({"storage_configuration_name": "t-root", "root_bucket_info": {"bucket_name": "t-root-bucket"}}),
+    )
+    .await;
+    let net = seed_account(
+        &h,
+        "/networks",
+        json!({"network_name": "t-net", "vpc_id": "vpc-0a1b", "subnet_ids": ["subnet-9a", "subnet-9b"], "security_group_ids": ["sg-9"]}),
+    )
+    .await;
+    let before = h.fake.state();
+    h.fake.clear_requests();
+
+    let reason = failed(&h.create(CREDENTIALS, &credentials(&h, "t-creds")).await);
+    assert_eq!(
+        reason,
+        format!(
+            "credential configuration \"t-creds\" already exists ({}) and was not created by this stack resource; \
+             cdkrs does not adopt or change objects it did not create: choose another name in the config, \
+             or delete that object if it is unused",
+            creds["credentials_id"].as_str().expect("an id")
+        )
+    );
+    let reason = failed(
+        &h.create(STORAGE, &storage(&h, "t-root", "t-root-bucket"))
+            .await,
+    );
+    assert!(
+        reason.starts_with(&format!(
+            "storage configuration \"t-root\" already exists ({})",
+            root["storage_configuration_id"].as_str().expect("an id")
+        )),
+        "{reason}"
+    );
+    let reason = failed(&h.create(NETWORK, &network(&h, "t-net", 1)).await);
+    assert!(
+        reason.starts_with(&format!(
+            "network configuration \"t-net\" already exists ({})",
+            net["network_id"].as_str().expect("an id")
+        )),
+        "{reason}"
+    );
+
+    // Nothing was created, changed or deleted.
+    assert_eq!(changes_on(&h, &account), Vec::<String>::new());
+    let after = h.fake.state();
+    assert_eq!(after.credentials, before.credentials);
+    assert_eq!(after.storage_configurations, before.storage_configurations);
+    assert_eq!(after.networks, before.networks);
+}
+
+#[tokio::test]
+async fn another_stack_s_marked_object_is_neither_adopted_nor_in_the_way() {
+    let h = Harness::start().await;
+    // Another cdkrs stack's credentials for the same configured name (its own mark).
+    let theirs = seed_account(
+        &h,
+        "/credentials",
+        json!({"credentials_name": "t-creds-cdkrs-0123456789ab", "aws_credentials": {"sts_role": {"role_arn": ROLE}}}),
+    )
+    .await;
+    let (id, _) = ok(&h.create(CREDENTIALS, &credentials(&h, "t-creds")).await);
+    assert_ne!(id, theirs["credentials_id"].as_str().expect("an id"));
+    let state = h.fake.state();
+    assert_eq!(state.credentials.len(), 2);
+    let kept = &state.credentials[0];
+    assert_eq!(kept["credentials_id"], theirs["credentials_id"]);
+    assert_eq!(kept["credentials_name"], "t-creds-cdkrs-0123456789ab");
+    // Deleting ours leaves theirs.
+    ok(&h
+        .delete(CREDENTIALS, &id, &credentials(&h, "t-creds"))
+        .await);
+    let state = h.fake.state();
+    assert_eq!(state.credentials.len(), 1);
+    assert_eq!(
+        state.credentials[0]["credentials_id"],
+        theirs["credentials_id"]
+    );
+}
+
+#[tokio::test]
+async fn log_delivery_refuses_an_enabled_foreign_namesake_and_ignores_a_disabled_one() {
+    let h = Harness::start().await;
+    let (c, _) = ok(&h.create(CREDENTIALS, &credentials(&h, "t-logs")).await);
+    let (s, _) = ok(&h
+        .create(STORAGE, &storage(&h, "t-logs", "t-logs-bucket"))
+        .await);
+    let props = json!({
+        "AccountId": h.account(), "ConfigName": "t-audit", "LogType": "AUDIT_LOGS",
+        "OutputFormat": "JSON", "CredentialsId": c, "StorageConfigurationId": s,
+    });
+    let config = json!({
+        "config_name": "t-audit", "log_type": "AUDIT_LOGS", "output_format": "JSON",
+        "credentials_id": c, "storage_configuration_id": s, "status": "ENABLED",
+    });
+    let foreign = seed_account(
+        &h,
+        "/log-delivery",
+        json!({ "log_delivery_configuration": config }),
+    )
+    .await["log_delivery_configuration"]
+        .clone();
+    let foreign_id = foreign["config_id"].as_str().expect("an id").to_owned();
+    h.fake.clear_requests();
+    let reason = failed(&h.create(LOG_DELIVERY, &props).await);
+    assert!(
+        reason.starts_with(&format!(
+            "log delivery configuration \"t-audit\" already exists ({foreign_id}) and was not created by this stack resource"
+        )) && reason.ends_with("(log delivery configurations cannot be deleted)"),
+        "{reason}"
+    );
+    assert_eq!(changes_on(&h, "/api/2.0/accounts"), Vec::<String>::new());
+
+    // Disabled by its owner: inert (and undeletable), so it is not in the way, and it is not
+    // re-enabled or adopted either.
+    h.ctx
+        .client
+        .account(
+            databricks_provider::client::Method::PATCH,
+            &format!("/log-delivery/{foreign_id}"),
+            Some(&json!({"status": "DISABLED"})),
+        )
+        .await
+        .expect("disabled");
+    let (id, _) = ok(&h.create(LOG_DELIVERY, &props).await);
+    assert_ne!(id, foreign_id);
+    let state = h.fake.state();
+    let theirs = state
+        .log_delivery
+        .iter()
+        .find(|l| l["config_id"] == foreign_id.as_str())
+        .expect("still there");
+    assert_eq!(theirs["status"], "DISABLED");
+    assert_eq!(theirs["config_name"], "t-audit");
+    let ours = state
+        .log_delivery
+        .iter()
+        .find(|l| l["config_id"] == id.as_str())
+        .expect("ours");
+    assert!(ours["config_name"]
+        .as_str()
+        .is_some_and(|n| n.starts_with("t-audit-cdkrs-")));
+}
+
+#[tokio::test]
+async fn a_key_configuration_is_adopted_only_for_the_stack_s_own_key_and_use_cases() {
+    let h = Harness::start().await;
+    let own_key = "arn:aws:kms:eu-west-1:123456789012:key/k1";
+    // Somebody else configured the stack's key for another use case.
+    let foreign = seed_account(
+        &h,
+        "/customer-managed-keys",
+        json!({"use_cases": ["MANAGED_SERVICES"], "aws_key_info": {"key_arn": own_key}}),
+    )
+    .await;
+    // And a key of another AWS account, with the use cases the config asks for.
+    let other_key = "arn:aws:kms:eu-west-1:210987654321:key/k2";
+    let other = seed_account(
+        &h,
+        "/customer-managed-keys",
+        json!({"use_cases": ["STORAGE"], "aws_key_info": {"key_arn": other_key}}),
+    )
+    .await;
+    let before = h.fake.state().customer_managed_keys;
+    let props =
+        |arn: &str| json!({"AccountId": h.account(), "KeyArn": arn, "UseCases": ["STORAGE"]});
+
+    let reason = failed(&h.create(KEY, &props(own_key)).await);
+    assert!(
+        reason.starts_with(&format!(
+            "key configuration \"{own_key}\" already exists ({})",
+            foreign["customer_managed_key_id"].as_str().expect("an id")
+        )),
+        "{reason}"
+    );
+    let reason = failed(&h.create(KEY, &props(other_key)).await);
+    assert!(
+        reason.contains(other["customer_managed_key_id"].as_str().expect("an id"))
+            && reason.contains("not in the stack's AWS account and region"),
+        "{reason}"
+    );
+    assert_eq!(h.fake.state().customer_managed_keys, before);
+
+    // The stack's own key with its use cases, made by an earlier attempt, is adopted.
+    let own = props("arn:aws:kms:eu-west-1:123456789012:key/k3");
+    let (id, _) = ok(&h.create(KEY, &own).await);
+    let (again, _) = ok(&h.create(KEY, &own).await);
+    assert_eq!(again, id);
+    assert_eq!(h.fake.state().customer_managed_keys.len(), 3);
+}
+
+#[tokio::test]
+async fn a_group_named_like_ours_but_made_by_someone_else_is_not_adopted_nor_changed() {
+    let h = Harness::start().await;
+    let theirs = h
+        .ctx
+        .client
+        .workspace_create(
+            &h.url(),
+            "/api/2.0/preview/scim/v2/Groups",
+            &json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "displayName": "t-eng",
+                "roles": [{"value": PROFILE}],
+                "entitlements": [{"value": "allow-instance-pool-create"}]
+            }),
+        )
+        .await
+        .expect("their group");
+    let before = h.fake.state().group("t-eng").cloned();
+    h.fake.clear_requests();
+    let props = json!({
+        "WorkspaceUrl": h.url(), "DisplayName": "t-eng", "Roles": [DATA_ROLE],
+        "AllowClusterCreate": true, "AllowInstancePoolCreate": false
+    });
+    let reason = failed(&h.create(GROUP, &props).await);
+    assert!(
+        reason.starts_with(&format!(
+            "group \"t-eng\" already exists ({}) and was not created by this stack resource",
+            theirs["id"].as_str().expect("an id")
+        )),
+        "{reason}"
+    );
+    // Roles, entitlements and the group itself are as their owner left them.
+    assert_eq!(h.fake.state().group("t-eng").cloned(), before);
+    assert_eq!(
+        changes_on(&h, "/api/2.0/preview/scim"),
+        Vec::<String>::new()
+    );
+    // The lookup asked by name, as Terraform does.
+    assert!(h
+        .fake
+        .requests()
+        .iter()
+        .any(|r| r.path == "/api/2.0/preview/scim/v2/Groups"
+            && r.query
+                .as_deref()
+                .is_some_and(|q| q.contains("filter=displayName"))));
+}
+
+#[tokio::test]
+async fn a_group_carries_its_mark_in_external_id_and_a_retry_adopts_it() {
+    let h = Harness::start().await;
+    let props = json!({
+        "WorkspaceUrl": h.url(), "DisplayName": "t-eng", "Roles": [DATA_ROLE],
+        "AllowClusterCreate": true, "AllowInstancePoolCreate": false
+    });
+    let (id, _) = ok(&h.create(GROUP, &props).await);
+    let state = h.fake.state();
+    let group = state.group("t-eng").expect("made");
+    let mark = group["externalId"].as_str().expect("an externalId");
+    assert!(mark.starts_with("cdkrs-") && mark.len() == 18, "{mark}");
+    let (again, _) = ok(&h.create(GROUP, &props).await);
+    assert_eq!(again, id);
+    // Another resource (another logical id) with the same display name is not this one.
+    let mut other = h.event("Create", GROUP, &props, None, None);
+    other["LogicalResourceId"] = json!("OtherGroup");
+    let reason = failed(&h.send(&other).await);
+    assert!(
+        reason.contains("was not created by this stack resource"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn the_group_lookup_asks_by_name_with_a_page_size_among_more_groups_than_a_page() {
+    // More groups than the fake's default page (users, admins and five others).
+    let h = Harness::start().await;
+    for n in 0..5 {
+        h.ctx
+            .client
+            .workspace_create(
+                &h.url(),
+                "/api/2.0/preview/scim/v2/Groups",
+                &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": format!("t-filler-{n}")}),
+            )
+            .await
+            .expect("a filler group");
+    }
+    let props = json!({
+        "WorkspaceUrl": h.url(), "DisplayName": "t-eng", "Roles": [],
+        "AllowClusterCreate": false, "AllowInstancePoolCreate": false
+    });
+    let (id, _) = ok(&h.create(GROUP, &props).await);
+    let (again, _) = ok(&h.create(GROUP, &props).await);
+    assert_eq!(again, id);
+    let lists: Vec<String> = h
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.path == "/api/2.0/preview/scim/v2/Groups")
+        .filter_map(|r| r.query)
+        .collect();
+    assert!(!lists.is_empty());
+    for q in &lists {
+        assert!(
+            q.contains("filter=displayName%20eq%20%22t-eng%22")
+                && q.contains("startIndex=1")
+                && q.contains("count=100"),
+            "{q}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_update_that_changes_no_create_only_property_keeps_the_configuration() {
+    let h = Harness::start().await;
+    let props = storage(&h, "t-root", "t-root-bucket");
+    let (id, _) = ok(&h.create(STORAGE, &props).await);
+    h.fake.clear_requests();
+    // Only the provider's timeout changes: not a property of the configuration.
+    let mut event = h.event("Update", STORAGE, &props, Some(&id), Some(&props));
+    event["ResourceProperties"]["ServiceTimeout"] = json!("1800");
+    event["OldResourceProperties"]["ServiceTimeout"] = json!("3600");
+    let (same, _) = ok(&h.send(&event).await);
+    assert_eq!(same, id);
+    assert_eq!(changes_on(&h, "/api/2.0/accounts"), Vec::<String>::new());
+    // The bucket is create-only: a new configuration, named with the event's token.
+    let new = storage(&h, "t-root", "t-root-bucket-2");
+    let (new_id, _) = ok(&h.update(STORAGE, &id, &new, &props).await);
+    assert_ne!(new_id, id);
+}
+
+#[tokio::test]
+async fn a_rename_onto_a_foreign_name_fails_and_keeps_both_objects() {
+    let h = Harness::start().await;
+    let props = storage(&h, "t-root", "t-root-bucket");
+    let (id, _) = ok(&h.create(STORAGE, &props).await);
+    let theirs = seed_account(
+        &h,
+        "/storage-configurations",
+        json!({"storage_configuration_name": "t-root-2", "root_bucket_info": {"bucket_name": "t-root-bucket"}}),
+    )
+    .await;
+    let before = h.fake.state().storage_configurations;
+    h.fake.clear_requests();
+    let renamed = storage(&h, "t-root-2", "t-root-bucket");
+    let reason = failed(&h.update(STORAGE, &id, &renamed, &props).await);
+    assert!(
+        reason.starts_with(&format!(
+            "storage configuration \"t-root-2\" already exists ({})",
+            theirs["storage_configuration_id"].as_str().expect("an id")
+        )),
+        "{reason}"
+    );
+    assert_eq!(changes_on(&h, "/api/2.0/accounts"), Vec::<String>::new());
+    assert_eq!(h.fake.state().storage_configurations, before);
 }

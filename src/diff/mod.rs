@@ -9,8 +9,17 @@
 //! - resources are added, removed or modified by logical id, with one [`PropertyChange`] per
 //!   top-level property (`Properties.X`) or attribute (`DeletionPolicy`, `DependsOn`, …);
 //! - [`Replacement`] is predicted from the registry metadata of the generated L1 types
-//!   ([`cdkrs_constructs::resource_meta`]): a change under a create-only pointer replaces, a type
-//!   without metadata (custom resources) may replace. A replaced resource changes the values of
+//!   ([`cdkrs_constructs::resource_meta`]): a change under a create-only pointer replaces, any
+//!   other change does not. A custom resource has no registry entry; its provider's create-only
+//!   pointers travel in the template itself, in the resource's `Metadata` as
+//!   `cdkrs.CreateOnlyProperties` (written by `cdkrs_constructs::custom_resource::CustomResource`
+//!   from the property type's `CustomResourceProperties::CREATE_ONLY`, the same list the
+//!   provider decides by), so the diff stays generic (it imports no stack) and works for any
+//!   app's custom resources. The new template's list is read. A custom resource that publishes
+//!   no list may replace ([`Replacement::Conditional`]). A custom resource's
+//!   `cdkrs.ReplacementWarning` (from `CustomResourceProperties::REPLACEMENT_WARNING`: for a
+//!   Databricks workspace, that it and everything in it are deleted) becomes a warning when it
+//!   is replaced (`replaced: …`) or removed (`deleted: …`). A replaced resource changes the values of
 //!   `Ref`/`Fn::GetAtt` to it, so the resources that use them change too (and are replaced when
 //!   the use is create-only); the same goes for parameter values and conditions that change;
 //! - the security section lists IAM statements, managed policies, boundaries, instance profile
@@ -89,8 +98,8 @@ pub enum Replacement {
     /// Updated in place.
     #[default]
     Never,
-    /// May be replaced: the type has no registry metadata (custom resources: the provider
-    /// decides).
+    /// May be replaced: the type has no registry metadata (custom resources that publish no
+    /// create-only list: the provider decides).
     Conditional,
     /// Replaced: a create-only property or the type changes.
     Always,

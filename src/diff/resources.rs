@@ -69,6 +69,68 @@ fn is_custom(type_name: &str) -> bool {
     type_name.starts_with("Custom::") || type_name == "AWS::CloudFormation::CustomResource"
 }
 
+/// The `Metadata` key under which a custom resource publishes what its provider does on an
+/// update (written by `cdkrs_constructs::custom_resource::CustomResource`).
+const PUBLISHED: &str = "cdkrs";
+/// The create-only JSON pointers of a custom resource (`Metadata.cdkrs.CreateOnlyProperties`).
+const CREATE_ONLY_KEY: &str = "CreateOnlyProperties";
+/// What a replacement (or removal) destroys (`Metadata.cdkrs.ReplacementWarning`).
+const WARNING_KEY: &str = "ReplacementWarning";
+
+/// What the diff knows of a type's replacement rules.
+pub(crate) enum Rules<'a> {
+    /// The registry metadata of a generated L1 type.
+    Registry(&'static ResourceMeta),
+    /// The create-only pointers a custom resource publishes in its `Metadata`.
+    Published(Vec<&'a str>),
+}
+
+impl<'a> Rules<'a> {
+    /// The rules of `resource` (its type's registry metadata, or for a custom resource the
+    /// list it publishes); `None` when nothing is known.
+    pub(crate) fn of(resource: &'a Value) -> Option<Rules<'a>> {
+        let type_name = type_of(resource);
+        if let Some(meta) = cdkrs_constructs::resource_meta(type_name) {
+            return Some(Rules::Registry(meta));
+        }
+        if !is_custom(type_name) {
+            return None;
+        }
+        let list = published(resource, CREATE_ONLY_KEY)?.as_array()?;
+        let pointers: Option<Vec<&str>> = list.iter().map(Value::as_str).collect();
+        pointers.map(Rules::Published)
+    }
+
+    fn create_only(&self) -> Vec<&str> {
+        match self {
+            Rules::Registry(meta) => meta.create_only.to_vec(),
+            Rules::Published(list) => list.clone(),
+        }
+    }
+
+    fn registry(&self) -> Option<&'static ResourceMeta> {
+        match self {
+            Rules::Registry(meta) => Some(meta),
+            Rules::Published(_) => None,
+        }
+    }
+}
+
+/// `Metadata.cdkrs.<key>` of a resource.
+fn published<'v>(resource: &'v Value, key: &str) -> Option<&'v Value> {
+    resource.get("Metadata")?.get(PUBLISHED)?.get(key)
+}
+
+/// The replacement warning a custom resource publishes, if any.
+fn replacement_warning(resource: &Value) -> Option<&str> {
+    if !is_custom(type_of(resource)) {
+        return None;
+    }
+    published(resource, WARNING_KEY)?
+        .as_str()
+        .filter(|w| !w.is_empty())
+}
+
 /// What else changes when a value is not the same: resources that are replaced, parameters whose
 /// value changes, conditions that flip (name → why).
 #[derive(Debug, Default)]
@@ -136,7 +198,8 @@ fn bare(id: &str, type_name: &str, action: Action) -> ResourceChange {
 fn modify(id: &str, old: &Value, new: &Value) -> ResourceChange {
     let (old_type, new_type) = (type_of(old), type_of(new));
     let mut change = bare(id, new_type, Action::Modify);
-    let meta = cdkrs_constructs::resource_meta(new_type);
+    let rules = Rules::of(new);
+    let meta = rules.as_ref();
     if old_type != new_type {
         change.old_resource_type = Some(old_type.to_owned());
         change.property_changes.push(PropertyChange {
@@ -184,7 +247,7 @@ fn depends_on(v: Option<&Value>) -> Option<BTreeSet<String>> {
 
 fn properties(
     change: &mut ResourceChange,
-    meta: Option<&ResourceMeta>,
+    meta: Option<&Rules>,
     old: Option<&Value>,
     new: Option<&Value>,
 ) {
@@ -236,9 +299,9 @@ fn as_map<'v>(
 
 /// The create-only pointers of a type that start at property `key`, as the path below it
 /// (empty: the whole property).
-fn create_only_paths(meta: &ResourceMeta, key: &str) -> Vec<Vec<String>> {
-    meta.create_only
-        .iter()
+fn create_only_paths(meta: &Rules, key: &str) -> Vec<Vec<String>> {
+    meta.create_only()
+        .into_iter()
         .filter_map(|p| p.strip_prefix("/properties/"))
         .map(|p| p.split('/').map(unescape).collect::<Vec<_>>())
         .filter(|segs| segs.first().is_some_and(|s| s == key))
@@ -282,10 +345,10 @@ fn intrinsic_object(m: &Map<String, Value>) -> bool {
 }
 
 /// Replacement of one changed property: `Always` when a create-only value differs, `Never` when
-/// none does, `Conditional` for types without metadata (custom resources, types we have no L1
-/// for).
+/// none does, `Conditional` for types without metadata (custom resources that publish no
+/// create-only list, types we have no L1 for).
 fn predict(
-    meta: Option<&ResourceMeta>,
+    meta: Option<&Rules>,
     key: &str,
     old: Option<&Value>,
     new: Option<&Value>,
@@ -332,7 +395,8 @@ fn cascade(
                 continue;
             };
             let old_props = o.get("Properties").and_then(Value::as_object);
-            let meta = cdkrs_constructs::resource_meta(type_of(n));
+            let rules = Rules::of(n);
+            let meta = rules.as_ref();
             for (key, value) in props {
                 let Some(reason) = References::of(value)
                     .first_hit(&dynamic.names, &dynamic.conditions)
@@ -385,7 +449,7 @@ fn cascade(
 
 /// Whether a value under a create-only pointer of property `key` refers to something that
 /// changes.
-fn create_only_moves(meta: &ResourceMeta, key: &str, value: &Value, dynamic: &Dynamic) -> bool {
+fn create_only_moves(meta: &Rules, key: &str, value: &Value, dynamic: &Dynamic) -> bool {
     create_only_paths(meta, key)
         .iter()
         .flat_map(|path| select(Some(value), path))
@@ -410,6 +474,9 @@ fn finalize(c: &mut ResourceChange, old: Option<&Value>, new: Option<&Value>) {
     c.property_changes.sort_by(|a, b| a.path.cmp(&b.path));
     if c.action != Action::Modify {
         if let (Action::Remove, Some(old)) = (c.action, old) {
+            if let Some(warning) = replacement_warning(old) {
+                c.warnings.push(format!("deleted: {warning}"));
+            }
             match policy(old, "DeletionPolicy").as_deref() {
                 Some("Retain") => c.warnings.push(
                     "retained: the old resource stays in the account (DeletionPolicy: Retain)"
@@ -428,13 +495,14 @@ fn finalize(c: &mut ResourceChange, old: Option<&Value>, new: Option<&Value>) {
         return;
     }
     c.replacement = max_replacement(c);
-    let meta = cdkrs_constructs::resource_meta(&c.resource_type);
+    let rules = new.and_then(Rules::of);
+    let meta = rules.as_ref().and_then(Rules::registry);
     if c.replacement == Replacement::Conditional {
         if is_custom(&c.resource_type) {
             c.notes.push(
                 "custom resource: its provider decides whether this update replaces it".to_owned(),
             );
-        } else if meta.is_none() {
+        } else if rules.is_none() {
             c.notes.push(format!(
                 "no registry metadata for {}: cdkrs cannot tell whether this update replaces it",
                 c.resource_type
@@ -447,6 +515,11 @@ fn finalize(c: &mut ResourceChange, old: Option<&Value>, new: Option<&Value>) {
     let (Some(old), Some(new)) = (old, new) else {
         return;
     };
+    if c.replacement == Replacement::Always {
+        if let Some(warning) = replacement_warning(new).or_else(|| replacement_warning(old)) {
+            c.warnings.push(format!("replaced: {warning}"));
+        }
+    }
     let maybe = if c.replacement == Replacement::Conditional {
         "if replaced, "
     } else {
@@ -519,7 +592,10 @@ mod tests {
 
     #[test]
     fn a_nested_create_only_pointer_replaces_only_when_its_value_changes() {
-        let meta = cdkrs_constructs::resource_meta("AWS::EC2::VPCEndpoint").expect("generated");
+        let meta = Rules::Registry(
+            cdkrs_constructs::resource_meta("AWS::EC2::VPCEndpoint").expect("generated"),
+        );
+        let meta = &meta;
         let old = json!({"PrivateDnsPreference": "a", "Other": 1});
         let only_other = json!({"PrivateDnsPreference": "a", "Other": 2});
         let pref = json!({"PrivateDnsPreference": "b", "Other": 1});

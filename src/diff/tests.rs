@@ -169,9 +169,13 @@ fn a_vpc_cidr_change_replaces_the_vpc_its_subnets_and_what_depends_on_the_vpc() 
         resource(&diff, "WorkspaceSecurityGroup").replacement,
         Replacement::Always
     );
+    // The network configuration publishes its create-only list: its VpcId and SubnetIds
+    // resolve to new values, so it is replaced (not "may replace").
+    let network = resource(&diff, "DatabricksNetwork");
+    assert_eq!(network.replacement, Replacement::Always);
     assert_eq!(
-        resource(&diff, "DatabricksNetwork").replacement,
-        Replacement::Conditional
+        property(network, "Properties.VpcId").replacement,
+        Replacement::Always
     );
     let text = diff.render_text(STACK, false);
     assert!(text.contains("[~] AWS::EC2::VPC Vpc (replace)\n"), "{text}");
@@ -211,6 +215,147 @@ fn a_cluster_size_change_may_replace_the_custom_resource() {
         text.ends_with("0 to add, 1 to change (1 may be replaced), 0 to remove\n"),
         "{text}"
     );
+}
+
+#[test]
+fn a_published_create_only_property_replaces_and_an_in_place_one_modifies() {
+    // The group publishes its create-only list (`Metadata.cdkrs.CreateOnlyProperties`):
+    // a new display name is a new group, new roles are PATCHed in place.
+    let diff = diff_edit(|t| {
+        let group = &mut t["Resources"]["DatabricksGroup1"]["Properties"];
+        group["DisplayName"] = json!("renamed");
+        let creds = &mut t["Resources"]["DatabricksCredentials"]["Properties"];
+        creds["RoleArn"] = json!("arn:aws:iam::123456789012:role/other");
+    });
+    let group = resource(&diff, "DatabricksGroup1");
+    assert_eq!(group.replacement, Replacement::Always);
+    assert_eq!(
+        property(group, "Properties.DisplayName").replacement,
+        Replacement::Always
+    );
+    assert!(group.notes.is_empty(), "{:?}", group.notes);
+    let creds = resource(&diff, "DatabricksCredentials");
+    assert_eq!(creds.replacement, Replacement::Always);
+    let text = diff.render_text(STACK, false);
+    assert!(
+        text.contains("[~] Custom::DatabricksGroup DatabricksGroup1 (replace)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[~] Custom::DatabricksCredentials DatabricksCredentials (replace)"),
+        "{text}"
+    );
+
+    let diff = diff_edit(|t| {
+        t["Resources"]["DatabricksGroup1"]["Properties"]["AllowClusterCreate"] = json!(true);
+    });
+    let group = resource(&diff, "DatabricksGroup1");
+    assert_eq!(group.replacement, Replacement::Never);
+    assert!(group.notes.is_empty(), "{:?}", group.notes);
+    let text = diff.render_text(STACK, false);
+    assert!(
+        text.contains("[~] Custom::DatabricksGroup DatabricksGroup1\n"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("0 to add, 1 to change, 0 to remove\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_replaced_configuration_replaces_what_uses_it_where_that_use_is_create_only() {
+    // A new storage configuration (new bucket) is a new id; the log delivery that names it
+    // in a create-only property is replaced too.
+    let diff = diff_edit(|t| {
+        let log_storage = t["Resources"]
+            .as_object()
+            .expect("resources")
+            .iter()
+            .find(|(_, r)| {
+                r["Type"] == "Custom::DatabricksStorageConfiguration"
+                    && r["Properties"]["StorageConfigurationName"]
+                        .as_str()
+                        .is_some_and(|n| n.contains("log"))
+            })
+            .map(|(id, _)| id.clone())
+            .expect("the log-delivery storage configuration");
+        t["Resources"][&log_storage]["Properties"]["StorageConfigurationName"] = json!("renamed");
+    });
+    let audit = resource(&diff, "DatabricksAuditLogDelivery");
+    assert_eq!(audit.replacement, Replacement::Always);
+    let change = property(audit, "Properties.StorageConfigurationId");
+    assert_eq!(change.replacement, Replacement::Always);
+    assert!(
+        change
+            .note
+            .as_deref()
+            .is_some_and(|n| n.starts_with("may resolve to a new value")),
+        "{change:?}"
+    );
+}
+
+#[test]
+fn replacing_or_removing_the_workspace_warns_that_it_and_its_contents_are_deleted() {
+    let warning = cdkrs_constructs::databricks::WORKSPACE_REPLACEMENT_WARNING;
+    let diff = diff_edit(|t| {
+        let ws = &mut t["Resources"]["DatabricksWorkspace"];
+        // The list the workspace publishes (its provider's), at least the deployment name.
+        ws["Metadata"]["cdkrs"]["CreateOnlyProperties"] = json!(["/properties/DeploymentName"]);
+        ws["Properties"]["DeploymentName"] = json!("renamed");
+    });
+    let ws = resource(&diff, "DatabricksWorkspace");
+    assert_eq!(ws.replacement, Replacement::Always);
+    assert!(
+        ws.warnings.contains(&format!("replaced: {warning}")),
+        "{:?}",
+        ws.warnings
+    );
+    let text = diff.render_text(STACK, false);
+    assert!(
+        text.contains("[~] Custom::DatabricksWorkspace DatabricksWorkspace (replace)"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("replaced: {warning}")), "{text}");
+
+    let diff = diff_edit(|t| {
+        let resources = t["Resources"].as_object_mut().expect("resources");
+        resources.remove("DatabricksWorkspace");
+    });
+    let ws = resource(&diff, "DatabricksWorkspace");
+    assert_eq!(ws.action, Action::Remove);
+    assert_eq!(ws.warnings, [format!("deleted: {warning}")]);
+}
+
+#[test]
+fn a_custom_type_that_publishes_nothing_may_be_replaced() {
+    let old = json!({"Resources": {"W": {"Type": "Custom::Widget", "Properties": {"ServiceToken": "arn", "Size": 1}}}});
+    let mut new = old.clone();
+    new["Resources"]["W"]["Properties"]["Size"] = json!(2);
+    let diff = diff_templates(Some(&old), &new);
+    let w = resource(&diff, "W");
+    assert_eq!(w.replacement, Replacement::Conditional);
+    assert_eq!(
+        w.notes,
+        ["custom resource: its provider decides whether this update replaces it"]
+    );
+    // The same type publishing its list: the diff knows.
+    let published = |t: &mut Value| {
+        t["Resources"]["W"]["Metadata"] =
+            json!({"cdkrs": {"CreateOnlyProperties": ["/properties/Name"]}});
+    };
+    let (mut old, mut new) = (old, new);
+    published(&mut old);
+    published(&mut new);
+    let diff = diff_templates(Some(&old), &new);
+    assert_eq!(resource(&diff, "W").replacement, Replacement::Never);
+    new["Resources"]["W"]["Properties"]["Name"] = json!("n");
+    let diff = diff_templates(Some(&old), &new);
+    assert_eq!(resource(&diff, "W").replacement, Replacement::Always);
+    // A list that is not a list of strings is as good as none.
+    new["Resources"]["W"]["Metadata"]["cdkrs"]["CreateOnlyProperties"] = json!("Name");
+    let diff = diff_templates(Some(&old), &new);
+    assert_eq!(resource(&diff, "W").replacement, Replacement::Conditional);
 }
 
 #[test]

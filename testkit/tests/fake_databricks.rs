@@ -1073,6 +1073,11 @@ async fn scim_groups_create_filter_patch_roles_delete() {
     );
     let all = w.get(GROUPS).await.json();
     assert_eq!(all["totalResults"], 3, "users, admins and the new group");
+    // Without `count` the fake answers a small page, so clients have to follow pages.
+    assert_eq!(all["itemsPerPage"], 2);
+    assert_eq!(all["Resources"].as_array().map(Vec::len), Some(2));
+    let rest = w.get(&format!("{GROUPS}?startIndex=3")).await.json();
+    assert_eq!(rest["Resources"][0]["displayName"], "data-engineers");
     let page = w
         .get(&format!("{GROUPS}?startIndex=2&count=1"))
         .await

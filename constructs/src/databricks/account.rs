@@ -24,7 +24,19 @@ attributes! {
     }
 }
 
-template_properties!(Credentials, resource_type::CREDENTIALS, CredentialsAttr);
+// The Account API has no update for the configuration objects (reference §2.0): every
+// property change makes a new object, so every property is create-only (`AccountId` too: an
+// object cannot move to another account).
+template_properties!(
+    Credentials,
+    resource_type::CREDENTIALS,
+    CredentialsAttr,
+    create_only: [
+        "/properties/AccountId",
+        "/properties/CredentialsName",
+        "/properties/RoleArn",
+    ]
+);
 
 property_struct! {
     /// A storage configuration: the workspace's root S3 bucket.
@@ -49,7 +61,12 @@ attributes! {
 template_properties!(
     StorageConfiguration,
     resource_type::STORAGE_CONFIGURATION,
-    StorageConfigurationAttr
+    StorageConfigurationAttr,
+    create_only: [
+        "/properties/AccountId",
+        "/properties/StorageConfigurationName",
+        "/properties/BucketName",
+    ]
 );
 
 property_struct! {
@@ -76,7 +93,18 @@ attributes! {
     }
 }
 
-template_properties!(Network, resource_type::NETWORK, NetworkAttr);
+template_properties!(
+    Network,
+    resource_type::NETWORK,
+    NetworkAttr,
+    create_only: [
+        "/properties/AccountId",
+        "/properties/NetworkName",
+        "/properties/VpcId",
+        "/properties/SubnetIds",
+        "/properties/SecurityGroupIds",
+    ]
+);
 
 property_struct! {
     /// A customer-managed key configuration: a KMS key for workspace storage and/or managed services.
@@ -107,7 +135,14 @@ attributes! {
 template_properties!(
     CustomerManagedKey,
     resource_type::CUSTOMER_MANAGED_KEY,
-    CustomerManagedKeyAttr
+    CustomerManagedKeyAttr,
+    create_only: [
+        "/properties/AccountId",
+        "/properties/KeyArn",
+        "/properties/KeyAlias",
+        "/properties/UseCases",
+        "/properties/ReuseKeyForClusterVolumes",
+    ]
 );
 
 property_struct! {
@@ -155,7 +190,20 @@ attributes! {
     }
 }
 
-template_properties!(Workspace, resource_type::WORKSPACE, WorkspaceAttr);
+template_properties!(
+    Workspace,
+    resource_type::WORKSPACE,
+    WorkspaceAttr,
+    replacement_warning: WORKSPACE_REPLACEMENT_WARNING
+);
+
+/// What replacing or removing a workspace destroys. Deleting a workspace deletes what lives in
+/// it and cannot be undone; Databricks does not clean up the cloud resources attached to it
+/// (<https://docs.databricks.com/administration-guide/workspace/delete-workspace.html>), so the
+/// root bucket keeps its files, but a new workspace does not see them.
+pub const WORKSPACE_REPLACEMENT_WARNING: &str = "the workspace and everything in it (clusters, \
+     notebooks, jobs, workspace files) are deleted for good; the files of its DBFS root stay in \
+     the root bucket but the new workspace does not see them";
 
 property_struct! {
     /// A workspace permission assignment for an account principal (the provider's service principal).
@@ -217,7 +265,23 @@ attributes! {
     }
 }
 
-template_properties!(LogDelivery, resource_type::LOG_DELIVERY, LogDeliveryAttr);
+// A log-delivery configuration can only be enabled or disabled (reference §2.8): every
+// property is create-only.
+template_properties!(
+    LogDelivery,
+    resource_type::LOG_DELIVERY,
+    LogDeliveryAttr,
+    create_only: [
+        "/properties/AccountId",
+        "/properties/ConfigName",
+        "/properties/LogType",
+        "/properties/OutputFormat",
+        "/properties/CredentialsId",
+        "/properties/StorageConfigurationId",
+        "/properties/DeliveryPathPrefix",
+        "/properties/WorkspaceIdsFilter",
+    ]
+);
 
 #[cfg(test)]
 mod tests {
@@ -226,7 +290,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::custom_resource::{CustomResource, CustomResourceProps};
+    use crate::custom_resource::{CustomResource, CustomResourceProperties, CustomResourceProps};
     use crate::databricks::test_support::{
         as_delivered, json_of, keys, properties_of, stack_with_provider, synth_custom,
     };
@@ -242,6 +306,82 @@ mod tests {
         let d = as_delivered(props);
         assert_eq!(d["ServiceTimeout"], "3600");
         d
+    }
+
+    /// The top-level property names of a template struct, as create-only pointers.
+    fn every_property<P: CustomResourceProperties>(props: P) -> Vec<String> {
+        let mut all: Vec<String> = json_of(&props)
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| format!("/properties/{k}"))
+            .collect();
+        all.sort();
+        all
+    }
+
+    fn sorted(list: &[&str]) -> Vec<String> {
+        let mut v: Vec<String> = list.iter().map(|s| (*s).to_owned()).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn every_property_of_an_account_configuration_is_create_only() {
+        let creds = Credentials::<Template> {
+            account_id: ACCOUNT.into(),
+            credentials_name: "c".into(),
+            role_arn: "r".into(),
+        };
+        assert_eq!(
+            sorted(Credentials::<Template>::CREATE_ONLY),
+            every_property(creds)
+        );
+        let storage = StorageConfiguration::<Template> {
+            account_id: ACCOUNT.into(),
+            storage_configuration_name: "s".into(),
+            bucket_name: "b".into(),
+        };
+        assert_eq!(
+            sorted(StorageConfiguration::<Template>::CREATE_ONLY),
+            every_property(storage)
+        );
+        let network = Network::<Template> {
+            account_id: ACCOUNT.into(),
+            network_name: "n".into(),
+            vpc_id: "v".into(),
+            subnet_ids: Value::from(vec!["a".to_owned()]),
+            security_group_ids: Value::from(vec!["g".to_owned()]),
+        };
+        assert_eq!(
+            sorted(Network::<Template>::CREATE_ONLY),
+            every_property(network)
+        );
+        let key = CustomerManagedKey::<Template> {
+            account_id: ACCOUNT.into(),
+            key_arn: "k".into(),
+            key_alias: Some("alias/k".into()),
+            use_cases: KeyUseCase::list([KeyUseCase::Storage]),
+            reuse_key_for_cluster_volumes: Some(true.into()),
+        };
+        assert_eq!(
+            sorted(CustomerManagedKey::<Template>::CREATE_ONLY),
+            every_property(key)
+        );
+        let logs = LogDelivery::<Template> {
+            account_id: ACCOUNT.into(),
+            config_name: "l".into(),
+            log_type: LogType::AuditLogs.into(),
+            output_format: LogType::AuditLogs.output_format().into(),
+            credentials_id: "c".into(),
+            storage_configuration_id: "s".into(),
+            delivery_path_prefix: Some("p".into()),
+            workspace_ids_filter: Some(Value::from(vec!["1".to_owned()])),
+        };
+        assert_eq!(
+            sorted(LogDelivery::<Template>::CREATE_ONLY),
+            every_property(logs)
+        );
     }
 
     #[test]

@@ -82,18 +82,37 @@ macro_rules! property_struct {
 
 /// Implements `CustomResourceProperties` for the template form of a property struct.
 /// `create_only: [...]` lists the JSON pointers of the properties the provider cannot change in
-/// place (see [`CustomResourceProperties::CREATE_ONLY`](crate::custom_resource::CustomResourceProperties::CREATE_ONLY)).
+/// place (see [`CustomResourceProperties::CREATE_ONLY`](crate::custom_resource::CustomResourceProperties::CREATE_ONLY));
+/// `replacement_warning: "…"` says what a replacement destroys (see
+/// [`CustomResourceProperties::REPLACEMENT_WARNING`](crate::custom_resource::CustomResourceProperties::REPLACEMENT_WARNING)).
 macro_rules! template_properties {
     ($props:ident, $resource_type:expr, $attr:ident) => {
         template_properties!($props, $resource_type, $attr, create_only: []);
     };
-    ($props:ident, $resource_type:expr, $attr:ident, create_only: [$($pointer:expr),* $(,)?]) => {
+    ($props:ident, $resource_type:expr, $attr:ident, replacement_warning: $warning:expr $(,)?) => {
+        template_properties!($props, $resource_type, $attr, create_only: [], replacement_warning: $warning);
+    };
+    ($props:ident, $resource_type:expr, $attr:ident, create_only: [$($pointer:expr),* $(,)?] $(,)?) => {
         impl $crate::custom_resource::CustomResourceProperties
             for $props<$crate::databricks::Template>
         {
             const RESOURCE_TYPE: &'static str = $resource_type;
             type Attribute = $attr;
             const CREATE_ONLY: &'static [&'static str] = &[$($pointer),*];
+        }
+    };
+    (
+        $props:ident, $resource_type:expr, $attr:ident,
+        create_only: [$($pointer:expr),* $(,)?],
+        replacement_warning: $warning:expr $(,)?
+    ) => {
+        impl $crate::custom_resource::CustomResourceProperties
+            for $props<$crate::databricks::Template>
+        {
+            const RESOURCE_TYPE: &'static str = $resource_type;
+            type Attribute = $attr;
+            const CREATE_ONLY: &'static [&'static str] = &[$($pointer),*];
+            const REPLACEMENT_WARNING: Option<&'static str> = Some($warning);
         }
     };
 }
@@ -108,6 +127,7 @@ pub use account::{
     Credentials, CredentialsAttr, CustomerManagedKey, CustomerManagedKeyAttr, LogDelivery,
     LogDeliveryAttr, Network, NetworkAttr, StorageConfiguration, StorageConfigurationAttr,
     Workspace, WorkspaceAssignment, WorkspaceAssignmentAttr, WorkspaceAttr,
+    WORKSPACE_REPLACEMENT_WARNING,
 };
 pub use cluster::{
     Autoscale, AwsAttributes, Cluster, ClusterAttr, ClusterLogConf, InitScript,

@@ -30,10 +30,14 @@ attributes! {
     }
 }
 
+// The ARN is the physical id: a new ARN is a new registration (CloudFormation removes the old
+// one). The role and the meta flag change in place; another workspace keeps the id (the
+// registration is made there, the old workspace's is left to that workspace).
 template_properties!(
     InstanceProfile,
     resource_type::INSTANCE_PROFILE,
-    InstanceProfileAttr
+    InstanceProfileAttr,
+    create_only: ["/properties/InstanceProfileArn"]
 );
 
 property_struct! {
@@ -63,7 +67,14 @@ attributes! {
     }
 }
 
-template_properties!(Group, resource_type::GROUP, GroupAttr);
+// A rename or another workspace is a new group (SCIM renames are unreliable, reference §3.1);
+// roles and entitlements are PATCHed in place.
+template_properties!(
+    Group,
+    resource_type::GROUP,
+    GroupAttr,
+    create_only: ["/properties/WorkspaceUrl", "/properties/DisplayName"]
+);
 
 property_struct! {
     /// A file in the workspace tree (an init script, for example).
@@ -87,10 +98,13 @@ attributes! {
     }
 }
 
+// The path is the physical id: a new path is a new file (the old one is deleted); the content
+// is written again in place.
 template_properties!(
     WorkspaceFile,
     resource_type::WORKSPACE_FILE,
-    WorkspaceFileAttr
+    WorkspaceFileAttr,
+    create_only: ["/properties/Path"]
 );
 
 #[cfg(test)]

@@ -1,16 +1,30 @@
 //! `Custom::DatabricksGroup` (reference §3.1): a workspace SCIM group with its roles (data-role
-//! and instance-profile ARNs) and two entitlements. Create adopts a group of the same name;
-//! update PATCHes roles and entitlements to the declared set; a rename is a new group
-//! (replacement: SCIM renames are unreliable); delete tolerates absence.
+//! and instance-profile ARNs) and two entitlements. Update PATCHes roles and entitlements to
+//! the declared set; a rename or another workspace is a new group (replacement: SCIM renames
+//! are unreliable); delete tolerates absence.
+//!
+//! The group carries the resource's ownership mark in its SCIM `externalId` (databricks-sdk
+//! 0.167 `iam.Group.external_id`; terraform-provider-databricks `docs/resources/group.md`:
+//! "`external_id` - (Optional) ID of the group in an external identity provider"). Its display
+//! name stays as configured: names are unique in a workspace (409 on a duplicate). A retried
+//! Create adopts the group of that name only when it carries this resource's mark; a group of
+//! that name without it is somebody else's, and the Create fails naming it without changing its
+//! members, roles or entitlements.
+//!
+//! The lookup asks for `filter=displayName eq "…"` as Terraform does (`scim/groups.go`,
+//! `Filter`) and follows the SCIM pages (`startIndex`, `count`, `totalResults`,
+//! `itemsPerPage`: RFC 7644 §3.4.2.4) as the SDK's `GroupsAPI.list` does (it advances
+//! `startIndex` by the number of `Resources` until a page has none).
 
 use std::collections::BTreeSet;
+use std::future::Future;
 
 use cdkrs_constructs::databricks::{self as db, GroupAttr, Runtime};
 use serde_json::{json, Value};
 
 use super::{
-    data, deleted, done, find_or_create, items, required, Context, Ctx, HandlerError, Resource,
-    StepResult,
+    create_only_changes, data, deleted, done, find_or_create, items, mark, required, text, Context,
+    Ctx, HandlerError, Resource, StepResult,
 };
 use crate::client::{with_query, Method};
 use crate::event::Request;
@@ -71,20 +85,82 @@ fn quoted(text: &str) -> String {
     format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
-/// The group named `name`, if any.
+/// The page size the lookup asks for.
+const PAGE: usize = 100;
+/// Pages read at most (a filter by name matches one group; this bounds a server that ignores it).
+const MAX_PAGES: usize = 100;
+
+/// The group named `name`, if any, following the SCIM pages.
 async fn lookup(ctx: &Ctx, url: &str, name: &str) -> Result<Option<Value>, HandlerError> {
-    let path = with_query(
-        GROUPS,
-        &[("filter", &format!("displayName eq {}", quoted(name)))],
-    );
-    let list = ctx
-        .client
-        .workspace(url, Method::GET, &path, None)
-        .await
-        .context(|| format!("looking up group {name}"))?;
-    Ok(items(list, "Resources")
-        .into_iter()
-        .find(|g| g.get("displayName").and_then(Value::as_str) == Some(name)))
+    let filter = format!("displayName eq {}", quoted(name));
+    find_in_pages(name, |start| {
+        let path = with_query(
+            GROUPS,
+            &[
+                ("filter", &filter),
+                ("startIndex", &start.to_string()),
+                ("count", &PAGE.to_string()),
+            ],
+        );
+        async move {
+            ctx.client
+                .workspace(url, Method::GET, &path, None)
+                .await
+                .context(|| format!("looking up group {name}"))
+        }
+    })
+    .await
+}
+
+/// The group named `name` in the SCIM list answers `fetch(startIndex)` gives: from index 1,
+/// advancing by the number of `Resources` of each page, until a page has none or
+/// `totalResults` are read.
+async fn find_in_pages<F, Fut>(name: &str, mut fetch: F) -> Result<Option<Value>, HandlerError>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = Result<Value, HandlerError>>,
+{
+    let mut start = 1usize;
+    for _ in 0..MAX_PAGES {
+        let page = fetch(start).await?;
+        let total = page.get("totalResults").and_then(Value::as_u64);
+        let resources = items(page, "Resources");
+        if resources.is_empty() {
+            return Ok(None);
+        }
+        start += resources.len();
+        if let Some(g) = resources
+            .into_iter()
+            .find(|g| g.get("displayName").and_then(Value::as_str) == Some(name))
+        {
+            return Ok(Some(g));
+        }
+        if total.is_some_and(|t| (start as u64) > t) {
+            return Ok(None);
+        }
+    }
+    Err(HandlerError::Invalid(format!(
+        "looking up group {name}: more than {MAX_PAGES} pages of groups answered the filter"
+    )))
+}
+
+/// The group named `name` if it is this resource's (its `externalId` is `mark`); somebody
+/// else's group of that name is an error naming it.
+async fn lookup_ours(
+    ctx: &Ctx,
+    url: &str,
+    name: &str,
+    mark: &str,
+) -> Result<Option<Value>, HandlerError> {
+    match lookup(ctx, url, name).await? {
+        Some(g) if text(&g, "externalId").as_deref() == Some(mark) => Ok(Some(g)),
+        Some(g) => Err(mark::foreign(
+            "group",
+            name,
+            &text(&g, "id").unwrap_or_default(),
+        )),
+        None => Ok(None),
+    }
 }
 
 /// PATCHes the group's roles and managed entitlements to the declared sets.
@@ -135,8 +211,9 @@ async fn reconcile(ctx: &Ctx, p: &Props, id: &str) -> Result<(), HandlerError> {
     Ok(())
 }
 
-/// Creates the group of `p` (or adopts the one of that name) with the declared attributes.
-async fn ensure(ctx: &Ctx, p: &Props) -> StepResult {
+/// Creates the group of `p` (or adopts this resource's group of that name) with the declared
+/// attributes.
+async fn ensure(ctx: &Ctx, request: &Request, p: &Props) -> StepResult {
     let url = p.workspace_url.as_str();
     let name = p.display_name.as_str();
     if name == "users" || name == "admins" {
@@ -144,7 +221,8 @@ async fn ensure(ctx: &Ctx, p: &Props) -> StepResult {
             "{name} is a built-in group of every workspace and cannot be created"
         )));
     }
-    let mut body = json!({"schemas": [GROUP_SCHEMA], "displayName": name});
+    let mark = mark::mark(request);
+    let mut body = json!({"schemas": [GROUP_SCHEMA], "displayName": name, "externalId": mark});
     let (want_roles, want_ent) = (roles(p), entitlements(p));
     if !want_roles.is_empty() {
         body["roles"] = value_list(&want_roles);
@@ -154,7 +232,7 @@ async fn ensure(ctx: &Ctx, p: &Props) -> StepResult {
     }
     let (group, adopted) = find_or_create(
         ctx,
-        || lookup(ctx, url, name),
+        || lookup_ours(ctx, url, name, &mark),
         || async {
             ctx.client
                 .workspace_create(url, GROUPS, &body)
@@ -175,25 +253,27 @@ impl Resource for Group {
     type Attr = GroupAttr;
     const ATTRS: &'static [GroupAttr] = GroupAttr::ALL;
 
-    async fn create(ctx: &Ctx, _: &Request, p: &Props, _: Option<Value>) -> StepResult {
-        ensure(ctx, p).await
+    async fn create(ctx: &Ctx, request: &Request, p: &Props, _: Option<Value>) -> StepResult {
+        ensure(ctx, request, p).await
     }
 
     async fn update(
         ctx: &Ctx,
-        _: &Request,
+        request: &Request,
         id: &str,
         p: &Props,
-        old: &Props,
+        _: &Props,
         _: Option<Value>,
     ) -> StepResult {
-        if p.display_name != old.display_name || p.workspace_url != old.workspace_url {
-            return ensure(ctx, p).await;
+        if !create_only_changes::<db::Group<db::Template>>(request).is_empty() {
+            return ensure(ctx, request, p).await;
         }
         match reconcile(ctx, p, id).await {
             Ok(()) => done(id, data([(GroupAttr::GroupId, id.to_owned())])),
             // Deleted behind the stack's back: make it again (a new id).
-            Err(HandlerError::Api { source, .. }) if source.is_not_found() => ensure(ctx, p).await,
+            Err(HandlerError::Api { source, .. }) if source.is_not_found() => {
+                ensure(ctx, request, p).await
+            }
             Err(e) => Err(e),
         }
     }
@@ -213,5 +293,52 @@ impl Resource for Group {
             Err(e) if e.is_not_found() => deleted(id),
             Err(e) => Err(e).context(|| format!("deleting group {id}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A SCIM list of `names`, answered `size` at a time.
+    fn paged(names: &[&str], size: usize, start: usize) -> Value {
+        let page: Vec<Value> = names
+            .iter()
+            .skip(start - 1)
+            .take(size)
+            .map(|n| json!({"id": n, "displayName": n}))
+            .collect();
+        let mut body =
+            json!({"totalResults": names.len(), "startIndex": start, "itemsPerPage": page.len()});
+        if !page.is_empty() {
+            body["Resources"] = Value::Array(page);
+        }
+        body
+    }
+
+    #[tokio::test]
+    async fn the_lookup_follows_pages_until_found_or_all_read() {
+        let names = ["users", "admins", "a", "b", "t-eng"];
+        let mut asked = Vec::new();
+        let found = find_in_pages("t-eng", |start| {
+            asked.push(start);
+            let page = paged(&names, 2, start);
+            async move { Ok(page) }
+        })
+        .await
+        .expect("a lookup");
+        assert_eq!(found.map(|g| g["id"].clone()), Some(json!("t-eng")));
+        assert_eq!(asked, [1, 3, 5]);
+
+        let mut asked = Vec::new();
+        let none = find_in_pages("nobody", |start| {
+            asked.push(start);
+            let page = paged(&names, 2, start);
+            async move { Ok(page) }
+        })
+        .await
+        .expect("a lookup");
+        assert!(none.is_none());
+        assert_eq!(asked, [1, 3, 5], "stops once totalResults are read");
     }
 }

@@ -1,15 +1,20 @@
-//! `Custom::DatabricksCustomerManagedKey`: a KMS key configuration (reference §2.4). The API has
-//! no update, so any change makes a new configuration (replacement). A retried create adopts the
-//! configuration of the same key ARN and use cases.
+//! `Custom::DatabricksCustomerManagedKey`: a KMS key configuration (reference §2.4), one
+//! [`AccountObject`]. The API has no update, so any change makes a new configuration
+//! (replacement).
+//!
+//! A key configuration has neither a name nor tags, so it cannot carry the ownership mark. Its
+//! key is a resource of the stack (the environment creates it), and a key ARN carries a random
+//! id, so a configuration of that key was made for this stack: a Create adopts a configuration
+//! with the same key ARN and use cases, but only when the key is in the stack's own AWS account
+//! and region. Any other configuration of the same key ARN (other use cases, or a key of
+//! another account, whose configurations this stack cannot tell from somebody else's) fails the
+//! Create naming it, and nothing is changed.
 
 use cdkrs_constructs::databricks::{self as db, CustomerManagedKeyAttr, Runtime};
 use serde_json::{json, Value};
 
-use super::{
-    check_account, data, delete_tolerant, deleted, done, find_or_create, items, required, same_set,
-    strings, text, unchanged_and_present, Context, Ctx, HandlerError, Resource, StepResult,
-};
-use crate::client::Method;
+use super::account_object::{AccountObject, Owner};
+use super::{mark, same_set, strings, text, HandlerError};
 use crate::event::Request;
 
 /// The handler.
@@ -17,103 +22,67 @@ pub(crate) struct Key;
 
 type Props = db::CustomerManagedKey<Runtime>;
 
-/// Finds a configuration of this key ARN and use cases (not `exclude`).
-async fn lookup(
-    ctx: &Ctx,
-    p: &Props,
-    exclude: Option<&str>,
-) -> Result<Option<Value>, HandlerError> {
-    let all = ctx
-        .client
-        .account(Method::GET, "/customer-managed-keys", None)
-        .await
-        .context(|| "listing customer-managed key configurations".to_owned())?;
-    Ok(items(all, "customer_managed_keys").into_iter().find(|k| {
-        k.pointer("/aws_key_info/key_arn").and_then(Value::as_str) == Some(p.key_arn.as_str())
-            && same_set(&strings(k, "use_cases"), &p.use_cases)
-            && text(k, "customer_managed_key_id").as_deref() != exclude
-    }))
+/// The key ARN of a configuration.
+fn key_arn(k: &Value) -> &str {
+    k.pointer("/aws_key_info/key_arn")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
 }
 
-/// The configuration for `p`, adopted or created.
-async fn ensure(ctx: &Ctx, p: &Props, exclude: Option<&str>) -> StepResult {
-    let mut key_info = json!({"key_arn": p.key_arn});
-    if let Some(alias) = &p.key_alias {
-        key_info["key_alias"] = json!(alias);
-    }
-    if let Some(reuse) = p.reuse_key_for_cluster_volumes {
-        key_info["reuse_key_for_cluster_volumes"] = json!(*reuse);
-    }
-    let body = json!({"use_cases": p.use_cases, "aws_key_info": key_info});
-    let (object, _) = find_or_create(
-        ctx,
-        || lookup(ctx, p, exclude),
-        || async {
-            ctx.client
-                .account_create("/customer-managed-keys", &body)
-                .await
-                .context(|| format!("creating the key configuration of {}", p.key_arn))
-        },
-    )
-    .await?;
-    let id = required(
-        &object,
-        "customer_managed_key_id",
-        "creating a key configuration",
-    )?;
-    done(
-        id.clone(),
-        data([(CustomerManagedKeyAttr::CustomerManagedKeyId, id)]),
-    )
-}
-
-impl Resource for Key {
+impl AccountObject for Key {
     type Props = Props;
     type Attr = CustomerManagedKeyAttr;
+    const ID_ATTR: CustomerManagedKeyAttr = CustomerManagedKeyAttr::CustomerManagedKeyId;
     const ATTRS: &'static [CustomerManagedKeyAttr] = CustomerManagedKeyAttr::ALL;
+    const WHAT: &'static str = "key configuration";
+    const PATH: &'static str = "/customer-managed-keys";
+    const LIST_KEY: &'static str = "customer_managed_keys";
+    const ID_FIELD: &'static str = "customer_managed_key_id";
+    const NAME_FIELD: Option<&'static str> = None;
 
-    async fn create(ctx: &Ctx, _: &Request, p: &Props, _: Option<Value>) -> StepResult {
-        check_account(ctx, &p.account_id)?;
-        ensure(ctx, p, None).await
+    fn account_id(p: &Props) -> &str {
+        &p.account_id
     }
 
-    async fn update(
-        ctx: &Ctx,
-        _: &Request,
-        id: &str,
-        p: &Props,
-        old: &Props,
-        _: Option<Value>,
-    ) -> StepResult {
-        check_account(ctx, &p.account_id)?;
-        if unchanged_and_present(
-            ctx,
-            p == old,
-            &format!("/customer-managed-keys/{id}"),
-            &format!("key configuration {id}"),
-        )
-        .await?
-        {
-            return done(
-                id,
-                data([(CustomerManagedKeyAttr::CustomerManagedKeyId, id.to_owned())]),
-            );
+    fn name(_: &Props) -> Option<&str> {
+        None
+    }
+
+    fn body(p: &Props, _: Option<&str>) -> Result<Value, HandlerError> {
+        let mut key_info = json!({"key_arn": p.key_arn});
+        if let Some(alias) = &p.key_alias {
+            key_info["key_alias"] = json!(alias);
         }
-        ensure(ctx, p, Some(id)).await
+        if let Some(reuse) = p.reuse_key_for_cluster_volumes {
+            key_info["reuse_key_for_cluster_volumes"] = json!(*reuse);
+        }
+        Ok(json!({"use_cases": p.use_cases, "aws_key_info": key_info}))
     }
 
-    async fn delete(ctx: &Ctx, _: &Request, id: &str, _: &Props, _: Option<Value>) -> StepResult {
-        delete_tolerant(ctx, || async {
-            ctx.client
-                .account(
-                    Method::DELETE,
-                    &format!("/customer-managed-keys/{id}"),
-                    None,
-                )
-                .await
-                .context(|| format!("deleting key configuration {id}"))
-        })
-        .await?;
-        deleted(id)
+    fn matches(k: &Value, p: &Props) -> bool {
+        key_arn(k) == p.key_arn && same_set(&strings(k, "use_cases"), &p.use_cases)
+    }
+
+    fn owner(request: &Request, p: &Props, k: &Value) -> Owner {
+        if key_arn(k) != p.key_arn {
+            Owner::Unrelated
+        } else if Self::matches(k, p)
+            && mark::same_account_and_region(&p.key_arn, &request.common().stack_id)
+        {
+            Owner::Ours
+        } else {
+            Owner::Foreign
+        }
+    }
+
+    fn foreign(k: &Value) -> HandlerError {
+        mark::foreign_with_fix(
+            Self::WHAT,
+            key_arn(k),
+            &text(k, Self::ID_FIELD).unwrap_or_default(),
+            "a key configuration of this key already exists with other use cases, or the key \
+             is not in the stack's AWS account and region; use a key of this stack, or delete \
+             that configuration if it is unused",
+        )
     }
 }

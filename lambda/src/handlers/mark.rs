@@ -6,7 +6,22 @@
 //! The mark is derived from the stack's ARN (which carries the stack's GUID, so a stack deleted
 //! and created again under the same name gets a new mark) and the resource's logical id. It is
 //! carried as a tag ([`TAG_KEY`]) where the API has tags, as a name part or an external id
-//! otherwise; each handler's docs say which.
+//! otherwise; each handler's docs say which:
+//!
+//! - **Name part** ([`named`]): credential, storage, network and log-delivery configurations
+//!   have no tags, so the provider names them `<configured name>-<mark>` (a replacement made by
+//!   an Update: `<configured name>-<mark>-<token of the event>`, since the old object still holds
+//!   the first name while CloudFormation has not deleted it). An object is this resource's when
+//!   its name is such a name ([`is_named`]); one named exactly as configured without the mark
+//!   is somebody else's, and Create fails naming it ([`foreign`]).
+//! - **External id**: workspace SCIM groups carry the mark in `externalId` (databricks-sdk
+//!   0.167 `iam.Group.external_id`; terraform-provider-databricks `docs/resources/group.md`
+//!   `external_id`), their display name stays as configured (it is unique in the workspace).
+//! - **Key configurations** have neither name nor tags: a configuration is adopted only when it
+//!   is of this stack's own key (a key ARN in the stack's AWS account and region, see
+//!   [`same_account_and_region`]) with the same use cases; any other configuration of that key
+//!   is somebody else's.
+//! - **Tags** ([`TAG_KEY`]): workspaces and clusters.
 
 use crate::event::Request;
 
@@ -38,6 +53,55 @@ pub(crate) fn of(stack_id: &str, logical_id: &str) -> String {
     format!("{PREFIX}{:012x}", hash >> 16)
 }
 
+/// The longest name given to a named account configuration: `config_name` takes at most 255
+/// characters and `network_name` 256 (reference §2.3, §2.8; the others state no limit, so the
+/// same bound keeps them readable).
+pub(crate) const NAME_MAX: usize = 255;
+
+/// The longest token of an event in a name (see `handlers::request_token`).
+pub(crate) const TOKEN_MAX: usize = 8;
+
+/// The name an object of this resource gets: `base` then `-` and `mark` (and `-` and `token`,
+/// at most [`TOKEN_MAX`] characters, when given), with `base` shortened (at a character
+/// boundary, the same with or without a token) so the whole stays within [`NAME_MAX`]
+/// characters.
+pub(crate) fn named(base: &str, mark: &str, token: Option<&str>) -> String {
+    let room = NAME_MAX.saturating_sub(mark.chars().count() + 2 + TOKEN_MAX);
+    let base: String = base.chars().take(room).collect();
+    match token {
+        Some(t) => format!(
+            "{base}-{mark}-{}",
+            t.chars().take(TOKEN_MAX).collect::<String>()
+        ),
+        None => format!("{base}-{mark}"),
+    }
+}
+
+/// Whether `name` is a name [`named`] gives for `base` and `mark` (with or without a token):
+/// the object is this resource's, made for the configured name `base`.
+pub(crate) fn is_named(name: &str, base: &str, mark: &str) -> bool {
+    let plain = named(base, mark, None);
+    name == plain
+        || name
+            .strip_prefix(&plain)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .is_some_and(|token| {
+                !token.is_empty() && token.chars().all(|c| c.is_ascii_alphanumeric())
+            })
+}
+
+/// Whether an ARN (`arn:aws:<service>:<region>:<account>:…`) is in the region and AWS account
+/// of the stack `stack_id` (a CloudFormation stack ARN of the same form).
+pub(crate) fn same_account_and_region(arn: &str, stack_id: &str) -> bool {
+    let parts = |a: &str| -> Option<(String, String)> {
+        let mut it = a.split(':');
+        let (_, _, _, region, account) =
+            (it.next()?, it.next()?, it.next()?, it.next()?, it.next()?);
+        (!region.is_empty() && !account.is_empty()).then(|| (region.to_owned(), account.to_owned()))
+    };
+    matches!((parts(arn), parts(stack_id)), (Some(a), Some(b)) if a == b)
+}
+
 /// The error of a Create that found an object with the wanted name that is not this
 /// resource's: names what was found and how to go on. Nothing is changed or deleted.
 pub(crate) fn foreign(what: &str, name: &str, id: &str) -> HandlerError {
@@ -45,6 +109,15 @@ pub(crate) fn foreign(what: &str, name: &str, id: &str) -> HandlerError {
         "{what} {name:?} already exists ({id}) and was not created by this stack resource; \
          cdkrs does not adopt or change objects it did not create: choose another name in the \
          config, or delete that object if it is unused"
+    ))
+}
+
+/// As [`foreign`], with the way out written by the caller (for objects that cannot be
+/// deleted, such as log-delivery configurations).
+pub(crate) fn foreign_with_fix(what: &str, name: &str, id: &str, fix: &str) -> HandlerError {
+    HandlerError::Invalid(format!(
+        "{what} {name:?} already exists ({id}) and was not created by this stack resource; \
+         cdkrs does not adopt or change objects it did not create: {fix}"
     ))
 }
 
@@ -62,5 +135,43 @@ mod tests {
         assert!(m.starts_with(PREFIX));
         assert_ne!(m, of(stack, "DatabricksCredentials"));
         assert_ne!(m, of(again, "DatabricksWorkspace"));
+    }
+
+    #[test]
+    fn a_marked_name_keeps_the_configured_name_readable_and_within_the_limit() {
+        let m = of("arn:aws:cloudformation:eu-west-1:1:stack/s/g", "Creds");
+        let name = named("acme-xacct", &m, None);
+        assert_eq!(name, format!("acme-xacct-{m}"));
+        assert!(is_named(&name, "acme-xacct", &m));
+        assert!(!is_named("acme-xacct", "acme-xacct", &m));
+        assert!(!is_named(&name, "acme", &m));
+        assert!(!is_named(&name, "acme-xacct", &of("arn:other", "Creds")));
+        let replaced = named("acme-xacct", &m, Some("0000abcd"));
+        assert_eq!(replaced, format!("acme-xacct-{m}-0000abcd"));
+        assert!(is_named(&replaced, "acme-xacct", &m));
+        assert!(!is_named(&format!("{name}-x y"), "acme-xacct", &m));
+        let long = named(&"é".repeat(400), &m, Some("0000abcd"));
+        assert_eq!(long.chars().count(), NAME_MAX);
+        assert!(named(&"é".repeat(400), &m, None).chars().count() < NAME_MAX);
+        assert!(long.ends_with(&format!("-{m}-0000abcd")));
+        assert!(is_named(&long, &"é".repeat(400), &m));
+    }
+
+    #[test]
+    fn only_an_arn_of_the_stack_account_and_region_is_the_stack_s() {
+        let stack = "arn:aws:cloudformation:eu-west-1:123456789012:stack/s/g";
+        assert!(same_account_and_region(
+            "arn:aws:kms:eu-west-1:123456789012:key/k",
+            stack
+        ));
+        assert!(!same_account_and_region(
+            "arn:aws:kms:eu-west-1:210987654321:key/k",
+            stack
+        ));
+        assert!(!same_account_and_region(
+            "arn:aws:kms:us-east-1:123456789012:key/k",
+            stack
+        ));
+        assert!(!same_account_and_region("not-an-arn", stack));
     }
 }

@@ -5,11 +5,18 @@
 //! - **Update** changes the object in place where the API allows it and otherwise creates a new
 //!   one and returns its id: CloudFormation then deletes the old one (replacement).
 //! - **Create is idempotent**: it first looks for what an earlier attempt of the same event made
-//!   (by name, ARN or path) and adopts it; a create whose outcome is unknown (a 5xx, a cut
+//!   and adopts it only when it is this resource's: it carries the resource's ownership mark
+//!   (see `handlers::mark`: a name part, a SCIM `externalId` or a tag; key configurations: the stack's
+//!   own key). A same-named object without the mark fails the Create, naming it and the fix,
+//!   and is neither changed nor deleted. A create whose outcome is unknown (a 5xx, a cut
 //!   answer) is followed by another look before trying again.
+//! - The account configuration objects share one implementation (`handlers::account_object`).
+//! - Routing: [`handle`] picks the handler whose property type's `RESOURCE_TYPE` is the
+//!   request's, from one list of handler types ([`HANDLED`]).
 //! - **Delete** of an object that is already gone succeeds.
 //! - Success carries exactly the attributes of the type's `…Attr::ALL` as `Data`.
 
+mod account_object;
 mod cluster;
 mod credentials;
 mod group;
@@ -28,8 +35,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cdkrs_constructs::custom_resource::CustomAttribute;
-use cdkrs_constructs::databricks::resource_type;
+use cdkrs_constructs::custom_resource::{CustomAttribute, CustomResourceProperties};
+use cdkrs_constructs::databricks as db;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -115,32 +122,71 @@ impl Ctx {
     }
 }
 
-/// Routes a request to the handler of its resource type.
-pub async fn handle(ctx: Arc<Ctx>, request: Request, progress: Option<Value>) -> Outcome {
-    let ctx = ctx.as_ref();
-    let p = progress;
-    let r = &request;
-    match r.common().resource_type.as_str() {
-        resource_type::CREDENTIALS => run::<credentials::Credentials>(ctx, r, p).await,
-        resource_type::STORAGE_CONFIGURATION => run::<storage::Storage>(ctx, r, p).await,
-        resource_type::NETWORK => run::<network::Network>(ctx, r, p).await,
-        resource_type::CUSTOMER_MANAGED_KEY => run::<key::Key>(ctx, r, p).await,
-        resource_type::WORKSPACE => run::<workspace::Workspace>(ctx, r, p).await,
-        resource_type::WORKSPACE_ASSIGNMENT => {
-            run::<workspace_assignment::Assignment>(ctx, r, p).await
-        }
-        resource_type::LOG_DELIVERY => run::<log_delivery::LogDelivery>(ctx, r, p).await,
-        resource_type::INSTANCE_PROFILE => {
-            run::<instance_profile::InstanceProfile>(ctx, r, p).await
-        }
-        resource_type::GROUP => run::<group::Group>(ctx, r, p).await,
-        resource_type::WORKSPACE_FILE => run::<workspace_file::WorkspaceFile>(ctx, r, p).await,
-        resource_type::CLUSTER => run::<cluster::Cluster>(ctx, r, p).await,
-        other => Outcome::Failed {
-            reason: format!("{other} is not a resource type of this provider"),
-        },
-    }
+/// The property types a handler reads: each names its template form, whose
+/// `CustomResourceProperties` carry the resource type and the create-only list.
+pub(crate) trait Properties {
+    /// `X<Template>` for `X<Runtime>`.
+    type Template: CustomResourceProperties;
 }
+
+/// Implements [`Properties`] for the runtime form of Databricks property structs.
+macro_rules! properties {
+    ($($name:ident),+ $(,)?) => {
+        $(impl Properties for db::$name<db::Runtime> {
+            type Template = db::$name<db::Template>;
+        })+
+    };
+}
+
+properties!(
+    Credentials,
+    StorageConfiguration,
+    Network,
+    CustomerManagedKey,
+    Workspace,
+    WorkspaceAssignment,
+    LogDelivery,
+    InstanceProfile,
+    Group,
+    WorkspaceFile,
+    Cluster,
+);
+
+/// The one list of handlers: [`handle`] routes a request to the handler whose property type's
+/// `RESOURCE_TYPE` is the request's resource type, and [`HANDLED`] lists those types.
+macro_rules! handlers {
+    ($($handler:ty),+ $(,)?) => {
+        /// The resource type of every handler, in the order of the list.
+        pub const HANDLED: &[&str] = &[$(<$handler as Resource>::RESOURCE_TYPE),+];
+
+        /// Routes a request to the handler of its resource type.
+        pub async fn handle(ctx: Arc<Ctx>, request: Request, progress: Option<Value>) -> Outcome {
+            let ty = request.common().resource_type.as_str();
+            $(
+                if ty == <$handler as Resource>::RESOURCE_TYPE {
+                    return run::<$handler>(ctx.as_ref(), &request, progress).await;
+                }
+            )+
+            Outcome::Failed {
+                reason: format!("{ty} is not a resource type of this provider"),
+            }
+        }
+    };
+}
+
+handlers!(
+    credentials::Credentials,
+    storage::Storage,
+    network::Network,
+    key::Key,
+    workspace::Workspace,
+    workspace_assignment::Assignment,
+    log_delivery::LogDelivery,
+    instance_profile::InstanceProfile,
+    group::Group,
+    workspace_file::WorkspaceFile,
+    cluster::Cluster,
+);
 
 /// The `Fn::GetAtt` attributes of an answer.
 pub(crate) type Data = BTreeMap<String, String>;
@@ -199,11 +245,14 @@ pub(crate) type StepResult = Result<Step, HandlerError>;
 /// One custom-resource type.
 pub(crate) trait Resource {
     /// The properties (`…<Runtime>`).
-    type Props: DeserializeOwned + Send + Sync;
+    type Props: DeserializeOwned + Properties + Send + Sync;
     /// The attribute enum.
     type Attr: CustomAttribute + 'static;
     /// Every attribute a success must carry.
     const ATTRS: &'static [Self::Attr];
+    /// The resource type this handler serves: its property type's `RESOURCE_TYPE`.
+    const RESOURCE_TYPE: &'static str =
+        <<Self::Props as Properties>::Template as CustomResourceProperties>::RESOURCE_TYPE;
 
     /// A Create (again with `progress` while it answers [`Step::Wait`]).
     fn create(
@@ -469,31 +518,6 @@ where
     }
 }
 
-/// For account objects the API cannot change (credentials, storage, network, key
-/// configurations): whether the object `path` may be kept as it is, which holds when the
-/// properties did not change and it still exists. Anything else is a replacement: a new object
-/// and a new physical id, and CloudFormation deletes the old one.
-pub(crate) async fn unchanged_and_present(
-    ctx: &Ctx,
-    unchanged: bool,
-    path: &str,
-    what: &str,
-) -> Result<bool, HandlerError> {
-    if !unchanged {
-        return Ok(false);
-    }
-    match ctx
-        .client
-        .account(crate::client::Method::GET, path, None)
-        .await
-    {
-        Ok(_) => Ok(true),
-        // Gone behind the stack's back: make it again.
-        Err(e) if e.is_not_found() => Ok(false),
-        Err(e) => Err(e).context(|| format!("reading {what}")),
-    }
-}
-
 /// The create-only properties of `P` (its [`CustomResourceProperties::CREATE_ONLY`] pointers)
 /// whose value differs between an Update's old and new properties: a non-empty answer means
 /// the object must be replaced. One list decides here and in `cdkrs diff`.
@@ -559,6 +583,47 @@ mod tests {
             missing.to_string(),
             "environment variable DATABRICKS_ACCOUNT_ID is not set: the stack sets it on the provider function"
         );
+    }
+
+    #[test]
+    fn every_resource_type_routes_to_exactly_one_handler() {
+        use std::collections::BTreeSet;
+        let handled: BTreeSet<&str> = HANDLED.iter().copied().collect();
+        assert_eq!(
+            handled.len(),
+            HANDLED.len(),
+            "two handlers claim one type: {HANDLED:?}"
+        );
+        let all: BTreeSet<&str> = db::resource_type::ALL.iter().copied().collect();
+        assert_eq!(handled, all);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_resource_type_fails_naming_it() {
+        let env = |k: &str| match k {
+            ACCOUNT_ID_ENV => Some("acct".to_owned()),
+            CLIENT_ID_ENV => Some("cid".to_owned()),
+            _ => None,
+        };
+        let ctx = Arc::new(Ctx::from_env(env, "s".into()).expect("ctx"));
+        let request: Request = serde_json::from_value(serde_json::json!({
+            "RequestType": "Create",
+            "ServiceToken": "arn:aws:lambda:eu-west-1:123456789012:function:p",
+            "ResponseURL": "http://127.0.0.1:1/r",
+            "StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/s/g",
+            "RequestId": "r",
+            "LogicalResourceId": "X",
+            "ResourceType": "Custom::DatabricksNothing",
+            "ResourceProperties": {}
+        }))
+        .expect("a request");
+        match handle(ctx, request, None).await {
+            Outcome::Failed { reason } => assert_eq!(
+                reason,
+                "Custom::DatabricksNothing is not a resource type of this provider"
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -97,6 +97,10 @@ fn scim_body(body: &[u8]) -> Result<Value, String> {
     parse_body(body).map_err(|e| e.message)
 }
 
+/// The page size of a SCIM list that does not ask for one (`count`): small, so paging is
+/// exercised.
+pub(crate) const DEFAULT_SCIM_PAGE: usize = 2;
+
 /// The SCIM answer to an unparsable body.
 fn bad_syntax(detail: &str) -> Response {
     scim_error(StatusCode::BAD_REQUEST, detail, Some("invalidSyntax"))
@@ -285,7 +289,15 @@ async fn list_groups(State(inner): State<Shared>, RawQuery(query): RawQuery) -> 
         .and_then(|s| s.parse::<usize>().ok())
         .unwrap_or(1)
         .max(1);
-    let count = query_param(query, "count").and_then(|s| s.parse::<usize>().ok());
+    // Paging (RFC 7644 §3.4.2.4: `startIndex` is 1-based, `count` is the page size the client
+    // asks for, and the answer's `totalResults`/`itemsPerPage` describe the page; a server may
+    // return fewer than `count`). The workspace SCIM API pages the same way (databricks-sdk
+    // 0.167 `iam.GroupsAPI.list` sends `startIndex`/`count` and advances `startIndex` by the
+    // number of `Resources` until a page has none). The real default page size is not
+    // documented: the fake's is small ([`DEFAULT_SCIM_PAGE`]) so that clients must page.
+    let count = query_param(query, "count")
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(DEFAULT_SCIM_PAGE);
     let store = inner.store();
     let all: Vec<&Value> = store
         .groups
@@ -295,7 +307,7 @@ async fn list_groups(State(inner): State<Shared>, RawQuery(query): RawQuery) -> 
     let page: Vec<Value> = all
         .iter()
         .skip(start - 1)
-        .take(count.unwrap_or(usize::MAX))
+        .take(count)
         .map(|g| project(g, attributes.as_deref()))
         .collect();
     let mut body = json!({

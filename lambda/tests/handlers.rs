@@ -399,7 +399,8 @@ async fn cluster_create_waits_edit_restarts_and_permanent_delete() {
     assert_eq!(c["state"], "RUNNING");
     assert_eq!(c["autoscale"], json!({"min_workers": 1, "max_workers": 4}));
     assert_eq!(c["custom_tags"]["Owner"], "platform");
-    assert_eq!(c["custom_tags"]["cdkrs-resource"], "t-databricks/Cluster");
+    assert!(c["custom_tags"]["cdkrs-owner"].as_str().is_some_and(|m| m.starts_with("cdkrs-")), "{c}");
+    assert!(c["custom_tags"].get("cdkrs-resource").is_none());
     assert_eq!(c["cluster_log_conf"]["s3"]["encryption_type"], "sse-kms");
     assert_eq!(c["cluster_log_conf"]["s3"]["enable_encryption"], true);
     assert_eq!(

@@ -82,6 +82,10 @@ pub struct FakeConfig {
     /// Whether clusters may use DBFS init scripts; when false (new workspaces), a cluster spec
     /// with a `dbfs` init script answers 400 `FEATURE_DISABLED`. Default: false.
     pub dbfs_init_scripts_allowed: bool,
+    /// Clusters per page of `GET /api/2.1/clusters/list` when the request names no
+    /// `page_size` (the real default is not documented; a small one makes clients follow
+    /// `next_page_token`). Default: 2.
+    pub cluster_list_page_size: usize,
 }
 
 impl Default for FakeConfig {
@@ -96,6 +100,7 @@ impl Default for FakeConfig {
             token_lifetime: Duration::from_secs(3600),
             deployment_name_prefix: None,
             dbfs_init_scripts_allowed: false,
+            cluster_list_page_size: 2,
         }
     }
 }

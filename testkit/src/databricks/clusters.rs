@@ -94,16 +94,46 @@ pub(crate) fn routes() -> Router<Shared> {
 /// answer's shape (`{"versions": [{"key", "name"}]}`, reference §3.3; databricks-sdk-py 0.167
 /// `GetSparkVersionsResponse`).
 pub const SPARK_VERSIONS: &[(&str, &str)] = &[
-    ("16.4.x-scala2.13", "16.4 LTS (includes Apache Spark 3.5.2, Scala 2.13)"),
-    ("16.4.x-scala2.12", "16.4 LTS (includes Apache Spark 3.5.2, Scala 2.12)"),
-    ("16.4.x-photon-scala2.12", "16.4 LTS Photon (includes Apache Spark 3.5.2, Scala 2.12)"),
-    ("15.4.x-scala2.12", "15.4 LTS (includes Apache Spark 3.5.0, Scala 2.12)"),
-    ("15.4.x-photon-scala2.12", "15.4 LTS Photon (includes Apache Spark 3.5.0, Scala 2.12)"),
-    ("15.4.x-cpu-ml-scala2.12", "15.4 LTS ML (includes Apache Spark 3.5.0, Scala 2.12)"),
-    ("14.3.x-scala2.12", "14.3 LTS (includes Apache Spark 3.5.0, Scala 2.12)"),
-    ("14.3.x-photon-scala2.12", "14.3 LTS Photon (includes Apache Spark 3.5.0, Scala 2.12)"),
-    ("14.3.x-gpu-ml-scala2.12", "14.3 LTS ML (includes Apache Spark 3.5.0, GPU, Scala 2.12)"),
-    ("13.3.x-scala2.12", "13.3 LTS (includes Apache Spark 3.4.1, Scala 2.12)"),
+    (
+        "16.4.x-scala2.13",
+        "16.4 LTS (includes Apache Spark 3.5.2, Scala 2.13)",
+    ),
+    (
+        "16.4.x-scala2.12",
+        "16.4 LTS (includes Apache Spark 3.5.2, Scala 2.12)",
+    ),
+    (
+        "16.4.x-photon-scala2.12",
+        "16.4 LTS Photon (includes Apache Spark 3.5.2, Scala 2.12)",
+    ),
+    (
+        "15.4.x-scala2.12",
+        "15.4 LTS (includes Apache Spark 3.5.0, Scala 2.12)",
+    ),
+    (
+        "15.4.x-photon-scala2.12",
+        "15.4 LTS Photon (includes Apache Spark 3.5.0, Scala 2.12)",
+    ),
+    (
+        "15.4.x-cpu-ml-scala2.12",
+        "15.4 LTS ML (includes Apache Spark 3.5.0, Scala 2.12)",
+    ),
+    (
+        "14.3.x-scala2.12",
+        "14.3 LTS (includes Apache Spark 3.5.0, Scala 2.12)",
+    ),
+    (
+        "14.3.x-photon-scala2.12",
+        "14.3 LTS Photon (includes Apache Spark 3.5.0, Scala 2.12)",
+    ),
+    (
+        "14.3.x-gpu-ml-scala2.12",
+        "14.3 LTS ML (includes Apache Spark 3.5.0, GPU, Scala 2.12)",
+    ),
+    (
+        "13.3.x-scala2.12",
+        "13.3 LTS (includes Apache Spark 3.4.1, Scala 2.12)",
+    ),
 ];
 
 /// The AWS node types `list-node-types` lists: (id, vCPUs, memory MiB, local NVMe/SSD disks,
@@ -119,7 +149,14 @@ pub const NODE_TYPES: &[(&str, u32, u32, u32, u32, &str)] = &[
     ("r5.large", 2, 16384, 0, 0, "Memory Optimized"),
     ("r5.xlarge", 4, 32768, 0, 0, "Memory Optimized"),
     ("r5.2xlarge", 8, 65536, 0, 0, "Memory Optimized"),
-    ("r5d.xlarge", 4, 32768, 1, 150, "Memory Optimized (Remote HDD)"),
+    (
+        "r5d.xlarge",
+        4,
+        32768,
+        1,
+        150,
+        "Memory Optimized (Remote HDD)",
+    ),
     ("c5.xlarge", 4, 8192, 0, 0, "Compute Optimized"),
     ("i3.xlarge", 4, 31232, 1, 950, "Storage Optimized"),
 ];

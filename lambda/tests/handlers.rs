@@ -399,7 +399,12 @@ async fn cluster_create_waits_edit_restarts_and_permanent_delete() {
     assert_eq!(c["state"], "RUNNING");
     assert_eq!(c["autoscale"], json!({"min_workers": 1, "max_workers": 4}));
     assert_eq!(c["custom_tags"]["Owner"], "platform");
-    assert!(c["custom_tags"]["cdkrs-owner"].as_str().is_some_and(|m| m.starts_with("cdkrs-")), "{c}");
+    assert!(
+        c["custom_tags"]["cdkrs-owner"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("cdkrs-")),
+        "{c}"
+    );
     assert!(c["custom_tags"].get("cdkrs-resource").is_none());
     assert_eq!(c["cluster_log_conf"]["s3"]["encryption_type"], "sse-kms");
     assert_eq!(c["cluster_log_conf"]["s3"]["enable_encryption"], true);
@@ -997,4 +1002,228 @@ async fn a_cluster_terminating_slower_than_one_invocation_hands_over_its_phase()
             .filter(|c| c != "POST create")
             .collect::<Vec<_>>(),
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clusters as the real API treats them (issue 10 items 4, 7, 8 and 9)
+
+/// Creates a cluster in the fake as somebody else would (no ownership mark), named like the
+/// stack's.
+async fn foreign_cluster(h: &Harness, name: &str, tags: Value) -> String {
+    let body = json!({
+        "cluster_name": name, "spark_version": "15.4.x-scala2.12", "node_type_id": "r5.xlarge",
+        "num_workers": 1, "autotermination_minutes": 60, "custom_tags": tags
+    });
+    let answer = h
+        .ctx
+        .client
+        .workspace_create(&h.url(), "/api/2.1/clusters/create", &body)
+        .await
+        .expect("a foreign cluster");
+    answer["cluster_id"].as_str().expect("an id").to_owned()
+}
+
+#[tokio::test]
+async fn a_first_on_demand_change_replaces_the_cluster_and_is_never_edited() {
+    let h = Harness::start().await;
+    let old = cluster(&h, 4);
+    let (id, _) = ok(&h.create(CLUSTER, &old).await);
+    let mut new = old.clone();
+    new["AwsAttributes"]["FirstOnDemand"] = json!(2);
+    h.fake.clear_requests();
+    let (new_id, data) = ok(&h.update(CLUSTER, &id, &new, &old).await);
+    assert_ne!(
+        new_id, id,
+        "a new cluster: CloudFormation deletes the old one"
+    );
+    assert_eq!(data, json!({"ClusterId": new_id}));
+    assert_eq!(h.answered("POST", "/api/2.1/clusters/edit", 200), 0);
+    assert_eq!(h.answered("POST", "/api/2.1/clusters/edit", 400), 0);
+    let state = h.fake.state();
+    assert_eq!(
+        state.cluster(&new_id).expect("made")["aws_attributes"]["first_on_demand"],
+        2
+    );
+    assert_eq!(
+        state
+            .cluster(&id)
+            .expect("kept until CloudFormation deletes it")["aws_attributes"]["first_on_demand"],
+        1
+    );
+    // CloudFormation's cleanup Delete of the old id removes only the old cluster.
+    ok(&h.delete(CLUSTER, &id, &old).await);
+    let state = h.fake.state();
+    assert!(state.cluster(&id).is_none());
+    assert!(state.cluster(&new_id).is_some());
+}
+
+#[tokio::test]
+async fn a_dedicated_cluster_echoed_as_single_user_is_not_edited_again() {
+    let h = Harness::start().await;
+    let dedicated = |max: u32| {
+        let mut p = cluster(&h, max);
+        p["DataSecurityMode"] = json!("DATA_SECURITY_MODE_DEDICATED");
+        p
+    };
+    let (id, _) = ok(&h.create(CLUSTER, &dedicated(4)).await);
+    assert_eq!(
+        h.fake.state().cluster(&id).unwrap()["data_security_mode"],
+        "SINGLE_USER",
+        "the server echoes the legacy alias"
+    );
+    let update = h.event(
+        "Update",
+        CLUSTER,
+        &dedicated(8),
+        Some(&id),
+        Some(&dedicated(4)),
+    );
+    ok(&h.send(&update).await);
+    assert_eq!(h.answered("POST", "/api/2.1/clusters/edit", 200), 1);
+    // CloudFormation retries the same Update (the first answer was lost): the cluster already
+    // has the spec, alias aside, so there is no second edit (and no second restart).
+    ok(&h.send(&update).await);
+    assert_eq!(h.answered("POST", "/api/2.1/clusters/edit", 200), 1);
+    // A template that only renames the mode to its alias makes no call at all.
+    h.fake.clear_requests();
+    let mut alias = dedicated(8);
+    alias["DataSecurityMode"] = json!("SINGLE_USER");
+    ok(&h.update(CLUSTER, &id, &alias, &dedicated(8)).await);
+    assert!(h.fake.requests().is_empty(), "{:?}", h.fake.requests());
+}
+
+#[tokio::test]
+async fn a_dedicated_cluster_without_single_user_name_is_refused_before_any_call() {
+    let h = Harness::start().await;
+    for mode in ["SINGLE_USER", "DATA_SECURITY_MODE_DEDICATED"] {
+        let mut p = cluster(&h, 2);
+        p["DataSecurityMode"] = json!(mode);
+        p.as_object_mut().unwrap().remove("SingleUserName");
+        let reason = failed(&h.create(CLUSTER, &p).await);
+        assert!(reason.contains("SingleUserName"), "{reason}");
+        assert!(reason.contains(mode), "{reason}");
+    }
+    assert_eq!(h.answered("POST", "/api/2.1/clusters/create", 200), 0);
+    assert!(h.fake.state().clusters.is_empty());
+}
+
+#[tokio::test]
+async fn a_cluster_spec_the_api_refuses_fails_with_the_apis_words() {
+    let h = Harness::start().await;
+    let mut p = cluster(&h, 2);
+    p["SparkVersion"] = json!("13.0.x-scala2.11");
+    let reason = failed(&h.create(CLUSTER, &p).await);
+    assert!(
+        reason.contains("Invalid spark version 13.0.x-scala2.11."),
+        "{reason}"
+    );
+    let mut p = cluster(&h, 2);
+    p["AwsAttributes"]["EbsVolumeType"] = json!("GENERAL_PURPOSE_SSD");
+    p["AwsAttributes"]["EbsVolumeCount"] = json!(1);
+    p["AwsAttributes"]["EbsVolumeSize"] = json!(32);
+    let reason = failed(&h.create(CLUSTER, &p).await);
+    assert!(reason.contains("100 - 4096"), "{reason}");
+    assert!(h.fake.state().clusters.is_empty());
+}
+
+#[tokio::test]
+async fn a_same_named_foreign_cluster_is_never_adopted_edited_or_deleted() {
+    let h = Harness::start().await;
+    // More same-named foreign clusters than one page of clusters/list holds.
+    // One carries what the handler's old tag looked like for this stack and logical id
+    // (`cdkrs-resource: <stack name>/<logical id>`, which a same-named stack in another
+    // region or account also wrote), one another resource's mark.
+    let mut foreign = Vec::new();
+    for tags in [
+        json!({"Owner": "another-team"}),
+        json!({"cdkrs-resource": "t-databricks/Cluster"}),
+        json!({"cdkrs-owner": "cdkrs-000000000000"}),
+    ] {
+        foreign.push(foreign_cluster(&h, "t-shared", tags).await);
+    }
+    let before = h.fake.state();
+    let props = cluster(&h, 4);
+    // The create is processed but its answer is cut: the retry looks for the cluster and must
+    // find its own (on the last page), not one of the foreign ones.
+    h.fake
+        .faults()
+        .on("/api/2.1/clusters/create")
+        .malformed_next(1);
+    let (id, _) = ok(&h.create(CLUSTER, &props).await);
+    assert!(!foreign.contains(&id), "a foreign cluster was adopted");
+    let state = h.fake.state();
+    assert_eq!(state.clusters.len(), 4, "exactly one cluster made");
+    assert!(
+        h.fake
+            .requests()
+            .iter()
+            .any(|r| r.path == "/api/2.1/clusters/list"
+                && r.query
+                    .as_deref()
+                    .is_some_and(|q| q.contains("page_token="))),
+        "the provider followed next_page_token"
+    );
+    // A plain retried Create adopts its own cluster, still not a foreign one.
+    let (again, _) = ok(&h.create(CLUSTER, &props).await);
+    assert_eq!(again, id);
+    // Update and Delete touch only the stack's cluster.
+    ok(&h.update(CLUSTER, &id, &cluster(&h, 8), &props).await);
+    ok(&h.delete(CLUSTER, &id, &cluster(&h, 8)).await);
+    let after = h.fake.state();
+    // The same spec as made (only the clock moved it from PENDING to RUNNING).
+    let spec = |c: Option<&Value>| {
+        let mut c = c.expect("still there").clone();
+        for clock in ["state", "state_message", "last_restarted_time"] {
+            c.as_object_mut().unwrap().remove(clock);
+        }
+        c
+    };
+    for f in &foreign {
+        assert_eq!(
+            spec(after.cluster(f)),
+            spec(before.cluster(f)),
+            "foreign cluster {f} changed"
+        );
+        assert_eq!(
+            after.cluster(f).unwrap()["state"],
+            "RUNNING",
+            "never terminated"
+        );
+    }
+    assert_eq!(after.clusters.len(), 3);
+}
+
+#[tokio::test]
+async fn a_does_not_exist_400_outside_clusters_get_is_not_taken_for_a_deleted_cluster() {
+    let h = Harness::start().await;
+    let props = cluster(&h, 2);
+    let (id, _) = ok(&h.create(CLUSTER, &props).await);
+    // permanent-delete answers a 400 "does not exist" although the cluster is there: that is a
+    // bad parameter, and clusters/get says the cluster exists, so the Delete fails.
+    let body = json!({"error_code": "INVALID_PARAMETER_VALUE", "message": format!("Cluster {id} does not exist")});
+    h.fake
+        .faults()
+        .on("/api/2.1/clusters/permanent-delete")
+        .fail_next(1, 400, body.to_string());
+    let reason = failed(&h.delete(CLUSTER, &id, &props).await);
+    assert!(reason.contains("deleting cluster"), "{reason}");
+    assert!(h.fake.state().cluster(&id).is_some());
+    // Really gone (clusters/get confirms): the Delete succeeds.
+    ok(&h.delete(CLUSTER, &id, &props).await);
+    ok(&h.delete(CLUSTER, &id, &props).await);
+    // An Update of a cluster deleted behind the stack's back makes a new one.
+    let (gone_id, _) = ok(&h.create(CLUSTER, &props).await);
+    h.ctx
+        .client
+        .workspace(
+            &h.url(),
+            reqwest::Method::POST,
+            "/api/2.1/clusters/permanent-delete",
+            Some(&json!({"cluster_id": gone_id})),
+        )
+        .await
+        .expect("deleted behind the stack's back");
+    let (new_id, _) = ok(&h.update(CLUSTER, &gone_id, &cluster(&h, 4), &props).await);
+    assert_ne!(new_id, gone_id);
+    assert!(h.fake.state().cluster(&new_id).is_some());
 }

@@ -1954,3 +1954,250 @@ async fn cluster_list_pages_with_next_page_tokens() {
         "page_token",
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Workspace-object permissions (issue 10 item 11)
+
+/// A workspace client of a non-admin principal configured in the fake.
+async fn non_admin(fake: &FakeDatabricks, id: &str, secret: &str) -> Client {
+    let basic = base64(format!("{id}:{secret}").as_bytes());
+    let resp = send(
+        fake.base_url(),
+        "POST",
+        "/oidc/v1/token",
+        &[("Authorization", format!("Basic {basic}"))],
+        Some((
+            "application/x-www-form-urlencoded",
+            b"grant_type=client_credentials&scope=all-apis".to_vec(),
+        )),
+    )
+    .await;
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    Client {
+        base: fake.base_url().to_owned(),
+        token: Some(resp.json()["access_token"].as_str().unwrap().to_owned()),
+    }
+}
+
+#[tokio::test]
+async fn workspace_object_permissions_default_inherit_set_and_enforce() {
+    let fake = FakeDatabricks::start(FakeConfig {
+        non_admin_principals: vec![testkit::databricks::FakePrincipal {
+            client_id: "dev-sp".into(),
+            client_secret: "dev-secret".into(),
+            groups: vec!["data-engineers".into()],
+        }],
+        ..config()
+    })
+    .await;
+    let admin = Client {
+        base: fake.base_url().to_owned(),
+        token: Some(token(&fake, &fake.workspace_token_url()).await),
+    };
+    let dev = non_admin(&fake, "dev-sp", "dev-secret").await;
+    // A non-admin principal gets no account token.
+    let basic = base64(b"dev-sp:dev-secret");
+    let refused = send(
+        fake.base_url(),
+        "POST",
+        &format!("/oidc/accounts/{}/v1/token", fake.config().account_id),
+        &[("Authorization", format!("Basic {basic}"))],
+        Some((
+            "application/x-www-form-urlencoded",
+            b"grant_type=client_credentials".to_vec(),
+        )),
+    )
+    .await;
+    assert_eq!(refused.status, 401);
+    admin
+        .post(
+            "/api/2.0/preview/scim/v2/Groups",
+            json!({"displayName": "data-engineers"}),
+        )
+        .await;
+    let script = base64(b"#!/bin/bash\necho hi\n");
+    let import =
+        |path: &str| json!({"path": path, "format": "RAW", "content": script, "overwrite": true});
+
+    // /Shared: every user manages its content.
+    assert_eq!(
+        dev.post("/api/2.0/workspace/mkdirs", json!({"path": "/Shared/x"}))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        dev.post("/api/2.0/workspace/import", import("/Shared/x/a.sh"))
+            .await
+            .status,
+        200
+    );
+    // The root: only admins create there.
+    assert_error(
+        &dev.post("/api/2.0/workspace/mkdirs", json!({"path": "/cdkrs/init"}))
+            .await,
+        403,
+        "PERMISSION_DENIED",
+        "dev-sp does not have manage permissions on /",
+    );
+    assert_eq!(
+        admin
+            .post("/api/2.0/workspace/mkdirs", json!({"path": "/cdkrs/init"}))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        admin
+            .post("/api/2.0/workspace/import", import("/cdkrs/init/sse.sh"))
+            .await
+            .status,
+        200
+    );
+    let status = admin
+        .get("/api/2.0/workspace/get-status?path=/cdkrs/init/sse.sh")
+        .await
+        .json();
+    let file_id = status["object_id"].as_i64().unwrap();
+    let acl_path = format!("/api/2.0/permissions/files/{file_id}");
+    // Only admins and the creator manage it; nobody else holds anything.
+    let acl = admin.get(&acl_path).await.json();
+    assert_eq!(acl["object_id"], json!(format!("/files/{file_id}")));
+    assert_eq!(acl["object_type"], "file");
+    let names: Vec<String> = acl["access_control_list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            e["group_name"]
+                .as_str()
+                .or(e["service_principal_name"].as_str())
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(names, ["admins", "fake-client-id"]);
+    // The non-admin can neither read, overwrite nor delete it.
+    assert_error(
+        &dev.get("/api/2.0/workspace/export?path=/cdkrs/init/sse.sh")
+            .await,
+        403,
+        "PERMISSION_DENIED",
+        "read",
+    );
+    assert_error(
+        &dev.post("/api/2.0/workspace/import", import("/cdkrs/init/sse.sh"))
+            .await,
+        403,
+        "PERMISSION_DENIED",
+        "edit",
+    );
+    assert_error(
+        &dev.post(
+            "/api/2.0/workspace/delete",
+            json!({"path": "/cdkrs/init/sse.sh"}),
+        )
+        .await,
+        403,
+        "PERMISSION_DENIED",
+        "manage",
+    );
+    assert_error(
+        &dev.post("/api/2.0/workspace/import", import("/cdkrs/init/other.sh"))
+            .await,
+        403,
+        "PERMISSION_DENIED",
+        "manage",
+    );
+    assert_error(
+        &dev.call("PUT", &acl_path, json!({"access_control_list": [{"service_principal_name": "dev-sp", "permission_level": "CAN_MANAGE"}]})).await,
+        403,
+        "PERMISSION_DENIED",
+        "manage",
+    );
+    // PUT replaces the direct grants: admins manage, users read.
+    let set = admin
+        .call(
+            "PUT",
+            &acl_path,
+            json!({"access_control_list": [
+            {"group_name": "admins", "permission_level": "CAN_MANAGE"},
+            {"group_name": "users", "permission_level": "CAN_READ"}]}),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{}", set.text());
+    let users = set.json()["access_control_list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["group_name"] == "users")
+        .cloned()
+        .expect("users listed");
+    assert_eq!(
+        users["all_permissions"],
+        json!([{"permission_level": "CAN_READ", "inherited": false}])
+    );
+    assert_eq!(
+        dev.get("/api/2.0/workspace/export?path=/cdkrs/init/sse.sh")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        dev.post("/api/2.0/workspace/import", import("/cdkrs/init/sse.sh"))
+            .await
+            .status,
+        403
+    );
+    // A grant on the folder is inherited (and reported so); PATCH adds.
+    let dir_id = admin
+        .get("/api/2.0/workspace/get-status?path=/cdkrs/init")
+        .await
+        .json()["object_id"]
+        .as_i64()
+        .unwrap();
+    let patched = admin
+        .call("PATCH", &format!("/api/2.0/permissions/directories/{dir_id}"),
+              json!({"access_control_list": [{"group_name": "data-engineers", "permission_level": "CAN_EDIT"}]}))
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.text());
+    let inherited = admin.get(&acl_path).await.json()["access_control_list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["group_name"] == "data-engineers")
+        .cloned()
+        .expect("inherited grant listed");
+    assert_eq!(
+        inherited["all_permissions"],
+        json!([{"permission_level": "CAN_EDIT", "inherited": true, "inherited_from_object": [format!("/directories/{dir_id}")]}])
+    );
+    assert_eq!(
+        dev.post("/api/2.0/workspace/import", import("/cdkrs/init/sse.sh"))
+            .await
+            .status,
+        200
+    );
+    // Bad entries.
+    assert_error(
+        &admin.call("PUT", &acl_path, json!({"access_control_list": [{"group_name": "users", "permission_level": "can_read"}]})).await,
+        400, "INVALID_PARAMETER_VALUE", "not supported",
+    );
+    assert_error(
+        &admin.call("PUT", &acl_path, json!({"access_control_list": [{"group_name": "nobody", "permission_level": "CAN_READ"}]})).await,
+        400, "INVALID_PARAMETER_VALUE", "GroupName(nobody) does not exist",
+    );
+    assert_error(
+        &admin.get("/api/2.0/permissions/directories/1").await,
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+        "does not exist",
+    );
+    assert_eq!(
+        admin
+            .get(&format!("{acl_path}/permissionLevels"))
+            .await
+            .json()["permission_levels"][3]["permission_level"],
+        "CAN_MANAGE"
+    );
+}

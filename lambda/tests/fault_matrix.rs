@@ -43,7 +43,7 @@ use testkit::databricks::{FakeConfig, FakeDatabricks, Faults, RequestRecord, Sna
 
 const ROLE_2: &str = "arn:aws:iam::123456789012:role/t-xacct-2";
 const DATA_ROLE_2: &str = "arn:aws:iam::123456789012:role/t-data-2";
-const FILE_PATH: &str = "/Shared/cdkrs/init/sse.sh";
+const FILE_PATH: &str = "/cdkrs/init/sse.sh";
 const PRINCIPAL: &str = "7654321";
 /// The slow fault's delay (the client's request timeout is 5 s).
 const SLOW: Duration = Duration::from_millis(200);

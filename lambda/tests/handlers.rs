@@ -347,11 +347,11 @@ async fn group_create_patch_roles_rename_and_delete() {
 async fn workspace_file_import_overwrite_move_and_delete() {
     let h = Harness::start().await;
     let props = json!({
-        "WorkspaceUrl": h.url(), "Path": "/Shared/cdkrs/init/sse.sh",
+        "WorkspaceUrl": h.url(), "Path": "/cdkrs/init/sse.sh",
         "ContentBase64": SCRIPT_ONE, "Overwrite": false
     });
     let (id, data) = ok(&h.create(FILE, &props).await);
-    assert_eq!(id, "/Shared/cdkrs/init/sse.sh");
+    assert_eq!(id, "/cdkrs/init/sse.sh");
     assert_eq!(data, json!({"Path": id}));
     let state = h.fake.state();
     let file = state.workspace_object(&id).expect("imported");
@@ -376,9 +376,9 @@ async fn workspace_file_import_overwrite_move_and_delete() {
     );
     // A new path is a new file.
     let mut moved = other.clone();
-    moved["Path"] = json!("/Shared/cdkrs/init/sse-2.sh");
+    moved["Path"] = json!("/cdkrs/init/sse-2.sh");
     let (new_id, _) = ok(&h.update(FILE, &id, &moved, &other).await);
-    assert_eq!(new_id, "/Shared/cdkrs/init/sse-2.sh");
+    assert_eq!(new_id, "/cdkrs/init/sse-2.sh");
 
     ok(&h.delete(FILE, &id, &other).await);
     ok(&h.delete(FILE, &id, &other).await);
@@ -410,7 +410,7 @@ async fn cluster_create_waits_edit_restarts_and_permanent_delete() {
     assert_eq!(c["cluster_log_conf"]["s3"]["enable_encryption"], true);
     assert_eq!(
         c["init_scripts"],
-        json!([{"workspace": {"destination": "/Shared/cdkrs/init/sse.sh"}}])
+        json!([{"workspace": {"destination": "/cdkrs/init/sse.sh"}}])
     );
     assert_eq!(
         c["spark_conf"]["spark.databricks.hive.metastore.glueCatalog.enabled"],
@@ -1226,4 +1226,192 @@ async fn a_does_not_exist_400_outside_clusters_get_is_not_taken_for_a_deleted_cl
     let (new_id, _) = ok(&h.update(CLUSTER, &gone_id, &cluster(&h, 4), &props).await);
     assert_ne!(new_id, gone_id);
     assert!(h.fake.state().cluster(&new_id).is_some());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The init script only admins can write (issue 10 item 11)
+
+/// The fake with a non-admin service principal `dev-sp` in group `data-engineers`, and a
+/// client acting as it.
+async fn with_non_admin() -> (Harness, databricks_provider::client::DatabricksClient) {
+    use databricks_provider::client::{Auth, DatabricksClient};
+    let h = Harness::with(
+        FakeConfig {
+            non_admin_principals: vec![testkit::databricks::FakePrincipal {
+                client_id: "dev-sp".into(),
+                client_secret: "dev-secret".into(),
+                groups: vec!["data-engineers".into()],
+            }],
+            ..FakeConfig::default()
+        },
+        SECRET,
+    )
+    .await;
+    h.ctx
+        .client
+        .workspace_create(
+            &h.url(),
+            "/api/2.0/preview/scim/v2/Groups",
+            &json!({"displayName": "data-engineers"}),
+        )
+        .await
+        .expect("group");
+    let mut auth = Auth::new(&h.account(), "dev-sp", "dev-secret");
+    auth.accounts_host = h.url();
+    let dev = DatabricksClient::new(auth, fast_retries()).expect("client");
+    (h, dev)
+}
+
+fn script_file(h: &Harness, path: &str) -> Value {
+    json!({"WorkspaceUrl": h.url(), "Path": path, "ContentBase64": SCRIPT_ONE, "Overwrite": true})
+}
+
+#[tokio::test]
+async fn the_init_script_is_writable_only_by_admins_and_a_non_admin_group_cannot_change_it() {
+    use databricks_provider::client::{ErrorKind, Method};
+    let (h, dev) = with_non_admin().await;
+    let path = "/cdkrs/init/sse.sh";
+    let (id, _) = ok(&h.create(FILE, &script_file(&h, path)).await);
+    assert_eq!(id, path);
+    assert_eq!(h.answered("PUT", "/api/2.0/permissions/files/", 200), 1);
+    assert_eq!(
+        h.answered("GET", "/api/2.0/permissions/files/", 200),
+        1,
+        "read back"
+    );
+
+    // The member of a non-admin group may read the script (clusters of any owner run it) but
+    // not overwrite, delete or re-permission it.
+    let url = h.url();
+    let export = format!("/api/2.0/workspace/export?path={path}&format=RAW");
+    assert!(dev
+        .workspace(&url, Method::GET, &export, None)
+        .await
+        .is_ok());
+    let overwrite =
+        json!({"path": path, "format": "RAW", "content": SCRIPT_TWO, "overwrite": true});
+    let e = dev
+        .workspace(
+            &url,
+            Method::POST,
+            "/api/2.0/workspace/import",
+            Some(&overwrite),
+        )
+        .await
+        .expect_err("a non-admin cannot overwrite the script");
+    assert_eq!(e.kind, ErrorKind::PermissionDenied, "{e}");
+    let e = dev
+        .workspace(
+            &url,
+            Method::POST,
+            "/api/2.0/workspace/delete",
+            Some(&json!({"path": path})),
+        )
+        .await
+        .expect_err("a non-admin cannot delete the script");
+    assert_eq!(e.kind, ErrorKind::PermissionDenied, "{e}");
+    let id_of = h
+        .ctx
+        .client
+        .workspace(
+            &url,
+            Method::GET,
+            &format!("/api/2.0/workspace/get-status?path={path}"),
+            None,
+        )
+        .await
+        .expect("status")["object_id"]
+        .clone();
+    let grant_self = json!({"access_control_list": [{"service_principal_name": "dev-sp", "permission_level": "CAN_MANAGE"}]});
+    let e = dev
+        .workspace(
+            &url,
+            Method::PATCH,
+            &format!("/api/2.0/permissions/files/{id_of}"),
+            Some(&grant_self),
+        )
+        .await
+        .expect_err("a non-admin cannot grant itself the script");
+    assert_eq!(e.kind, ErrorKind::PermissionDenied, "{e}");
+    let state = h.fake.state();
+    assert_eq!(
+        state.workspace_object(path).expect("still there").content,
+        b"#!/bin/bash\necho one\n"
+    );
+    // The admin-side Update and Delete still work.
+    let mut two = script_file(&h, path);
+    two["ContentBase64"] = json!(SCRIPT_TWO);
+    ok(&h.update(FILE, &id, &two, &script_file(&h, path)).await);
+    assert_eq!(
+        h.answered("PUT", "/api/2.0/permissions/files/", 200),
+        2,
+        "set again after the write"
+    );
+    ok(&h.delete(FILE, &id, &two).await);
+    assert!(h.fake.state().workspace_object(path).is_none());
+}
+
+#[tokio::test]
+async fn an_init_script_under_shared_or_a_home_is_refused_before_any_call() {
+    let h = Harness::start().await;
+    for path in [
+        "/Shared/cdkrs/init/sse.sh",
+        "/Users/someone@example.com/sse.sh",
+    ] {
+        let reason = failed(&h.create(FILE, &script_file(&h, path)).await);
+        assert!(reason.contains("only admins can write"), "{reason}");
+        assert!(reason.contains("/cdkrs/init/sse.sh"), "{reason}");
+    }
+    assert!(h
+        .fake
+        .requests()
+        .iter()
+        .all(|r| !r.path.starts_with("/api/2.0/workspace/")));
+}
+
+#[tokio::test]
+async fn an_init_script_whose_folder_lets_a_group_write_fails_and_is_removed() {
+    use databricks_provider::client::Method;
+    let (h, _dev) = with_non_admin().await;
+    let url = h.url();
+    let c = &h.ctx.client;
+    c.workspace(
+        &url,
+        Method::POST,
+        "/api/2.0/workspace/mkdirs",
+        Some(&json!({"path": "/cdkrs/init"})),
+    )
+    .await
+    .expect("folder");
+    let dir = c
+        .workspace(
+            &url,
+            Method::GET,
+            "/api/2.0/workspace/get-status?path=/cdkrs/init",
+            None,
+        )
+        .await
+        .expect("status")["object_id"]
+        .clone();
+    c.workspace(
+        &url,
+        Method::PATCH,
+        &format!("/api/2.0/permissions/directories/{dir}"),
+        Some(&json!({"access_control_list": [{"group_name": "data-engineers", "permission_level": "CAN_EDIT"}]})),
+    )
+    .await
+    .expect("grant");
+    let reason = failed(&h.create(FILE, &script_file(&h, "/cdkrs/init/sse.sh")).await);
+    assert!(
+        reason.contains(&format!(
+            "data-engineers has CAN_EDIT (inherited from /directories/{dir})"
+        )),
+        "{reason}"
+    );
+    assert!(reason.contains("the file was deleted"), "{reason}");
+    assert!(h
+        .fake
+        .state()
+        .workspace_object("/cdkrs/init/sse.sh")
+        .is_none());
 }

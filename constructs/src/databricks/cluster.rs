@@ -212,7 +212,7 @@ mod tests {
             &f,
             WorkspaceFile::<Template> {
                 workspace_url: URL.into(),
-                path: "/Shared/cdkrs/init/sse-kms.sh".into(),
+                path: "/cdkrs/init/sse-kms.sh".into(),
                 content_base64: "IyEvYmluL2Jhc2gK".into(),
                 overwrite: true.into(),
             },
@@ -301,7 +301,7 @@ mod tests {
         assert_eq!(event["ClusterLogConf"]["EnableEncryption"], "true");
         assert_eq!(event["StartOnCreate"], "false");
         event["InitScripts"][0]["Workspace"]["Destination"] =
-            json!("/Shared/cdkrs/init/sse-kms.sh");
+            json!("/cdkrs/init/sse-kms.sh");
         let rt: Cluster<Runtime> = serde_json::from_value(event).unwrap();
         assert_eq!(rt.workspace_url, URL);
         assert_eq!(rt.cluster_name, "acme-shared");
@@ -356,7 +356,7 @@ mod tests {
             rt.init_scripts,
             Some(vec![InitScript {
                 workspace: WorkspaceDestination {
-                    destination: "/Shared/cdkrs/init/sse-kms.sh".into()
+                    destination: "/cdkrs/init/sse-kms.sh".into()
                 }
             }])
         );

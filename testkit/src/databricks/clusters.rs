@@ -225,6 +225,16 @@ fn refuse(e: ApiError) -> Response {
     e.into_response()
 }
 
+/// [`refuse`], boxed (a spec check's error).
+fn refused(e: ApiError) -> Box<Response> {
+    Box::new(refuse(e))
+}
+
+/// [`real`], boxed (a spec check's error).
+fn recorded(name: &str, values: &[(&str, &str)]) -> Box<Response> {
+    Box::new(real(name, values))
+}
+
 /// The legacy alias the server echoes for an access mode (module docs).
 fn echoed_mode(mode: &str) -> &str {
     match mode {
@@ -265,7 +275,7 @@ const ENUMS: &[(&str, &[&str])] = &[
 ];
 
 /// The spec rules of `create` and `edit` beyond the basic ones of [`validate_spec`].
-fn check_spec(spec: &Value) -> Result<(), Response> {
+fn check_spec(spec: &Value) -> Result<(), Box<Response>> {
     // An unknown enum value. The rule: the values of the SDK's enums (ENUMS); the wording is
     // [unverified] (the server's JSON parser rejects the value).
     for (pointer, values) in ENUMS {
@@ -273,7 +283,7 @@ fn check_spec(spec: &Value) -> Result<(), Response> {
             let ok = v.as_str().is_some_and(|v| values.contains(&v));
             if !ok {
                 let field = pointer.trim_start_matches('/').replace('/', ".");
-                return Err(refuse(ApiError::invalid(format!(
+                return Err(refused(ApiError::invalid(format!(
                     "Invalid value {v} for {field}: expected one of {}",
                     values.join(", ")
                 ))));
@@ -284,7 +294,7 @@ fn check_spec(spec: &Value) -> Result<(), Response> {
     // list-node-types). Bodies: recorded (fixtures).
     if let Some(v) = opt_str(spec, "spark_version") {
         if !SPARK_VERSIONS.iter().any(|(key, _)| *key == v) {
-            return Err(real(
+            return Err(recorded(
                 "cluster_invalid_spark_version",
                 &[("SPARK_VERSION", v)],
             ));
@@ -294,7 +304,7 @@ fn check_spec(spec: &Value) -> Result<(), Response> {
     for field in ["node_type_id", "driver_node_type_id"] {
         if let Some(v) = opt_str(spec, field) {
             if !supported.contains(&v) {
-                return Err(real(
+                return Err(recorded(
                     "cluster_unsupported_node_type",
                     &[("NODE_TYPE", v), ("SUPPORTED", &supported.join(", "))],
                 ));
@@ -310,7 +320,7 @@ fn check_spec(spec: &Value) -> Result<(), Response> {
     // `docs/resources/cluster.md`). Wording [unverified].
     if let Some(count) = int("ebs_volume_count") {
         if !(0..=10).contains(&count) {
-            return Err(refuse(ApiError::invalid(format!(
+            return Err(refused(ApiError::invalid(format!(
                 "ebs_volume_count must be between 0 and 10, got {count}"
             ))));
         }
@@ -325,7 +335,7 @@ fn check_spec(spec: &Value) -> Result<(), Response> {
             100..=4096
         };
         if !range.contains(&size) {
-            return Err(refuse(ApiError::invalid(format!(
+            return Err(refused(ApiError::invalid(format!(
                 "EBS volume size {size} GiB is out of range for {kind}: it must be within {} - {}",
                 range.start(),
                 range.end()
@@ -336,7 +346,7 @@ fn check_spec(spec: &Value) -> Result<(), Response> {
     // `AwsAttributes.spot_bid_price_percent`). Wording [unverified].
     if let Some(bid) = int("spot_bid_price_percent") {
         if !(1..=10000).contains(&bid) {
-            return Err(refuse(ApiError::invalid(format!(
+            return Err(refused(ApiError::invalid(format!(
                 "spot_bid_price_percent must be between 1 and 10000, got {bid}"
             ))));
         }
@@ -348,7 +358,7 @@ fn check_spec(spec: &Value) -> Result<(), Response> {
         if echoed_mode(mode) == "SINGLE_USER"
             && opt_str(spec, "single_user_name").is_none_or(str::is_empty)
         {
-            return Err(refuse(ApiError::invalid(format!(
+            return Err(refused(ApiError::invalid(format!(
                 "single_user_name is required when data_security_mode is {mode}"
             ))));
         }
@@ -482,10 +492,10 @@ async fn create(State(inner): State<Shared>, body: Bytes) -> Response {
         Err(e) => return refuse(e),
     };
     if opt_str(&spec, "node_type_id").is_none() && opt_str(&spec, "instance_pool_id").is_none() {
-        return real("cluster_missing_node_type_id", &[]);
+        return real_errors::get("cluster_missing_node_type_id").response();
     }
     if let Err(r) = check_spec(&spec) {
-        return r;
+        return *r;
     }
     run(|| {
         let mut store = inner.store();
@@ -539,10 +549,10 @@ async fn edit(State(inner): State<Shared>, body: Bytes) -> Response {
         Err(e) => return refuse(e),
     };
     if opt_str(&spec, "node_type_id").is_none() && opt_str(&spec, "instance_pool_id").is_none() {
-        return real("cluster_missing_node_type_id", &[]);
+        return real_errors::get("cluster_missing_node_type_id").response();
     }
     if let Err(r) = check_spec(&spec) {
-        return r;
+        return *r;
     }
     run(|| {
         let mut store = inner.store();

@@ -122,7 +122,7 @@ fn ancestors_and_self(path: &str) -> Vec<String> {
 
 fn matches(grant: &Grant, who: &Who) -> bool {
     match grant.kind {
-        "group_name" => who.groups.iter().any(|g| *g == grant.name),
+        "group_name" => who.groups.contains(&grant.name),
         _ => grant.name == who.id,
     }
 }

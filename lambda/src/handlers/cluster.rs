@@ -617,7 +617,7 @@ mod tests {
             "AwsAttributes": {"Availability": "SPOT_WITH_FALLBACK", "FirstOnDemand": "1", "SpotBidPricePercent": "100", "EbsVolumeCount": "1"},
             "CustomTags": {"Owner": "platform"},
             "ClusterLogConf": {"Destination": "s3://logs/c", "Region": "eu-west-1", "EnableEncryption": "true", "EncryptionType": "sse-kms", "KmsKey": "arn:k"},
-            "InitScripts": [{"Workspace": {"Destination": "/Shared/init.sh"}}]
+            "InitScripts": [{"Workspace": {"Destination": "/cdkrs/init/sse.sh"}}]
         }))
         .expect("props");
         let s = spec(&p, "stack/Cluster");
@@ -634,7 +634,7 @@ mod tests {
         );
         assert_eq!(
             s["init_scripts"],
-            json!([{"workspace": {"destination": "/Shared/init.sh"}}])
+            json!([{"workspace": {"destination": "/cdkrs/init/sse.sh"}}])
         );
         assert!(s.get("spark_conf").is_none());
     }

@@ -1897,6 +1897,19 @@ async fn cluster_access_modes_are_echoed_under_their_legacy_names_and_first_on_d
         "USER_ISOLATION"
     );
     wait_field(&w, &get, "state", "RUNNING").await;
+    // AUTO comes back as the mode chosen.
+    let mut auto = valid_cluster("auto");
+    auto["data_security_mode"] = json!("DATA_SECURITY_MODE_AUTO");
+    let auto_id = w.post("/api/2.1/clusters/create", auto).await.json()["cluster_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        w.get(&format!("/api/2.1/clusters/get?cluster_id={auto_id}"))
+            .await
+            .json()["data_security_mode"],
+        "USER_ISOLATION"
+    );
     // first_on_demand cannot change on an existing cluster.
     let mut more = standard.clone();
     more["aws_attributes"]["first_on_demand"] = json!(2);

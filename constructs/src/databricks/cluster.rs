@@ -139,8 +139,10 @@ attributes! {
 // Create-only (a change replaces the cluster: a new id, the old one deleted):
 // - `aws_attributes.first_on_demand` "cannot currently be mutated over the lifetime of a
 //   cluster" (Clusters API reference; databricks-sdk-py 0.167 `service/compute.py`,
-//   `AwsAttributes.first_on_demand`). No other cluster field is documented as immutable:
-//   `clusters/edit` takes the full spec otherwise.
+//   `AwsAttributes.first_on_demand`; Terraform provider `docs/resources/cluster.md`). No other
+//   field of this spec is documented as immutable (`clusters/edit` takes the full spec; the
+//   Terraform provider's `clusters/resource_cluster.go` forces a new cluster only for its own
+//   `idempotency_token`).
 // - the workspace: a cluster lives in one workspace.
 template_properties!(
     Cluster,

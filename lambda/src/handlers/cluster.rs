@@ -19,8 +19,11 @@
 //!
 //! Access modes: the server echoes the legacy names of the access modes
 //! (`DATA_SECURITY_MODE_DEDICATED` as `SINGLE_USER`, `DATA_SECURITY_MODE_STANDARD` as
-//! `USER_ISOLATION`: "legacy alias", databricks-sdk-py 0.167 `DataSecurityMode`), so the
-//! "already applied" checks compare modes by [`canonical_mode`]. A dedicated (single-user)
+//! `USER_ISOLATION`: "legacy alias", databricks-sdk-py 0.167 `DataSecurityMode`; the Terraform
+//! provider suppresses exactly these diffs, and `DATA_SECURITY_MODE_AUTO` coming back as
+//! `SINGLE_USER` or `USER_ISOLATION`, in `DataSecurityModeDiffSuppressFunc`,
+//! `clusters/resource_cluster.go`), so the "already applied" checks compare modes by
+//! [`canonical_mode`] and take a concrete mode for `AUTO`. A dedicated (single-user)
 //! cluster needs `single_user_name` ("Single user name if data_security_mode is
 //! `SINGLE_USER`", same file, `ClusterSpec.single_user_name`): the provider refuses one without
 //! it before calling.
@@ -419,9 +422,20 @@ async fn edit(ctx: &Ctx, request: &Request, p: &Props, id: &str) -> StepResult {
 }
 
 /// Whether the cluster `actual` (a `clusters/get` answer) already has the spec `wanted`, access
-/// mode aliases aside.
+/// mode aliases aside (and `DATA_SECURITY_MODE_AUTO` satisfied by the mode the server chose).
 fn applied(actual: &Value, wanted: &Value) -> bool {
-    contains(&canonical(actual), &canonical(wanted))
+    let actual = canonical(actual);
+    let mut wanted = canonical(wanted);
+    let chosen = actual.get("data_security_mode").and_then(Value::as_str);
+    if wanted.get("data_security_mode").and_then(Value::as_str) == Some("DATA_SECURITY_MODE_AUTO")
+        && matches!(
+            chosen,
+            Some("DATA_SECURITY_MODE_DEDICATED" | "DATA_SECURITY_MODE_STANDARD")
+        )
+    {
+        wanted["data_security_mode"] = json!(chosen);
+    }
+    contains(&actual, &wanted)
 }
 
 /// Whether `actual` holds every member of `wanted` (objects recursively; other values equal):
@@ -663,6 +677,37 @@ mod tests {
         assert_eq!(s, spec(&awake, "stack/Cluster"));
         assert_eq!(s, spec(&absent, "stack/Cluster"));
         assert!(!s.to_string().to_lowercase().contains("start"), "{s}");
+    }
+
+    #[test]
+    fn echoed_access_mode_aliases_count_as_applied() {
+        let actual = json!({"data_security_mode": "SINGLE_USER", "autoscale": {"max_workers": 4}});
+        for mode in [
+            "SINGLE_USER",
+            "DATA_SECURITY_MODE_DEDICATED",
+            "DATA_SECURITY_MODE_AUTO",
+        ] {
+            assert!(
+                applied(&actual, &json!({"data_security_mode": mode})),
+                "{mode}"
+            );
+        }
+        assert!(!applied(
+            &actual,
+            &json!({"data_security_mode": "DATA_SECURITY_MODE_STANDARD"})
+        ));
+        assert!(!applied(
+            &actual,
+            &json!({"data_security_mode": "USER_ISOLATION"})
+        ));
+        assert!(applied(
+            &json!({"data_security_mode": "USER_ISOLATION"}),
+            &json!({"data_security_mode": "DATA_SECURITY_MODE_STANDARD"})
+        ));
+        assert!(!applied(
+            &json!({"data_security_mode": "NONE"}),
+            &json!({"data_security_mode": "DATA_SECURITY_MODE_AUTO"})
+        ));
     }
 
     #[test]

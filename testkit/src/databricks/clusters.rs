@@ -29,9 +29,12 @@
 //!   dedicated access mode without `single_user_name`; `edit` also refuses a change of
 //!   `aws_attributes.first_on_demand`.
 //! - The access mode is stored and echoed under its legacy alias (`DATA_SECURITY_MODE_DEDICATED`
-//!   as `SINGLE_USER`, `DATA_SECURITY_MODE_STANDARD` as `USER_ISOLATION`), as the real server
-//!   does (issue 10 item 7; the names are aliases per databricks-sdk-py 0.167
-//!   `service/compute.py`, `DataSecurityMode`).
+//!   as `SINGLE_USER`, `DATA_SECURITY_MODE_STANDARD` as `USER_ISOLATION`), and
+//!   `DATA_SECURITY_MODE_AUTO` as the mode chosen (`SINGLE_USER` when a `single_user_name` is
+//!   given, else `USER_ISOLATION`: the choice rule is **\[unverified\]**), as the real server
+//!   does: the Terraform provider suppresses exactly these diffs between what it sent and what
+//!   it reads back (`DataSecurityModeDiffSuppressFunc`, `clusters/resource_cluster.go`); the
+//!   names are aliases per databricks-sdk-py 0.167 `service/compute.py`, `DataSecurityMode`.
 //! - `list` (API 2.1) pages: `page_size` (default
 //!   [`FakeConfig::cluster_list_page_size`](super::FakeConfig::cluster_list_page_size)),
 //!   `page_token` from the previous page's `next_page_token` (absent on the last page),
@@ -343,7 +346,8 @@ fn check_spec(spec: &Value) -> Result<(), Box<Response>> {
         }
     }
     // "for safety, we enforce this field to be no more than 10000" (databricks-sdk-py 0.167
-    // `AwsAttributes.spot_bid_price_percent`). Wording [unverified].
+    // `AwsAttributes.spot_bid_price_percent`; Terraform provider `docs/resources/cluster.md`).
+    // Wording [unverified].
     if let Some(bid) = int("spot_bid_price_percent") {
         if !(1..=10000).contains(&bid) {
             return Err(refused(ApiError::invalid(format!(
@@ -353,7 +357,9 @@ fn check_spec(spec: &Value) -> Result<(), Box<Response>> {
     }
     // A dedicated cluster names its user: "Single user name if data_security_mode is
     // SINGLE_USER" (databricks-sdk-py 0.167 `ClusterSpec.single_user_name`; DEDICATED is the
-    // same mode, `DataSecurityMode`). Wording [unverified].
+    // same mode, `DataSecurityMode`); "This field is required when using data_security_mode
+    // set to SINGLE_USER" (Terraform provider `docs/resources/cluster.md`). Wording
+    // [unverified].
     if let Some(mode) = opt_str(spec, "data_security_mode") {
         if echoed_mode(mode) == "SINGLE_USER"
             && opt_str(spec, "single_user_name").is_none_or(str::is_empty)
@@ -533,11 +539,19 @@ fn find(store: &Store, body: &Value) -> Result<usize, ApiError> {
         .ok_or_else(|| missing(id))
 }
 
-/// A spec as the server keeps (and echoes) it: the access mode under its legacy alias.
+/// A spec as the server keeps (and echoes) it: the access mode under its legacy alias, `AUTO`
+/// resolved (module docs).
 fn stored(spec: &Value) -> Value {
     let mut body = spec.clone();
     if let Some(mode) = opt_str(spec, "data_security_mode") {
-        let echoed = echoed_mode(mode).to_owned();
+        let echoed = match mode {
+            "DATA_SECURITY_MODE_AUTO" if opt_str(spec, "single_user_name").is_some() => {
+                "SINGLE_USER"
+            }
+            "DATA_SECURITY_MODE_AUTO" => "USER_ISOLATION",
+            other => echoed_mode(other),
+        }
+        .to_owned();
         body["data_security_mode"] = json!(echoed);
     }
     body
@@ -569,7 +583,9 @@ async fn edit(State(inner): State<Shared>, body: Bytes) -> Response {
         let old = store.clusters[idx].body.clone();
         // first_on_demand "cannot currently be mutated over the lifetime of a cluster"
         // (databricks-sdk-py 0.167 `AwsAttributes.first_on_demand`; the Clusters API
-        // reference). An edit that leaves it out keeps it; one that changes it is refused.
+        // reference; Terraform provider `docs/resources/cluster.md`: "cannot be mutated over
+        // the lifetime of a cluster"). An edit that leaves it out keeps it; one that changes
+        // it is refused.
         // Wording [unverified].
         let first = |c: &Value| c.pointer("/aws_attributes/first_on_demand").cloned();
         let (was, wanted) = (first(&old), first(&spec));

@@ -43,7 +43,7 @@ use testkit::databricks::{FakeConfig, FakeDatabricks, Faults, RequestRecord, Sna
 
 const ROLE_2: &str = "arn:aws:iam::123456789012:role/t-xacct-2";
 const DATA_ROLE_2: &str = "arn:aws:iam::123456789012:role/t-data-2";
-const FILE_PATH: &str = "/Shared/cdkrs/init/sse.sh";
+const FILE_PATH: &str = "/cdkrs/init/sse.sh";
 const PRINCIPAL: &str = "7654321";
 /// The slow fault's delay (the client's request timeout is 5 s).
 const SLOW: Duration = Duration::from_millis(200);
@@ -928,4 +928,38 @@ fn the_matrix_covers_every_resource_type() {
     covered.dedup();
     served.sort_unstable();
     assert_eq!(covered, served);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The init script's permissions under faults (issue 10 item 11)
+
+#[tokio::test]
+async fn init_script_permission_calls_are_retried_and_a_create_that_cannot_secure_its_file_removes_it(
+) {
+    let h = Harness::start().await;
+    let props = json!({"WorkspaceUrl": h.url(), "Path": FILE_PATH, "ContentBase64": SCRIPT_ONE, "Overwrite": true});
+    // A burst of 503 on the PUT is retried; the file ends admin-only.
+    h.fake.faults().on("/api/2.0/permissions/files/").fail_next(
+        2,
+        503,
+        r#"{"error_code":"TEMPORARILY_UNAVAILABLE","message":"try again"}"#,
+    );
+    let (id, _) = ok(&h.create(FILE, &props).await);
+    assert_eq!(h.answered("PUT", "/api/2.0/permissions/files/", 200), 1);
+    ok(&h.delete(FILE, &id, &props).await);
+    // Permissions that cannot be set (a lasting 403): the Create fails, naming the step, and
+    // the file it wrote is gone.
+    h.fake.faults().on("/api/2.0/permissions/files/").fail_next(
+        20,
+        403,
+        r#"{"error_code":"PERMISSION_DENIED","message":"no"}"#,
+    );
+    let reason = failed(&h.create(FILE, &props).await);
+    assert!(
+        reason.contains("setting the permissions of /cdkrs/init/sse.sh"),
+        "{reason}"
+    );
+    assert!(reason.contains("the file was deleted"), "{reason}");
+    h.fake.faults().clear();
+    assert!(h.fake.state().workspace_object(FILE_PATH).is_none());
 }

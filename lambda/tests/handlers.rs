@@ -351,11 +351,11 @@ async fn group_create_patch_roles_rename_and_delete() {
 async fn workspace_file_import_overwrite_move_and_delete() {
     let h = Harness::start().await;
     let props = json!({
-        "WorkspaceUrl": h.url(), "Path": "/Shared/cdkrs/init/sse.sh",
+        "WorkspaceUrl": h.url(), "Path": "/cdkrs/init/sse.sh",
         "ContentBase64": SCRIPT_ONE, "Overwrite": false
     });
     let (id, data) = ok(&h.create(FILE, &props).await);
-    assert_eq!(id, "/Shared/cdkrs/init/sse.sh");
+    assert_eq!(id, "/cdkrs/init/sse.sh");
     assert_eq!(data, json!({"Path": id}));
     let state = h.fake.state();
     let file = state.workspace_object(&id).expect("imported");
@@ -380,9 +380,9 @@ async fn workspace_file_import_overwrite_move_and_delete() {
     );
     // A new path is a new file.
     let mut moved = other.clone();
-    moved["Path"] = json!("/Shared/cdkrs/init/sse-2.sh");
+    moved["Path"] = json!("/cdkrs/init/sse-2.sh");
     let (new_id, _) = ok(&h.update(FILE, &id, &moved, &other).await);
-    assert_eq!(new_id, "/Shared/cdkrs/init/sse-2.sh");
+    assert_eq!(new_id, "/cdkrs/init/sse-2.sh");
 
     ok(&h.delete(FILE, &id, &other).await);
     ok(&h.delete(FILE, &id, &other).await);
@@ -403,12 +403,18 @@ async fn cluster_create_waits_edit_restarts_and_permanent_delete() {
     assert_eq!(c["state"], "RUNNING");
     assert_eq!(c["autoscale"], json!({"min_workers": 1, "max_workers": 4}));
     assert_eq!(c["custom_tags"]["Owner"], "platform");
-    assert_eq!(c["custom_tags"]["cdkrs-resource"], "t-databricks/Cluster");
+    assert!(
+        c["custom_tags"]["cdkrs-owner"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("cdkrs-")),
+        "{c}"
+    );
+    assert!(c["custom_tags"].get("cdkrs-resource").is_none());
     assert_eq!(c["cluster_log_conf"]["s3"]["encryption_type"], "sse-kms");
     assert_eq!(c["cluster_log_conf"]["s3"]["enable_encryption"], true);
     assert_eq!(
         c["init_scripts"],
-        json!([{"workspace": {"destination": "/Shared/cdkrs/init/sse.sh"}}])
+        json!([{"workspace": {"destination": "/cdkrs/init/sse.sh"}}])
     );
     assert_eq!(
         c["spark_conf"]["spark.databricks.hive.metastore.glueCatalog.enabled"],
@@ -1385,4 +1391,416 @@ async fn a_rename_onto_a_foreign_name_fails_and_keeps_both_objects() {
     );
     assert_eq!(changes_on(&h, "/api/2.0/accounts"), Vec::<String>::new());
     assert_eq!(h.fake.state().storage_configurations, before);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clusters as the real API treats them (issue 10 items 4, 7, 8 and 9)
+
+/// Creates a cluster in the fake as somebody else would (no ownership mark), named like the
+/// stack's.
+async fn foreign_cluster(h: &Harness, name: &str, tags: Value) -> String {
+    let body = json!({
+        "cluster_name": name, "spark_version": "15.4.x-scala2.12", "node_type_id": "r5.xlarge",
+        "num_workers": 1, "autotermination_minutes": 60, "custom_tags": tags
+    });
+    let answer = h
+        .ctx
+        .client
+        .workspace_create(&h.url(), "/api/2.1/clusters/create", &body)
+        .await
+        .expect("a foreign cluster");
+    answer["cluster_id"].as_str().expect("an id").to_owned()
+}
+
+#[tokio::test]
+async fn a_first_on_demand_change_replaces_the_cluster_and_is_never_edited() {
+    let h = Harness::start().await;
+    let old = cluster(&h, 4);
+    let (id, _) = ok(&h.create(CLUSTER, &old).await);
+    let mut new = old.clone();
+    new["AwsAttributes"]["FirstOnDemand"] = json!(2);
+    h.fake.clear_requests();
+    let (new_id, data) = ok(&h.update(CLUSTER, &id, &new, &old).await);
+    assert_ne!(
+        new_id, id,
+        "a new cluster: CloudFormation deletes the old one"
+    );
+    assert_eq!(data, json!({"ClusterId": new_id}));
+    assert_eq!(h.answered("POST", "/api/2.1/clusters/edit", 200), 0);
+    assert_eq!(h.answered("POST", "/api/2.1/clusters/edit", 400), 0);
+    let state = h.fake.state();
+    assert_eq!(
+        state.cluster(&new_id).expect("made")["aws_attributes"]["first_on_demand"],
+        2
+    );
+    assert_eq!(
+        state
+            .cluster(&id)
+            .expect("kept until CloudFormation deletes it")["aws_attributes"]["first_on_demand"],
+        1
+    );
+    // CloudFormation's cleanup Delete of the old id removes only the old cluster.
+    ok(&h.delete(CLUSTER, &id, &old).await);
+    let state = h.fake.state();
+    assert!(state.cluster(&id).is_none());
+    assert!(state.cluster(&new_id).is_some());
+}
+
+#[tokio::test]
+async fn a_dedicated_cluster_echoed_as_single_user_is_not_edited_again() {
+    let h = Harness::start().await;
+    let dedicated = |max: u32| {
+        let mut p = cluster(&h, max);
+        p["DataSecurityMode"] = json!("DATA_SECURITY_MODE_DEDICATED");
+        p
+    };
+    let (id, _) = ok(&h.create(CLUSTER, &dedicated(4)).await);
+    assert_eq!(
+        h.fake.state().cluster(&id).unwrap()["data_security_mode"],
+        "SINGLE_USER",
+        "the server echoes the legacy alias"
+    );
+    let update = h.event(
+        "Update",
+        CLUSTER,
+        &dedicated(8),
+        Some(&id),
+        Some(&dedicated(4)),
+    );
+    ok(&h.send(&update).await);
+    assert_eq!(h.answered("POST", "/api/2.1/clusters/edit", 200), 1);
+    // CloudFormation retries the same Update (the first answer was lost): the cluster already
+    // has the spec, alias aside, so there is no second edit (and no second restart).
+    ok(&h.send(&update).await);
+    assert_eq!(h.answered("POST", "/api/2.1/clusters/edit", 200), 1);
+    // A template that only renames the mode to its alias makes no call at all.
+    h.fake.clear_requests();
+    let mut alias = dedicated(8);
+    alias["DataSecurityMode"] = json!("SINGLE_USER");
+    ok(&h.update(CLUSTER, &id, &alias, &dedicated(8)).await);
+    assert!(h.fake.requests().is_empty(), "{:?}", h.fake.requests());
+}
+
+#[tokio::test]
+async fn a_dedicated_cluster_without_single_user_name_is_refused_before_any_call() {
+    let h = Harness::start().await;
+    for mode in ["SINGLE_USER", "DATA_SECURITY_MODE_DEDICATED"] {
+        let mut p = cluster(&h, 2);
+        p["DataSecurityMode"] = json!(mode);
+        p.as_object_mut().unwrap().remove("SingleUserName");
+        let reason = failed(&h.create(CLUSTER, &p).await);
+        assert!(reason.contains("SingleUserName"), "{reason}");
+        assert!(reason.contains(mode), "{reason}");
+    }
+    assert_eq!(h.answered("POST", "/api/2.1/clusters/create", 200), 0);
+    assert!(h.fake.state().clusters.is_empty());
+}
+
+#[tokio::test]
+async fn a_cluster_spec_the_api_refuses_fails_with_the_apis_words() {
+    let h = Harness::start().await;
+    let mut p = cluster(&h, 2);
+    p["SparkVersion"] = json!("13.0.x-scala2.11");
+    let reason = failed(&h.create(CLUSTER, &p).await);
+    assert!(
+        reason.contains("Invalid spark version 13.0.x-scala2.11."),
+        "{reason}"
+    );
+    let mut p = cluster(&h, 2);
+    p["AwsAttributes"]["EbsVolumeType"] = json!("GENERAL_PURPOSE_SSD");
+    p["AwsAttributes"]["EbsVolumeCount"] = json!(1);
+    p["AwsAttributes"]["EbsVolumeSize"] = json!(32);
+    let reason = failed(&h.create(CLUSTER, &p).await);
+    assert!(reason.contains("100 - 4096"), "{reason}");
+    assert!(h.fake.state().clusters.is_empty());
+}
+
+#[tokio::test]
+async fn a_same_named_foreign_cluster_is_never_adopted_edited_or_deleted() {
+    let h = Harness::start().await;
+    // More same-named foreign clusters than one page of clusters/list holds.
+    // One carries what the handler's old tag looked like for this stack and logical id
+    // (`cdkrs-resource: <stack name>/<logical id>`, which a same-named stack in another
+    // region or account also wrote), one another resource's mark.
+    let mut foreign = Vec::new();
+    for tags in [
+        json!({"Owner": "another-team"}),
+        json!({"cdkrs-resource": "t-databricks/Cluster"}),
+        json!({"cdkrs-owner": "cdkrs-000000000000"}),
+    ] {
+        foreign.push(foreign_cluster(&h, "t-shared", tags).await);
+    }
+    let before = h.fake.state();
+    let props = cluster(&h, 4);
+    // The create is processed but its answer is cut: the retry looks for the cluster and must
+    // find its own (on the last page), not one of the foreign ones.
+    h.fake
+        .faults()
+        .on("/api/2.1/clusters/create")
+        .malformed_next(1);
+    let (id, _) = ok(&h.create(CLUSTER, &props).await);
+    assert!(!foreign.contains(&id), "a foreign cluster was adopted");
+    let state = h.fake.state();
+    assert_eq!(state.clusters.len(), 4, "exactly one cluster made");
+    assert!(
+        h.fake
+            .requests()
+            .iter()
+            .any(|r| r.path == "/api/2.1/clusters/list"
+                && r.query
+                    .as_deref()
+                    .is_some_and(|q| q.contains("page_token="))),
+        "the provider followed next_page_token"
+    );
+    // A plain retried Create adopts its own cluster, still not a foreign one.
+    let (again, _) = ok(&h.create(CLUSTER, &props).await);
+    assert_eq!(again, id);
+    // Update and Delete touch only the stack's cluster.
+    ok(&h.update(CLUSTER, &id, &cluster(&h, 8), &props).await);
+    ok(&h.delete(CLUSTER, &id, &cluster(&h, 8)).await);
+    let after = h.fake.state();
+    // The same spec as made (only the clock moved it from PENDING to RUNNING).
+    let spec = |c: Option<&Value>| {
+        let mut c = c.expect("still there").clone();
+        for clock in ["state", "state_message", "last_restarted_time"] {
+            c.as_object_mut().unwrap().remove(clock);
+        }
+        c
+    };
+    for f in &foreign {
+        assert_eq!(
+            spec(after.cluster(f)),
+            spec(before.cluster(f)),
+            "foreign cluster {f} changed"
+        );
+        assert_eq!(
+            after.cluster(f).unwrap()["state"],
+            "RUNNING",
+            "never terminated"
+        );
+    }
+    assert_eq!(after.clusters.len(), 3);
+}
+
+#[tokio::test]
+async fn a_does_not_exist_400_outside_clusters_get_is_not_taken_for_a_deleted_cluster() {
+    let h = Harness::start().await;
+    let props = cluster(&h, 2);
+    let (id, _) = ok(&h.create(CLUSTER, &props).await);
+    // permanent-delete answers a 400 "does not exist" although the cluster is there: that is a
+    // bad parameter, and clusters/get says the cluster exists, so the Delete fails.
+    let body = json!({"error_code": "INVALID_PARAMETER_VALUE", "message": format!("Cluster {id} does not exist")});
+    h.fake
+        .faults()
+        .on("/api/2.1/clusters/permanent-delete")
+        .fail_next(1, 400, body.to_string());
+    let reason = failed(&h.delete(CLUSTER, &id, &props).await);
+    assert!(reason.contains("deleting cluster"), "{reason}");
+    assert!(h.fake.state().cluster(&id).is_some());
+    // Really gone (clusters/get confirms): the Delete succeeds.
+    ok(&h.delete(CLUSTER, &id, &props).await);
+    ok(&h.delete(CLUSTER, &id, &props).await);
+    // An Update of a cluster deleted behind the stack's back makes a new one.
+    let (gone_id, _) = ok(&h.create(CLUSTER, &props).await);
+    h.ctx
+        .client
+        .workspace(
+            &h.url(),
+            reqwest::Method::POST,
+            "/api/2.1/clusters/permanent-delete",
+            Some(&json!({"cluster_id": gone_id})),
+        )
+        .await
+        .expect("deleted behind the stack's back");
+    let (new_id, _) = ok(&h.update(CLUSTER, &gone_id, &cluster(&h, 4), &props).await);
+    assert_ne!(new_id, gone_id);
+    assert!(h.fake.state().cluster(&new_id).is_some());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The init script only admins can write (issue 10 item 11)
+
+/// The fake with a non-admin service principal `dev-sp` in group `data-engineers`, and a
+/// client acting as it.
+async fn with_non_admin() -> (Harness, databricks_provider::client::DatabricksClient) {
+    use databricks_provider::client::{Auth, DatabricksClient};
+    let h = Harness::with(
+        FakeConfig {
+            non_admin_principals: vec![testkit::databricks::FakePrincipal {
+                client_id: "dev-sp".into(),
+                client_secret: "dev-secret".into(),
+                groups: vec!["data-engineers".into()],
+            }],
+            ..FakeConfig::default()
+        },
+        SECRET,
+    )
+    .await;
+    h.ctx
+        .client
+        .workspace_create(
+            &h.url(),
+            "/api/2.0/preview/scim/v2/Groups",
+            &json!({"displayName": "data-engineers"}),
+        )
+        .await
+        .expect("group");
+    let mut auth = Auth::new(&h.account(), "dev-sp", "dev-secret");
+    auth.accounts_host = h.url();
+    let dev = DatabricksClient::new(auth, fast_retries()).expect("client");
+    (h, dev)
+}
+
+fn script_file(h: &Harness, path: &str) -> Value {
+    json!({"WorkspaceUrl": h.url(), "Path": path, "ContentBase64": SCRIPT_ONE, "Overwrite": true})
+}
+
+#[tokio::test]
+async fn the_init_script_is_writable_only_by_admins_and_a_non_admin_group_cannot_change_it() {
+    use databricks_provider::client::{ErrorKind, Method};
+    let (h, dev) = with_non_admin().await;
+    let path = "/cdkrs/init/sse.sh";
+    let (id, _) = ok(&h.create(FILE, &script_file(&h, path)).await);
+    assert_eq!(id, path);
+    assert_eq!(h.answered("PUT", "/api/2.0/permissions/files/", 200), 1);
+    assert_eq!(
+        h.answered("GET", "/api/2.0/permissions/files/", 200),
+        1,
+        "read back"
+    );
+
+    // The member of a non-admin group may read the script (clusters of any owner run it) but
+    // not overwrite, delete or re-permission it.
+    let url = h.url();
+    let export = format!("/api/2.0/workspace/export?path={path}&format=RAW");
+    assert!(dev
+        .workspace(&url, Method::GET, &export, None)
+        .await
+        .is_ok());
+    let overwrite =
+        json!({"path": path, "format": "RAW", "content": SCRIPT_TWO, "overwrite": true});
+    let e = dev
+        .workspace(
+            &url,
+            Method::POST,
+            "/api/2.0/workspace/import",
+            Some(&overwrite),
+        )
+        .await
+        .expect_err("a non-admin cannot overwrite the script");
+    assert_eq!(e.kind, ErrorKind::PermissionDenied, "{e}");
+    let e = dev
+        .workspace(
+            &url,
+            Method::POST,
+            "/api/2.0/workspace/delete",
+            Some(&json!({"path": path})),
+        )
+        .await
+        .expect_err("a non-admin cannot delete the script");
+    assert_eq!(e.kind, ErrorKind::PermissionDenied, "{e}");
+    let id_of = h
+        .ctx
+        .client
+        .workspace(
+            &url,
+            Method::GET,
+            &format!("/api/2.0/workspace/get-status?path={path}"),
+            None,
+        )
+        .await
+        .expect("status")["object_id"]
+        .clone();
+    let grant_self = json!({"access_control_list": [{"service_principal_name": "dev-sp", "permission_level": "CAN_MANAGE"}]});
+    let e = dev
+        .workspace(
+            &url,
+            Method::PATCH,
+            &format!("/api/2.0/permissions/files/{id_of}"),
+            Some(&grant_self),
+        )
+        .await
+        .expect_err("a non-admin cannot grant itself the script");
+    assert_eq!(e.kind, ErrorKind::PermissionDenied, "{e}");
+    let state = h.fake.state();
+    assert_eq!(
+        state.workspace_object(path).expect("still there").content,
+        b"#!/bin/bash\necho one\n"
+    );
+    // The admin-side Update and Delete still work.
+    let mut two = script_file(&h, path);
+    two["ContentBase64"] = json!(SCRIPT_TWO);
+    ok(&h.update(FILE, &id, &two, &script_file(&h, path)).await);
+    assert_eq!(
+        h.answered("PUT", "/api/2.0/permissions/files/", 200),
+        2,
+        "set again after the write"
+    );
+    ok(&h.delete(FILE, &id, &two).await);
+    assert!(h.fake.state().workspace_object(path).is_none());
+}
+
+#[tokio::test]
+async fn an_init_script_under_shared_or_a_home_is_refused_before_any_call() {
+    let h = Harness::start().await;
+    for path in [
+        "/Shared/cdkrs/init/sse.sh",
+        "/Users/someone@example.com/sse.sh",
+    ] {
+        let reason = failed(&h.create(FILE, &script_file(&h, path)).await);
+        assert!(reason.contains("only admins can write"), "{reason}");
+        assert!(reason.contains("/cdkrs/init/sse.sh"), "{reason}");
+    }
+    assert!(h
+        .fake
+        .requests()
+        .iter()
+        .all(|r| !r.path.starts_with("/api/2.0/workspace/")));
+}
+
+#[tokio::test]
+async fn an_init_script_whose_folder_lets_a_group_write_fails_and_is_removed() {
+    use databricks_provider::client::Method;
+    let (h, _dev) = with_non_admin().await;
+    let url = h.url();
+    let c = &h.ctx.client;
+    c.workspace(
+        &url,
+        Method::POST,
+        "/api/2.0/workspace/mkdirs",
+        Some(&json!({"path": "/cdkrs/init"})),
+    )
+    .await
+    .expect("folder");
+    let dir = c
+        .workspace(
+            &url,
+            Method::GET,
+            "/api/2.0/workspace/get-status?path=/cdkrs/init",
+            None,
+        )
+        .await
+        .expect("status")["object_id"]
+        .clone();
+    c.workspace(
+        &url,
+        Method::PATCH,
+        &format!("/api/2.0/permissions/directories/{dir}"),
+        Some(&json!({"access_control_list": [{"group_name": "data-engineers", "permission_level": "CAN_EDIT"}]})),
+    )
+    .await
+    .expect("grant");
+    let reason = failed(&h.create(FILE, &script_file(&h, "/cdkrs/init/sse.sh")).await);
+    assert!(
+        reason.contains(&format!(
+            "data-engineers has CAN_EDIT (inherited from /directories/{dir})"
+        )),
+        "{reason}"
+    );
+    assert!(reason.contains("the file was deleted"), "{reason}");
+    assert!(h
+        .fake
+        .state()
+        .workspace_object("/cdkrs/init/sse.sh")
+        .is_none());
 }

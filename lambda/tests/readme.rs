@@ -85,6 +85,7 @@ fn readme_names_every_cluster_property() {
         }),
         init_scripts: Some(Vec::<InitScript<Runtime>>::new()),
         data_security_mode: Some("SINGLE_USER".into()),
+        single_user_name: Some("etl@acme.example".into()),
         start_on_create: Some(Lenient(false)),
     };
     let text = readme();

@@ -60,10 +60,14 @@ pub const SAMPLE_ACCOUNT: &str = "123456789012";
 /// <https://docs.databricks.com/security/keys/customer-managed-keys.html>).
 pub const CMK_PRICING_TIERS: &[PricingTier] = &[PricingTier::Enterprise];
 
-/// The sizes (GB) of one EBS volume of `volume_type`.
+/// The sizes (GB) of one EBS volume of `volume_type`: "For general purpose SSD, this value must
+/// be within the range 100 - 4096. For throughput optimized HDD, this value must be within the
+/// range 500 - 4096" (Clusters API reference, `aws_attributes.ebs_volume_size`; the same text
+/// in databricks-sdk-py 0.167 `AwsAttributes` and the Terraform provider's
+/// `docs/resources/cluster.md`). The API refuses other sizes.
 pub fn ebs_volume_size_gb(volume_type: EbsVolumeType) -> RangeInclusive<i64> {
     match volume_type {
-        EbsVolumeType::GeneralPurposeSsd => 32..=4096,
+        EbsVolumeType::GeneralPurposeSsd => 100..=4096,
         EbsVolumeType::ThroughputOptimizedHdd => 500..=4096,
     }
 }

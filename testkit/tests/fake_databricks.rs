@@ -1712,3 +1712,514 @@ async fn every_request_is_logged_even_unknown_and_unauthenticated_ones() {
     );
     fake.stop().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Clusters as the real API validates, echoes and pages them (issue 10 items 7 and 8)
+
+fn valid_cluster(name: &str) -> Value {
+    json!({"cluster_name": name, "spark_version": "15.4.x-scala2.12", "node_type_id": "r5.xlarge",
+           "autoscale": {"min_workers": 1, "max_workers": 2}, "autotermination_minutes": 30,
+           "aws_attributes": {"availability": "SPOT_WITH_FALLBACK", "first_on_demand": 1,
+                              "spot_bid_price_percent": 100, "ebs_volume_type": "GENERAL_PURPOSE_SSD",
+                              "ebs_volume_count": 1, "ebs_volume_size": 100}})
+}
+
+#[tokio::test]
+async fn cluster_runtimes_and_node_types_are_served_and_enforced() {
+    let (_fake, _, w) = start().await;
+    let versions = w.get("/api/2.1/clusters/spark-versions").await.json();
+    let keys: Vec<&str> = versions["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["key"].as_str().unwrap())
+        .collect();
+    assert!(keys.contains(&"15.4.x-scala2.12") && keys.contains(&"14.3.x-scala2.12"));
+    assert!(versions["versions"][0]["name"]
+        .as_str()
+        .unwrap()
+        .contains("LTS"));
+    let nodes = w.get("/api/2.0/clusters/list-node-types").await.json();
+    let r5 = nodes["node_types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["node_type_id"] == "r5.xlarge")
+        .expect("r5.xlarge listed")
+        .clone();
+    assert_eq!(
+        (r5["num_cores"].as_f64(), r5["memory_mb"].as_i64()),
+        (Some(4.0), Some(32768))
+    );
+
+    let mut bad = valid_cluster("c");
+    bad["spark_version"] = json!("13.0.x-scala2.11");
+    let resp = w.post("/api/2.1/clusters/create", bad).await;
+    assert_eq!(
+        resp.text(),
+        r#"{"error_code":"INVALID_PARAMETER_VALUE","message":"Invalid spark version 13.0.x-scala2.11."}"#
+    );
+    for field in ["node_type_id", "driver_node_type_id"] {
+        let mut bad = valid_cluster("c");
+        bad[field] = json!("m4.large");
+        assert_error(
+            &w.post("/api/2.1/clusters/create", bad).await,
+            400,
+            "INVALID_PARAMETER_VALUE",
+            "Node type m4.large is not supported. Supported node types: m5.large,",
+        );
+    }
+    let mut none = valid_cluster("c");
+    none.as_object_mut().unwrap().remove("node_type_id");
+    let resp = w.post("/api/2.1/clusters/create", none).await;
+    assert_error(
+        &resp,
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "Missing required field 'node_type_id'",
+    );
+    assert_eq!(
+        resp.json()["details"][0]["reason"],
+        "CM_API_ERROR_SOURCE_CALLER_ERROR"
+    );
+    assert_eq!(
+        w.post("/api/2.1/clusters/create", valid_cluster("c"))
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn cluster_specs_the_api_refuses_are_refused() {
+    let (fake, _, w) = start().await;
+    let cases: Vec<(&str, Value, &str)> = vec![
+        (
+            "/aws_attributes/ebs_volume_size",
+            json!(32),
+            "out of range for GENERAL_PURPOSE_SSD",
+        ),
+        (
+            "/aws_attributes/ebs_volume_size",
+            json!(4097),
+            "out of range",
+        ),
+        (
+            "/aws_attributes/ebs_volume_count",
+            json!(11),
+            "ebs_volume_count",
+        ),
+        (
+            "/aws_attributes/spot_bid_price_percent",
+            json!(10001),
+            "10000",
+        ),
+        (
+            "/aws_attributes/availability",
+            json!("spot"),
+            "aws_attributes.availability",
+        ),
+        (
+            "/aws_attributes/ebs_volume_type",
+            json!("GP3"),
+            "ebs_volume_type",
+        ),
+        (
+            "/data_security_mode",
+            json!("DEDICATED"),
+            "data_security_mode",
+        ),
+    ];
+    for (pointer, value, message) in cases {
+        let mut spec = valid_cluster("c");
+        match spec.pointer_mut(pointer) {
+            Some(slot) => *slot = value.clone(),
+            None => spec[pointer.trim_start_matches('/')] = value.clone(),
+        }
+        assert_error(
+            &w.post("/api/2.1/clusters/create", spec).await,
+            400,
+            "INVALID_PARAMETER_VALUE",
+            message,
+        );
+    }
+    // Throughput-optimized HDD starts at 500 GiB.
+    let mut hdd = valid_cluster("c");
+    hdd["aws_attributes"]["ebs_volume_type"] = json!("THROUGHPUT_OPTIMIZED_HDD");
+    hdd["aws_attributes"]["ebs_volume_size"] = json!(100);
+    assert_error(
+        &w.post("/api/2.1/clusters/create", hdd.clone()).await,
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "500 - 4096",
+    );
+    hdd["aws_attributes"]["ebs_volume_size"] = json!(500);
+    assert_eq!(w.post("/api/2.1/clusters/create", hdd).await.status, 200);
+    // A dedicated cluster names its user.
+    for mode in ["SINGLE_USER", "DATA_SECURITY_MODE_DEDICATED"] {
+        let mut spec = valid_cluster("c");
+        spec["data_security_mode"] = json!(mode);
+        assert_error(
+            &w.post("/api/2.1/clusters/create", spec).await,
+            400,
+            "INVALID_PARAMETER_VALUE",
+            "single_user_name",
+        );
+    }
+    assert_eq!(
+        fake.state().clusters.len(),
+        1,
+        "only the valid HDD cluster was made"
+    );
+}
+
+#[tokio::test]
+async fn cluster_access_modes_are_echoed_under_their_legacy_names_and_first_on_demand_is_fixed() {
+    let (_fake, _, w) = start().await;
+    let mut spec = valid_cluster("c");
+    spec["data_security_mode"] = json!("DATA_SECURITY_MODE_DEDICATED");
+    spec["single_user_name"] = json!("etl@acme.example");
+    let id = w
+        .post("/api/2.1/clusters/create", spec.clone())
+        .await
+        .json()["cluster_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let get = format!("/api/2.1/clusters/get?cluster_id={id}");
+    wait_field(&w, &get, "state", "RUNNING").await;
+    assert_eq!(
+        w.get(&get).await.json()["data_security_mode"],
+        "SINGLE_USER"
+    );
+    let mut standard = spec.clone();
+    standard["cluster_id"] = json!(id);
+    standard["data_security_mode"] = json!("DATA_SECURITY_MODE_STANDARD");
+    assert_eq!(
+        w.post("/api/2.1/clusters/edit", standard.clone())
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        w.get(&get).await.json()["data_security_mode"],
+        "USER_ISOLATION"
+    );
+    wait_field(&w, &get, "state", "RUNNING").await;
+    // AUTO comes back as the mode chosen.
+    let mut auto = valid_cluster("auto");
+    auto["data_security_mode"] = json!("DATA_SECURITY_MODE_AUTO");
+    let auto_id = w.post("/api/2.1/clusters/create", auto).await.json()["cluster_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        w.get(&format!("/api/2.1/clusters/get?cluster_id={auto_id}"))
+            .await
+            .json()["data_security_mode"],
+        "USER_ISOLATION"
+    );
+    // first_on_demand cannot change on an existing cluster.
+    let mut more = standard.clone();
+    more["aws_attributes"]["first_on_demand"] = json!(2);
+    assert_error(
+        &w.post("/api/2.1/clusters/edit", more).await,
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "first_on_demand cannot be changed",
+    );
+    assert_eq!(
+        w.get(&get).await.json()["aws_attributes"]["first_on_demand"],
+        1
+    );
+    // Another edit of the same cluster succeeds: only the create-only field is refused.
+    standard["autoscale"]["max_workers"] = json!(3);
+    assert_eq!(w.post("/api/2.1/clusters/edit", standard).await.status, 200);
+}
+
+#[tokio::test]
+async fn cluster_list_pages_with_next_page_tokens() {
+    let (fake, _, w) = start().await;
+    assert_eq!(fake.config().cluster_list_page_size, 2);
+    for i in 0..5 {
+        let resp = w
+            .post("/api/2.1/clusters/create", valid_cluster(&format!("c{i}")))
+            .await;
+        assert_eq!(resp.status, 200, "{}", resp.text());
+    }
+    let mut seen = Vec::new();
+    let mut path = "/api/2.1/clusters/list".to_owned();
+    let mut pages = 0;
+    loop {
+        let page = w.get(&path).await.json();
+        pages += 1;
+        for c in page["clusters"].as_array().unwrap() {
+            seen.push(c["cluster_name"].as_str().unwrap().to_owned());
+        }
+        match page["next_page_token"].as_str() {
+            Some(t) => path = format!("/api/2.1/clusters/list?page_token={t}"),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, ["c0", "c1", "c2", "c3", "c4"]);
+    let big = w.get("/api/2.1/clusters/list?page_size=10").await.json();
+    assert_eq!(big["clusters"].as_array().unwrap().len(), 5);
+    assert!(big.get("next_page_token").is_none());
+    // API 2.0 answers every cluster at once.
+    let all = w.get("/api/2.0/clusters/list").await.json();
+    assert_eq!(all["clusters"].as_array().unwrap().len(), 5);
+    assert_error(
+        &w.get("/api/2.1/clusters/list?page_token=bogus").await,
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "page_token",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workspace-object permissions (issue 10 item 11)
+
+/// A workspace client of a non-admin principal configured in the fake.
+async fn non_admin(fake: &FakeDatabricks, id: &str, secret: &str) -> Client {
+    let basic = base64(format!("{id}:{secret}").as_bytes());
+    let resp = send(
+        fake.base_url(),
+        "POST",
+        "/oidc/v1/token",
+        &[("Authorization", format!("Basic {basic}"))],
+        Some((
+            "application/x-www-form-urlencoded",
+            b"grant_type=client_credentials&scope=all-apis".to_vec(),
+        )),
+    )
+    .await;
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    Client {
+        base: fake.base_url().to_owned(),
+        token: Some(resp.json()["access_token"].as_str().unwrap().to_owned()),
+    }
+}
+
+#[tokio::test]
+async fn workspace_object_permissions_default_inherit_set_and_enforce() {
+    let fake = FakeDatabricks::start(FakeConfig {
+        non_admin_principals: vec![testkit::databricks::FakePrincipal {
+            client_id: "dev-sp".into(),
+            client_secret: "dev-secret".into(),
+            groups: vec!["data-engineers".into()],
+        }],
+        ..config()
+    })
+    .await;
+    let admin = Client {
+        base: fake.base_url().to_owned(),
+        token: Some(token(&fake, &fake.workspace_token_url()).await),
+    };
+    let dev = non_admin(&fake, "dev-sp", "dev-secret").await;
+    // A non-admin principal gets no account token.
+    let basic = base64(b"dev-sp:dev-secret");
+    let refused = send(
+        fake.base_url(),
+        "POST",
+        &format!("/oidc/accounts/{}/v1/token", fake.config().account_id),
+        &[("Authorization", format!("Basic {basic}"))],
+        Some((
+            "application/x-www-form-urlencoded",
+            b"grant_type=client_credentials".to_vec(),
+        )),
+    )
+    .await;
+    assert_eq!(refused.status, 401);
+    admin
+        .post(
+            "/api/2.0/preview/scim/v2/Groups",
+            json!({"displayName": "data-engineers"}),
+        )
+        .await;
+    let script = base64(b"#!/bin/bash\necho hi\n");
+    let import =
+        |path: &str| json!({"path": path, "format": "RAW", "content": script, "overwrite": true});
+
+    // /Shared: every user manages its content.
+    assert_eq!(
+        dev.post("/api/2.0/workspace/mkdirs", json!({"path": "/Shared/x"}))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        dev.post("/api/2.0/workspace/import", import("/Shared/x/a.sh"))
+            .await
+            .status,
+        200
+    );
+    // The root: only admins create there.
+    assert_error(
+        &dev.post("/api/2.0/workspace/mkdirs", json!({"path": "/cdkrs/init"}))
+            .await,
+        403,
+        "PERMISSION_DENIED",
+        "dev-sp does not have manage permissions on /",
+    );
+    assert_eq!(
+        admin
+            .post("/api/2.0/workspace/mkdirs", json!({"path": "/cdkrs/init"}))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        admin
+            .post("/api/2.0/workspace/import", import("/cdkrs/init/sse.sh"))
+            .await
+            .status,
+        200
+    );
+    let status = admin
+        .get("/api/2.0/workspace/get-status?path=/cdkrs/init/sse.sh")
+        .await
+        .json();
+    let file_id = status["object_id"].as_i64().unwrap();
+    let acl_path = format!("/api/2.0/permissions/files/{file_id}");
+    // Only admins and the creator manage it; nobody else holds anything.
+    let acl = admin.get(&acl_path).await.json();
+    assert_eq!(acl["object_id"], json!(format!("/files/{file_id}")));
+    assert_eq!(acl["object_type"], "file");
+    let names: Vec<String> = acl["access_control_list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            e["group_name"]
+                .as_str()
+                .or(e["service_principal_name"].as_str())
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(names, ["admins", "fake-client-id"]);
+    // The non-admin can neither read, overwrite nor delete it.
+    assert_error(
+        &dev.get("/api/2.0/workspace/export?path=/cdkrs/init/sse.sh")
+            .await,
+        403,
+        "PERMISSION_DENIED",
+        "read",
+    );
+    assert_error(
+        &dev.post("/api/2.0/workspace/import", import("/cdkrs/init/sse.sh"))
+            .await,
+        403,
+        "PERMISSION_DENIED",
+        "edit",
+    );
+    assert_error(
+        &dev.post(
+            "/api/2.0/workspace/delete",
+            json!({"path": "/cdkrs/init/sse.sh"}),
+        )
+        .await,
+        403,
+        "PERMISSION_DENIED",
+        "manage",
+    );
+    assert_error(
+        &dev.post("/api/2.0/workspace/import", import("/cdkrs/init/other.sh"))
+            .await,
+        403,
+        "PERMISSION_DENIED",
+        "manage",
+    );
+    assert_error(
+        &dev.call("PUT", &acl_path, json!({"access_control_list": [{"service_principal_name": "dev-sp", "permission_level": "CAN_MANAGE"}]})).await,
+        403,
+        "PERMISSION_DENIED",
+        "manage",
+    );
+    // PUT replaces the direct grants: admins manage, users read.
+    let set = admin
+        .call(
+            "PUT",
+            &acl_path,
+            json!({"access_control_list": [
+            {"group_name": "admins", "permission_level": "CAN_MANAGE"},
+            {"group_name": "users", "permission_level": "CAN_READ"}]}),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{}", set.text());
+    let users = set.json()["access_control_list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["group_name"] == "users")
+        .cloned()
+        .expect("users listed");
+    assert_eq!(
+        users["all_permissions"],
+        json!([{"permission_level": "CAN_READ", "inherited": false}])
+    );
+    assert_eq!(
+        dev.get("/api/2.0/workspace/export?path=/cdkrs/init/sse.sh")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        dev.post("/api/2.0/workspace/import", import("/cdkrs/init/sse.sh"))
+            .await
+            .status,
+        403
+    );
+    // A grant on the folder is inherited (and reported so); PATCH adds.
+    let dir_id = admin
+        .get("/api/2.0/workspace/get-status?path=/cdkrs/init")
+        .await
+        .json()["object_id"]
+        .as_i64()
+        .unwrap();
+    let patched = admin
+        .call("PATCH", &format!("/api/2.0/permissions/directories/{dir_id}"),
+              json!({"access_control_list": [{"group_name": "data-engineers", "permission_level": "CAN_EDIT"}]}))
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.text());
+    let inherited = admin.get(&acl_path).await.json()["access_control_list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["group_name"] == "data-engineers")
+        .cloned()
+        .expect("inherited grant listed");
+    assert_eq!(
+        inherited["all_permissions"],
+        json!([{"permission_level": "CAN_EDIT", "inherited": true, "inherited_from_object": [format!("/directories/{dir_id}")]}])
+    );
+    assert_eq!(
+        dev.post("/api/2.0/workspace/import", import("/cdkrs/init/sse.sh"))
+            .await
+            .status,
+        200
+    );
+    // Bad entries.
+    assert_error(
+        &admin.call("PUT", &acl_path, json!({"access_control_list": [{"group_name": "users", "permission_level": "can_read"}]})).await,
+        400, "INVALID_PARAMETER_VALUE", "not supported",
+    );
+    assert_error(
+        &admin.call("PUT", &acl_path, json!({"access_control_list": [{"group_name": "nobody", "permission_level": "CAN_READ"}]})).await,
+        400, "INVALID_PARAMETER_VALUE", "GroupName(nobody) does not exist",
+    );
+    assert_error(
+        &admin.get("/api/2.0/permissions/directories/1").await,
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+        "does not exist",
+    );
+    assert_eq!(
+        admin
+            .get(&format!("{acl_path}/permissionLevels"))
+            .await
+            .json()["permission_levels"][3]["permission_level"],
+        "CAN_MANAGE"
+    );
+}

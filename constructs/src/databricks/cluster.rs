@@ -36,8 +36,14 @@ property_struct! {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub init_scripts: Option<Vec<InitScript<R>>>,
         /// A [`DataSecurityMode`](super::DataSecurityMode) value. Absent: Databricks' default.
+        /// A dedicated mode (`SINGLE_USER`, `DATA_SECURITY_MODE_DEDICATED`) needs
+        /// `single_user_name`; the provider refuses one without it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub data_security_mode: Option<R::Str>,
+        /// The user (e-mail) or service principal (application id) a dedicated cluster is for
+        /// (`single_user_name`). Absent: none (not allowed with a dedicated access mode).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub single_user_name: Option<R::Str>,
         /// Whether the provider leaves a cluster it creates starting (`clusters/create` always
         /// starts one). `false` (the environment while its network is asleep): the provider
         /// terminates the new or adopted cluster right away (`clusters/delete`) and succeeds
@@ -65,7 +71,8 @@ property_struct! {
     pub struct AwsAttributes {
         /// An [`Availability`](super::Availability) value (`SPOT`, `ON_DEMAND`, `SPOT_WITH_FALLBACK`).
         pub availability: R::Str,
-        /// How many of the first nodes (driver first) are on-demand.
+        /// How many of the first nodes (driver first) are on-demand. Create-only: Databricks
+        /// cannot change it on an existing cluster, so a change replaces the cluster.
         pub first_on_demand: R::Int,
         /// The spot bid as a percentage of the on-demand price.
         pub spot_bid_price_percent: R::Int,
@@ -129,7 +136,23 @@ attributes! {
     }
 }
 
-template_properties!(Cluster, resource_type::CLUSTER, ClusterAttr);
+// Create-only (a change replaces the cluster: a new id, the old one deleted):
+// - `aws_attributes.first_on_demand` "cannot currently be mutated over the lifetime of a
+//   cluster" (Clusters API reference; databricks-sdk-py 0.167 `service/compute.py`,
+//   `AwsAttributes.first_on_demand`; Terraform provider `docs/resources/cluster.md`). No other
+//   field of this spec is documented as immutable (`clusters/edit` takes the full spec; the
+//   Terraform provider's `clusters/resource_cluster.go` forces a new cluster only for its own
+//   `idempotency_token`).
+// - the workspace: a cluster lives in one workspace.
+template_properties!(
+    Cluster,
+    resource_type::CLUSTER,
+    ClusterAttr,
+    create_only: [
+        "/properties/WorkspaceUrl",
+        "/properties/AwsAttributes/FirstOnDemand",
+    ]
+);
 
 #[cfg(test)]
 mod tests {
@@ -177,6 +200,7 @@ mod tests {
             cluster_log_conf: None,
             init_scripts: None,
             data_security_mode: None,
+            single_user_name: None,
             start_on_create: None,
         }
     }
@@ -190,7 +214,7 @@ mod tests {
             &f,
             WorkspaceFile::<Template> {
                 workspace_url: URL.into(),
-                path: "/Shared/cdkrs/init/sse-kms.sh".into(),
+                path: "/cdkrs/init/sse-kms.sh".into(),
                 content_base64: "IyEvYmluL2Jhc2gK".into(),
                 overwrite: true.into(),
             },
@@ -228,6 +252,7 @@ mod tests {
                 },
             }]),
             data_security_mode: Some(DataSecurityMode::SingleUser.into()),
+            single_user_name: Some("etl@acme.example".into()),
             start_on_create: Some(false.into()),
             ..base
         };
@@ -268,6 +293,7 @@ mod tests {
                     {"Workspace": {"Destination": {"Fn::GetAtt": ["SseKmsScript", "Path"]}}}
                 ],
                 "DataSecurityMode": "SINGLE_USER",
+                "SingleUserName": "etl@acme.example",
                 "StartOnCreate": false
             })
         );
@@ -277,7 +303,7 @@ mod tests {
         assert_eq!(event["ClusterLogConf"]["EnableEncryption"], "true");
         assert_eq!(event["StartOnCreate"], "false");
         event["InitScripts"][0]["Workspace"]["Destination"] =
-            json!("/Shared/cdkrs/init/sse-kms.sh");
+            json!("/cdkrs/init/sse-kms.sh");
         let rt: Cluster<Runtime> = serde_json::from_value(event).unwrap();
         assert_eq!(rt.workspace_url, URL);
         assert_eq!(rt.cluster_name, "acme-shared");
@@ -332,11 +358,12 @@ mod tests {
             rt.init_scripts,
             Some(vec![InitScript {
                 workspace: WorkspaceDestination {
-                    destination: "/Shared/cdkrs/init/sse-kms.sh".into()
+                    destination: "/cdkrs/init/sse-kms.sh".into()
                 }
             }])
         );
         assert_eq!(rt.data_security_mode.as_deref(), Some("SINGLE_USER"));
+        assert_eq!(rt.single_user_name.as_deref(), Some("etl@acme.example"));
         assert_eq!(rt.start_on_create, Some(Lenient(false)));
     }
 
@@ -366,6 +393,7 @@ mod tests {
         assert_eq!(rt.cluster_log_conf, None);
         assert_eq!(rt.init_scripts, None);
         assert_eq!(rt.data_security_mode, None);
+        assert_eq!(rt.single_user_name, None);
         assert_eq!(rt.start_on_create, None);
         assert_eq!(rt.aws_attributes.instance_profile_arn, None);
         assert_eq!(rt.aws_attributes.zone_id, None);
@@ -382,6 +410,26 @@ mod tests {
         let rt: Cluster<Runtime> = serde_json::from_value(j).unwrap();
         assert_eq!(*rt.autoscale.max_workers, 4);
         assert_eq!(*rt.aws_attributes.first_on_demand, 1);
+    }
+
+    #[test]
+    fn first_on_demand_and_the_workspace_are_create_only() {
+        use crate::custom_resource::CustomResourceProperties;
+        let pointers = <Cluster<Template> as CustomResourceProperties>::CREATE_ONLY;
+        assert_eq!(
+            pointers,
+            [
+                "/properties/WorkspaceUrl",
+                "/properties/AwsAttributes/FirstOnDemand"
+            ]
+        );
+        // Every pointer names a property the template really has.
+        let mut j = json_of(&minimal());
+        j["SingleUserName"] = json!("x");
+        for p in pointers {
+            let inner = p.strip_prefix("/properties").unwrap();
+            assert!(j.pointer(inner).is_some(), "{p}");
+        }
     }
 
     #[test]

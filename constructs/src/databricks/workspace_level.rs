@@ -81,7 +81,10 @@ property_struct! {
     pub struct WorkspaceFile {
         /// The workspace URL (`https://…`, the workspace's `WorkspaceUrl` attribute).
         pub workspace_url: R::Str,
-        /// The absolute path (`/Shared/cdkrs/init/sse-kms.sh`).
+        /// The absolute path, in a folder only admins can write (`/cdkrs/init/sse-kms.sh`; not
+        /// `/Shared` or a home folder, which the provider refuses). The provider sets the
+        /// file's permissions after each write (`admins` manage it, `users` read it) and fails
+        /// if anybody else can change it.
         pub path: R::Str,
         /// The content, base64-encoded (at most 10 MB decoded).
         pub content_base64: R::Str,
@@ -271,7 +274,7 @@ mod tests {
     fn workspace_file_round_trip() {
         let (ty, props) = properties_of(WorkspaceFile::<Template> {
             workspace_url: URL.into(),
-            path: "/Shared/cdkrs/init/sse-kms.sh".into(),
+            path: "/cdkrs/init/sse-kms.sh".into(),
             content_base64: "IyEvYmluL2Jhc2gK".into(),
             overwrite: true.into(),
         });
@@ -289,7 +292,7 @@ mod tests {
         );
         assert_eq!(props["Overwrite"], json!(true));
         let rt: WorkspaceFile<Runtime> = serde_json::from_value(as_delivered(&props)).unwrap();
-        assert_eq!(rt.path, "/Shared/cdkrs/init/sse-kms.sh");
+        assert_eq!(rt.path, "/cdkrs/init/sse-kms.sh");
         assert_eq!(rt.content_base64, "IyEvYmluL2Jhc2gK");
         assert!(*rt.overwrite);
     }

@@ -8,7 +8,8 @@ use std::fmt;
 /// How a failure should be treated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
-    /// The object does not exist (`RESOURCE_DOES_NOT_EXIST`, 404, a missing cluster's 400).
+    /// The object does not exist (`RESOURCE_DOES_NOT_EXIST`, 404, a missing cluster's 400 on
+    /// `clusters/get` only: see [`Endpoint`]).
     NotFound,
     /// An object with that name or key exists (`RESOURCE_ALREADY_EXISTS`, 409).
     AlreadyExists,
@@ -82,10 +83,30 @@ const NOT_READY_MESSAGES: &[&str] = &[
     "deadline exceeded",
 ];
 
+/// The call an error answered (method and path without the query): some bodies mean different
+/// things on different endpoints (the SDK's per-endpoint overrides, see [`classify`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Endpoint<'a> {
+    /// The HTTP method (`GET`).
+    pub method: &'a str,
+    /// The path (`/api/2.1/clusters/get`).
+    pub path: &'a str,
+}
+
 impl ApiError {
-    /// An error classified from what the API answered.
+    /// An error classified from what the API answered, the endpoint unknown.
     pub fn from_parts(status: u16, error_code: Option<String>, message: String) -> ApiError {
-        let kind = classify(status, error_code.as_deref(), &message);
+        ApiError::from_parts_at(None, status, error_code, message)
+    }
+
+    /// An error classified from what `endpoint` answered.
+    pub fn from_parts_at(
+        endpoint: Option<Endpoint<'_>>,
+        status: u16,
+        error_code: Option<String>,
+        message: String,
+    ) -> ApiError {
+        let kind = classify(endpoint, status, error_code.as_deref(), &message);
         ApiError {
             status,
             error_code,
@@ -114,10 +135,20 @@ impl ApiError {
         self.kind == ErrorKind::AlreadyExists
     }
 
-    /// Reads an error answer: any body shape of reference §4.1.
+    /// Reads an error answer: any body shape of reference §4.1, the endpoint unknown.
     pub fn from_response(status: u16, content_type: &str, body: &str) -> ApiError {
+        ApiError::from_response_at(None, status, content_type, body)
+    }
+
+    /// Reads the error answer of `endpoint`.
+    pub fn from_response_at(
+        endpoint: Option<Endpoint<'_>>,
+        status: u16,
+        content_type: &str,
+        body: &str,
+    ) -> ApiError {
         let (code, message) = parse_error_body(status, content_type, body);
-        ApiError::from_parts(status, code, message)
+        ApiError::from_parts_at(endpoint, status, code, message)
     }
 }
 
@@ -221,9 +252,28 @@ fn reason_phrase(status: u16) -> String {
     format!("HTTP {status} {phrase}")
 }
 
+/// Whether `endpoint` is `GET /api/2.<n>/clusters/get`.
+fn is_cluster_get(endpoint: Option<Endpoint<'_>>) -> bool {
+    endpoint.is_some_and(|e| {
+        e.method.eq_ignore_ascii_case("GET")
+            && e.path.strip_prefix("/api/2.").is_some_and(|rest| {
+                rest.split_once('/').is_some_and(|(minor, op)| {
+                    !minor.is_empty()
+                        && minor.bytes().all(|b| b.is_ascii_digit())
+                        && op.starts_with("clusters/get")
+                })
+            })
+    })
+}
+
 /// The kind of an error: by `error_code` (and the documented message overrides) first, by
-/// HTTP status when the code says nothing.
-pub fn classify(status: u16, error_code: Option<&str>, message: &str) -> ErrorKind {
+/// HTTP status when the code says nothing. `endpoint` is the call that failed, when known.
+pub fn classify(
+    endpoint: Option<Endpoint<'_>>,
+    status: u16,
+    error_code: Option<&str>,
+    message: &str,
+) -> ErrorKind {
     if message.contains("REQUEST_LIMIT_EXCEEDED") {
         // SCIM sometimes wraps the rate limit in a 500 (reference §4.3).
         return ErrorKind::RateLimited;
@@ -244,8 +294,18 @@ pub fn classify(status: u16, error_code: Option<&str>, message: &str) -> ErrorKi
                 Some(ErrorKind::EventuallyConsistent)
             }
             "DRY_RUN_FAILED" => Some(ErrorKind::EventuallyConsistent),
-            // The SDK's override: a missing cluster is a 400 (reference §3.3).
-            "INVALID_PARAMETER_VALUE" if message.contains("does not exist") => {
+            // The SDK's only override that applies here: `GET /api/2.x/clusters/get` answering
+            // 400 INVALID_PARAMETER_VALUE "Cluster … does not exist" means the cluster is
+            // gone (databricks-sdk-py `databricks/sdk/errors/overrides.py`, "Clusters
+            // InvalidParameterValue=>ResourceDoesNotExist": path `^/api/2\.\d/clusters/get`,
+            // verb GET, status 400, message `Cluster .* does not exist`). On any other
+            // endpoint the same body is a bad parameter, not absence.
+            "INVALID_PARAMETER_VALUE"
+                if status == 400
+                    && is_cluster_get(endpoint)
+                    && message.starts_with("Cluster ")
+                    && message.contains(" does not exist") =>
+            {
                 Some(ErrorKind::NotFound)
             }
             "INVALID_PARAMETER_VALUE"
@@ -301,14 +361,52 @@ mod tests {
     }
 
     #[test]
-    fn codes_win_over_statuses() {
-        assert_eq!(
-            kind(
+    fn a_missing_cluster_400_is_absence_only_on_clusters_get() {
+        let body =
+            r#"{"error_code":"INVALID_PARAMETER_VALUE","message":"Cluster 0619-1 does not exist"}"#;
+        let at = |method, path| {
+            ApiError::from_response_at(
+                Some(Endpoint { method, path }),
                 400,
-                r#"{"error_code":"INVALID_PARAMETER_VALUE","message":"Cluster 0619-1 does not exist"}"#
-            ),
-            ErrorKind::NotFound
+                "application/json",
+                body,
+            )
+            .kind
+        };
+        assert_eq!(at("GET", "/api/2.1/clusters/get"), ErrorKind::NotFound);
+        assert_eq!(at("GET", "/api/2.0/clusters/get"), ErrorKind::NotFound);
+        for (method, path) in [
+            ("POST", "/api/2.1/clusters/edit"),
+            ("POST", "/api/2.1/clusters/permanent-delete"),
+            ("GET", "/api/2.0/workspace/get-status"),
+            ("POST", "/api/2.1/clusters/get"),
+        ] {
+            assert_eq!(
+                at(method, path),
+                ErrorKind::InvalidParameter,
+                "{method} {path}"
+            );
+        }
+        assert_eq!(
+            kind(400, body),
+            ErrorKind::InvalidParameter,
+            "endpoint unknown"
         );
+        let other = r#"{"error_code":"INVALID_PARAMETER_VALUE","message":"Instance profile x does not exist"}"#;
+        let e = ApiError::from_response_at(
+            Some(Endpoint {
+                method: "GET",
+                path: "/api/2.1/clusters/get",
+            }),
+            400,
+            "application/json",
+            other,
+        );
+        assert_eq!(e.kind, ErrorKind::InvalidParameter);
+    }
+
+    #[test]
+    fn codes_win_over_statuses() {
         assert_eq!(
             kind(
                 400,

@@ -20,7 +20,7 @@ use std::fmt;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-pub use error::{ApiError, ErrorKind};
+pub use error::{ApiError, Endpoint, ErrorKind};
 pub use reqwest::Method;
 pub use retry::{Applied, Repeat, RetryPolicy};
 
@@ -636,7 +636,14 @@ impl DatabricksClient {
                 }
             });
         }
-        let mut error = ApiError::from_response(status, &content_type, &text);
+        let path = reqwest::Url::parse(url)
+            .map(|u| u.path().to_owned())
+            .unwrap_or_default();
+        let endpoint = Endpoint {
+            method: method.as_str(),
+            path: &path,
+        };
+        let mut error = ApiError::from_response_at(Some(endpoint), status, &content_type, &text);
         error.message = format!("{} ({method} {url})", error.message);
         let applied = match error.kind {
             ErrorKind::RateLimited | ErrorKind::EventuallyConsistent => Applied::No,

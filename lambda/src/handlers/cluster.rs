@@ -3,9 +3,30 @@
 //! update with `edit` (the full spec; a running cluster restarts, so wait again); delete with
 //! `permanent-delete` (unpinning first when needed), tolerant of absence.
 //!
-//! Cluster names are not unique, so the provider tags each cluster with its stack and logical
-//! id ([`RESOURCE_TAG`]) and a retried Create adopts only a cluster with that name and tag. A
-//! cluster that fails to start during a Create is deleted before the FAILED answer.
+//! Cluster names are not unique, so the provider tags each cluster with the ownership mark
+//! ([`mark::TAG_KEY`] = [`mark::mark`], one mechanism for every handler) and a retried Create
+//! adopts only a cluster with that name and mark. A same-named cluster without the mark is
+//! somebody else's: it is never adopted, edited or deleted (the Create makes a new cluster, as
+//! names need not be unique). A cluster that fails to start during a Create is deleted before
+//! the FAILED answer.
+//!
+//! Create-only fields (`Cluster`'s `create_only` list, read through
+//! [`create_only_changes`]): `aws_attributes.first_on_demand` "cannot currently be mutated over
+//! the lifetime of a cluster" (databricks-sdk-py 0.167 `service/compute.py`, `AwsAttributes`;
+//! the Clusters API reference says the same), and the workspace. An Update that changes one
+//! makes a new cluster (new id; CloudFormation deletes the old one); it is never sent in an
+//! edit.
+//!
+//! Access modes: the server echoes the legacy names of the access modes
+//! (`DATA_SECURITY_MODE_DEDICATED` as `SINGLE_USER`, `DATA_SECURITY_MODE_STANDARD` as
+//! `USER_ISOLATION`: "legacy alias", databricks-sdk-py 0.167 `DataSecurityMode`; the Terraform
+//! provider suppresses exactly these diffs, and `DATA_SECURITY_MODE_AUTO` coming back as
+//! `SINGLE_USER` or `USER_ISOLATION`, in `DataSecurityModeDiffSuppressFunc`,
+//! `clusters/resource_cluster.go`), so the "already applied" checks compare modes by
+//! [`canonical_mode`] and take a concrete mode for `AUTO`. A dedicated (single-user)
+//! cluster needs `single_user_name` ("Single user name if data_security_mode is
+//! `SINGLE_USER`", same file, `ClusterSpec.single_user_name`): the provider refuses one without
+//! it before calling.
 //!
 //! `StartOnCreate` false (the environment while its network is asleep): `clusters/create`
 //! always starts the cluster, so the provider terminates it at once (`clusters/delete`, which
@@ -24,8 +45,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::{
-    data, deleted, done, find_or_create, read_progress, required, stack_name, text, Context, Ctx,
-    HandlerError, Resource, Step, StepResult,
+    create_only_changes, data, deleted, done, find_or_create, mark, read_progress, required, text,
+    Context, Ctx, HandlerError, Resource, Step, StepResult,
 };
 use crate::client::{with_query, ApiError, ErrorKind, Method};
 use crate::event::Request;
@@ -35,11 +56,9 @@ pub(crate) struct Cluster;
 
 type Props = db::Cluster<Runtime>;
 
-/// The custom tag naming the stack and logical id a cluster belongs to.
-pub(crate) const RESOURCE_TAG: &str = "cdkrs-resource";
-
-/// Pages of `clusters/list` read when looking for a cluster, at most.
-const MAX_PAGES: usize = 50;
+/// Pages of `clusters/list` read when looking for a cluster, at most (a guard against a server
+/// that never stops paging).
+const MAX_PAGES: usize = 1000;
 
 /// What a long cluster operation is waiting for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,13 +102,55 @@ fn starts(p: &Props) -> bool {
     !matches!(p.start_on_create, Some(Lenient(false)))
 }
 
-/// The tag value of this resource.
+/// The tag value of this resource: its ownership mark.
 fn tag_value(request: &Request) -> String {
-    format!(
-        "{}/{}",
-        stack_name(request),
-        request.common().logical_resource_id
-    )
+    mark::mark(request)
+}
+
+/// The current name of an access mode: the legacy aliases the server echoes
+/// (`SINGLE_USER`, `USER_ISOLATION`) and the names they alias
+/// (`DATA_SECURITY_MODE_DEDICATED`, `DATA_SECURITY_MODE_STANDARD`) are one mode each
+/// (databricks-sdk-py 0.167 `service/compute.py`, `DataSecurityMode`: "The following modes are
+/// legacy aliases for the above modes").
+pub(crate) fn canonical_mode(mode: &str) -> &str {
+    match mode {
+        "SINGLE_USER" => "DATA_SECURITY_MODE_DEDICATED",
+        "USER_ISOLATION" => "DATA_SECURITY_MODE_STANDARD",
+        other => other,
+    }
+}
+
+/// Whether an access mode is dedicated to one principal (`single_user_name` required).
+fn is_dedicated(mode: &str) -> bool {
+    canonical_mode(mode) == "DATA_SECURITY_MODE_DEDICATED"
+}
+
+/// Refuses properties Databricks would refuse, before any call: a dedicated cluster without
+/// `SingleUserName`.
+fn check(p: &Props) -> Result<(), HandlerError> {
+    if let Some(mode) = p.data_security_mode.as_deref().filter(|m| is_dedicated(m)) {
+        if p.single_user_name
+            .as_deref()
+            .is_none_or(|n| n.trim().is_empty())
+        {
+            return Err(HandlerError::Invalid(format!(
+                "DataSecurityMode {mode} is a dedicated (single-user) access mode and needs \
+                 SingleUserName: set it to the user or service principal the cluster is for, or \
+                 choose another DataSecurityMode"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `spec` with its access mode under its current name (for comparisons only).
+fn canonical(spec: &Value) -> Value {
+    let mut s = spec.clone();
+    if let Some(mode) = s.get("data_security_mode").and_then(Value::as_str) {
+        let mode = canonical_mode(mode).to_owned();
+        s["data_security_mode"] = json!(mode);
+    }
+    s
 }
 
 /// The API's cluster spec for `p` (the nested shapes of the create/edit body).
@@ -118,7 +179,7 @@ fn spec(p: &Props, tag: &str) -> Value {
         }
     }
     let mut tags: BTreeMap<String, String> = p.custom_tags.clone().unwrap_or_default();
-    tags.insert(RESOURCE_TAG.to_owned(), tag.to_owned());
+    tags.insert(mark::TAG_KEY.to_owned(), tag.to_owned());
     let mut body = json!({
         "cluster_name": p.cluster_name,
         "spark_version": p.spark_version,
@@ -162,10 +223,15 @@ fn spec(p: &Props, tag: &str) -> Value {
     if let Some(mode) = &p.data_security_mode {
         body["data_security_mode"] = json!(mode);
     }
+    if let Some(user) = &p.single_user_name {
+        body["single_user_name"] = json!(user);
+    }
     body
 }
 
-/// A cluster of this name and tag (not `exclude`, not terminating for good).
+/// A cluster of this name carrying this resource's mark (not `exclude`). `clusters/list` (API
+/// 2.1) pages: `page_token` asks for the page a `next_page_token` named, and a page without one
+/// is the last (databricks-sdk-py 0.167 `ClustersAPI.list`, which loops the same way).
 async fn lookup(
     ctx: &Ctx,
     p: &Props,
@@ -191,7 +257,7 @@ async fn lookup(
                 list.iter()
                     .find(|c| {
                         text(c, "cluster_name").as_deref() == Some(p.cluster_name.as_str())
-                            && c.pointer(&format!("/custom_tags/{RESOURCE_TAG}"))
+                            && c.pointer(&format!("/custom_tags/{}", mark::TAG_KEY))
                                 .and_then(Value::as_str)
                                 == Some(tag)
                             && text(c, "cluster_id").as_deref() != exclude
@@ -201,10 +267,11 @@ async fn lookup(
         if found.is_some() {
             return Ok(found);
         }
-        token = text(&page, "next_page_token").filter(|t| !t.is_empty());
-        if token.is_none() {
+        let next = text(&page, "next_page_token").filter(|t| !t.is_empty());
+        if next.is_none() || next == token {
             break;
         }
+        token = next;
     }
     Ok(None)
 }
@@ -216,6 +283,7 @@ async fn start_create(
     p: &Props,
     exclude: Option<&str>,
 ) -> StepResult {
+    check(p)?;
     let tag = tag_value(request);
     let body = spec(p, &tag);
     let url = p.workspace_url.as_str();
@@ -266,10 +334,24 @@ async fn terminate(ctx: &Ctx, url: &str, id: &str) -> Result<(), HandlerError> {
     Ok(())
 }
 
-/// `clusters/get`.
+/// `clusters/get`: the one endpoint whose 400 "Cluster … does not exist" is classified as
+/// not-found (see `client::error::classify`).
 async fn get(ctx: &Ctx, url: &str, id: &str) -> Result<Value, ApiError> {
     let path = with_query("/api/2.1/clusters/get", &[("cluster_id", id)]);
     ctx.client.workspace(url, Method::GET, &path, None).await
+}
+
+/// Whether a call on cluster `id` failed because the cluster is gone. Only `clusters/get`
+/// reports absence as such; another endpoint's 400 `INVALID_PARAMETER_VALUE` "… does not exist"
+/// is a bad parameter unless `clusters/get` confirms the cluster is gone.
+async fn gone(ctx: &Ctx, url: &str, id: &str, error: &ApiError) -> bool {
+    if error.is_not_found() {
+        return true;
+    }
+    if error.kind != ErrorKind::InvalidParameter || !error.message.contains("does not exist") {
+        return false;
+    }
+    matches!(get(ctx, url, id).await, Err(e) if e.is_not_found())
 }
 
 /// Sends the full spec with `edit`: a busy cluster is tried again later, a missing one made anew.
@@ -281,9 +363,16 @@ async fn get(ctx: &Ctx, url: &str, id: &str) -> Result<Value, ApiError> {
 /// the Clusters API reference), so a cluster in any other state is terminated first
 /// ([`Phase::TerminateForEdit`]) and edited once it is `TERMINATED`.
 async fn edit(ctx: &Ctx, request: &Request, p: &Props, id: &str) -> StepResult {
+    check(p)?;
+    let mut body = spec(p, &tag_value(request));
     if !starts(p) {
         match get(ctx, &p.workspace_url, id).await {
-            Ok(c) if text(&c, "state").as_deref() == Some("TERMINATED") => {}
+            Ok(c) if text(&c, "state").as_deref() == Some("TERMINATED") => {
+                if applied(&c, &body) {
+                    tracing::info!(cluster_id = %id, "the cluster already has the spec; no edit");
+                    return finished(id);
+                }
+            }
             Ok(c) => {
                 let state = text(&c, "state").unwrap_or_default();
                 tracing::info!(cluster_id = %id, state = %state, "terminating the cluster before editing it (StartOnCreate false)");
@@ -293,8 +382,22 @@ async fn edit(ctx: &Ctx, request: &Request, p: &Props, id: &str) -> StepResult {
             Err(e) if e.is_not_found() => return start_create(ctx, request, p, Some(id)).await,
             Err(e) => return Err(e).context(|| format!("reading cluster {id}")),
         }
+    } else {
+        // Already applied (a retried Update whose edit went through): no second edit, which
+        // would restart the cluster again.
+        match get(ctx, &p.workspace_url, id).await {
+            Ok(c) if applied(&c, &body) => {
+                tracing::info!(cluster_id = %id, "the cluster already has the spec; no edit");
+                return match text(&c, "state").as_deref() {
+                    Some("RUNNING" | "TERMINATED") => finished(id),
+                    _ => wait(Phase::Restart, id),
+                };
+            }
+            Ok(_) => {}
+            Err(e) if e.is_not_found() => return start_create(ctx, request, p, Some(id)).await,
+            Err(e) => return Err(e).context(|| format!("reading cluster {id}")),
+        }
     }
-    let mut body = spec(p, &tag_value(request));
     body["cluster_id"] = json!(id);
     match ctx
         .client
@@ -311,9 +414,28 @@ async fn edit(ctx: &Ctx, request: &Request, p: &Props, id: &str) -> StepResult {
             tracing::info!(cluster_id = %id, error = %e, "cluster busy; editing later");
             wait(Phase::Edit, id)
         }
-        Err(e) if e.is_not_found() => start_create(ctx, request, p, Some(id)).await,
+        Err(e) if gone(ctx, &p.workspace_url, id, &e).await => {
+            start_create(ctx, request, p, Some(id)).await
+        }
         Err(e) => Err(e).context(|| format!("editing cluster {id}")),
     }
+}
+
+/// Whether the cluster `actual` (a `clusters/get` answer) already has the spec `wanted`, access
+/// mode aliases aside (and `DATA_SECURITY_MODE_AUTO` satisfied by the mode the server chose).
+fn applied(actual: &Value, wanted: &Value) -> bool {
+    let actual = canonical(actual);
+    let mut wanted = canonical(wanted);
+    let chosen = actual.get("data_security_mode").and_then(Value::as_str);
+    if wanted.get("data_security_mode").and_then(Value::as_str) == Some("DATA_SECURITY_MODE_AUTO")
+        && matches!(
+            chosen,
+            Some("DATA_SECURITY_MODE_DEDICATED" | "DATA_SECURITY_MODE_STANDARD")
+        )
+    {
+        wanted["data_security_mode"] = json!(chosen);
+    }
+    contains(&actual, &wanted)
 }
 
 /// Whether `actual` holds every member of `wanted` (objects recursively; other values equal):
@@ -337,7 +459,7 @@ async fn permanent_delete(ctx: &Ctx, url: &str, id: &str) -> Result<(), HandlerE
         .await
     {
         Ok(_) => Ok(()),
-        Err(e) if e.is_not_found() => Ok(()),
+        Err(e) if gone(ctx, url, id, &e).await => Ok(()),
         Err(e) if e.kind == ErrorKind::InvalidState && e.message.contains("unpin") => {
             ctx.client
                 .workspace(url, Method::POST, "/api/2.1/clusters/unpin", Some(&body))
@@ -349,7 +471,7 @@ async fn permanent_delete(ctx: &Ctx, url: &str, id: &str) -> Result<(), HandlerE
                 .await
             {
                 Ok(_) => Ok(()),
-                Err(e) if e.is_not_found() => Ok(()),
+                Err(e) if gone(ctx, url, id, &e).await => Ok(()),
                 Err(e) => Err(e).context(|| format!("deleting cluster {id}")),
             }
         }
@@ -388,7 +510,7 @@ async fn poll(ctx: &Ctx, request: &Request, p: &Props, progress: Value) -> StepR
         // An edit refused as busy may have been applied already (its first answer was lost and
         // the retry found the cluster restarting): re-sending it would restart the cluster again.
         if let Ok(current) = get(ctx, &p.workspace_url, &cluster_id).await {
-            if contains(&current, &spec(p, &tag_value(request))) {
+            if applied(&current, &spec(p, &tag_value(request))) {
                 tracing::info!(cluster_id = %cluster_id, "edit already applied; waiting for the restart");
                 return wait(Phase::Restart, &cluster_id);
             }
@@ -472,12 +594,15 @@ impl Resource for Cluster {
         if let Some(progress) = progress {
             return poll(ctx, request, p, progress).await;
         }
-        if p.workspace_url != old.workspace_url {
-            // Another workspace: a new cluster there (CloudFormation deletes the old one).
+        let replaced = create_only_changes::<db::Cluster<db::Template>>(request);
+        if !replaced.is_empty() {
+            // A create-only field changed (another workspace, `first_on_demand`): a new
+            // cluster with a new id; CloudFormation deletes the old one. Never an edit.
+            tracing::info!(cluster_id = %id, fields = ?replaced, "create-only fields changed; replacing the cluster");
             return start_create(ctx, request, p, Some(id)).await;
         }
         let tag = tag_value(request);
-        if spec(p, &tag) == spec(old, &tag) {
+        if canonical(&spec(p, &tag)) == canonical(&spec(old, &tag)) {
             // The spec Databricks holds is the same; at most `StartOnCreate` changed (a sleep or
             // a wake), which concerns creation only. No call: a sleep or a wake never starts,
             // stops or restarts the cluster.
@@ -506,7 +631,7 @@ mod tests {
             "AwsAttributes": {"Availability": "SPOT_WITH_FALLBACK", "FirstOnDemand": "1", "SpotBidPricePercent": "100", "EbsVolumeCount": "1"},
             "CustomTags": {"Owner": "platform"},
             "ClusterLogConf": {"Destination": "s3://logs/c", "Region": "eu-west-1", "EnableEncryption": "true", "EncryptionType": "sse-kms", "KmsKey": "arn:k"},
-            "InitScripts": [{"Workspace": {"Destination": "/Shared/init.sh"}}]
+            "InitScripts": [{"Workspace": {"Destination": "/cdkrs/init/sse.sh"}}]
         }))
         .expect("props");
         let s = spec(&p, "stack/Cluster");
@@ -515,7 +640,7 @@ mod tests {
         assert_eq!(s["aws_attributes"]["ebs_volume_count"], 1);
         assert_eq!(
             s["custom_tags"],
-            json!({"Owner": "platform", "cdkrs-resource": "stack/Cluster"})
+            json!({"Owner": "platform", "cdkrs-owner": "stack/Cluster"})
         );
         assert_eq!(
             s["cluster_log_conf"],
@@ -523,7 +648,7 @@ mod tests {
         );
         assert_eq!(
             s["init_scripts"],
-            json!([{"workspace": {"destination": "/Shared/init.sh"}}])
+            json!([{"workspace": {"destination": "/cdkrs/init/sse.sh"}}])
         );
         assert!(s.get("spark_conf").is_none());
     }
@@ -552,6 +677,37 @@ mod tests {
         assert_eq!(s, spec(&awake, "stack/Cluster"));
         assert_eq!(s, spec(&absent, "stack/Cluster"));
         assert!(!s.to_string().to_lowercase().contains("start"), "{s}");
+    }
+
+    #[test]
+    fn echoed_access_mode_aliases_count_as_applied() {
+        let actual = json!({"data_security_mode": "SINGLE_USER", "autoscale": {"max_workers": 4}});
+        for mode in [
+            "SINGLE_USER",
+            "DATA_SECURITY_MODE_DEDICATED",
+            "DATA_SECURITY_MODE_AUTO",
+        ] {
+            assert!(
+                applied(&actual, &json!({"data_security_mode": mode})),
+                "{mode}"
+            );
+        }
+        assert!(!applied(
+            &actual,
+            &json!({"data_security_mode": "DATA_SECURITY_MODE_STANDARD"})
+        ));
+        assert!(!applied(
+            &actual,
+            &json!({"data_security_mode": "USER_ISOLATION"})
+        ));
+        assert!(applied(
+            &json!({"data_security_mode": "USER_ISOLATION"}),
+            &json!({"data_security_mode": "DATA_SECURITY_MODE_STANDARD"})
+        ));
+        assert!(!applied(
+            &json!({"data_security_mode": "NONE"}),
+            &json!({"data_security_mode": "DATA_SECURITY_MODE_AUTO"})
+        ));
     }
 
     #[test]

@@ -546,12 +546,6 @@ pub(crate) fn create_only_changes<
         .collect()
 }
 
-/// The stack's name, from its ARN (`arn:aws:cloudformation:…:stack/<name>/<guid>`).
-pub(crate) fn stack_name(request: &Request) -> &str {
-    let id = &request.common().stack_id;
-    id.split('/').nth(1).unwrap_or(id)
-}
-
 /// A short, stable token of this event (CloudFormation reuses the RequestId on retries).
 pub(crate) fn request_token(request: &Request) -> String {
     request

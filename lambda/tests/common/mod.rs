@@ -398,8 +398,8 @@ pub fn cluster(h: &Harness, max_workers: u32) -> Value {
         "SparkConf": {"spark.databricks.hive.metastore.glueCatalog.enabled": "true"},
         "CustomTags": {"Owner": "platform"},
         "ClusterLogConf": {"Destination": "s3://t-logs/clusters", "Region": "eu-west-1", "EnableEncryption": true, "EncryptionType": "sse-kms", "KmsKey": "arn:aws:kms:eu-west-1:123456789012:key/k1"},
-        "InitScripts": [{"Workspace": {"Destination": "/Shared/cdkrs/init/sse.sh"}}],
-        "DataSecurityMode": "SINGLE_USER"
+        "InitScripts": [{"Workspace": {"Destination": "/cdkrs/init/sse.sh"}}],
+        "DataSecurityMode": "SINGLE_USER", "SingleUserName": "etl@acme.example"
     })
 }
 

@@ -378,7 +378,8 @@ pub struct ClusterConfig {
     /// Spot bid as a percentage of the on-demand price, 1 to 10000. Default: 60.
     #[schemars(schema_with = "schema::spot_bid_price_percent")]
     pub spot_bid_price_percent: i64,
-    /// EBS volumes per node. Default: one 32 GB general-purpose SSD.
+    /// EBS volumes per node. Default: one 100 GB general-purpose SSD (the smallest the API
+    /// accepts).
     #[serde(deserialize_with = "null_is_default")]
     #[schemars(schema_with = "schema::nullable::<EbsVolumes>")]
     pub ebs_volumes: EbsVolumes,
@@ -431,8 +432,8 @@ pub struct EbsVolumes {
     /// Volumes per node, 0 to 10. Default: 1.
     #[schemars(schema_with = "schema::ebs_volume_count")]
     pub count: i64,
-    /// Size of each, in GB: 32 to 4096 for general purpose, 500 to 4096 for throughput
-    /// optimized. Default: 32.
+    /// Size of each, in GB: 100 to 4096 for general purpose, 500 to 4096 for throughput
+    /// optimized (the Clusters API's ranges). Default: 100.
     #[schemars(schema_with = "schema::int")]
     pub size_gb: i64,
     /// Volume type. Default: GENERAL_PURPOSE_SSD.
@@ -445,7 +446,7 @@ impl Default for EbsVolumes {
     fn default() -> Self {
         EbsVolumes {
             count: 1,
-            size_gb: 32,
+            size_gb: 100,
             volume_type: EbsVolumeType::GeneralPurposeSsd,
         }
     }

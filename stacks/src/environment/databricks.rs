@@ -268,6 +268,7 @@ pub fn add(
             }),
             init_scripts: None,
             data_security_mode: Some(db::DataSecurityMode::LegacyPassthrough.into()),
+            single_user_name: None,
             // Created while asleep (a new stack, a replacement), the cluster is terminated at
             // once instead of starting into a network without egress. Not part of the spec:
             // sleep and wake flip it and the provider's Update calls nothing.

@@ -131,16 +131,24 @@ fn issue(inner: &Inner, headers: &HeaderMap, body: &[u8], audience: Audience) ->
     }
     let credentials =
         basic_credentials(headers).or_else(|| Some((field("client_id")?, field("client_secret")?)));
-    let valid = credentials.is_some_and(|(id, secret)| {
-        id == inner.config.client_id && secret == inner.config.client_secret
+    // The main client (an admin) or a configured non-admin principal.
+    let principal = credentials.and_then(|(id, secret)| {
+        let admin = id == inner.config.client_id && secret == inner.config.client_secret;
+        let member = audience == Audience::Workspace
+            && inner
+                .config
+                .non_admin_principals
+                .iter()
+                .any(|p| p.client_id == id && p.client_secret == secret);
+        (admin || member).then_some(id)
     });
-    if !valid {
+    let Some(principal) = principal else {
         return oauth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
             "Client authentication failed",
         );
-    }
+    };
     let scope = field("scope").unwrap_or_else(|| "all-apis".to_owned());
     let lifetime = inner.config.token_lifetime;
     let mut store = inner.store();
@@ -150,6 +158,7 @@ fn issue(inner: &Inner, headers: &HeaderMap, body: &[u8], audience: Audience) ->
         TokenRec {
             audience,
             expires: Instant::now() + lifetime,
+            principal,
         },
     );
     store.tokens_issued += 1;
@@ -159,6 +168,24 @@ fn issue(inner: &Inner, headers: &HeaderMap, body: &[u8], audience: Audience) ->
         "expires_in": lifetime.as_secs(),
         "scope": scope,
     }))
+}
+
+/// The OAuth client id of the bearer token of a request (checked by [`rejection`] before any
+/// handler runs).
+pub(crate) fn principal(inner: &Inner, headers: &HeaderMap) -> Option<String> {
+    let token = headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .split_once(' ')?
+        .1
+        .trim()
+        .to_owned();
+    inner
+        .store()
+        .tokens
+        .get(&token)
+        .map(|t| t.principal.clone())
 }
 
 /// `(client_id, client_secret)` from `Authorization: Basic …`.

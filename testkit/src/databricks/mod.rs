@@ -30,6 +30,7 @@ pub mod account;
 pub mod auth;
 pub mod clusters;
 pub mod faults;
+pub mod permissions;
 pub mod real_errors;
 pub mod state;
 mod wire;
@@ -86,6 +87,26 @@ pub struct FakeConfig {
     /// Whether clusters may use DBFS init scripts; when false (new workspaces), a cluster spec
     /// with a `dbfs` init script answers 400 `FEATURE_DISABLED`. Default: false.
     pub dbfs_init_scripts_allowed: bool,
+    /// Clusters per page of `GET /api/2.1/clusters/list` when the request names no
+    /// `page_size` (the real default is not documented; a small one makes clients follow
+    /// `next_page_token`). Default: 2.
+    pub cluster_list_page_size: usize,
+    /// More OAuth clients (service principals) that are members of every workspace but not
+    /// admins: they get workspace tokens, belong to `users` and their `groups`, and are held to
+    /// the workspace-object permissions ([`permissions`]). The main client ([`Self::client_id`])
+    /// is a workspace admin. Default: none.
+    pub non_admin_principals: Vec<FakePrincipal>,
+}
+
+/// A non-admin service principal of [`FakeConfig::non_admin_principals`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakePrincipal {
+    /// Its OAuth client id (its application id, the `service_principal_name` of ACLs).
+    pub client_id: String,
+    /// Its OAuth secret.
+    pub client_secret: String,
+    /// The workspace groups it is a member of, besides `users`.
+    pub groups: Vec<String>,
 }
 
 impl Default for FakeConfig {
@@ -100,6 +121,8 @@ impl Default for FakeConfig {
             token_lifetime: Duration::from_secs(3600),
             deployment_name_prefix: None,
             dbfs_init_scripts_allowed: false,
+            cluster_list_page_size: 2,
+            non_admin_principals: Vec::new(),
         }
     }
 }

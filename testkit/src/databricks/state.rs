@@ -254,6 +254,8 @@ pub(crate) enum Audience {
 pub(crate) struct TokenRec {
     pub(crate) audience: Audience,
     pub(crate) expires: Instant,
+    /// The OAuth client id the token was issued to.
+    pub(crate) principal: String,
 }
 
 /// Slots of the simple account configuration objects in [`Store::configs`].
@@ -275,6 +277,8 @@ pub(crate) struct Store {
     pub(crate) instance_profiles: Vec<Value>,
     pub(crate) clusters: Vec<ClusterRec>,
     pub(crate) objects: BTreeMap<String, WorkspaceObject>,
+    /// The direct permissions of workspace objects, by path (see [`super::permissions`]).
+    pub(crate) acls: BTreeMap<String, Vec<super::permissions::Grant>>,
 }
 
 impl Store {
@@ -293,6 +297,7 @@ impl Store {
             instance_profiles: Vec::new(),
             clusters: Vec::new(),
             objects: BTreeMap::new(),
+            acls: super::permissions::default_acls(),
         };
         for path in ["/", "/Shared", "/Users"] {
             store.insert_dir(path);

@@ -12,11 +12,12 @@
 //! - Clusters (§3.3): see [`super::clusters`].
 //! - Workspace files (§3.6): `import` (formats `AUTO|SOURCE|HTML|JUPYTER|DBC|R_MARKDOWN|RAW`,
 //!   `overwrite`, 10 MB limit, the parent folder must exist), `get-status`, `delete`
-//!   (`recursive`), `mkdirs`, `export`.
+//!   (`recursive`), `mkdirs`, `export`; each checks the caller's workspace-object permissions
+//!   and the Permissions API sets them (see [`super::permissions`]).
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
@@ -28,7 +29,7 @@ use super::wire::{
     base64_decode, base64_encode, now_millis, opt_str, parse_body, query_param, raw, required_str,
     scim, scim_error, ApiError, SCIM_JSON,
 };
-use super::Shared;
+use super::{permissions, Shared};
 
 /// The workspace-level routes.
 pub(crate) fn routes() -> Router<Shared> {
@@ -64,6 +65,7 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/api/2.0/workspace/mkdirs", post(mkdirs))
         .route("/api/2.0/workspace/export", get(export))
         .merge(super::clusters::routes())
+        .merge(super::permissions::routes())
 }
 
 /// Runs a handler body and turns its result into a 200 JSON response.
@@ -705,7 +707,8 @@ fn classify(
     }
 }
 
-async fn import(State(inner): State<Shared>, body: Bytes) -> Response {
+async fn import(State(inner): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let who = permissions::who(&inner, &headers);
     run(|| {
         let body = parse_body(&body)?;
         let path = normalize(required_str(&body, "path")?)?;
@@ -739,6 +742,8 @@ async fn import(State(inner): State<Shared>, body: Bytes) -> Response {
             )));
         }
         let now = now_millis();
+        // Overwriting a file edits it (CAN_EDIT on it); a new one is created in its folder
+        // (CAN_MANAGE there). See `permissions`.
         let (object_id, created_at) = match store.objects.get(&path) {
             Some(existing) if existing.object_type == "DIRECTORY" || !overwrite => {
                 return Err(ApiError::new(
@@ -747,8 +752,15 @@ async fn import(State(inner): State<Shared>, body: Bytes) -> Response {
                     format!("Path ({path}) already exists."),
                 ));
             }
-            Some(existing) => (existing.object_id, existing.created_at),
-            None => (store.numeric_id(15), now),
+            Some(existing) => {
+                permissions::require(&store, &who, &path, "CAN_EDIT")?;
+                (existing.object_id, existing.created_at)
+            }
+            None => {
+                permissions::require(&store, &who, &parent, "CAN_MANAGE")?;
+                permissions::created(&mut store, &who, &path);
+                (store.numeric_id(15), now)
+            }
         };
         store.objects.insert(
             path.clone(),
@@ -766,7 +778,12 @@ async fn import(State(inner): State<Shared>, body: Bytes) -> Response {
     })
 }
 
-async fn get_status(State(inner): State<Shared>, RawQuery(query): RawQuery) -> Response {
+async fn get_status(
+    State(inner): State<Shared>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let who = permissions::who(&inner, &headers);
     run(|| {
         let path = query_param(query.as_deref(), "path")
             .ok_or_else(|| ApiError::invalid("Missing required field: path"))?;
@@ -776,6 +793,7 @@ async fn get_status(State(inner): State<Shared>, RawQuery(query): RawQuery) -> R
             .objects
             .get(&path)
             .ok_or_else(|| path_missing(&path))?;
+        permissions::require(&store, &who, &path, "CAN_READ")?;
         let mut out = json!({
             "object_type": object.object_type,
             "path": object.path,
@@ -794,7 +812,8 @@ async fn get_status(State(inner): State<Shared>, RawQuery(query): RawQuery) -> R
     })
 }
 
-async fn delete_object(State(inner): State<Shared>, body: Bytes) -> Response {
+async fn delete_object(State(inner): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let who = permissions::who(&inner, &headers);
     run(|| {
         let body = parse_body(&body)?;
         let path = normalize(required_str(&body, "path")?)?;
@@ -809,6 +828,7 @@ async fn delete_object(State(inner): State<Shared>, body: Bytes) -> Response {
         if !store.objects.contains_key(&path) {
             return Err(path_missing(&path));
         }
+        permissions::require(&store, &who, &path, "CAN_MANAGE")?;
         let prefix = format!("{path}/");
         let children: Vec<String> = store
             .objects
@@ -827,15 +847,21 @@ async fn delete_object(State(inner): State<Shared>, body: Bytes) -> Response {
             store.objects.remove(&child);
         }
         store.objects.remove(&path);
+        permissions::deleted(&mut store, &path);
         Ok(json!({}))
     })
 }
 
-async fn mkdirs(State(inner): State<Shared>, body: Bytes) -> Response {
+async fn mkdirs(State(inner): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let who = permissions::who(&inner, &headers);
     run(|| {
         let body = parse_body(&body)?;
         let path = normalize(required_str(&body, "path")?)?;
         let mut store = inner.store();
+        if !store.objects.contains_key(&path) {
+            let above = permissions::nearest_existing(&store, &path);
+            permissions::require(&store, &who, &above, "CAN_MANAGE")?;
+        }
         let mut current = String::new();
         for part in path.split('/').filter(|p| !p.is_empty()) {
             current.push('/');
@@ -849,14 +875,22 @@ async fn mkdirs(State(inner): State<Shared>, body: Bytes) -> Response {
                         format!("Path ({current}) already exists and it is not a folder"),
                     ))
                 }
-                None => store.insert_dir(&current),
+                None => {
+                    store.insert_dir(&current);
+                    permissions::created(&mut store, &who, &current);
+                }
             }
         }
         Ok(json!({}))
     })
 }
 
-async fn export(State(inner): State<Shared>, RawQuery(query): RawQuery) -> Response {
+async fn export(
+    State(inner): State<Shared>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let who = permissions::who(&inner, &headers);
     run(|| {
         let path = query_param(query.as_deref(), "path")
             .ok_or_else(|| ApiError::invalid("Missing required field: path"))?;
@@ -866,6 +900,7 @@ async fn export(State(inner): State<Shared>, RawQuery(query): RawQuery) -> Respo
             .objects
             .get(&path)
             .ok_or_else(|| path_missing(&path))?;
+        permissions::require(&store, &who, &path, "CAN_READ")?;
         if object.object_type == "DIRECTORY" {
             return Err(ApiError::invalid(format!(
                 "Path ({path}) is a folder: export it with format DBC"

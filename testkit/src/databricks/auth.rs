@@ -9,6 +9,9 @@
 //! - Wrong credentials: 401 `{"error":"invalid_client","error_description":"Client
 //!   authentication failed"}` (OAuth format, not `error_code`).
 //! - A missing, unknown, expired or wrong-audience bearer token: 401 with a Databricks error body.
+//! - With [`FakeConfig::workspace_membership_required`](super::FakeConfig), a workspace token
+//!   is issued only to a member of a workspace (see [`account::is_member`](super::account)):
+//!   others get the real 401 `invalid_client` body (fixture `workspace_token_not_a_member`).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -83,6 +86,15 @@ fn issue(inner: &Inner, headers: &HeaderMap, body: &[u8], audience: Audience) ->
     let scope = field("scope").unwrap_or_else(|| "all-apis".to_owned());
     let lifetime = inner.config.token_lifetime;
     let mut store = inner.store();
+    if audience == Audience::Workspace
+        && inner.config.workspace_membership_required
+        && !super::account::is_member(&store, &inner.config)
+    {
+        // A workspace token only for a member of the workspace (terraform-provider-databricks
+        // issue 3757: the workspace token endpoint answers invalid_client to a principal that
+        // was not added to the workspace).
+        return super::real_errors::get("workspace_token_not_a_member").response();
+    }
     let token = format!("fake-at-{}", store.hex(32));
     store.tokens.insert(
         token.clone(),

@@ -167,6 +167,10 @@ pub(crate) struct WorkspaceRec {
     pub(crate) next: Option<WorkspaceNext>,
     /// Whether it was ever RUNNING (the storage CMK can then no longer be changed).
     pub(crate) ever_running: bool,
+    /// The OAuth client id that created it: the creator is a member of the workspace.
+    pub(crate) created_by: String,
+    /// When it was last PATCHed (classic compute is blocked for a while after).
+    pub(crate) updated_at: Option<Instant>,
 }
 
 impl WorkspaceRec {
@@ -253,6 +257,9 @@ pub(crate) struct Store {
     pub(crate) instance_profiles: Vec<Value>,
     pub(crate) clusters: Vec<ClusterRec>,
     pub(crate) objects: BTreeMap<String, WorkspaceObject>,
+    /// Eventual-consistency races by key: when the key was first seen and how many attempts
+    /// failed (see `account::race`).
+    pub(crate) races: HashMap<String, (Instant, u32)>,
 }
 
 impl Store {
@@ -271,6 +278,7 @@ impl Store {
             instance_profiles: Vec::new(),
             clusters: Vec::new(),
             objects: BTreeMap::new(),
+            races: HashMap::new(),
         };
         for path in ["/", "/Shared", "/Users"] {
             store.insert_dir(path);
@@ -417,6 +425,19 @@ impl Store {
                 }
             }
         }
+    }
+
+    /// The id of a workspace PATCHed less than `window` ago, if any: classic compute cannot be
+    /// created or started then ("after an update, wait 20 minutes before creating or using
+    /// clusters": the account API's update-workspace documentation,
+    /// https://docs.databricks.com/api/workspaces/v1/update-workspace-public.md). All
+    /// workspaces of the fake share one compute store, so any recent update counts.
+    pub(crate) fn compute_blocked_by_update(&self, window: std::time::Duration) -> Option<i64> {
+        let now = Instant::now();
+        self.workspaces
+            .iter()
+            .find(|w| w.updated_at.is_some_and(|at| now < at + window))
+            .map(WorkspaceRec::id)
     }
 
     /// The snapshot tests read.

@@ -141,14 +141,15 @@ async fn workspace_create_waits_for_running_patches_in_place_replaces_and_delete
         ["DeploymentName", "WorkspaceId", "WorkspaceUrl"]
     );
     assert_eq!(data["WorkspaceId"], id.as_str());
-    assert_eq!(data["DeploymentName"], "t-ws");
+    // The account's deployment-name prefix (the fake's default has one) is part of the name.
+    assert_eq!(data["DeploymentName"], "acme-t-ws");
     // The fake serves every workspace at its own address.
     assert_eq!(data["WorkspaceUrl"], h.url());
     let workspace_id: i64 = id.parse().expect("numeric");
     let state = h.fake.state();
     let ws = state.workspace(workspace_id).expect("stored");
     assert_eq!(ws["workspace_status"], "RUNNING");
-    assert_eq!(ws["custom_tags"], json!({"CostCenter": "42"}));
+    assert_eq!(ws["custom_tags"]["CostCenter"], "42");
     assert_eq!(ws["pricing_tier"], "ENTERPRISE");
 
     // Credentials and tags change in place (PATCH with an update mask).
@@ -162,7 +163,7 @@ async fn workspace_create_waits_for_running_patches_in_place_replaces_and_delete
     let state = h.fake.state();
     let ws = state.workspace(workspace_id).expect("stored");
     assert_eq!(ws["credentials_id"], creds2.as_str());
-    assert_eq!(ws["custom_tags"], json!({"CostCenter": "43"}));
+    assert_eq!(ws["custom_tags"]["CostCenter"], "43");
     let patch = h
         .fake
         .requests()
@@ -174,21 +175,24 @@ async fn workspace_create_waits_for_running_patches_in_place_replaces_and_delete
         Some("update_mask=credentials_id%2Ccustom_tags")
     );
 
-    // Removing every tag is refused with the reason (the API cannot).
+    // Removing every tag of the config keeps the ownership mark: the API never sees an empty
+    // map (which it would ignore).
     let mut untagged = patched.clone();
     untagged
         .as_object_mut()
         .expect("object")
         .remove("CustomTags");
-    let reason = failed(&h.update(WORKSPACE, &id, &untagged, &patched).await);
-    assert!(reason.contains("custom tags"), "{reason}");
+    ok(&h.update(WORKSPACE, &id, &untagged, &patched).await);
+    let state = h.fake.state();
+    let tags = &state.workspace(workspace_id).expect("stored")["custom_tags"];
+    assert_eq!(keys(tags), ["cdkrs-owner"], "{tags}");
 
     // A new name cannot be PATCHed: a new workspace (on its own network) replaces it.
     let ids2 = prerequisites(&h, 2).await;
     let renamed = workspace(&h, "t-ws-2", &ids2);
     let (new_id, data) = ok(&h.update(WORKSPACE, &id, &renamed, &patched).await);
     assert_ne!(new_id, id);
-    assert_eq!(data["DeploymentName"], "t-ws-2");
+    assert_eq!(data["DeploymentName"], "acme-t-ws-2");
     assert_eq!(h.fake.state().workspaces.len(), 2);
 
     // Delete waits until the workspace is gone; a second delete succeeds too.
@@ -756,7 +760,15 @@ async fn a_workspace_that_ends_failed_is_reported_and_cleaned_up() {
 
 #[tokio::test]
 async fn credentials_validation_failing_first_is_retried() {
-    let h = Harness::start().await;
+    // Only the injected failures: the fake's own propagation race is off here.
+    let h = Harness::with(
+        FakeConfig {
+            credentials_propagation: testkit::databricks::Propagation::NONE,
+            ..FakeConfig::default()
+        },
+        SECRET,
+    )
+    .await;
     let ids = prerequisites(&h, 1).await;
     h.fake.faults().credentials_validation_fails_first(3);
     let (id, _) = ok(&h.create(WORKSPACE, &workspace(&h, "t-ws", &ids)).await);

@@ -306,6 +306,23 @@ impl FakeDatabricks {
             .compute_blocked_by_update(self.inner.config.compute_blocked_after_update)
     }
 
+    /// Terminates every cluster that is not `TERMINATED`, at once, as an operator does on the
+    /// Compute page before a workspace update (the account API refuses one while classic
+    /// compute runs); returns their ids.
+    pub fn terminate_clusters(&self) -> Vec<String> {
+        let mut store = self.inner.store();
+        let mut ids = Vec::new();
+        for cluster in &mut store.clusters {
+            if cluster.state() != "TERMINATED" {
+                cluster.deadline = None;
+                cluster.next_state = None;
+                cluster.set_state("TERMINATED", "Termination requested by user.");
+                ids.push(cluster.id().to_owned());
+            }
+        }
+        ids
+    }
+
     /// Invalidates every issued token: later calls with them answer 401, as after expiry.
     pub fn revoke_tokens(&self) {
         self.inner.store().tokens.clear();

@@ -1037,7 +1037,10 @@ async fn a_first_deploy_retries_the_iam_propagation_races_with_the_real_bodies()
         .await);
     let (n, _) = ok(&h.create(NETWORK, &network(&h, "t-net", 1)).await);
     ok(&h
-        .create(WORKSPACE, &workspace(&h, "t-ws", &(c.clone(), s.clone(), n)))
+        .create(
+            WORKSPACE,
+            &workspace(&h, "t-ws", &(c.clone(), s.clone(), n)),
+        )
         .await);
     let posts = calls(&h, "POST", "/workspaces");
     assert_eq!(posts.first(), Some(&400), "{posts:?}");
@@ -1289,7 +1292,10 @@ async fn a_tag_or_credentials_change_patches_in_place_and_keeps_the_workspace() 
     changed["CustomTags"] = json!({"CostCenter": "44"});
     h.fake.clear_requests();
     let (same, _) = ok(&h.update(WORKSPACE, &id, &changed, &props).await);
-    assert_eq!(same, id, "no new workspace, so CloudFormation deletes nothing");
+    assert_eq!(
+        same, id,
+        "no new workspace, so CloudFormation deletes nothing"
+    );
     assert!(calls(&h, "POST", "/workspaces").is_empty());
     assert_eq!(calls(&h, "PATCH", &format!("/workspaces/{id}")), [200]);
     let state = h.fake.state();

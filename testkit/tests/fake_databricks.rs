@@ -1762,7 +1762,11 @@ async fn new_roles_race_credentials_workspace_and_log_delivery_creation_with_the
         assert_eq!(r.header("content-type"), Some("text/plain"));
         assert_eq!(r.text(), real.body);
     }
-    assert_eq!(fake.state().credentials.len(), 1, "refused attempts store nothing");
+    assert_eq!(
+        fake.state().credentials.len(),
+        1,
+        "refused attempts store nothing"
+    );
     let cred = ok.json()["credentials_id"].as_str().unwrap().to_owned();
     // The same role again: propagated, no race.
     let again = c
@@ -1879,8 +1883,11 @@ async fn a_workspace_patch_waits_for_classic_compute_and_blocks_compute_after() 
         "INVALID_STATE",
         &format!("stop all running compute resources first ({cluster_id}"),
     );
-    w.post("/api/2.1/clusters/delete", json!({"cluster_id": cluster_id}))
-        .await;
+    w.post(
+        "/api/2.1/clusters/delete",
+        json!({"cluster_id": cluster_id}),
+    )
+    .await;
     sleep(Duration::from_millis(80)).await;
     assert_eq!(fake.compute_blocked_by_update(), None);
     let patched = c.patch(&path, tags).await;
@@ -1934,10 +1941,14 @@ async fn an_unsupported_permission_is_silently_ignored_and_drops_the_principal()
             ws["workspace_id"].as_i64().unwrap()
         ),
     );
-    let put = c.call("PUT", &path, json!({"permissions": ["ADMIN"]})).await;
+    let put = c
+        .call("PUT", &path, json!({"permissions": ["ADMIN"]}))
+        .await;
     assert_eq!(put.status, 200);
     assert_eq!(fake.state().permission_assignments.len(), 1);
-    let lower = c.call("PUT", &path, json!({"permissions": ["admin"]})).await;
+    let lower = c
+        .call("PUT", &path, json!({"permissions": ["admin"]}))
+        .await;
     assert_eq!(lower.status, 200, "no error: {}", lower.text());
     assert!(
         fake.state().permission_assignments.is_empty(),

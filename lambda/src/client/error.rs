@@ -242,8 +242,7 @@ pub fn classify(status: u16, error_code: Option<&str>, message: &str) -> ErrorKi
         // SCIM sometimes wraps the rate limit in a 500 (reference §4.3).
         return ErrorKind::RateLimited;
     }
-    if NOT_READY_MESSAGES.iter().any(|m| message.contains(m)) || message.contains(PUT_OBJECT_RACE)
-    {
+    if NOT_READY_MESSAGES.iter().any(|m| message.contains(m)) || message.contains(PUT_OBJECT_RACE) {
         return ErrorKind::EventuallyConsistent;
     }
     if let Some(code) = error_code {
@@ -391,7 +390,10 @@ mod tests {
         assert_eq!(logs.kind, ErrorKind::EventuallyConsistent);
         // Another malformed request stays a caller error.
         assert_eq!(
-            kind(400, r#"{"error_code":"MALFORMED_REQUEST","message":"Failed validation"}"#),
+            kind(
+                400,
+                r#"{"error_code":"MALFORMED_REQUEST","message":"Failed validation"}"#
+            ),
             ErrorKind::InvalidParameter
         );
     }

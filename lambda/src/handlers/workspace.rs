@@ -634,7 +634,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            e.contains("StorageCustomerManagedKeyId cannot change from Some(\"k1\") to Some(\"k2\")"),
+            e.contains(
+                "StorageCustomerManagedKeyId cannot change from Some(\"k1\") to Some(\"k2\")"
+            ),
             "{e}"
         );
         assert!(plan_patch(&props(), &keyed, false, MARK).is_err());
@@ -687,7 +689,10 @@ mod tests {
         )
         .expect("attributes");
         assert_eq!(data["DeploymentName"], "acme-prod");
-        assert_eq!(data["WorkspaceUrl"], "https://acme-prod.cloud.databricks.com");
+        assert_eq!(
+            data["WorkspaceUrl"],
+            "https://acme-prod.cloud.databricks.com"
+        );
     }
 
     #[test]

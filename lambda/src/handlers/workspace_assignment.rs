@@ -121,7 +121,9 @@ mod tests {
     #[test]
     fn only_the_exact_api_values_pass() {
         assert!(check_permissions(&["ADMIN".into(), "USER".into()]).is_ok());
-        let e = check_permissions(&["admin".into()]).unwrap_err().to_string();
+        let e = check_permissions(&["admin".into()])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("\"admin\"") && e.contains("ADMIN, USER"), "{e}");
         assert!(check_permissions(&[]).is_err());
     }

@@ -125,16 +125,16 @@ const STORAGE_CONFIGURATION_LIMIT: usize = 50;
 const CREDENTIALS_VALIDATION_MESSAGE: &str = "Failed credentials validation checks: Spot Cancellation, Create Placement Group, Delete Tags, Describe Availability Zones, Describe instances, Describe Instance Status, Describe Placement Group, Describe Route Tables, Describe Security Groups, Describe Spot Instances, Describe Spot Price History, Describe Subnets, Describe Volumes, Describe Vpcs, Request Spot Instances";
 
 /// The answer of a handler that may send a recorded real failure body.
-type Answer = Result<Value, Response>;
+type Answer = Result<Value, Box<Response>>;
 
-impl From<ApiError> for Response {
-    fn from(e: ApiError) -> Response {
-        e.into_response()
+impl From<ApiError> for Box<Response> {
+    fn from(e: ApiError) -> Box<Response> {
+        Box::new(e.into_response())
     }
 }
 
 /// An API error as an [`Answer`].
-fn fail<T>(e: ApiError) -> Result<T, Response> {
+fn fail<T>(e: ApiError) -> Result<T, Box<Response>> {
     Err(e.into())
 }
 
@@ -142,7 +142,7 @@ fn fail<T>(e: ApiError) -> Result<T, Response> {
 fn answer(result: Answer) -> Response {
     match result {
         Ok(body) => ok(body),
-        Err(resp) => resp,
+        Err(resp) => *resp,
     }
 }
 
@@ -300,7 +300,9 @@ fn create_config(inner: &Inner, account: &str, kind: &Kind, body: &[u8]) -> Answ
             format!("credentials:{role}"),
             inner.config.credentials_propagation,
         ) {
-            return Err(real_errors::get("credentials_validation_race").response());
+            return Err(real_errors::get("credentials_validation_race")
+                .response()
+                .into());
         }
     }
     object[kind.id_field] = json!(store.uuid());
@@ -644,7 +646,7 @@ fn create_workspace_inner(inner: &Inner, account: &str, body: &[u8]) -> Answer {
         )));
     }
     if inner.faults.take_credentials_failure() {
-        return fail(ApiError::malformed(CREDENTIALS_VALIDATION_MESSAGE).into());
+        return fail(ApiError::malformed(CREDENTIALS_VALIDATION_MESSAGE));
     }
     if let Some(credentials_id) = opt_str(&body, "credentials_id") {
         // Workspace creation validates the role again, with the plural message and the list of
@@ -656,7 +658,9 @@ fn create_workspace_inner(inner: &Inner, account: &str, body: &[u8]) -> Answer {
             format!("workspace-credentials:{credentials_id}"),
             inner.config.credentials_propagation,
         ) {
-            return Err(real_errors::get("workspace_credentials_validation_race").response());
+            return Err(real_errors::get("workspace_credentials_validation_race")
+                .response()
+                .into());
         }
     }
     let workspace_id = store.numeric_id(16);
@@ -1046,7 +1050,10 @@ fn put_object_race(bucket: &str, prefix: &str, role: &str) -> Response {
     let mut real = recorded.clone();
     real.body = recorded
         .body
-        .replace("s3Bucket:dbx-dev-logging-audit", &format!("s3Bucket:{bucket}"))
+        .replace(
+            "s3Bucket:dbx-dev-logging-audit",
+            &format!("s3Bucket:{bucket}"),
+        )
         .replace(
             "deliveryPathPrefix:dbx-dev-logging-audit",
             &format!("deliveryPathPrefix:{prefix}"),
@@ -1121,7 +1128,7 @@ async fn create_log_delivery(
                 .unwrap_or_default()
                 .to_owned();
             let prefix = opt_str(config, "delivery_path_prefix").unwrap_or_default();
-            return Err(put_object_race(&bucket, prefix, &role));
+            return Err(Box::new(put_object_race(&bucket, prefix, &role)));
         }
         let mut object = config.clone();
         if object.get("status").is_none() {

@@ -1881,7 +1881,7 @@ async fn a_workspace_patch_waits_for_classic_compute_and_blocks_compute_after() 
         &c.patch(&path, tags.clone()).await,
         400,
         "INVALID_STATE",
-        &format!("stop all running compute resources first ({cluster_id}"),
+        "Please terminate all pool & cluster EC2 instances in your workspace subnets",
     );
     w.post(
         "/api/2.1/clusters/delete",

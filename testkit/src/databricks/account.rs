@@ -737,7 +737,7 @@ async fn patch_workspace(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    respond(patch_workspace_inner(
+    answer(patch_workspace_inner(
         &inner,
         &account,
         &id,
@@ -753,7 +753,7 @@ fn patch_workspace_inner(
     id: &str,
     query: Option<&str>,
     body: &[u8],
-) -> Result<Value, ApiError> {
+) -> Answer {
     inner.check_account(account)?;
     let id = parse_workspace_id(id)?;
     let body = parse_body(body)?;
@@ -767,7 +767,7 @@ fn patch_workspace_inner(
     let status = ws.status().to_owned();
     if status != "RUNNING" && status != "FAILED" {
         // [unverified] code and wording.
-        return Err(ApiError::invalid_state(format!(
+        return fail(ApiError::invalid_state(format!(
             "Workspace {id} is in state {status} and cannot be updated"
         )));
     }
@@ -816,7 +816,7 @@ fn patch_workspace_inner(
         };
         if !allowed {
             // [unverified] code (reference §7 item 4).
-            return Err(ApiError::invalid(format!(
+            return fail(ApiError::invalid(format!(
                 "Field {field} cannot be updated on a {status} workspace"
             )));
         }
@@ -827,23 +827,15 @@ fn patch_workspace_inner(
     if changes.is_empty() {
         return Ok(store.workspaces[idx].body.clone());
     }
-    if status == "RUNNING" {
+    if status == "RUNNING" && store.clusters.iter().any(|c| c.state() != "TERMINATED") {
         // "To update a running workspace, you must first stop all running compute resources in
         // the workspace's VPC in the classic data plane" (the account API's update-workspace
-        // documentation, https://docs.databricks.com/api/workspaces/v1/update-workspace-public.md).
-        // [unverified] the status, code and wording of the refusal: no public copy found.
-        let running: Vec<String> = store
-            .clusters
-            .iter()
-            .filter(|c| c.state() != "TERMINATED")
-            .map(|c| format!("{} ({})", c.id(), c.state()))
-            .collect();
-        if !running.is_empty() {
-            return Err(ApiError::invalid_state(format!(
-                "Workspace {id} cannot be updated while classic compute is running: stop all running compute resources first ({})",
-                running.join(", ")
-            )));
-        }
+        // documentation, https://docs.databricks.com/api/workspaces/v1/update-workspace-public.md);
+        // the real refusal is the fixture `workspace_update_compute_running`
+        // (terraform-provider-databricks issue 4491).
+        return Err(real_errors::get("workspace_update_compute_running")
+            .response()
+            .into());
     }
     // The same documentation: "the storage key change may take minutes and can revert
     // silently on failure": the answer shows the new key, the stored workspace keeps the old.

@@ -837,8 +837,10 @@ fn patch_workspace_inner(
             .response()
             .into());
     }
-    // The same documentation: "the storage key change may take minutes and can revert
-    // silently on failure": the answer shows the new key, the stored workspace keeps the old.
+    // A storage-key change on a running workspace takes minutes and can silently revert when it
+    // fails (the update-workspace operation's documentation in the account API spec, as read in
+    // databricks-sdk-go's service/provisioning/interface.go of 2025-08; reference §2.7): the
+    // answer shows the new key, the stored workspace keeps the old one.
     let reverted = (inner.config.storage_key_change_reverts
         && changes.contains_key("storage_customer_managed_key_id"))
     .then(|| {

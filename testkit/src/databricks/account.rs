@@ -837,9 +837,10 @@ fn patch_workspace_inner(
             .response()
             .into());
     }
-    // A storage-key change on a running workspace takes minutes and can silently revert when it
-    // fails (the update-workspace operation's documentation in the account API spec, as read in
-    // databricks-sdk-go's service/provisioning/interface.go of 2025-08; reference §2.7): the
+    // "A change to the storage customer-managed key configuration ID might take a few minutes to
+    // update … If the update fails, the workspace might revert silently to its original
+    // configuration" (the Update comment of WorkspacesService in databricks-sdk-go's
+    // service/provisioning/interface.go, commit 09c6382686567da37b34f1fe2b9f7bbf7d683ed5): the
     // answer shows the new key, the stored workspace keeps the old one.
     let reverted = (inner.config.storage_key_change_reverts
         && changes.contains_key("storage_customer_managed_key_id"))

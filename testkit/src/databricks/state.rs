@@ -428,10 +428,11 @@ impl Store {
     }
 
     /// The id of a workspace PATCHed less than `window` ago, if any: classic compute cannot be
-    /// created or started then ("after an update, wait 20 minutes before creating or using
-    /// clusters": the account API's update-workspace documentation,
-    /// https://docs.databricks.com/api/workspaces/v1/update-workspace-public.md). All
-    /// workspaces of the fake share one compute store, so any recent update counts.
+    /// created or started then ("After the workspace has been updated, you cannot use or create
+    /// clusters for another 20 minutes": the Update comment of WorkspacesService in
+    /// databricks-sdk-go's service/provisioning/interface.go, commit
+    /// 09c6382686567da37b34f1fe2b9f7bbf7d683ed5). All workspaces of the fake share one compute
+    /// store, so any recent update counts.
     pub(crate) fn compute_blocked_by_update(&self, window: std::time::Duration) -> Option<i64> {
         let now = Instant::now();
         self.workspaces

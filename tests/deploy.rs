@@ -292,8 +292,12 @@ fn environment_lifecycle_on_moto() {
     let (stdout, _) = w.expect(&["diff", "-c", cfg_s], 0);
     assert!(stdout.contains("no differences"), "{stdout}");
 
-    // Change a tag and the cluster size: diff shows both, deploy applies them.
+    // Change a tag and the cluster size: diff shows both, deploy applies them. The tag reaches
+    // the workspace, and the account API refuses a workspace update while classic compute runs
+    // in it: the provider says so (naming the cluster) and leaves the cluster alone, so the
+    // operator terminates it first, as the provider's message says.
     let cfg = w.write_config("team-b", 4);
+    assert_eq!(w.cloud.fake.terminate_clusters().len(), 1);
     let (stdout, _) = w.expect(&["diff", "-c", cfg_s], 1);
     assert!(stdout.contains("DatabricksCluster"), "{stdout}");
     assert!(stdout.contains("team-b"), "{stdout}");

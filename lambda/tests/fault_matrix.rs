@@ -481,9 +481,10 @@ impl Type {
                 if o["workspace_status"] != "RUNNING" {
                     return Version::Other;
                 }
+                // The provider adds its ownership mark to the tags.
                 pick(
-                    o["custom_tags"] == json!({"CostCenter": "42"}),
-                    o["custom_tags"] == json!({"CostCenter": "43"}),
+                    o["custom_tags"]["CostCenter"] == "42",
+                    o["custom_tags"]["CostCenter"] == "43",
                 )
             }
             Type::Assignment => pick(
@@ -708,7 +709,10 @@ async fn run_case(t: Type, op: Op, fault: Fault, target: Target) -> Duration {
             }
             match t {
                 Type::Workspace => {
-                    assert_eq!(data["DeploymentName"], "t-ws", "{case}");
+                    // The account's deployment-name prefix is part of the stored name.
+                    let prefix = h.fake.config().deployment_name_prefix.clone();
+                    let want = prefix.map_or("t-ws".to_owned(), |p| format!("{p}-t-ws"));
+                    assert_eq!(data["DeploymentName"], want.as_str(), "{case}");
                     assert_eq!(data["WorkspaceUrl"], h.url(), "{case}");
                 }
                 Type::Assignment => {

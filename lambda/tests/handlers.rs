@@ -145,14 +145,15 @@ async fn workspace_create_waits_for_running_patches_in_place_replaces_and_delete
         ["DeploymentName", "WorkspaceId", "WorkspaceUrl"]
     );
     assert_eq!(data["WorkspaceId"], id.as_str());
-    assert_eq!(data["DeploymentName"], "t-ws");
+    // The account's deployment-name prefix (the fake's default has one) is part of the name.
+    assert_eq!(data["DeploymentName"], "acme-t-ws");
     // The fake serves every workspace at its own address.
     assert_eq!(data["WorkspaceUrl"], h.url());
     let workspace_id: i64 = id.parse().expect("numeric");
     let state = h.fake.state();
     let ws = state.workspace(workspace_id).expect("stored");
     assert_eq!(ws["workspace_status"], "RUNNING");
-    assert_eq!(ws["custom_tags"], json!({"CostCenter": "42"}));
+    assert_eq!(ws["custom_tags"]["CostCenter"], "42");
     assert_eq!(ws["pricing_tier"], "ENTERPRISE");
 
     // Credentials and tags change in place (PATCH with an update mask).
@@ -166,7 +167,7 @@ async fn workspace_create_waits_for_running_patches_in_place_replaces_and_delete
     let state = h.fake.state();
     let ws = state.workspace(workspace_id).expect("stored");
     assert_eq!(ws["credentials_id"], creds2.as_str());
-    assert_eq!(ws["custom_tags"], json!({"CostCenter": "43"}));
+    assert_eq!(ws["custom_tags"]["CostCenter"], "43");
     let patch = h
         .fake
         .requests()
@@ -178,21 +179,24 @@ async fn workspace_create_waits_for_running_patches_in_place_replaces_and_delete
         Some("update_mask=credentials_id%2Ccustom_tags")
     );
 
-    // Removing every tag is refused with the reason (the API cannot).
+    // Removing every tag of the config keeps the ownership mark: the API never sees an empty
+    // map (which it would ignore).
     let mut untagged = patched.clone();
     untagged
         .as_object_mut()
         .expect("object")
         .remove("CustomTags");
-    let reason = failed(&h.update(WORKSPACE, &id, &untagged, &patched).await);
-    assert!(reason.contains("custom tags"), "{reason}");
+    ok(&h.update(WORKSPACE, &id, &untagged, &patched).await);
+    let state = h.fake.state();
+    let tags = &state.workspace(workspace_id).expect("stored")["custom_tags"];
+    assert_eq!(keys(tags), ["cdkrs-owner"], "{tags}");
 
     // A new name cannot be PATCHed: a new workspace (on its own network) replaces it.
     let ids2 = prerequisites(&h, 2).await;
     let renamed = workspace(&h, "t-ws-2", &ids2);
     let (new_id, data) = ok(&h.update(WORKSPACE, &id, &renamed, &patched).await);
     assert_ne!(new_id, id);
-    assert_eq!(data["DeploymentName"], "t-ws-2");
+    assert_eq!(data["DeploymentName"], "acme-t-ws-2");
     assert_eq!(h.fake.state().workspaces.len(), 2);
 
     // Delete waits until the workspace is gone; a second delete succeeds too.
@@ -766,7 +770,15 @@ async fn a_workspace_that_ends_failed_is_reported_and_cleaned_up() {
 
 #[tokio::test]
 async fn credentials_validation_failing_first_is_retried() {
-    let h = Harness::start().await;
+    // Only the injected failures: the fake's own propagation race is off here.
+    let h = Harness::with(
+        FakeConfig {
+            credentials_propagation: testkit::databricks::Propagation::NONE,
+            ..FakeConfig::default()
+        },
+        SECRET,
+    )
+    .await;
     let ids = prerequisites(&h, 1).await;
     h.fake.faults().credentials_validation_fails_first(3);
     let (id, _) = ok(&h.create(WORKSPACE, &workspace(&h, "t-ws", &ids)).await);
@@ -1803,4 +1815,297 @@ async fn an_init_script_whose_folder_lets_a_group_write_fails_and_is_removed() {
         .state()
         .workspace_object("/cdkrs/init/sse.sh")
         .is_none());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The real server's account-side behaviours (issue 10), with the fake's behaviours on
+
+/// Requests of `method` whose path ends with `suffix`.
+fn calls(h: &Harness, method: &str, suffix: &str) -> Vec<u16> {
+    h.fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == method && r.path.ends_with(suffix))
+        .map(|r| r.status)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_first_deploy_retries_the_iam_propagation_races_with_the_real_bodies() {
+    let h = Harness::start().await;
+    // POST /credentials right after the role is new: text/plain, singular "credential".
+    let (c, _) = ok(&h.create(CREDENTIALS, &credentials(&h, "t-creds")).await);
+    let posts = calls(&h, "POST", "/credentials");
+    assert!(posts.len() >= 2 && posts[0] == 400, "{posts:?}");
+    assert_eq!(posts.last(), Some(&200));
+    // POST /workspaces validates the role again: plural message, text/plain.
+    let (s, _) = ok(&h
+        .create(STORAGE, &storage(&h, "t-root", "t-root-bucket"))
+        .await);
+    let (n, _) = ok(&h.create(NETWORK, &network(&h, "t-net", 1)).await);
+    ok(&h
+        .create(
+            WORKSPACE,
+            &workspace(&h, "t-ws", &(c.clone(), s.clone(), n)),
+        )
+        .await);
+    let posts = calls(&h, "POST", "/workspaces");
+    assert_eq!(posts.first(), Some(&400), "{posts:?}");
+    assert_eq!(posts.last(), Some(&200), "{posts:?}");
+    assert_eq!(h.fake.state().workspaces.len(), 1);
+    // POST /log-delivery: "Failed to perform putObject operations …" while the role and the
+    // bucket policy propagate.
+    let props = json!({
+        "AccountId": h.account(), "ConfigName": "t-audit", "LogType": "AUDIT_LOGS",
+        "OutputFormat": "JSON", "CredentialsId": c, "StorageConfigurationId": s
+    });
+    ok(&h.create(LOG_DELIVERY, &props).await);
+    let posts = calls(&h, "POST", "/log-delivery");
+    assert_eq!(posts.first(), Some(&400), "{posts:?}");
+    assert_eq!(posts.last(), Some(&200), "{posts:?}");
+    assert_eq!(h.fake.state().log_delivery.len(), 1);
+}
+
+#[tokio::test]
+async fn a_propagation_race_that_never_ends_fails_within_the_budget_with_the_real_message() {
+    let h = Harness::with(
+        FakeConfig {
+            credentials_propagation: testkit::databricks::Propagation {
+                failures: 1000,
+                window: Duration::from_secs(600),
+            },
+            ..FakeConfig::default()
+        },
+        SECRET,
+    )
+    .await;
+    let started = Instant::now();
+    let reason = failed(&h.create(CREDENTIALS, &credentials(&h, "t-creds")).await);
+    assert!(
+        reason.contains("Failed credential validation checks"),
+        "{reason}"
+    );
+    // fast_retries: 5 s of eventual-consistency budget.
+    assert!(started.elapsed() < Duration::from_secs(10), "bounded");
+    assert!(h.fake.state().credentials.is_empty());
+}
+
+#[tokio::test]
+async fn a_workspace_update_is_refused_while_a_cluster_runs_naming_it_and_the_fix() {
+    let h = Harness::start().await;
+    let ids = prerequisites(&h, 1).await;
+    let props = workspace(&h, "t-ws", &ids);
+    let (id, _) = ok(&h.create(WORKSPACE, &props).await);
+    let (cluster_id, _) = ok(&h.create(CLUSTER, &cluster(&h, 2)).await);
+    let mut tagged = props.clone();
+    tagged["CustomTags"] = json!({"CostCenter": "43"});
+    let reason = failed(&h.update(WORKSPACE, &id, &tagged, &props).await);
+    assert!(reason.contains(&cluster_id), "{reason}");
+    assert!(reason.contains("\"t-shared\" (RUNNING)"), "{reason}");
+    assert!(reason.contains("Terminate these clusters"), "{reason}");
+    assert!(calls(&h, "PATCH", &format!("/workspaces/{id}")).is_empty());
+    let workspace_id: i64 = id.parse().expect("numeric");
+    assert_eq!(
+        h.fake.state().workspace(workspace_id).expect("kept")["custom_tags"]["CostCenter"],
+        "42"
+    );
+    // The fix: terminate the cluster, deploy again.
+    h.ctx
+        .client
+        .workspace(
+            &h.url(),
+            databricks_provider::client::Method::POST,
+            "/api/2.1/clusters/delete",
+            Some(&json!({"cluster_id": cluster_id})),
+        )
+        .await
+        .expect("terminate");
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    let (same, _) = ok(&h.update(WORKSPACE, &id, &tagged, &props).await);
+    assert_eq!(same, id);
+    assert_eq!(calls(&h, "PATCH", &format!("/workspaces/{id}")), [200]);
+    assert_eq!(
+        h.fake.state().workspace(workspace_id).expect("kept")["custom_tags"]["CostCenter"],
+        "43"
+    );
+    // The cluster is still the stack's, stopped: the provider never stopped or started it.
+    assert_eq!(
+        h.fake.state().cluster(&cluster_id).expect("kept")["state"],
+        "TERMINATED"
+    );
+}
+
+#[tokio::test]
+async fn a_silently_reverted_storage_key_fails_naming_the_field_wanted_and_actual() {
+    let h = Harness::with(
+        FakeConfig {
+            storage_key_change_reverts: true,
+            ..FakeConfig::default()
+        },
+        SECRET,
+    )
+    .await;
+    let ids = prerequisites(&h, 1).await;
+    let props = workspace(&h, "t-ws", &ids);
+    let (id, _) = ok(&h.create(WORKSPACE, &props).await);
+    let key = json!({"AccountId": h.account(), "KeyArn": "arn:aws:kms:eu-west-1:123456789012:key/k1", "UseCases": ["STORAGE"]});
+    let (key_id, _) = ok(&h.create(KEY, &key).await);
+    let mut keyed = props.clone();
+    keyed["StorageCustomerManagedKeyId"] = json!(key_id);
+    let reason = failed(&h.update(WORKSPACE, &id, &keyed, &props).await);
+    assert!(
+        reason.contains(&format!(
+            "storage_customer_managed_key_id is null instead of \"{key_id}\""
+        )),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn a_workspace_token_refused_to_a_non_member_names_the_principal_and_the_fix() {
+    let h = Harness::with(
+        FakeConfig {
+            workspace_membership_required: true,
+            ..FakeConfig::default()
+        },
+        SECRET,
+    )
+    .await;
+    let group = json!({"WorkspaceUrl": h.url(), "DisplayName": "t-eng", "Roles": [DATA_ROLE], "AllowClusterCreate": true, "AllowInstancePoolCreate": false});
+    let reason = failed(&h.create(GROUP, &group).await);
+    assert!(reason.contains("fake-client-id"), "{reason}");
+    assert!(
+        reason.contains("not a member of this workspace"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("Custom::DatabricksWorkspaceAssignment"),
+        "{reason}"
+    );
+    assert!(reason.contains("invalid_client"), "{reason}");
+    // The principal that creates a workspace is a member of it.
+    let ids = prerequisites(&h, 1).await;
+    ok(&h.create(WORKSPACE, &workspace(&h, "t-ws", &ids)).await);
+    ok(&h.create(GROUP, &group).await);
+    h.assert_no_secret_in_logs();
+}
+
+#[tokio::test]
+async fn an_unsupported_permission_value_is_refused_before_any_call() {
+    let h = Harness::start().await;
+    let ids = prerequisites(&h, 1).await;
+    let (ws, _) = ok(&h.create(WORKSPACE, &workspace(&h, "t-ws", &ids)).await);
+    let props = json!({"AccountId": h.account(), "WorkspaceId": ws, "PrincipalId": "7654321", "Permissions": ["ADMIN"]});
+    let (id, _) = ok(&h.create(ASSIGNMENT, &props).await);
+    let mut lower = props.clone();
+    lower["Permissions"] = json!(["admin"]);
+    h.fake.clear_requests();
+    let reason = failed(&h.update(ASSIGNMENT, &id, &lower, &props).await);
+    assert!(reason.contains("\"admin\""), "{reason}");
+    assert!(reason.contains("ADMIN, USER"), "{reason}");
+    assert!(calls(&h, "PUT", "/principals/7654321").is_empty());
+    // The principal keeps its permissions (the API would have silently dropped them).
+    assert_eq!(
+        h.fake.state().permission_assignments[0].permissions,
+        ["ADMIN"]
+    );
+}
+
+#[tokio::test]
+async fn a_create_adopts_only_its_own_workspace_and_leaves_a_foreign_one_alone() {
+    let h = Harness::start().await;
+    let ids = prerequisites(&h, 1).await;
+    // Someone else's workspace of the same name, one untagged and one of another stack.
+    let foreign = |deployment: &str, tags: Value| {
+        json!({"workspace_name": "t-ws", "aws_region": "eu-west-1", "deployment_name": deployment,
+               "credentials_id": ids.0, "storage_configuration_id": ids.1, "custom_tags": tags})
+    };
+    for body in [
+        foreign("other", json!({"team": "x"})),
+        foreign("other-2", json!({"cdkrs-owner": "cdkrs-000000000000"})),
+    ] {
+        h.ctx
+            .client
+            .account_create("/workspaces", &body)
+            .await
+            .expect("a foreign workspace");
+    }
+    let before = h.fake.state().workspaces;
+    h.fake.clear_requests();
+    let mut props = workspace(&h, "t-ws", &ids);
+    props["DeploymentName"] = json!("mine");
+    let reason = failed(&h.create(WORKSPACE, &props).await);
+    assert!(
+        reason.contains("workspace \"t-ws\" already exists")
+            && reason.contains("was not created by this stack resource"),
+        "{reason}"
+    );
+    assert_eq!(h.fake.state().workspaces, before, "nothing foreign changed");
+    assert!(h
+        .fake
+        .requests()
+        .iter()
+        .all(|r| r.method == "GET" || r.path.contains("/oidc/")));
+    // Under another name the resource makes its own, marked workspace; a retried Create adopts
+    // exactly that one.
+    props["WorkspaceName"] = json!("t-ws-mine");
+    let (id, _) = ok(&h.create(WORKSPACE, &props).await);
+    let (again, _) = ok(&h.create(WORKSPACE, &props).await);
+    assert_eq!(again, id);
+    let state = h.fake.state();
+    assert_eq!(state.workspaces.len(), 3);
+    let mine = state.workspace(id.parse().expect("numeric")).expect("mine");
+    assert!(mine["custom_tags"]["cdkrs-owner"]
+        .as_str()
+        .is_some_and(|m| m.starts_with("cdkrs-") && m != "cdkrs-000000000000"));
+}
+
+#[tokio::test]
+async fn a_replacement_that_keeps_the_deployment_name_fails_before_creating_anything() {
+    let h = Harness::start().await;
+    let ids = prerequisites(&h, 1).await;
+    let props = workspace(&h, "t-ws", &ids);
+    let (id, _) = ok(&h.create(WORKSPACE, &props).await);
+    let mut renamed = props.clone();
+    renamed["WorkspaceName"] = json!("t-ws-renamed");
+    h.fake.clear_requests();
+    let reason = failed(&h.update(WORKSPACE, &id, &renamed, &props).await);
+    assert!(
+        reason.contains("changing WorkspaceName needs a new workspace")
+            && reason.contains("DeploymentName \"t-ws\" stays the same"),
+        "{reason}"
+    );
+    assert!(calls(&h, "POST", "/workspaces").is_empty());
+    assert_eq!(h.fake.state().workspaces.len(), 1);
+    // With a new deployment name too (and a network of its own), the replacement is made
+    // (CloudFormation then deletes the old workspace, as `cdkrs diff` announces from the same
+    // create-only data).
+    let ids2 = prerequisites(&h, 2).await;
+    renamed = workspace(&h, "t-ws-renamed", &ids2);
+    let (new_id, data) = ok(&h.update(WORKSPACE, &id, &renamed, &props).await);
+    assert_ne!(new_id, id);
+    assert_eq!(data["DeploymentName"], "acme-t-ws-renamed");
+}
+
+#[tokio::test]
+async fn a_tag_or_credentials_change_patches_in_place_and_keeps_the_workspace() {
+    let h = Harness::start().await;
+    let ids = prerequisites(&h, 1).await;
+    let props = workspace(&h, "t-ws", &ids);
+    let (id, _) = ok(&h.create(WORKSPACE, &props).await);
+    let (creds2, _) = ok(&h.create(CREDENTIALS, &credentials(&h, "t-creds-2")).await);
+    let mut changed = props.clone();
+    changed["CredentialsId"] = json!(creds2);
+    changed["CustomTags"] = json!({"CostCenter": "44"});
+    h.fake.clear_requests();
+    let (same, _) = ok(&h.update(WORKSPACE, &id, &changed, &props).await);
+    assert_eq!(
+        same, id,
+        "no new workspace, so CloudFormation deletes nothing"
+    );
+    assert!(calls(&h, "POST", "/workspaces").is_empty());
+    assert_eq!(calls(&h, "PATCH", &format!("/workspaces/{id}")), [200]);
+    let state = h.fake.state();
+    assert_eq!(state.workspaces.len(), 1);
+    assert_eq!(state.workspaces[0]["credentials_id"], creds2.as_str());
 }

@@ -39,6 +39,9 @@ impl LocalCloud {
         let fake = rt.block_on(FakeDatabricks::start(FakeConfig {
             client_id: CLIENT_ID.into(),
             workspace_provisioning_delay,
+            // As on a real account: the stack's workspace-level resources get a workspace token
+            // because the provider's principal created the workspace.
+            workspace_membership_required: true,
             ..FakeConfig::default()
         }));
         let moto = MotoServer::start(

@@ -7,7 +7,7 @@ mod sdk;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use testkit::databricks::{FakeConfig, FakeDatabricks};
+use testkit::databricks::{FakeConfig, FakeDatabricks, Propagation};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{sleep, timeout, Instant};
@@ -193,11 +193,16 @@ impl Client {
 // ---------------------------------------------------------------------------------------------
 // Fixtures
 
+/// The fake without its propagation races and deployment-name prefix, so each case below sees
+/// one behaviour at a time (the races and the prefix have their own cases).
 fn config() -> FakeConfig {
     FakeConfig {
         workspace_provisioning_delay: Duration::from_millis(150),
         cluster_start_delay: Duration::from_millis(100),
         deletion_delay: Duration::from_millis(80),
+        credentials_propagation: Propagation::NONE,
+        log_delivery_propagation: Propagation::NONE,
+        deployment_name_prefix: None,
         ..FakeConfig::default()
     }
 }
@@ -2222,4 +2227,299 @@ async fn workspace_object_permissions_default_inherit_set_and_enforce() {
             .json()["permission_levels"][3]["permission_level"],
         "CAN_MANAGE"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The real server's account-side behaviours (issue 10)
+
+/// The fake with its default behaviours on (races, prefix), quick transitions.
+fn real_config() -> FakeConfig {
+    FakeConfig {
+        workspace_provisioning_delay: Duration::from_millis(50),
+        cluster_start_delay: Duration::from_millis(50),
+        deletion_delay: Duration::from_millis(30),
+        ..FakeConfig::default()
+    }
+}
+
+async fn start_with(config: FakeConfig) -> (FakeDatabricks, Client) {
+    let fake = FakeDatabricks::start(config).await;
+    let account = Client {
+        base: fake.base_url().to_owned(),
+        token: Some(token(&fake, &fake.account_token_url()).await),
+    };
+    (fake, account)
+}
+
+/// POSTs until the answer is not 400 (at most 50 times, 10 ms apart); returns the 400s seen
+/// and the final answer.
+async fn post_through_race(c: &Client, path: &str, body: Value) -> (Vec<Resp>, Resp) {
+    let mut refused = Vec::new();
+    for _ in 0..50 {
+        let resp = c.post(path, body.clone()).await;
+        if resp.status != 400 {
+            return (refused, resp);
+        }
+        refused.push(resp);
+        sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{path} never stopped answering 400");
+}
+
+#[tokio::test]
+async fn new_roles_race_credentials_workspace_and_log_delivery_creation_with_the_real_bodies() {
+    let (fake, c) = start_with(real_config()).await;
+    let role = "arn:aws:iam::123456789012:role/new-xacct";
+    let (refused, ok) = post_through_race(
+        &c,
+        &acct(&fake, "credentials"),
+        json!({"credentials_name": "race", "aws_credentials": {"sts_role": {"role_arn": role}}}),
+    )
+    .await;
+    assert!(!refused.is_empty(), "the first attempt meets the race");
+    let real = testkit::databricks::real_errors::get("credentials_validation_race");
+    for r in &refused {
+        assert_eq!(r.header("content-type"), Some("text/plain"));
+        assert_eq!(r.text(), real.body);
+    }
+    assert_eq!(
+        fake.state().credentials.len(),
+        1,
+        "refused attempts store nothing"
+    );
+    let cred = ok.json()["credentials_id"].as_str().unwrap().to_owned();
+    // The same role again: propagated, no race.
+    let again = c
+        .post(
+            &acct(&fake, "credentials"),
+            json!({"credentials_name": "race-2", "aws_credentials": {"sts_role": {"role_arn": role}}}),
+        )
+        .await;
+    assert_eq!(again.status, 200, "{}", again.text());
+
+    let storage = c
+        .post(
+            &acct(&fake, "storage-configurations"),
+            json!({"storage_configuration_name": "race-root", "root_bucket_info": {"bucket_name": "race-bucket"}}),
+        )
+        .await
+        .json()["storage_configuration_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (refused, ok) = post_through_race(
+        &c,
+        &acct(&fake, "workspaces"),
+        json!({"workspace_name": "race", "aws_region": "eu-west-1",
+               "credentials_id": cred, "storage_configuration_id": storage}),
+    )
+    .await;
+    assert!(!refused.is_empty());
+    assert!(refused[0]
+        .text()
+        .starts_with("MALFORMED_REQUEST: Failed credentials validation checks: Spot Cancellation"));
+    assert_eq!(ok.status, 200, "{}", ok.text());
+
+    let (refused, ok) = post_through_race(
+        &c,
+        &acct(&fake, "log-delivery"),
+        json!({"log_delivery_configuration": {"log_type": "AUDIT_LOGS", "output_format": "JSON",
+               "credentials_id": cred, "storage_configuration_id": storage,
+               "delivery_path_prefix": "audit"}}),
+    )
+    .await;
+    assert!(!refused.is_empty());
+    assert_error(
+        &refused[0],
+        400,
+        "INVALID_PARAMETER_VALUE",
+        &format!("Failed to perform putObject operations on s3Bucket:race-bucket with deliveryPathPrefix:audit with the IAM Role:{role} provided."),
+    );
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    assert_eq!(fake.state().log_delivery.len(), 1);
+    fake.stop().await;
+}
+
+#[tokio::test]
+async fn the_default_account_has_a_deployment_name_prefix() {
+    let (fake, c) = start_with(FakeConfig {
+        credentials_propagation: Propagation::NONE,
+        ..real_config()
+    })
+    .await;
+    let (cred, storage, _) = prerequisites(&fake, &c, "pfx").await;
+    let ws = c
+        .post(
+            &acct(&fake, "workspaces"),
+            json!({"workspace_name": "p", "deployment_name": "prod", "aws_region": "eu-west-1",
+                   "credentials_id": cred, "storage_configuration_id": storage}),
+        )
+        .await;
+    assert_eq!(ws.status, 200, "{}", ws.text());
+    assert_eq!(ws.json()["deployment_name"], "acme-prod");
+    fake.stop().await;
+}
+
+#[tokio::test]
+async fn a_workspace_patch_waits_for_classic_compute_and_blocks_compute_after() {
+    let (fake, c) = start_with(FakeConfig {
+        credentials_propagation: Propagation::NONE,
+        compute_blocked_after_update: Duration::from_millis(300),
+        storage_key_change_reverts: true,
+        ..real_config()
+    })
+    .await;
+    let (cred, storage, net) = prerequisites(&fake, &c, "pa").await;
+    let created = c
+        .post(
+            &acct(&fake, "workspaces"),
+            json!({"workspace_name": "pa", "aws_region": "eu-west-1", "network_id": net,
+                   "credentials_id": cred, "storage_configuration_id": storage}),
+        )
+        .await
+        .json();
+    let path = acct(
+        &fake,
+        &format!("workspaces/{}", created["workspace_id"].as_i64().unwrap()),
+    );
+    wait_field(&c, &path, "workspace_status", "RUNNING").await;
+    let w = Client {
+        base: fake.base_url().to_owned(),
+        token: Some(token(&fake, &fake.workspace_token_url()).await),
+    };
+    let cluster = w
+        .post(
+            "/api/2.1/clusters/create",
+            json!({"cluster_name": "c", "spark_version": "15.4.x-scala2.12",
+                   "node_type_id": "r5.xlarge", "num_workers": 1, "autotermination_minutes": 30}),
+        )
+        .await;
+    assert_eq!(cluster.status, 200, "{}", cluster.text());
+    let cluster_id = cluster.json()["cluster_id"].as_str().unwrap().to_owned();
+    let tags = json!({"custom_tags": {"a": "1"}});
+    assert_error(
+        &c.patch(&path, tags.clone()).await,
+        400,
+        "INVALID_STATE",
+        "Please terminate all pool & cluster EC2 instances in your workspace subnets",
+    );
+    w.post(
+        "/api/2.1/clusters/delete",
+        json!({"cluster_id": cluster_id}),
+    )
+    .await;
+    sleep(Duration::from_millis(80)).await;
+    assert_eq!(fake.compute_blocked_by_update(), None);
+    let patched = c.patch(&path, tags).await;
+    assert_eq!(patched.status, 200, "{}", patched.text());
+    let id = created["workspace_id"].as_i64();
+    assert_eq!(fake.compute_blocked_by_update(), id);
+    sleep(Duration::from_millis(320)).await;
+    assert_eq!(fake.compute_blocked_by_update(), None);
+
+    // A storage key change answers the new key and silently keeps the old one.
+    let key = c
+        .post(
+            &acct(&fake, "customer-managed-keys"),
+            json!({"use_cases": ["STORAGE"], "aws_key_info": {"key_arn": "arn:aws:kms:eu-west-1:123456789012:key/k"}}),
+        )
+        .await
+        .json()["customer_managed_key_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let answer = c
+        .patch(&path, json!({"storage_customer_managed_key_id": key}))
+        .await
+        .json();
+    assert_eq!(answer["storage_customer_managed_key_id"], json!(key));
+    let got = c.get(&path).await.json();
+    assert_eq!(got.get("storage_customer_managed_key_id"), None, "{got}");
+    fake.stop().await;
+}
+
+#[tokio::test]
+async fn an_unsupported_permission_is_silently_ignored_and_drops_the_principal() {
+    let (fake, c) = start_with(FakeConfig {
+        credentials_propagation: Propagation::NONE,
+        ..real_config()
+    })
+    .await;
+    let (cred, storage, _) = prerequisites(&fake, &c, "pv").await;
+    let ws = c
+        .post(
+            &acct(&fake, "workspaces"),
+            json!({"workspace_name": "pv", "aws_region": "eu-west-1",
+                   "credentials_id": cred, "storage_configuration_id": storage}),
+        )
+        .await
+        .json();
+    let path = acct(
+        &fake,
+        &format!(
+            "workspaces/{}/permissionassignments/principals/42",
+            ws["workspace_id"].as_i64().unwrap()
+        ),
+    );
+    let put = c
+        .call("PUT", &path, json!({"permissions": ["ADMIN"]}))
+        .await;
+    assert_eq!(put.status, 200);
+    assert_eq!(fake.state().permission_assignments.len(), 1);
+    let lower = c
+        .call("PUT", &path, json!({"permissions": ["admin"]}))
+        .await;
+    assert_eq!(lower.status, 200, "no error: {}", lower.text());
+    assert!(
+        fake.state().permission_assignments.is_empty(),
+        "the principal lost its permissions"
+    );
+    fake.stop().await;
+}
+
+#[tokio::test]
+async fn a_workspace_token_only_for_a_member_of_a_workspace() {
+    let fake = FakeDatabricks::start(FakeConfig {
+        workspace_membership_required: true,
+        credentials_propagation: Propagation::NONE,
+        ..real_config()
+    })
+    .await;
+    let cfg = fake.config();
+    let basic = base64(format!("{}:{}", cfg.client_id, cfg.client_secret).as_bytes());
+    let ask = || async {
+        send(
+            fake.base_url(),
+            "POST",
+            "/oidc/v1/token",
+            &[("Authorization", format!("Basic {basic}"))],
+            Some((
+                "application/x-www-form-urlencoded",
+                b"grant_type=client_credentials&scope=all-apis".to_vec(),
+            )),
+        )
+        .await
+    };
+    let refused = ask().await;
+    assert_eq!(refused.status, 401);
+    assert_eq!(
+        refused.text(),
+        testkit::databricks::real_errors::get("workspace_token_not_a_member").body
+    );
+    // The creator of a workspace is a member of it.
+    let c = Client {
+        base: fake.base_url().to_owned(),
+        token: Some(token(&fake, &fake.account_token_url()).await),
+    };
+    let (cred, storage, _) = prerequisites(&fake, &c, "mb").await;
+    let ws = c
+        .post(
+            &acct(&fake, "workspaces"),
+            json!({"workspace_name": "mb", "aws_region": "eu-west-1",
+                   "credentials_id": cred, "storage_configuration_id": storage}),
+        )
+        .await;
+    assert_eq!(ws.status, 200, "{}", ws.text());
+    assert_eq!(ask().await.status, 200);
+    fake.stop().await;
 }

@@ -190,10 +190,24 @@ attributes! {
     }
 }
 
+// The account API changes only credentials, network, both key ids (the storage key only when
+// none is set yet), private access settings, custom tags and the network connectivity config
+// in place (update-workspace documentation,
+// https://docs.databricks.com/api/workspaces/v1/update-workspace-public.md; Terraform's
+// `workspaceRunningUpdatesAllowed` in mws/resource_mws_workspaces.go). Everything below needs
+// a new workspace; the provider still PATCHes AwsRegion and StorageConfigurationId of a
+// FAILED workspace, which the API allows.
 template_properties!(
     Workspace,
     resource_type::WORKSPACE,
     WorkspaceAttr,
+    create_only: [
+        "/properties/WorkspaceName",
+        "/properties/AwsRegion",
+        "/properties/StorageConfigurationId",
+        "/properties/PricingTier",
+        "/properties/DeploymentName",
+    ],
     replacement_warning: WORKSPACE_REPLACEMENT_WARNING
 );
 

@@ -302,8 +302,7 @@ mod tests {
         assert_eq!(event["Autoscale"]["MinWorkers"], "1");
         assert_eq!(event["ClusterLogConf"]["EnableEncryption"], "true");
         assert_eq!(event["StartOnCreate"], "false");
-        event["InitScripts"][0]["Workspace"]["Destination"] =
-            json!("/cdkrs/init/sse-kms.sh");
+        event["InitScripts"][0]["Workspace"]["Destination"] = json!("/cdkrs/init/sse-kms.sh");
         let rt: Cluster<Runtime> = serde_json::from_value(event).unwrap();
         assert_eq!(rt.workspace_url, URL);
         assert_eq!(rt.cluster_name, "acme-shared");

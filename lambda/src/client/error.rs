@@ -266,6 +266,20 @@ fn is_cluster_get(endpoint: Option<Endpoint<'_>>) -> bool {
     })
 }
 
+/// "Failed credential validation checks" (`POST /credentials`, singular) and "Failed
+/// credentials validation checks" (`POST /workspaces`, plural): the cross-account role is not
+/// assumable yet, right after it was created (terraform-provider-databricks issues 1424, 1363,
+/// 951).
+fn is_credentials_race(message: &str) -> bool {
+    message.contains("Failed credential validation checks")
+        || message.contains("Failed credentials validation checks")
+}
+
+/// Log delivery's S3 write check while a new role or bucket policy propagates
+/// (terraform-provider-databricks PR 4258). A role that really lacks the permissions fails the
+/// same way, until the eventual-consistency budget runs out.
+const PUT_OBJECT_RACE: &str = "Failed to perform putObject operations on s3Bucket";
+
 /// The kind of an error: by `error_code` (and the documented message overrides) first, by
 /// HTTP status when the code says nothing. `endpoint` is the call that failed, when known.
 pub fn classify(
@@ -278,7 +292,7 @@ pub fn classify(
         // SCIM sometimes wraps the rate limit in a 500 (reference §4.3).
         return ErrorKind::RateLimited;
     }
-    if NOT_READY_MESSAGES.iter().any(|m| message.contains(m)) {
+    if NOT_READY_MESSAGES.iter().any(|m| message.contains(m)) || message.contains(PUT_OBJECT_RACE) {
         return ErrorKind::EventuallyConsistent;
     }
     if let Some(code) = error_code {
@@ -290,7 +304,7 @@ pub fn classify(
                 Some(ErrorKind::AlreadyExists)
             }
             "INVALID_STATE" => Some(ErrorKind::InvalidState),
-            "MALFORMED_REQUEST" if message.contains("Failed credentials validation checks") => {
+            "MALFORMED_REQUEST" if is_credentials_race(message) => {
                 Some(ErrorKind::EventuallyConsistent)
             }
             "DRY_RUN_FAILED" => Some(ErrorKind::EventuallyConsistent),
@@ -445,6 +459,40 @@ mod tests {
                 r#"{"detail":"REQUEST_LIMIT_EXCEEDED: slow down","status":"500"}"#
             ),
             ErrorKind::RateLimited
+        );
+    }
+
+    #[test]
+    fn the_real_propagation_race_bodies_are_eventually_consistent() {
+        // POST /credentials: text/plain, singular "credential" (issues 1424, 1363).
+        let creds = ApiError::from_response(
+            400,
+            "text/plain",
+            "MALFORMED_REQUEST: Failed credential validation checks: please use a valid cross account IAM role with permissions setup correctly",
+        );
+        assert_eq!(creds.error_code.as_deref(), Some("MALFORMED_REQUEST"));
+        assert_eq!(creds.kind, ErrorKind::EventuallyConsistent);
+        // POST /workspaces: text/plain, plural, with the list of checks (issue 951).
+        let ws = ApiError::from_response(
+            400,
+            "text/plain",
+            "MALFORMED_REQUEST: Failed credentials validation checks: Spot Cancellation, Delete Tags",
+        );
+        assert_eq!(ws.kind, ErrorKind::EventuallyConsistent);
+        // POST /log-delivery (PR 4258).
+        let logs = ApiError::from_response(
+            400,
+            "application/json",
+            r#"{"error_code":"INVALID_PARAMETER_VALUE","message":"Failed to perform putObject operations on s3Bucket:b with deliveryPathPrefix:p with the IAM Role:arn:aws:iam::1:role/r provided. Please add all required s3 actions as mentioned in API docs to role policy of your IAM Role."}"#,
+        );
+        assert_eq!(logs.kind, ErrorKind::EventuallyConsistent);
+        // Another malformed request stays a caller error.
+        assert_eq!(
+            kind(
+                400,
+                r#"{"error_code":"MALFORMED_REQUEST","message":"Failed validation"}"#
+            ),
+            ErrorKind::InvalidParameter
         );
     }
 

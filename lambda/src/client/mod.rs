@@ -476,10 +476,19 @@ impl DatabricksClient {
                     .message
                     .trim_end_matches(&format!(" (POST {token_url})"))
                     .to_owned();
-                error.message = format!(
-                    "the OAuth token endpoint {token_url} refused client id {}: {said} (check the service principal's client id and secret, and that it belongs to account {})",
-                    self.auth.client_id, self.auth.account_id
-                );
+                error.message = match target {
+                    Target::Account => format!(
+                        "the OAuth token endpoint {token_url} refused client id {}: {said} (check the service principal's client id and secret, and that it belongs to account {})",
+                        self.auth.client_id, self.auth.account_id
+                    ),
+                    // A workspace issues tokens only to its members: the principal that
+                    // created it, or one assigned to it (terraform-provider-databricks issue
+                    // 3757 and `isInvalidClient` in mws/resource_mws_workspaces.go).
+                    Target::Workspace(base) => format!(
+                        "the workspace {base} refused a token to service principal {} (client id): {said}. The principal is not a member of this workspace (or its secret is wrong): assign it to the workspace with a Custom::DatabricksWorkspaceAssignment (its numeric account id as PrincipalId, Permissions [\"ADMIN\"]) or in the account console, and check its client id and secret",
+                        self.auth.client_id
+                    ),
+                };
             }
             match self.retry.next_wait(
                 &error,

@@ -256,10 +256,3 @@ impl<T: AccountObject> Resource for T {
         deleted(id)
     }
 }
-
-/// The create-only list of a kind's template type (for tests of the lists).
-#[cfg(test)]
-pub(crate) fn create_only_of<T: AccountObject>() -> &'static [&'static str] {
-    use cdkrs_constructs::custom_resource::CustomResourceProperties;
-    <<T::Props as Properties>::Template as CustomResourceProperties>::CREATE_ONLY
-}

@@ -13,6 +13,24 @@
 //! - Log delivery (§2.8): wrapped bodies, no delete, PATCH of `status` only, at most two enabled
 //!   configurations per log type and scope.
 //! - Workspace permission assignments (§1.2).
+//!
+//! The real server's account-side behaviours, each on by default or behind a [`FakeConfig`]
+//! switch (sources next to each):
+//! - **IAM propagation races** ([`FakeConfig::credentials_propagation`],
+//!   [`FakeConfig::log_delivery_propagation`]): a new role makes `POST /credentials` answer
+//!   the real "Failed credential validation checks" body, `POST /workspaces` the real "Failed
+//!   credentials validation checks: …" body for a new credentials id, and `POST /log-delivery`
+//!   the real "Failed to perform putObject operations …" body, for the first attempts and a
+//!   short window (see [`race`]).
+//! - **Workspace PATCH** refuses while any classic compute runs; after a PATCH, compute is
+//!   blocked for [`FakeConfig::compute_blocked_after_update`]
+//!   (`Store::compute_blocked_by_update`); a storage-key change can revert silently
+//!   ([`FakeConfig::storage_key_change_reverts`]). All workspaces of the fake share one
+//!   cluster store, so any non-terminated cluster blocks a PATCH of any workspace.
+//! - **Deployment-name prefix**: the default config has one, so `deployment_name` `x` is stored
+//!   as `acme-x`.
+//! - **Permission assignments** with a value other than `USER`/`ADMIN` (case-sensitive) are
+//!   silently ignored, which leaves the principal without those permissions.
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -23,9 +41,10 @@ use axum::Router;
 use serde_json::{json, Map, Value};
 use tokio::time::Instant;
 
+use super::real_errors;
 use super::state::{PermissionAssignment, Store, WorkspaceNext, WorkspaceRec, NETWORK_SLOT};
 use super::wire::{now_millis, ok, opt_str, parse_body, query_param, required_str, ApiError};
-use super::{Inner, Shared};
+use super::{FakeConfig, Inner, Propagation, Shared};
 
 /// A simple account configuration object kind.
 #[derive(Debug)]
@@ -105,6 +124,63 @@ const STORAGE_CONFIGURATION_LIMIT: usize = 50;
 /// The message of the credentials-validation fault (reference §2.7, §4.2).
 const CREDENTIALS_VALIDATION_MESSAGE: &str = "Failed credentials validation checks: Spot Cancellation, Create Placement Group, Delete Tags, Describe Availability Zones, Describe instances, Describe Instance Status, Describe Placement Group, Describe Route Tables, Describe Security Groups, Describe Spot Instances, Describe Spot Price History, Describe Subnets, Describe Volumes, Describe Vpcs, Request Spot Instances";
 
+/// The answer of a handler that may send a recorded real failure body.
+type Answer = Result<Value, Box<Response>>;
+
+impl From<ApiError> for Box<Response> {
+    fn from(e: ApiError) -> Box<Response> {
+        Box::new(e.into_response())
+    }
+}
+
+/// An API error as an [`Answer`].
+fn fail<T>(e: ApiError) -> Result<T, Box<Response>> {
+    Err(e.into())
+}
+
+/// An [`Answer`] as a response.
+fn answer(result: Answer) -> Response {
+    match result {
+        Ok(body) => ok(body),
+        Err(resp) => *resp,
+    }
+}
+
+/// Whether this attempt of an eventually consistent operation fails: the first
+/// `p.failures` attempts for a new `key` do, and every attempt until `p.window` has passed
+/// since the key was first seen.
+pub(crate) fn race(store: &mut Store, key: String, p: Propagation) -> bool {
+    if p == Propagation::NONE {
+        return false;
+    }
+    let now = Instant::now();
+    let (first_seen, failed) = store.races.entry(key).or_insert((now, 0));
+    let fails = *failed < p.failures || now < *first_seen + p.window;
+    if fails {
+        *failed += 1;
+    }
+    fails
+}
+
+/// Whether the fake's service principal is a member of a workspace: it created one that still
+/// exists, or holds a permission assignment to one. A real workspace token is issued only to
+/// a member of that workspace; the fake serves every workspace at one address and cannot tell
+/// which workspace a token request is for, so it asks "a member of at least one workspace of
+/// the account". The creator of a workspace is a member: Terraform's
+/// `mws/resource_mws_workspaces.go` (`EnsureTokenExistsIfNeeded`: a workspace token fails
+/// "if the provider is authenticated with a different principal than was used to create the
+/// workspace"; issue https://github.com/databricks/terraform-provider-databricks/issues/2863).
+pub(crate) fn is_member(store: &Store, config: &FakeConfig) -> bool {
+    store
+        .workspaces
+        .iter()
+        .any(|w| w.created_by == config.client_id && w.next != Some(WorkspaceNext::Gone))
+        || store
+            .permission_assignments
+            .iter()
+            .any(|p| p.principal_id == config.principal_id && !p.permissions.is_empty())
+}
+
 /// The Account API routes.
 pub(crate) fn routes() -> Router<Shared> {
     let mut router = Router::new();
@@ -121,7 +197,7 @@ pub(crate) fn routes() -> Router<Shared> {
                 )
                 .post(
                     move |State(s): State<Shared>, Path(account): Path<String>, body: Bytes| async move {
-                        respond(create_config(&s, &account, kind, &body))
+                        answer(create_config(&s, &account, kind, &body))
                     },
                 ),
             )
@@ -209,16 +285,26 @@ fn get_config(inner: &Inner, account: &str, kind: &Kind, id: &str) -> Result<Val
         .ok_or_else(|| not_found(kind, id))
 }
 
-fn create_config(
-    inner: &Inner,
-    account: &str,
-    kind: &Kind,
-    body: &[u8],
-) -> Result<Value, ApiError> {
+fn create_config(inner: &Inner, account: &str, kind: &Kind, body: &[u8]) -> Answer {
     inner.check_account(account)?;
     let body = parse_body(body)?;
     let mut store = inner.store();
-    let mut object = validate_config(inner, &store, kind, &body, None)?;
+    let mut object = validate_config(&store, kind, &body, None)?;
+    if kind.segment == "credentials" {
+        // Right after the cross-account role is created, Databricks cannot assume it yet:
+        // 400 text/plain, singular "credential" (terraform-provider-databricks issues 1424 and
+        // 1363; the fixture `credentials_validation_race`).
+        let role = required_str(&body, "aws_credentials.sts_role.role_arn")?.to_owned();
+        if race(
+            &mut store,
+            format!("credentials:{role}"),
+            inner.config.credentials_propagation,
+        ) {
+            return Err(real_errors::get("credentials_validation_race")
+                .response()
+                .into());
+        }
+    }
     object[kind.id_field] = json!(store.uuid());
     object["account_id"] = json!(inner.config.account_id);
     object["creation_time"] = json!(now_millis());
@@ -251,7 +337,7 @@ fn replace_config(
         .iter()
         .position(|v| v[kind.id_field] == json!(id))
         .ok_or_else(|| not_found(kind, id))?;
-    let mut object = validate_config(inner, &store, kind, &body, Some(id))?;
+    let mut object = validate_config(&store, kind, &body, Some(id))?;
     let old = &store.configs[kind.slot][idx];
     object[kind.id_field] = json!(id);
     object["account_id"] = old["account_id"].clone();
@@ -284,7 +370,6 @@ fn delete_config(inner: &Inner, account: &str, kind: &Kind, id: &str) -> Result<
 /// Checks a create/replace body of a configuration object and returns the stored form (without
 /// the server-assigned id, account id and creation time). `replacing` is the id being replaced.
 fn validate_config(
-    inner: &Inner,
     store: &Store,
     kind: &Kind,
     body: &Value,
@@ -316,7 +401,6 @@ fn validate_config(
                     format!("Credential configuration name {name} already exists in this account. Try again with a unique name."),
                 ));
             }
-            object["aws_credentials"]["sts_role"]["external_id"] = json!(inner.config.account_id);
         }
         "storage-configurations" => {
             required_str(body, "root_bucket_info.bucket_name")?;
@@ -501,10 +585,10 @@ async fn create_workspace(
     Path(account): Path<String>,
     body: Bytes,
 ) -> Response {
-    respond(create_workspace_inner(&inner, &account, &body))
+    answer(create_workspace_inner(&inner, &account, &body))
 }
 
-fn create_workspace_inner(inner: &Inner, account: &str, body: &[u8]) -> Result<Value, ApiError> {
+fn create_workspace_inner(inner: &Inner, account: &str, body: &[u8]) -> Answer {
     inner.check_account(account)?;
     let body = parse_body(body)?;
     required_str(&body, "workspace_name")?;
@@ -513,12 +597,12 @@ fn create_workspace_inner(inner: &Inner, account: &str, body: &[u8]) -> Result<V
     for field in ["credentials_id", "storage_configuration_id"] {
         match (serverless, opt_str(&body, field)) {
             (false, None) => {
-                return Err(ApiError::invalid(format!(
+                return fail(ApiError::invalid(format!(
                     "Missing required field: {field}"
                 )))
             }
             (true, Some(_)) => {
-                return Err(ApiError::invalid(format!(
+                return fail(ApiError::invalid(format!(
                     "{field} must be omitted for compute_mode SERVERLESS"
                 )))
             }
@@ -534,7 +618,7 @@ fn create_workspace_inner(inner: &Inner, account: &str, body: &[u8]) -> Result<V
             .find(|w| opt_str(&w.body, "network_id") == Some(network_id))
         {
             // [unverified] wording (reference §2.3: each workspace needs its own subnets).
-            return Err(ApiError::invalid(format!(
+            return fail(ApiError::invalid(format!(
                 "Network {network_id} is already used by workspace {}",
                 ws.id()
             )));
@@ -555,12 +639,27 @@ fn create_workspace_inner(inner: &Inner, account: &str, body: &[u8]) -> Result<V
         .any(|w| opt_str(&w.body, "deployment_name") == Some(&deployment_name))
     {
         // [unverified] code and wording (reference §2.7: must be unique).
-        return Err(ApiError::invalid(format!(
+        return fail(ApiError::invalid(format!(
             "Deployment name {deployment_name} is already in use"
         )));
     }
     if inner.faults.take_credentials_failure() {
-        return Err(ApiError::malformed(CREDENTIALS_VALIDATION_MESSAGE));
+        return fail(ApiError::malformed(CREDENTIALS_VALIDATION_MESSAGE));
+    }
+    if let Some(credentials_id) = opt_str(&body, "credentials_id") {
+        // Workspace creation validates the role again, with the plural message and the list of
+        // checks, as text/plain (terraform-provider-databricks issue 951; databricks-sdk-go
+        // issue 1040 shows the body is not JSON). The fixture
+        // `workspace_credentials_validation_race`.
+        if race(
+            &mut store,
+            format!("workspace-credentials:{credentials_id}"),
+            inner.config.credentials_propagation,
+        ) {
+            return Err(real_errors::get("workspace_credentials_validation_race")
+                .response()
+                .into());
+        }
     }
     let workspace_id = store.numeric_id(16);
     let mut object = body.clone();
@@ -581,6 +680,8 @@ fn create_workspace_inner(inner: &Inner, account: &str, body: &[u8]) -> Result<V
         deadline: None,
         next: None,
         ever_running: false,
+        created_by: inner.config.client_id.clone(),
+        updated_at: None,
     };
     schedule_provisioning(inner, &mut ws);
     if let Some(network_id) = opt_str(&body, "network_id") {
@@ -634,7 +735,7 @@ async fn patch_workspace(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    respond(patch_workspace_inner(
+    answer(patch_workspace_inner(
         &inner,
         &account,
         &id,
@@ -650,7 +751,7 @@ fn patch_workspace_inner(
     id: &str,
     query: Option<&str>,
     body: &[u8],
-) -> Result<Value, ApiError> {
+) -> Answer {
     inner.check_account(account)?;
     let id = parse_workspace_id(id)?;
     let body = parse_body(body)?;
@@ -664,7 +765,7 @@ fn patch_workspace_inner(
     let status = ws.status().to_owned();
     if status != "RUNNING" && status != "FAILED" {
         // [unverified] code and wording.
-        return Err(ApiError::invalid_state(format!(
+        return fail(ApiError::invalid_state(format!(
             "Workspace {id} is in state {status} and cannot be updated"
         )));
     }
@@ -713,7 +814,7 @@ fn patch_workspace_inner(
         };
         if !allowed {
             // [unverified] code (reference §7 item 4).
-            return Err(ApiError::invalid(format!(
+            return fail(ApiError::invalid(format!(
                 "Field {field} cannot be updated on a {status} workspace"
             )));
         }
@@ -724,6 +825,29 @@ fn patch_workspace_inner(
     if changes.is_empty() {
         return Ok(store.workspaces[idx].body.clone());
     }
+    if status == "RUNNING" && store.clusters.iter().any(|c| c.state() != "TERMINATED") {
+        // "To update a running workspace, you must first stop all running compute resources in
+        // the workspace's VPC in the classic data plane" (the account API's update-workspace
+        // documentation, https://docs.databricks.com/api/workspaces/v1/update-workspace-public.md);
+        // the real refusal is the fixture `workspace_update_compute_running`
+        // (terraform-provider-databricks issue 4491).
+        return Err(real_errors::get("workspace_update_compute_running")
+            .response()
+            .into());
+    }
+    // "A change to the storage customer-managed key configuration ID might take a few minutes to
+    // update … If the update fails, the workspace might revert silently to its original
+    // configuration" (the Update comment of WorkspacesService in databricks-sdk-go's
+    // service/provisioning/interface.go, commit 09c6382686567da37b34f1fe2b9f7bbf7d683ed5): the
+    // answer shows the new key, the stored workspace keeps the old one.
+    let reverted = (inner.config.storage_key_change_reverts
+        && changes.contains_key("storage_customer_managed_key_id"))
+    .then(|| {
+        store.workspaces[idx]
+            .body
+            .get("storage_customer_managed_key_id")
+            .cloned()
+    });
     let old_network = opt_str(&store.workspaces[idx].body, "network_id").map(str::to_owned);
     if let Some(new_network) = opt_str(&patch, "network_id") {
         if let Some(old) = &old_network {
@@ -735,11 +859,22 @@ fn patch_workspace_inner(
     for (field, value) in changes {
         ws.body[field.as_str()] = value;
     }
+    ws.updated_at = Some(Instant::now());
     // A failed workspace is re-provisioned; a running one on a Databricks-managed VPC too.
     if status == "FAILED" || !had_network {
         schedule_provisioning(inner, ws);
     }
-    Ok(ws.body.clone())
+    let answer = ws.body.clone();
+    if let Some(old_key) = reverted {
+        match (old_key, ws.body.as_object_mut()) {
+            (Some(key), _) => ws.body["storage_customer_managed_key_id"] = key,
+            (None, Some(obj)) => {
+                obj.remove("storage_customer_managed_key_id");
+            }
+            (None, None) => {}
+        }
+    }
+    Ok(answer)
 }
 
 async fn delete_workspace(
@@ -811,10 +946,15 @@ async fn put_assignment(
         let principal_id: i64 = principal
             .parse()
             .map_err(|_| ApiError::invalid(format!("Invalid principal id: {principal}")))?;
-        let permissions = string_list(&body, "permissions");
-        if let Some(bad) = permissions.iter().find(|p| *p != "USER" && *p != "ADMIN") {
-            return Err(ApiError::invalid(format!("Invalid permission {bad}")));
-        }
+        // The values are case-sensitive `USER` / `ADMIN` (Terraform's
+        // docs/resources/mws_permission_assignment.md); another value is silently ignored
+        // (databricks-sdk-py issue 436: values that "worked before" stopped working without an
+        // error), and since the call replaces the principal's set, the principal ends up
+        // without those permissions: nothing left means no assignment at all.
+        let permissions: Vec<String> = string_list(&body, "permissions")
+            .into_iter()
+            .filter(|p| p == "USER" || p == "ADMIN")
+            .collect();
         store
             .permission_assignments
             .retain(|p| !(p.workspace_id == workspace_id && p.principal_id == principal_id));
@@ -896,12 +1036,34 @@ fn check_log_limit(store: &Store, config: &Value) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The recorded putObject failure with this bucket, prefix and role in place of the ones of
+/// the public example.
+fn put_object_race(bucket: &str, prefix: &str, role: &str) -> Response {
+    let recorded = real_errors::get("log_delivery_put_object_race");
+    let mut real = recorded.clone();
+    real.body = recorded
+        .body
+        .replace(
+            "s3Bucket:dbx-dev-logging-audit",
+            &format!("s3Bucket:{bucket}"),
+        )
+        .replace(
+            "deliveryPathPrefix:dbx-dev-logging-audit",
+            &format!("deliveryPathPrefix:{prefix}"),
+        )
+        .replace(
+            "arn:aws:iam::577638361399:role/dbx-dev-logging-audit-delivery-role",
+            role,
+        );
+    real.response()
+}
+
 async fn create_log_delivery(
     State(inner): State<Shared>,
     Path(account): Path<String>,
     body: Bytes,
 ) -> Response {
-    run(|| {
+    answer((|| -> Answer {
         inner.check_account(&account)?;
         let body = parse_body(&body)?;
         let config = body
@@ -915,11 +1077,11 @@ async fn create_log_delivery(
         match (log_type, format) {
             ("BILLABLE_USAGE", "CSV") | ("AUDIT_LOGS", "JSON") => {}
             ("BILLABLE_USAGE" | "AUDIT_LOGS", _) => {
-                return Err(ApiError::invalid(format!(
+                return fail(ApiError::invalid(format!(
                     "output_format {format} is not supported for log_type {log_type}"
                 )))
             }
-            _ => return Err(ApiError::invalid(format!("Invalid log_type {log_type}"))),
+            _ => return fail(ApiError::invalid(format!("Invalid log_type {log_type}"))),
         }
         let mut store = inner.store();
         for (field, slot) in [("credentials_id", 0), ("storage_configuration_id", 1)] {
@@ -929,11 +1091,37 @@ async fn create_log_delivery(
                 .iter()
                 .any(|v| v[kind.id_field] == json!(id))
             {
-                return Err(ApiError::invalid(format!(
+                return fail(ApiError::invalid(format!(
                     "{} {id} does not exist ({field}).",
                     kind.label
                 )));
             }
+        }
+        // Log delivery checks that Databricks can write to the bucket through the role: while
+        // a new role or bucket policy propagates it answers "Failed to perform putObject
+        // operations on s3Bucket:… with deliveryPathPrefix:… with the IAM Role:… provided"
+        // (terraform-provider-databricks PR 4258; the fixture `log_delivery_put_object_race`).
+        let credentials_id = required_str(config, "credentials_id")?;
+        let storage_id = required_str(config, "storage_configuration_id")?;
+        if race(
+            &mut store,
+            format!("log-delivery:{credentials_id}:{storage_id}"),
+            inner.config.log_delivery_propagation,
+        ) {
+            let role = store.configs[0]
+                .iter()
+                .find(|v| v["credentials_id"] == json!(credentials_id))
+                .and_then(|v| opt_str(&v["aws_credentials"]["sts_role"], "role_arn"))
+                .unwrap_or_default()
+                .to_owned();
+            let bucket = store.configs[1]
+                .iter()
+                .find(|v| v["storage_configuration_id"] == json!(storage_id))
+                .and_then(|v| opt_str(&v["root_bucket_info"], "bucket_name"))
+                .unwrap_or_default()
+                .to_owned();
+            let prefix = opt_str(config, "delivery_path_prefix").unwrap_or_default();
+            return Err(Box::new(put_object_race(&bucket, prefix, &role)));
         }
         let mut object = config.clone();
         if object.get("status").is_none() {
@@ -942,7 +1130,7 @@ async fn create_log_delivery(
         match object["status"].as_str() {
             Some("ENABLED") => check_log_limit(&store, &object)?,
             Some("DISABLED") => {}
-            _ => return Err(ApiError::invalid("status must be ENABLED or DISABLED")),
+            _ => return fail(ApiError::invalid("status must be ENABLED or DISABLED")),
         }
         let now = now_millis();
         object["config_id"] = json!(store.uuid());
@@ -955,7 +1143,7 @@ async fn create_log_delivery(
         });
         store.log_delivery.push(object.clone());
         Ok(json!({"log_delivery_configuration": object}))
-    })
+    })())
 }
 
 async fn list_log_delivery(

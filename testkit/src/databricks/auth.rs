@@ -13,6 +13,9 @@
 //!   endpoints): the host metadata `GET /.well-known/databricks-config` and the OAuth
 //!   authorization-server documents of the account (`/oidc/accounts/{account_id}/.well-known/…`)
 //!   and of a workspace (`/oidc/.well-known/…`).
+//! - With [`FakeConfig::workspace_membership_required`](super::FakeConfig), a workspace token
+//!   is issued only to a member of a workspace (see [`account::is_member`](super::account)):
+//!   others get the real 401 `invalid_client` body (fixture `workspace_token_not_a_member`).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -152,6 +155,15 @@ fn issue(inner: &Inner, headers: &HeaderMap, body: &[u8], audience: Audience) ->
     let scope = field("scope").unwrap_or_else(|| "all-apis".to_owned());
     let lifetime = inner.config.token_lifetime;
     let mut store = inner.store();
+    if audience == Audience::Workspace
+        && inner.config.workspace_membership_required
+        && !super::account::is_member(&store, &inner.config)
+    {
+        // A workspace token only for a member of the workspace (terraform-provider-databricks
+        // issue 3757: the workspace token endpoint answers invalid_client to a principal that
+        // was not added to the workspace).
+        return super::real_errors::get("workspace_token_not_a_member").response();
+    }
     let token = format!("fake-at-{}", store.hex(32));
     store.tokens.insert(
         token.clone(),

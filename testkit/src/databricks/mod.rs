@@ -82,7 +82,8 @@ pub struct FakeConfig {
     pub token_lifetime: Duration,
     /// The account's deployment-name prefix: a requested `deployment_name` `x` is stored as
     /// `<prefix>-x` (`EMPTY` gives `<prefix>`). `None` stores the requested name as is.
-    /// Default: `None`.
+    /// Default: `acme`, as on a real account that has a prefix (a `deployment_name` can only be
+    /// set on such an account: Terraform's `docs/resources/mws_workspaces.md`).
     pub deployment_name_prefix: Option<String>,
     /// Whether clusters may use DBFS init scripts; when false (new workspaces), a cluster spec
     /// with a `dbfs` init script answers 400 `FEATURE_DISABLED`. Default: false.
@@ -96,6 +97,30 @@ pub struct FakeConfig {
     /// the workspace-object permissions ([`permissions`]). The main client ([`Self::client_id`])
     /// is a workspace admin. Default: none.
     pub non_admin_principals: Vec<FakePrincipal>,
+    /// The IAM propagation race of `POST /credentials` (per role ARN) and of `POST /workspaces`
+    /// (per credentials id, which validates the role again): see [`account`]. Default:
+    /// [`Propagation::SHORT`], so every provider test goes through one failure.
+    pub credentials_propagation: Propagation,
+    /// The S3 write check of `POST /log-delivery` while a new role or bucket policy propagates
+    /// (per credentials and storage configuration pair): see [`account`]. Default:
+    /// [`Propagation::SHORT`].
+    pub log_delivery_propagation: Propagation,
+    /// The service principal's numeric account-SCIM id (the `principal_id` of its permission
+    /// assignments). Default: `1000000000000001`.
+    pub principal_id: i64,
+    /// Whether the workspace token endpoint issues tokens only to a member of a workspace (the
+    /// creator of one, or a principal with a permission assignment): see [`auth`]. Default:
+    /// false, because most tests call workspace APIs of the fake without creating a workspace
+    /// first (a real workspace host always belongs to one).
+    pub workspace_membership_required: bool,
+    /// Whether a PATCH of `storage_customer_managed_key_id` on a running workspace is accepted
+    /// and then silently undone (the stored workspace keeps its old key), as the account API's
+    /// update-workspace documentation warns. Default: false.
+    pub storage_key_change_reverts: bool,
+    /// How long after a workspace PATCH classic compute may not be created or started (real:
+    /// 20 minutes); the cluster code reads it with the store's `compute_blocked_by_update`.
+    /// Default: 100 ms.
+    pub compute_blocked_after_update: Duration,
 }
 
 /// A non-admin service principal of [`FakeConfig::non_admin_principals`].
@@ -109,6 +134,30 @@ pub struct FakePrincipal {
     pub groups: Vec<String>,
 }
 
+/// An eventual-consistency race: the first `failures` attempts for a new key fail, and every
+/// attempt until `window` has passed since the key was first seen. Both zero: no race.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Propagation {
+    /// Attempts that fail, at least, for each new key.
+    pub failures: u32,
+    /// How long, from the first attempt, attempts keep failing.
+    pub window: Duration,
+}
+
+impl Propagation {
+    /// No race at all.
+    pub const NONE: Propagation = Propagation {
+        failures: 0,
+        window: Duration::ZERO,
+    };
+    /// One failure and 20 ms: short enough for tests, long enough that a client which does not
+    /// retry fails.
+    pub const SHORT: Propagation = Propagation {
+        failures: 1,
+        window: Duration::from_millis(20),
+    };
+}
+
 impl Default for FakeConfig {
     fn default() -> Self {
         FakeConfig {
@@ -119,10 +168,16 @@ impl Default for FakeConfig {
             cluster_start_delay: Duration::from_millis(100),
             deletion_delay: Duration::from_millis(50),
             token_lifetime: Duration::from_secs(3600),
-            deployment_name_prefix: None,
+            deployment_name_prefix: Some("acme".to_owned()),
             dbfs_init_scripts_allowed: false,
             cluster_list_page_size: 2,
             non_admin_principals: Vec::new(),
+            credentials_propagation: Propagation::SHORT,
+            log_delivery_propagation: Propagation::SHORT,
+            principal_id: 1_000_000_000_000_001,
+            workspace_membership_required: false,
+            storage_key_change_reverts: false,
+            compute_blocked_after_update: Duration::from_millis(100),
         }
     }
 }
@@ -299,6 +354,31 @@ impl FakeDatabricks {
     /// The shared fault controller (clones share state; settable at any time).
     pub fn faults(&self) -> Faults {
         self.inner.faults.clone()
+    }
+
+    /// The workspace PATCHed less than [`FakeConfig::compute_blocked_after_update`] ago, if
+    /// any: while it is `Some`, classic compute may not be created or started.
+    pub fn compute_blocked_by_update(&self) -> Option<i64> {
+        self.inner
+            .store()
+            .compute_blocked_by_update(self.inner.config.compute_blocked_after_update)
+    }
+
+    /// Terminates every cluster that is not `TERMINATED`, at once, as an operator does on the
+    /// Compute page before a workspace update (the account API refuses one while classic
+    /// compute runs); returns their ids.
+    pub fn terminate_clusters(&self) -> Vec<String> {
+        let mut store = self.inner.store();
+        let mut ids = Vec::new();
+        for cluster in &mut store.clusters {
+            if cluster.state() != "TERMINATED" {
+                cluster.deadline = None;
+                cluster.next_state = None;
+                cluster.set_state("TERMINATED", "Termination requested by user.");
+                ids.push(cluster.id().to_owned());
+            }
+        }
+        ids
     }
 
     /// Invalidates every issued token: later calls with them answer 401, as after expiry.

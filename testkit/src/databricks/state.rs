@@ -189,6 +189,10 @@ pub(crate) struct WorkspaceRec {
     pub(crate) next: Option<WorkspaceNext>,
     /// Whether it was ever RUNNING (the storage CMK can then no longer be changed).
     pub(crate) ever_running: bool,
+    /// The OAuth client id that created it: the creator is a member of the workspace.
+    pub(crate) created_by: String,
+    /// When it was last PATCHed (classic compute is blocked for a while after).
+    pub(crate) updated_at: Option<Instant>,
 }
 
 impl WorkspaceRec {
@@ -279,6 +283,9 @@ pub(crate) struct Store {
     pub(crate) objects: BTreeMap<String, WorkspaceObject>,
     /// The direct permissions of workspace objects, by path (see [`super::permissions`]).
     pub(crate) acls: BTreeMap<String, Vec<super::permissions::Grant>>,
+    /// Eventual-consistency races by key: when the key was first seen and how many attempts
+    /// failed (see `account::race`).
+    pub(crate) races: HashMap<String, (Instant, u32)>,
 }
 
 impl Store {
@@ -298,6 +305,7 @@ impl Store {
             clusters: Vec::new(),
             objects: BTreeMap::new(),
             acls: super::permissions::default_acls(),
+            races: HashMap::new(),
         };
         for path in ["/", "/Shared", "/Users"] {
             store.insert_dir(path);
@@ -444,6 +452,20 @@ impl Store {
                 }
             }
         }
+    }
+
+    /// The id of a workspace PATCHed less than `window` ago, if any: classic compute cannot be
+    /// created or started then ("After the workspace has been updated, you cannot use or create
+    /// clusters for another 20 minutes": the Update comment of WorkspacesService in
+    /// databricks-sdk-go's service/provisioning/interface.go, commit
+    /// 09c6382686567da37b34f1fe2b9f7bbf7d683ed5). All workspaces of the fake share one compute
+    /// store, so any recent update counts.
+    pub(crate) fn compute_blocked_by_update(&self, window: std::time::Duration) -> Option<i64> {
+        let now = Instant::now();
+        self.workspaces
+            .iter()
+            .find(|w| w.updated_at.is_some_and(|at| now < at + window))
+            .map(WorkspaceRec::id)
     }
 
     /// The snapshot tests read.

@@ -186,33 +186,37 @@ fn a_vpc_cidr_change_replaces_the_vpc_its_subnets_and_what_depends_on_the_vpc() 
 }
 
 #[test]
-fn a_cluster_size_change_may_replace_the_custom_resource() {
+fn a_cluster_size_change_is_in_place_and_a_first_on_demand_change_replaces_it() {
+    // The cluster publishes its create-only list: the provider edits a resized cluster …
     let diff = diff_config(|c| c.databricks.cluster.autoscale.max_workers = 8);
     assert_eq!(
         ids(&diff),
-        [(
-            "DatabricksCluster",
-            Action::Modify,
-            Replacement::Conditional
-        )]
+        [("DatabricksCluster", Action::Modify, Replacement::Never)]
     );
     let cluster = resource(&diff, "DatabricksCluster");
     assert_eq!(
         property(cluster, "Properties.Autoscale").replacement,
-        Replacement::Conditional
+        Replacement::Never
     );
-    assert!(cluster.notes[0].contains("provider decides"));
+    assert!(cluster.notes.is_empty(), "{:?}", cluster.notes);
     let text = diff.render_text(STACK, false);
     assert!(
-        text.contains("[~] Custom::DatabricksCluster DatabricksCluster (may replace)"),
+        text.contains("[~] Custom::DatabricksCluster DatabricksCluster\n"),
         "{text}"
     );
     assert!(
-        text.contains("note: custom resource: its provider decides"),
+        text.ends_with("0 to add, 1 to change, 0 to remove\n"),
         "{text}"
     );
+    // … and replaces one whose on-demand count changes (the API cannot change it in place).
+    let diff = diff_config(|c| c.databricks.cluster.first_on_demand = 2);
+    assert_eq!(
+        ids(&diff),
+        [("DatabricksCluster", Action::Modify, Replacement::Always)]
+    );
+    let text = diff.render_text(STACK, false);
     assert!(
-        text.ends_with("0 to add, 1 to change (1 may be replaced), 0 to remove\n"),
+        text.contains("[~] Custom::DatabricksCluster DatabricksCluster (replace)"),
         "{text}"
     );
 }

@@ -1936,6 +1936,35 @@ async fn a_workspace_update_is_refused_while_a_cluster_runs_naming_it_and_the_fi
 }
 
 #[tokio::test]
+async fn a_cluster_created_right_after_a_workspace_update_waits_until_compute_is_allowed() {
+    // Classic compute is refused for a while after a workspace update (the fake models the
+    // 20 minutes of the SDK's docs with a short window): the create is tried again at the next
+    // poll instead of failing the resource.
+    let h = Harness::with(
+        FakeConfig {
+            compute_blocked_after_update: Duration::from_millis(600),
+            ..FakeConfig::default()
+        },
+        SECRET,
+    )
+    .await;
+    let ids = prerequisites(&h, 1).await;
+    let props = workspace(&h, "t-ws", &ids);
+    let (id, _) = ok(&h.create(WORKSPACE, &props).await);
+    let mut tagged = props.clone();
+    tagged["CustomTags"] = json!({"CostCenter": "43"});
+    ok(&h.update(WORKSPACE, &id, &tagged, &props).await);
+    let (cluster_id, _) = ok(&h.create(CLUSTER, &cluster(&h, 2)).await);
+    let creates = calls(&h, "POST", "/clusters/create");
+    assert_eq!(creates.first(), Some(&400), "{creates:?}");
+    assert_eq!(creates.last(), Some(&200), "{creates:?}");
+    assert_eq!(
+        h.fake.state().cluster(&cluster_id).expect("made")["state"],
+        "RUNNING"
+    );
+}
+
+#[tokio::test]
 async fn a_silently_reverted_storage_key_fails_naming_the_field_wanted_and_actual() {
     let h = Harness::with(
         FakeConfig {

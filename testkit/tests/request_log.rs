@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 
 use serde_json::Value;
-use testkit::databricks::{FakeConfig, FakeDatabricks, REQUEST_LOG_ENV};
+use testkit::databricks::{FakeConfig, FakeDatabricks, Propagation, REQUEST_LOG_ENV};
 
 /// One HTTP/1.1 exchange on a fresh connection; the status and the body.
 fn send(addr: std::net::SocketAddr, head: &str, body: &str) -> (u16, String) {
@@ -34,7 +34,14 @@ async fn every_request_is_logged_with_its_body_and_error_answer_and_no_secret_ev
     let _ = std::fs::remove_dir_all(&dir);
     // The only test of this binary: no other thread reads the environment meanwhile.
     std::env::set_var(REQUEST_LOG_ENV, &dir);
-    let fake = FakeDatabricks::start(FakeConfig::default()).await;
+    let fake = FakeDatabricks::start(FakeConfig {
+        // The IAM propagation races are the provider tests' business (they retry them); here
+        // every call must answer as the SDK expects at once.
+        credentials_propagation: Propagation::NONE,
+        log_delivery_propagation: Propagation::NONE,
+        ..FakeConfig::default()
+    })
+    .await;
     let config = fake.config().clone();
     let addr = fake.addr();
     let secret = config.client_secret.clone();

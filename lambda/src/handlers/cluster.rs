@@ -74,6 +74,12 @@ enum Phase {
     Edit,
     /// An edited cluster restarting.
     Restart,
+    /// A `create` refused with `INVALID_STATE` (classic compute is refused for a while after a
+    /// workspace update: "After the workspace has been updated, you cannot use or create
+    /// clusters for another 20 minutes", databricks-sdk-go `service/provisioning/interface.go`,
+    /// WorkspacesService.Update): try the create again at the next poll, within the resource's
+    /// `ServiceTimeout`. `cluster_id` is the cluster being replaced, or empty.
+    CreateLater,
 }
 
 /// The progress of a long operation.
@@ -287,7 +293,7 @@ async fn start_create(
     let tag = tag_value(request);
     let body = spec(p, &tag);
     let url = p.workspace_url.as_str();
-    let (cluster, adopted) = find_or_create(
+    let created = find_or_create(
         ctx,
         || lookup(ctx, p, &tag, exclude),
         || async {
@@ -297,7 +303,15 @@ async fn start_create(
                 .context(|| format!("creating cluster {}", p.cluster_name))
         },
     )
-    .await?;
+    .await;
+    let (cluster, adopted) = match created {
+        Ok(found) => found,
+        Err(HandlerError::Api { source, .. }) if source.kind == ErrorKind::InvalidState => {
+            tracing::warn!(error = %source, "cluster creation refused for now; trying again at the next poll");
+            return wait(Phase::CreateLater, exclude.unwrap_or_default());
+        }
+        Err(e) => return Err(e),
+    };
     let id = required(&cluster, "cluster_id", "creating a cluster")?;
     if starts(p) {
         tracing::info!(cluster_id = %id, adopted, "cluster starting");
@@ -506,6 +520,10 @@ fn had_started(c: &Value) -> bool {
 /// One poll of a long operation.
 async fn poll(ctx: &Ctx, request: &Request, p: &Props, progress: Value) -> StepResult {
     let Progress { phase, cluster_id } = read_progress(progress)?;
+    if phase == Phase::CreateLater {
+        let replacing = Some(cluster_id.as_str()).filter(|id| !id.is_empty());
+        return start_create(ctx, request, p, replacing).await;
+    }
     if phase == Phase::Edit {
         // An edit refused as busy may have been applied already (its first answer was lost and
         // the retry found the cluster restarting): re-sending it would restart the cluster again.
@@ -719,6 +737,7 @@ mod tests {
             (Phase::TerminateForEdit, "terminate_for_edit"),
             (Phase::Edit, "edit"),
             (Phase::Restart, "restart"),
+            (Phase::CreateLater, "create_later"),
         ] {
             assert_eq!(serde_json::to_value(phase).unwrap(), json!(name));
             assert_eq!(serde_json::from_value::<Phase>(json!(name)).unwrap(), phase);

@@ -35,6 +35,13 @@
 //!   does: the Terraform provider suppresses exactly these diffs between what it sent and what
 //!   it reads back (`DataSecurityModeDiffSuppressFunc`, `clusters/resource_cluster.go`); the
 //!   names are aliases per databricks-sdk-py 0.167 `service/compute.py`, `DataSecurityMode`.
+//! - For [`FakeConfig::compute_blocked_after_update`](super::FakeConfig::compute_blocked_after_update)
+//!   after a workspace PATCH, `create`, `start` and an `edit` of a running cluster (which
+//!   restarts it) answer 400 `INVALID_STATE` ([`compute_blocked`]): "After the workspace has
+//!   been updated, you cannot use or create clusters for another 20 minutes" (the Update comment
+//!   of WorkspacesService, databricks-sdk-go `service/provisioning/interface.go`, commit
+//!   09c6382686567da37b34f1fe2b9f7bbf7d683ed5). The code and wording of the refusal are
+//!   **\[unverified\]**: no public copy of the body was found.
 //! - `list` (API 2.1) pages: `page_size` (default
 //!   [`FakeConfig::cluster_list_page_size`](super::FakeConfig::cluster_list_page_size)),
 //!   `page_token` from the previous page's `next_page_token` (absent on the last page),
@@ -506,6 +513,7 @@ async fn create(State(inner): State<Shared>, body: Bytes) -> Response {
     run(|| {
         let mut store = inner.store();
         validate_spec(&inner, &store, &spec)?;
+        compute_blocked(&inner, &store)?;
         let digits = store.numeric_id(6);
         let id = format!("0619-{digits:06}-{}", store.hex(8));
         let mut body = stored(&spec);
@@ -527,6 +535,17 @@ async fn create(State(inner): State<Shared>, body: Bytes) -> Response {
         store.clusters.push(rec);
         Ok(json!({"cluster_id": id}))
     })
+}
+
+/// The refusal of classic compute while a workspace update settles (module docs; wording
+/// **\[unverified\]**).
+fn compute_blocked(inner: &Inner, store: &Store) -> Result<(), ApiError> {
+    match store.compute_blocked_by_update(inner.config.compute_blocked_after_update) {
+        Some(workspace_id) => Err(ApiError::invalid_state(format!(
+            "Workspace {workspace_id} was updated recently: clusters cannot be created or started until the update has settled"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// The index of the cluster named by `cluster_id` in a body.
@@ -580,6 +599,10 @@ async fn edit(State(inner): State<Shared>, body: Bytes) -> Response {
             )));
         }
         validate_spec(&inner, &store, &spec)?;
+        if state == "RUNNING" {
+            // The edit restarts it: compute again.
+            compute_blocked(&inner, &store)?;
+        }
         let old = store.clusters[idx].body.clone();
         // first_on_demand "cannot currently be mutated over the lifetime of a cluster"
         // (databricks-sdk-py 0.167 `AwsAttributes.first_on_demand`; the Clusters API
@@ -695,6 +718,7 @@ async fn start(State(inner): State<Shared>, body: Bytes) -> Response {
         let body = parse_body(&body)?;
         let mut store = inner.store();
         let idx = find(&store, &body)?;
+        compute_blocked(&inner, &store)?;
         let rec = &mut store.clusters[idx];
         if rec.state() != "TERMINATED" {
             return Err(ApiError::invalid_state(format!(

@@ -12,7 +12,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
-use testkit::databricks::{FakeConfig, FakeDatabricks, Faults};
+use testkit::databricks::{FakeConfig, FakeDatabricks, Faults, Propagation};
 
 /// Applies one control request of the script to the fake.
 fn control(fake_faults: &Faults, revoke: &dyn Fn(), request: &Value) -> Result<(), String> {
@@ -40,7 +40,18 @@ fn control(fake_faults: &Faults, revoke: &dyn Fn(), request: &Value) -> Result<(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_databricks_sdk_for_python_drives_every_call_of_the_provider_against_the_fake() {
-    let fake = std::sync::Arc::new(FakeDatabricks::start(FakeConfig::default()).await);
+    let fake = std::sync::Arc::new(
+        FakeDatabricks::start(FakeConfig {
+            // The IAM propagation races are the provider tests' business (they retry them); here
+            // every call must answer as the SDK expects at once.
+            credentials_propagation: Propagation::NONE,
+            log_delivery_propagation: Propagation::NONE,
+            // The script updates the workspace, then makes clusters at once.
+            compute_blocked_after_update: std::time::Duration::ZERO,
+            ..FakeConfig::default()
+        })
+        .await,
+    );
     let python = testkit::venv_tool("python");
     let script = testkit::workspace_root().join("testkit/python/sdk_contract.py");
     let config = fake.config().clone();

@@ -1,9 +1,11 @@
 //! The provider's classification of Databricks error answers, for the request check of
 //! `scripts/test` (`testkit/python/check_requests.py`), which compares it with the SDK's.
 //!
-//! Reads JSON lines `{"status": 404, "content_type": "application/json", "body": "…"}` on stdin
-//! and prints, for each, one line: the [`ErrorKind`] that
-//! `ApiError::from_response(status, content_type, body)` gives (`NotFound`, `RateLimited`, …).
+//! Reads JSON lines `{"method": "GET", "path": "/api/2.1/clusters/get", "status": 404,
+//! "content_type": "application/json", "body": "…"}` on stdin (`method` and `path` optional) and
+//! prints, for each, one line: the [`ErrorKind`] that `ApiError::from_response_at(endpoint,
+//! status, content_type, body)` gives (`NotFound`, `RateLimited`, …), as the client classifies
+//! the answer of that endpoint.
 //!
 //! ```text
 //! echo '{"status":404,"content_type":"application/json","body":"{}"}' \
@@ -13,7 +15,7 @@
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
-use databricks_provider::client::{ApiError, ErrorKind};
+use databricks_provider::client::{ApiError, Endpoint, ErrorKind};
 
 fn main() -> ExitCode {
     let stdin = std::io::stdin();
@@ -58,5 +60,9 @@ fn classify(line: &str) -> Result<ErrorKind, String> {
             .and_then(serde_json::Value::as_str)
             .ok_or(format!("{key} must be a string"))
     };
-    Ok(ApiError::from_response(status, text("content_type")?, text("body")?).kind)
+    let endpoint = match (text("method"), text("path")) {
+        (Ok(method), Ok(path)) => Some(Endpoint { method, path }),
+        _ => None,
+    };
+    Ok(ApiError::from_response_at(endpoint, status, text("content_type")?, text("body")?).kind)
 }

@@ -483,10 +483,13 @@ def main() -> int:
     answers = []
     for _, _, rec in errs:
         a = rec["error"]
-        key = (a["status"], a["content_type"], a["body"])
+        # The endpoint too: the SDK (and the provider) read some bodies by where they came from
+        # (a missing cluster's 400 is absence only on clusters/get).
+        key = (rec["method"], rec["path"], a["status"], a["content_type"], a["body"])
         if key not in unique:
             unique[key] = len(answers)
-            answers.append({"status": a["status"], "content_type": a["content_type"], "body": a["body"]})
+            answers.append({"method": rec["method"], "path": rec["path"], "status": a["status"],
+                            "content_type": a["content_type"], "body": a["body"]})
     if answers and not args.classifier:
         print(f"check_requests: {len(answers)} distinct error answers were recorded and no --classifier "
               "was given: build it with `cargo build -p databricks-provider --example classify_errors`")
@@ -494,7 +497,7 @@ def main() -> int:
     kinds = provider_kinds(args.classifier, answers) if answers else []
     for file, line, rec in errs:
         a = rec["error"]
-        kind = kinds[unique[(a["status"], a["content_type"], a["body"])]]
+        kind = kinds[unique[(rec["method"], rec["path"], a["status"], a["content_type"], a["body"])]]
         err = sdk_error(rec)
         family = sdk_family(err)
         code = getattr(err, "error_code", "") or ""

@@ -499,17 +499,24 @@ fn default_tags(inner: &Inner, spec: &Value, id: &str) -> Value {
     })
 }
 
-async fn create(State(inner): State<Shared>, body: Bytes) -> Response {
-    let spec = match parse_body(&body) {
-        Ok(s) => s,
-        Err(e) => return refuse(e),
-    };
+/// The spec of a `create` or `edit` body, or the API's refusal of it (a body that does not
+/// parse, no node type, a spec [`check_spec`] refuses).
+fn checked_spec(body: &[u8]) -> Result<Value, Box<Response>> {
+    let spec = parse_body(body).map_err(|e| Box::new(refuse(e)))?;
     if opt_str(&spec, "node_type_id").is_none() && opt_str(&spec, "instance_pool_id").is_none() {
-        return real_errors::get("cluster_missing_node_type_id").response();
+        return Err(Box::new(
+            real_errors::get("cluster_missing_node_type_id").response(),
+        ));
     }
-    if let Err(r) = check_spec(&spec) {
-        return *r;
-    }
+    check_spec(&spec)?;
+    Ok(spec)
+}
+
+async fn create(State(inner): State<Shared>, body: Bytes) -> Response {
+    let spec = match checked_spec(&body) {
+        Ok(s) => s,
+        Err(refusal) => return *refusal,
+    };
     run(|| {
         let mut store = inner.store();
         validate_spec(&inner, &store, &spec)?;
@@ -577,16 +584,10 @@ fn stored(spec: &Value) -> Value {
 }
 
 async fn edit(State(inner): State<Shared>, body: Bytes) -> Response {
-    let spec = match parse_body(&body) {
+    let spec = match checked_spec(&body) {
         Ok(s) => s,
-        Err(e) => return refuse(e),
+        Err(refusal) => return *refusal,
     };
-    if opt_str(&spec, "node_type_id").is_none() && opt_str(&spec, "instance_pool_id").is_none() {
-        return real_errors::get("cluster_missing_node_type_id").response();
-    }
-    if let Err(r) = check_spec(&spec) {
-        return *r;
-    }
     run(|| {
         let mut store = inner.store();
         let idx = find(&store, &spec)?;

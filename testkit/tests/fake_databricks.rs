@@ -1,6 +1,8 @@
 //! The fake Databricks server, driven over real HTTP/1.1 on 127.0.0.1 with a tiny client, and
-//! by the official Databricks SDK for Python (`sdk`).
+//! by the official Databricks SDK for Python (`sdk`); and its request log (`request_log`).
 
+#[path = "fake_databricks/request_log.rs"]
+mod request_log;
 #[path = "fake_databricks/sdk.rs"]
 mod sdk;
 

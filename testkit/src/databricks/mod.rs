@@ -39,7 +39,7 @@ pub mod workspace;
 use std::fs::File;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -121,6 +121,10 @@ pub struct FakeConfig {
     /// 20 minutes); the cluster code reads it with the store's `compute_blocked_by_update`.
     /// Default: 100 ms.
     pub compute_blocked_after_update: Duration,
+    /// The directory this server appends each answered request to, as JSON lines
+    /// ([`RequestRecord`]) in a file of its own. Default: the directory named by
+    /// [`REQUEST_LOG_ENV`], when set.
+    pub request_log: Option<PathBuf>,
 }
 
 /// A non-admin service principal of [`FakeConfig::non_admin_principals`].
@@ -178,6 +182,9 @@ impl Default for FakeConfig {
             workspace_membership_required: false,
             storage_key_change_reverts: false,
             compute_blocked_after_update: Duration::from_millis(100),
+            request_log: std::env::var_os(REQUEST_LOG_ENV)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
         }
     }
 }
@@ -190,7 +197,8 @@ pub(crate) struct Inner {
     pub(crate) faults: Faults,
     store: Mutex<Store>,
     log: Mutex<Vec<RequestRecord>>,
-    /// The request log file under [`REQUEST_LOG_ENV`], appended to as each request is answered.
+    /// The request log file in [`FakeConfig::request_log`], appended to as each request is
+    /// answered.
     log_file: Option<Mutex<File>>,
 }
 
@@ -202,16 +210,16 @@ pub(crate) struct Inner {
 /// (`testkit/python/check_requests.py`).
 pub const REQUEST_LOG_ENV: &str = "CDKRS_DATABRICKS_REQUEST_LOG";
 
-/// Opens this server's request log file, when [`REQUEST_LOG_ENV`] names a directory.
+/// Opens this server's request log file in `dir` ([`FakeConfig::request_log`]).
 ///
 /// # Panics
-/// When the directory or the file cannot be created (the variable asked for a log the run
+/// When the directory or the file cannot be created (the configuration asked for a log the run
 /// cannot keep).
-fn open_request_log() -> Option<Mutex<File>> {
+fn open_request_log(dir: Option<&Path>) -> Option<Mutex<File>> {
     static SERVERS: AtomicUsize = AtomicUsize::new(0);
-    let dir = PathBuf::from(std::env::var_os(REQUEST_LOG_ENV).filter(|v| !v.is_empty())?);
-    std::fs::create_dir_all(&dir)
-        .unwrap_or_else(|e| panic!("{REQUEST_LOG_ENV}: cannot create {}: {e}", dir.display()));
+    let dir = dir?;
+    std::fs::create_dir_all(dir)
+        .unwrap_or_else(|e| panic!("request log: cannot create {}: {e}", dir.display()));
     let program = std::env::current_exe()
         .ok()
         .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
@@ -219,7 +227,7 @@ fn open_request_log() -> Option<Mutex<File>> {
     let n = SERVERS.fetch_add(1, Ordering::Relaxed);
     let path = dir.join(format!("{program}-{}-{n}.jsonl", std::process::id()));
     let file = File::create(&path)
-        .unwrap_or_else(|e| panic!("{REQUEST_LOG_ENV}: cannot create {}: {e}", path.display()));
+        .unwrap_or_else(|e| panic!("request log: cannot create {}: {e}", path.display()));
     Some(Mutex::new(file))
 }
 
@@ -268,13 +276,14 @@ impl FakeDatabricks {
         let addr = listener
             .local_addr()
             .expect("a bound listener has an address");
+        let log_file = open_request_log(config.request_log.as_deref());
         let inner = Arc::new(Inner {
             config,
             base_url: format!("http://{addr}"),
             faults: Faults::default(),
             store: Mutex::new(Store::new()),
             log: Mutex::new(Vec::new()),
-            log_file: open_request_log(),
+            log_file,
         });
         let app = router(Arc::clone(&inner));
         let (tx, rx) = oneshot::channel::<()>();

@@ -1,12 +1,12 @@
-//! The fake's request log (`CDKRS_DATABRICKS_REQUEST_LOG`): one JSON line per answered request,
-//! with the JSON body and, for errors, the answer; nothing secret; nothing lost when a test
-//! drops the server without stopping it. Its own test binary: the variable is process-wide.
+//! The fake's request log (`FakeConfig::request_log`, by default `CDKRS_DATABRICKS_REQUEST_LOG`):
+//! one JSON line per answered request, with the JSON body and, for errors, the answer; nothing
+//! secret; nothing lost when a test drops the server without stopping it.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
 use serde_json::Value;
-use testkit::databricks::{FakeConfig, FakeDatabricks, Propagation, REQUEST_LOG_ENV};
+use testkit::databricks::{FakeConfig, FakeDatabricks, Propagation};
 
 /// One HTTP/1.1 exchange on a fresh connection; the status and the body.
 fn send(addr: std::net::SocketAddr, head: &str, body: &str) -> (u16, String) {
@@ -32,9 +32,8 @@ async fn every_request_is_logged_with_its_body_and_error_answer_and_no_secret_ev
 ) {
     let dir = std::env::temp_dir().join(format!("cdkrs-request-log-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    // The only test of this binary: no other thread reads the environment meanwhile.
-    std::env::set_var(REQUEST_LOG_ENV, &dir);
     let fake = FakeDatabricks::start(FakeConfig {
+        request_log: Some(dir.clone()),
         // The IAM propagation races are the provider tests' business (they retry them); here
         // every call must answer as the SDK expects at once.
         credentials_propagation: Propagation::NONE,

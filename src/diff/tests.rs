@@ -332,6 +332,27 @@ fn replacing_or_removing_the_workspace_warns_that_it_and_its_contents_are_delete
 }
 
 #[test]
+fn renaming_the_workspace_in_the_config_says_replace_and_that_its_contents_are_deleted() {
+    // The workspace's own published list (the provider's), read from the synthesized template:
+    // the account API cannot rename a workspace, so the provider makes a new one.
+    let diff = diff_config(|c| c.databricks.workspace.name = "renamed-workspace".into());
+    let ws = resource(&diff, "DatabricksWorkspace");
+    assert_eq!(ws.replacement, Replacement::Always);
+    assert_eq!(
+        property(ws, "Properties.WorkspaceName").replacement,
+        Replacement::Always
+    );
+    let warning = cdkrs_constructs::databricks::WORKSPACE_REPLACEMENT_WARNING;
+    let text = diff.render_text(STACK, false);
+    assert!(
+        text.contains("[~] Custom::DatabricksWorkspace DatabricksWorkspace (replace)"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("replaced: {warning}")), "{text}");
+    assert!(!text.contains("may replace"), "{text}");
+}
+
+#[test]
 fn a_custom_type_that_publishes_nothing_may_be_replaced() {
     let old = json!({"Resources": {"W": {"Type": "Custom::Widget", "Properties": {"ServiceToken": "arn", "Size": 1}}}});
     let mut new = old.clone();

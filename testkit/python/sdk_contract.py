@@ -371,7 +371,7 @@ def instance_profiles(env: Env, w: WorkspaceClient) -> None:
 
 
 def workspace_files(env: Env, w: WorkspaceClient) -> None:
-    """Workspace files: mkdirs, import, get-status, export, delete (handlers/workspace_file.rs)."""
+    """Workspace files: mkdirs, import, get-status, export, permissions, delete (handlers/workspace_file.rs)."""
     w.workspace.mkdirs("/cdkrs/sdk")
     content = base64.b64encode(b"#!/bin/bash\necho sdk\n").decode()
     w.workspace.import_("/cdkrs/sdk/init.sh", content=content, format=workspace.ImportFormat.AUTO, overwrite=True)
@@ -382,6 +382,32 @@ def workspace_files(env: Env, w: WorkspaceClient) -> None:
     survives(last_raw("GET", "/workspace/export"), workspace.ExportResponse, "GET workspace/export")
     raises(errors.ResourceAlreadyExists, "workspace/import over a file without overwrite",
            lambda: w.workspace.import_("/cdkrs/sdk/init.sh", content=content, format=workspace.ImportFormat.AUTO))
+    # The file's permissions, as the provider sets and checks them (only admins may change an
+    # init script): PUT, GET, PATCH of the folder, and the levels (Permissions API).
+    file_id = str(w.workspace.get_status("/cdkrs/sdk/init.sh").object_id)
+    folder_id = str(w.workspace.get_status("/cdkrs/sdk").object_id)
+    acl = [
+        workspace.WorkspaceObjectAccessControlRequest(
+            group_name="admins", permission_level=workspace.WorkspaceObjectPermissionLevel.CAN_MANAGE),
+        workspace.WorkspaceObjectAccessControlRequest(
+            group_name="users", permission_level=workspace.WorkspaceObjectPermissionLevel.CAN_READ),
+    ]
+    w.workspace.set_permissions("files", file_id, access_control_list=acl)
+    survives(last_raw("PUT", "/permissions/files/"), workspace.WorkspaceObjectPermissions, "PUT permissions/files")
+    got = w.workspace.get_permissions("files", file_id)
+    survives(last_raw("GET", "/permissions/files/"), workspace.WorkspaceObjectPermissions, "GET permissions/files")
+    levels = {(a.group_name, p.permission_level) for a in got.access_control_list or []
+              for p in a.all_permissions or [] if not p.inherited}
+    expect(("users", workspace.WorkspaceObjectPermissionLevel.CAN_READ) in levels,
+           f"GET permissions/files lacks the direct users CAN_READ grant: {levels}")
+    w.workspace.update_permissions("directories", folder_id, access_control_list=acl[:1])
+    survives(last_raw("PATCH", "/permissions/directories/"), workspace.WorkspaceObjectPermissions,
+             "PATCH permissions/directories")
+    w.workspace.get_permission_levels("files", file_id)
+    survives(last_raw("GET", "/permissionLevels"), workspace.GetWorkspaceObjectPermissionLevelsResponse,
+             "GET permissions/files/…/permissionLevels")
+    raises(errors.NotFound, "GET permissions of a file that does not exist",
+           lambda: w.workspace.get_permissions("files", "999999999"))
     w.workspace.delete("/cdkrs/sdk/init.sh")
     raises(errors.NotFound, "workspace/get-status of a deleted file",
            lambda: w.workspace.get_status("/cdkrs/sdk/init.sh"))

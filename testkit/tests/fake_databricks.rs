@@ -2401,11 +2401,13 @@ async fn a_workspace_patch_waits_for_classic_compute_and_blocks_compute_after() 
     assert_eq!(cluster.status, 200, "{}", cluster.text());
     let cluster_id = cluster.json()["cluster_id"].as_str().unwrap().to_owned();
     let tags = json!({"custom_tags": {"a": "1"}});
-    assert_error(
-        &c.patch(&path, tags.clone()).await,
-        400,
-        "INVALID_STATE",
-        "Please terminate all pool & cluster EC2 instances in your workspace subnets",
+    // The account API's plain-text "CODE: message" body (fixture `workspace_update_compute_running`).
+    let refused = c.patch(&path, tags.clone()).await;
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    assert_eq!(refused.header("content-type"), Some("text/plain"));
+    assert_eq!(
+        refused.text().trim_end(),
+        "INVALID_STATE: Please terminate all pool & cluster EC2 instances in your workspace subnets before attempting to update the workspace."
     );
     w.post(
         "/api/2.1/clusters/delete",

@@ -829,8 +829,9 @@ fn patch_workspace_inner(
         // "To update a running workspace, you must first stop all running compute resources in
         // the workspace's VPC in the classic data plane" (the account API's update-workspace
         // documentation, https://docs.databricks.com/api/workspaces/v1/update-workspace-public.md);
-        // the real refusal is the fixture `workspace_update_compute_running`
-        // (terraform-provider-databricks issue 4491).
+        // the real refusal is the fixture `workspace_update_compute_running`: a plain-text
+        // "INVALID_STATE: …" body, like the account API's other refusals (terraform-provider-
+        // databricks issue 4491; the fixture's source says how the shape and status are known).
         return Err(real_errors::get("workspace_update_compute_running")
             .response()
             .into());

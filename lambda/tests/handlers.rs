@@ -5,6 +5,8 @@
 //! The harness is in `common/mod.rs` (shared with `fault_matrix.rs`).
 
 mod common;
+#[path = "handlers/real_error_bodies.rs"]
+mod real_error_bodies;
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};

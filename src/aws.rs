@@ -234,6 +234,10 @@ pub mod errors {
                     "ExpiredToken" | "ExpiredTokenException" => {
                         Some(Problem::CredentialsExpired { code })
                     }
+                    // The answer to an unknown or deactivated key, and to any key in an opt-in
+                    // region the account has not enabled ("the AWS Region you're using must be
+                    // enabled": https://repost.aws/knowledge-center/iam-credentials-token,
+                    // https://blog.leapp.cloud/how-to-fix-aws-invalidclienttokenid-the-security-token-included-in-the-request-is-invalid).
                     "InvalidClientTokenId"
                     | "UnrecognizedClientException"
                     | "InvalidAccessKeyId" => Some(Problem::KeyRejected { code }),

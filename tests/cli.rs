@@ -661,3 +661,60 @@ fn issue_11_an_unreachable_endpoint_is_one_line_naming_it() {
     );
     assert!(!line.contains("DispatchFailure"), "{line}");
 }
+
+/// An endpoint that answers every request with CloudFormation's refusal of the access key (as
+/// AWS does for a deactivated key, or any key in an opt-in region the account has not enabled).
+fn refusing_endpoint() -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut length = 0;
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let answer =
+                "<ErrorResponse xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\">\
+                <Error><Type>Sender</Type><Code>InvalidClientTokenId</Code><Message>The security \
+                token included in the request is invalid.</Message></Error><RequestId>1</RequestId>\
+                </ErrorResponse>";
+            let _ = write!(
+                reader.get_mut(),
+                "HTTP/1.1 403 Forbidden\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    url
+}
+
+/// A key AWS does not know in the region (a wrong key, or an opt-in region not enabled): one
+/// line naming where and both fixes; it used to be the bare service message.
+#[test]
+fn issue_11_a_refused_key_or_region_names_the_region_and_the_fix() {
+    let home = scratch("refused-key");
+    let endpoint = refusing_endpoint();
+    let out = aws_user(&home)
+        .args(["status", "--endpoint-url", &endpoint])
+        .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .output()
+        .expect("cdkrs runs");
+    assert_eq!(out.status.code(), Some(1));
+    let line = one_line(&out);
+    assert!(
+        line.contains(&format!(
+            "{endpoint} does not know the access key (InvalidClientTokenId)"
+        )) && line.contains("enable eu-west-1 for the account"),
+        "{line}"
+    );
+}

@@ -1,7 +1,9 @@
 //! The CLI driven as a process: version, help, usage errors, synth, validate, schema.
 
+use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 fn cdkrs_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cdkrs"))
@@ -367,7 +369,7 @@ fn profile_flag_reaches_the_credential_chain() {
     let missing = run("nope");
     assert_eq!(missing.status.code(), Some(1));
     assert!(
-        stderr(&missing).contains("profile `nope` was not defined"),
+        stderr(&missing).contains("no AWS credentials from profile `nope`"),
         "{}",
         stderr(&missing)
     );
@@ -375,7 +377,344 @@ fn profile_flag_reaches_the_credential_chain() {
     assert_eq!(team.status.code(), Some(1));
     let err = stderr(&team);
     assert!(
-        !err.contains("was not defined") && err.contains("Connection refused"),
+        !err.contains("profile `team`") && err.contains("cannot reach http://127.0.0.1:9"),
         "{err}"
+    );
+}
+
+/// The write end of a pipe whose reader has already gone: the first write fails with EPIPE.
+/// (The reader is the stdin of a `true` that has exited.)
+fn closed_pipe() -> Stdio {
+    let mut reader = Command::new("true")
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("true runs");
+    let writer = reader.stdin.take().expect("piped stdin");
+    reader.wait().expect("true exits");
+    Stdio::from(writer)
+}
+
+/// `/dev/full`: every write fails with ENOSPC, as on a full disk.
+fn full_disk() -> Stdio {
+    Stdio::from(File::create("/dev/full").expect("/dev/full (Linux)"))
+}
+
+fn cdkrs_to(stdout: Stdio, dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cdkrs"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(stdout)
+        .output()
+        .expect("the cdkrs binary runs")
+}
+
+/// `cdkrs synth --stdout | head -c 16`: the reader takes a few bytes and goes away while the
+/// template (far more than a pipe's 64 KiB buffer) is still being written. The command ends
+/// quietly with 0, as ripgrep does; it used to panic ("failed printing to stdout", exit 101).
+#[test]
+fn issue_11_synth_to_a_pipe_closed_early_ends_quietly_with_0() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cdkrs"))
+        .args(["synth", "--stdout"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cdkrs runs");
+    let mut head = [0u8; 16];
+    child
+        .stdout
+        .take()
+        .expect("piped stdout")
+        .read_exact(&mut head)
+        .expect("the template starts");
+    // The pipe's reader is dropped here.
+    let out = child.wait_with_output().expect("cdkrs ends");
+    assert!(head.starts_with(b"{"), "{head:?}");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+}
+
+/// Every command that prints goes through the one stdout writer: a reader gone before the first
+/// byte is no failure and no panic.
+#[test]
+fn issue_11_every_printing_command_ends_quietly_on_a_closed_pipe() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = scratch("closed-pipe");
+    let out_dir = dir.join("out");
+    for args in [
+        vec!["synth", "--stdout"],
+        vec!["synth", "--out", out_dir.to_str().unwrap()],
+        vec!["types"],
+        vec!["schema"],
+        vec!["validate"],
+    ] {
+        let out = cdkrs_to(closed_pipe(), root, &args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out), "", "{args:?}");
+    }
+}
+
+/// A closed pipe ends the output, not the answer: `cdkrs diff | head` still exits 1 when the
+/// templates differ (CI with `pipefail` relies on it), and 0 when they do not.
+#[test]
+fn issue_11_diff_to_a_closed_pipe_keeps_its_exit_code() {
+    let dir = scratch("diff-closed-pipe");
+    std::fs::write(dir.join("empty.json"), "{}").unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let differs = cdkrs_to(
+        closed_pipe(),
+        root,
+        &[
+            "diff",
+            "--against",
+            dir.join("empty.json").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(differs.status.code(), Some(1), "{}", stderr(&differs));
+    assert_eq!(stderr(&differs), "");
+    let same = cdkrs_to(
+        closed_pipe(),
+        root,
+        &["diff", "--against", "snapshots/environment_default.snap"],
+    );
+    assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
+}
+
+/// A full disk is one error line naming stdout, and exit 1 (2 for `diff`, whose 1 means
+/// "different"); it used to panic with exit 101.
+#[test]
+fn issue_11_a_full_disk_on_stdout_is_one_line_and_exit_1() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for args in [vec!["synth", "--stdout"], vec!["validate"], vec!["types"]] {
+        let out = cdkrs_to(full_disk(), root, &args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert_eq!(
+            stderr(&out),
+            "error: writing to stdout: No space left on device (os error 28)\n",
+            "{args:?}"
+        );
+    }
+    let out = cdkrs_to(
+        full_disk(),
+        root,
+        &["diff", "--against", "snapshots/environment_default.snap"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "error: writing to stdout: No space left on device (os error 28)\n"
+    );
+}
+
+/// A full disk under `synth --out` names the file it could not write. (The template file is a
+/// link to /dev/full.)
+#[test]
+fn issue_11_a_full_disk_under_synth_out_names_the_file() {
+    let dir = scratch("full-disk-out");
+    std::os::unix::fs::symlink("/dev/full", dir.join("cm-vpc-databricks.template.json"))
+        .expect("symlink");
+    let out = cdkrs_in(&dir, &["synth", "--out", "."]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "error: writing ./cm-vpc-databricks.template.json: No space left on device (os error 28)\n"
+    );
+}
+
+/// `cdkrs` as a user without any AWS credentials: an empty HOME, no AWS_* variable (keys,
+/// profile, session token, web identity, container credentials, config files), no instance
+/// metadata, one attempt per call.
+fn aws_user(home: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cdkrs"));
+    cmd.current_dir(home).env("HOME", home);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("AWS_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_MAX_ATTEMPTS", "1");
+    cmd
+}
+
+/// An endpoint where nothing listens: a port bound, then released.
+fn closed_port() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+/// One line on stderr, returned without its newline.
+fn one_line(out: &Output) -> String {
+    let err = stderr(out);
+    assert_eq!(err.lines().count(), 1, "not one line:\n{err}");
+    err.trim_end().to_owned()
+}
+
+/// Without credentials, an AWS command says so in one line with the ways to set them; it used
+/// to print the SDK's ~900-character report (every provider tried, then its debug form).
+#[test]
+fn issue_11_without_credentials_one_line_says_how_to_set_them() {
+    let home = scratch("no-credentials");
+    let endpoint = closed_port();
+    let out = aws_user(&home)
+        .args(["status", "--endpoint-url", &endpoint])
+        .output()
+        .expect("cdkrs runs");
+    assert_eq!(out.status.code(), Some(1));
+    let line = one_line(&out);
+    assert!(
+        line.contains("no AWS credentials")
+            && line.contains("aws configure")
+            && line.contains("AWS_PROFILE")
+            && line.contains("AWS_ACCESS_KEY_ID"),
+        "{line}"
+    );
+    assert!(line.len() < 200, "{} characters: {line}", line.len());
+    // `diff` against the deployed stack fails the same way, with its own exit code.
+    let out = aws_user(&home)
+        .args(["diff", "--endpoint-url", &endpoint])
+        .output()
+        .expect("cdkrs runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(one_line(&out).contains("no AWS credentials found"));
+}
+
+/// `-v` adds the SDK's whole report after the line.
+#[test]
+fn issue_11_verbose_adds_the_sdks_report() {
+    let home = scratch("verbose");
+    let out = aws_user(&home)
+        .args(["status", "-v", "--endpoint-url", &closed_port()])
+        .output()
+        .expect("cdkrs runs");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    let mut lines = err.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap_or_default()
+            .contains("no AWS credentials found"),
+        "{err}"
+    );
+    assert!(
+        lines.next().unwrap_or_default().starts_with("detail: ") && err.contains("DispatchFailure"),
+        "{err}"
+    );
+}
+
+/// An SSO profile whose cached token has expired (no refresh token): one line naming the login
+/// command for that profile. The SDK decides this offline, from the token cache.
+#[test]
+fn issue_11_an_expired_sso_token_says_aws_sso_login() {
+    let home = scratch("sso-expired");
+    std::fs::create_dir_all(home.join(".aws/sso/cache")).unwrap();
+    std::fs::write(
+        home.join(".aws/config"),
+        "[profile dev]\nsso_session = cdkrs\nsso_account_id = 111111111111\n\
+         sso_role_name = Admin\nregion = eu-west-1\n\n[sso-session cdkrs]\n\
+         sso_start_url = https://example.awsapps.com/start\nsso_region = eu-west-1\n",
+    )
+    .unwrap();
+    // The cache file is named after the SHA-1 of the session name: `printf cdkrs | sha1sum`.
+    std::fs::write(
+        home.join(".aws/sso/cache/007a68729b162a6249fd77bec0e397ba9435d176.json"),
+        r#"{"accessToken":"old","expiresAt":"2020-01-01T00:00:00Z","region":"eu-west-1","startUrl":"https://example.awsapps.com/start"}"#,
+    )
+    .unwrap();
+    let out = aws_user(&home)
+        .args([
+            "status",
+            "--profile",
+            "dev",
+            "--endpoint-url",
+            &closed_port(),
+        ])
+        .output()
+        .expect("cdkrs runs");
+    assert_eq!(out.status.code(), Some(1));
+    let line = one_line(&out);
+    assert!(
+        line.contains("SSO session has expired") && line.contains("`aws sso login --profile dev`"),
+        "{line}"
+    );
+}
+
+/// With credentials but nothing listening: one line naming the endpoint it could not reach.
+#[test]
+fn issue_11_an_unreachable_endpoint_is_one_line_naming_it() {
+    let home = scratch("unreachable");
+    let endpoint = closed_port();
+    let out = aws_user(&home)
+        .args(["status", "--endpoint-url", &endpoint])
+        .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .output()
+        .expect("cdkrs runs");
+    assert_eq!(out.status.code(), Some(1));
+    let line = one_line(&out);
+    assert!(
+        line.contains(&format!("cannot reach {endpoint}")) && line.contains("--endpoint-url"),
+        "{line}"
+    );
+    assert!(!line.contains("DispatchFailure"), "{line}");
+}
+
+/// An endpoint that answers every request with CloudFormation's refusal of the access key (as
+/// AWS does for a deactivated key, or any key in an opt-in region the account has not enabled).
+fn refusing_endpoint() -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut length = 0;
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let answer =
+                "<ErrorResponse xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\">\
+                <Error><Type>Sender</Type><Code>InvalidClientTokenId</Code><Message>The security \
+                token included in the request is invalid.</Message></Error><RequestId>1</RequestId>\
+                </ErrorResponse>";
+            let _ = write!(
+                reader.get_mut(),
+                "HTTP/1.1 403 Forbidden\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    url
+}
+
+/// A key AWS does not know in the region (a wrong key, or an opt-in region not enabled): one
+/// line naming where and both fixes; it used to be the bare service message.
+#[test]
+fn issue_11_a_refused_key_or_region_names_the_region_and_the_fix() {
+    let home = scratch("refused-key");
+    let endpoint = refusing_endpoint();
+    let out = aws_user(&home)
+        .args(["status", "--endpoint-url", &endpoint])
+        .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .output()
+        .expect("cdkrs runs");
+    assert_eq!(out.status.code(), Some(1));
+    let line = one_line(&out);
+    assert!(
+        line.contains(&format!(
+            "{endpoint} does not know the access key (InvalidClientTokenId)"
+        )) && line.contains("enable eu-west-1 for the account"),
+        "{line}"
     );
 }

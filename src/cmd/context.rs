@@ -27,9 +27,13 @@ impl Context {
         let config = config.load()?;
         let region = aws.resolve_region(config.region().name)?;
         let sdk = aws.sdk_config(&region).await;
+        let clients = Clients {
+            profile: aws.selected_profile(),
+            ..Clients::new(&sdk)
+        };
         Ok(Context {
             config,
-            clients: Counting::new(Clients::new(&sdk)),
+            clients: Counting::new(clients),
             started,
         })
     }

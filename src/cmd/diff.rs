@@ -12,7 +12,7 @@ use cdkrs_stacks::environment::{self, parameters};
 use serde_json::Value;
 
 use super::context::Context;
-use super::{block_on, synthesize, ConfigArg, Failure};
+use super::{block_on, stdout, synthesize, ConfigArg, Failure};
 
 /// Output format of the diff.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -137,10 +137,9 @@ fn compare(args: Args) -> Result<(), Failure> {
             .context("serializing the diff")
             .map_err(Failure::Trouble)?,
     };
-    print!("{text}");
-    if !text.ends_with('\n') {
-        println!();
-    }
+    let newline = if text.ends_with('\n') { "" } else { "\n" };
+    // A full disk is trouble (exit 2: 1 always means "different").
+    stdout::print(&format!("{text}{newline}")).map_err(Failure::Trouble)?;
     if diff.is_empty() {
         Ok(())
     } else {

@@ -9,6 +9,7 @@ mod diff;
 mod schema;
 mod sleep;
 mod status;
+pub mod stdout;
 mod synth;
 mod types;
 mod validate;
@@ -26,6 +27,17 @@ use clap::{Args, Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// On failure, also print the AWS SDK's full report of the error (by default: one line
+    /// saying what is missing and how to fix it).
+    #[arg(long, short = 'v', global = true)]
+    verbose: bool,
+}
+
+impl Cli {
+    /// `-v`/`--verbose`.
+    pub fn verbose(&self) -> bool {
+        self.verbose
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -121,13 +133,11 @@ pub fn print_result<T: std::fmt::Display + serde::Serialize>(
     result: &T,
 ) -> anyhow::Result<()> {
     match format {
-        OutputFormat::Text => print!("{result}"),
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(result).context("serializing the result")?
+        OutputFormat::Text => stdout::print(&result.to_string()),
+        OutputFormat::Json => stdout::println(
+            &serde_json::to_string_pretty(result).context("serializing the result")?,
         ),
     }
-    Ok(())
 }
 
 /// Runs an async command on a single-threaded runtime (the engine waits on the network, one

@@ -2,11 +2,11 @@
 
 use cdkrs_stacks::config::Config;
 
-use super::Failure;
+use super::{stdout, Failure};
 
 pub fn run() -> Result<(), Failure> {
     let schema = serde_json::to_string_pretty(&Config::json_schema())
         .map_err(|e| Failure::Other(e.into()))?;
-    println!("{schema}");
+    stdout::println(&schema)?;
     Ok(())
 }

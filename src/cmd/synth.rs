@@ -9,7 +9,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::deploy::DEFAULT_PROVIDER_ZIP;
-use super::{synthesize, ConfigArg, Failure};
+use super::{stdout, synthesize, ConfigArg, Failure};
 
 /// Template file format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -86,7 +86,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         Format::Yaml => (template.to_yaml(), "yaml"),
     };
     if args.stdout {
-        print!("{body}");
+        stdout::print(&body)?;
         return Ok(());
     }
     std::fs::create_dir_all(&args.out)
@@ -141,11 +141,11 @@ pub fn run(args: Args) -> Result<(), Failure> {
     manifest_text.push('\n');
     std::fs::write(&manifest_path, manifest_text)
         .with_context(|| format!("writing {}", manifest_path.display()))?;
-    println!(
+    stdout::println(&format!(
         "{}: {} resources -> {}",
         stack.name(),
         template.resource_ids().len(),
         path.display()
-    );
+    ))?;
     Ok(())
 }

@@ -1,10 +1,12 @@
 //! `cdkrs types`: the generated L1 resource types.
 
-use super::Failure;
+use super::{stdout, Failure};
 
 pub fn run() -> Result<(), Failure> {
-    for meta in cdkrs_constructs::generated::ALL_META {
-        println!("{}", meta.type_name);
-    }
+    let text: String = cdkrs_constructs::generated::ALL_META
+        .iter()
+        .map(|meta| format!("{}\n", meta.type_name))
+        .collect();
+    stdout::print(&text)?;
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! `cdkrs validate`: checks a config (every rule) without synthesizing.
 
-use super::{ConfigArg, Failure};
+use super::{stdout, ConfigArg, Failure};
 
 /// Arguments of `cdkrs validate`.
 #[derive(Debug, clap::Args)]
@@ -11,10 +11,10 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<(), Failure> {
     let config = args.config.load()?;
-    println!(
+    stdout::println(&format!(
         "config is valid: stack {} in {}",
         config.stack_name(),
         config.region().name
-    );
+    ))?;
     Ok(())
 }

@@ -10,38 +10,48 @@ use super::api::{
     CloudFormation, ObjectStore, ResourceChangeInfo, StackEvent, StackInfo, StackOutput,
     StackResource, TemplateSource,
 };
-use crate::aws::{errors, Clients};
+use crate::aws::errors::{self, AwsError, Target};
+use crate::aws::Clients;
 
-/// An SDK error as one readable line: the service's code and message when it sent them; the
-/// HTTP status and the start of the body when it sent neither (an emulator's HTML 500 page);
-/// else the error chain (connection refused, no credentials, …).
-fn sdk_error<E>(err: SdkError<E, HttpResponse>) -> anyhow::Error
+/// An SDK error as one readable line: what the user must fix when it is theirs (credentials,
+/// network, region: [`errors::problem`]); else the service's code and message when it sent them;
+/// the HTTP status and the start of the body when it sent neither (an emulator's HTML 500 page);
+/// else the error chain. The SDK's full report is kept for `--verbose`.
+fn sdk_error<E>(err: SdkError<E, HttpResponse>, target: Target<'_>) -> anyhow::Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    match (err.code(), err.message()) {
-        (Some(code), Some(message)) => anyhow!("{code}: {message}"),
-        (Some(code), None) => anyhow!("{code}"),
-        _ => match err.raw_response() {
-            Some(raw) => {
-                let body = raw
-                    .body()
-                    .bytes()
-                    .map(String::from_utf8_lossy)
-                    .unwrap_or_default();
-                let text: String = strip_tags(&body)
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                anyhow!(
-                    "the service answered HTTP {} without an error code: {}",
-                    raw.status().as_u16(),
-                    text.chars().take(300).collect::<String>()
-                )
-            }
-            None => anyhow!("{}", DisplayErrorContext(&err)),
-        },
-    }
+    let message = if let Some(problem) = errors::problem(&err) {
+        problem.message(target)
+    } else {
+        match (err.code(), err.message()) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            (Some(code), None) => code.to_owned(),
+            _ => match err.raw_response() {
+                Some(raw) => {
+                    let body = raw
+                        .body()
+                        .bytes()
+                        .map(String::from_utf8_lossy)
+                        .unwrap_or_default();
+                    let text: String = strip_tags(&body)
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    format!(
+                        "the service answered HTTP {} without an error code: {}",
+                        raw.status().as_u16(),
+                        text.chars().take(300).collect::<String>()
+                    )
+                }
+                None => errors::one_line(&err),
+            },
+        }
+    };
+    anyhow::Error::new(AwsError::new(
+        message,
+        DisplayErrorContext(&err).to_string(),
+    ))
 }
 
 /// Drops `<…>` tags from an HTML error page.
@@ -62,12 +72,19 @@ fn strip_tags(html: &str) -> String {
     out
 }
 
+/// The services' names in messages.
+const CFN: &str = "CloudFormation";
+const S3: &str = "S3";
+
 impl CloudFormation for Clients {
     async fn describe_stack(&self, name: &str) -> Result<Option<StackInfo>> {
         let out = match self.cfn.describe_stacks().stack_name(name).send().await {
             Ok(out) => out,
             Err(e) if errors::is_stack_missing(&e) => return Ok(None),
-            Err(e) => return Err(sdk_error(e)).with_context(|| format!("describing stack {name}")),
+            Err(e) => {
+                return Err(sdk_error(e, self.target(CFN)))
+                    .with_context(|| format!("describing stack {name}"))
+            }
         };
         let Some(stack) = out.stacks().first() else {
             return Ok(None);
@@ -111,7 +128,7 @@ impl CloudFormation for Clients {
             .stack_name(name)
             .send()
             .await
-            .map_err(sdk_error)
+            .map_err(|e| sdk_error(e, self.target(CFN)))
             .with_context(|| format!("reading the deployed template of {name}"))?;
         out.template_body()
             .map(str::to_owned)
@@ -148,7 +165,7 @@ impl CloudFormation for Clients {
             if errors::is_already_exists(&e) {
                 anyhow!(AlreadyExists)
             } else {
-                sdk_error(e)
+                sdk_error(e, self.target(CFN))
             }
         })?;
         Ok(ChangeSetCreated {
@@ -169,7 +186,7 @@ impl CloudFormation for Clients {
                 .set_next_token(token.take())
                 .send()
                 .await
-                .map_err(sdk_error)
+                .map_err(|e| sdk_error(e, self.target(CFN)))
                 .with_context(|| format!("describing change set {change_set} of {stack}"))?;
             info.status = out
                 .status()
@@ -205,7 +222,7 @@ impl CloudFormation for Clients {
             .change_set_name(change_set)
             .send()
             .await
-            .map_err(sdk_error)
+            .map_err(|e| sdk_error(e, self.target(CFN)))
             .with_context(|| format!("executing change set {change_set} of {stack}"))?;
         Ok(())
     }
@@ -217,7 +234,7 @@ impl CloudFormation for Clients {
             .change_set_name(change_set)
             .send()
             .await
-            .map_err(sdk_error)
+            .map_err(|e| sdk_error(e, self.target(CFN)))
             .with_context(|| format!("deleting change set {change_set} of {stack}"))?;
         Ok(())
     }
@@ -228,7 +245,7 @@ impl CloudFormation for Clients {
             .stack_name(name)
             .send()
             .await
-            .map_err(sdk_error)
+            .map_err(|e| sdk_error(e, self.target(CFN)))
             .with_context(|| format!("deleting stack {name}"))?;
         Ok(())
     }
@@ -249,7 +266,8 @@ impl CloudFormation for Clients {
                 // The stack is gone (a finished delete): no more events.
                 Err(e) if errors::is_stack_missing(&e) => return Ok(events),
                 Err(e) => {
-                    return Err(sdk_error(e)).with_context(|| format!("reading events of {name}"))
+                    return Err(sdk_error(e, self.target(CFN)))
+                        .with_context(|| format!("reading events of {name}"))
                 }
             };
             for e in out.stack_events() {
@@ -287,7 +305,7 @@ impl CloudFormation for Clients {
                 .set_next_token(token.take())
                 .send()
                 .await
-                .map_err(sdk_error)
+                .map_err(|e| sdk_error(e, self.target(CFN)))
                 .with_context(|| format!("listing the resources of {name}"))?;
             resources.extend(out.stack_resource_summaries().iter().filter_map(|r| {
                 Some(StackResource {
@@ -313,7 +331,8 @@ impl ObjectStore for Clients {
         match self.s3.head_object().bucket(bucket).key(key).send().await {
             Ok(_) => Ok(true),
             Err(e) if errors::is_object_missing(&e) => Ok(false),
-            Err(e) => Err(sdk_error(e)).with_context(|| format!("checking s3://{bucket}/{key}")),
+            Err(e) => Err(sdk_error(e, self.target(S3)))
+                .with_context(|| format!("checking s3://{bucket}/{key}")),
         }
     }
 
@@ -325,7 +344,7 @@ impl ObjectStore for Clients {
             .body(body.into())
             .send()
             .await
-            .map_err(sdk_error)
+            .map_err(|e| sdk_error(e, self.target(S3)))
             .with_context(|| format!("uploading s3://{bucket}/{key}"))?;
         Ok(())
     }

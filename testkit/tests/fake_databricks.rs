@@ -251,6 +251,27 @@ fn acct(fake: &FakeDatabricks, rest: &str) -> String {
 }
 
 /// Creates credentials, storage configuration and network; returns their ids.
+/// Creates a workspace named `tag` in eu-west-1 on fresh prerequisites (credentials, storage
+/// and, when `with_network`, the network), with `extra` fields merged into the body.
+async fn workspace_on_prerequisites(
+    fake: &FakeDatabricks,
+    c: &Client,
+    tag: &str,
+    with_network: bool,
+    extra: Value,
+) -> Resp {
+    let (cred, storage, net) = prerequisites(fake, c, tag).await;
+    let mut body = json!({"workspace_name": tag, "aws_region": "eu-west-1",
+                          "credentials_id": cred, "storage_configuration_id": storage});
+    if with_network {
+        body["network_id"] = json!(net);
+    }
+    if let (Some(body), Value::Object(extra)) = (body.as_object_mut(), extra) {
+        body.extend(extra);
+    }
+    c.post(&acct(fake, "workspaces"), body).await
+}
+
 async fn prerequisites(fake: &FakeDatabricks, c: &Client, tag: &str) -> (String, String, String) {
     let cred = c
         .post(
@@ -2351,14 +2372,9 @@ async fn the_default_account_has_a_deployment_name_prefix() {
         ..real_config()
     })
     .await;
-    let (cred, storage, _) = prerequisites(&fake, &c, "pfx").await;
-    let ws = c
-        .post(
-            &acct(&fake, "workspaces"),
-            json!({"workspace_name": "p", "deployment_name": "prod", "aws_region": "eu-west-1",
-                   "credentials_id": cred, "storage_configuration_id": storage}),
-        )
-        .await;
+    let ws =
+        workspace_on_prerequisites(&fake, &c, "pfx", false, json!({"deployment_name": "prod"}))
+            .await;
     assert_eq!(ws.status, 200, "{}", ws.text());
     assert_eq!(ws.json()["deployment_name"], "acme-prod");
     fake.stop().await;
@@ -2373,13 +2389,7 @@ async fn a_workspace_patch_waits_for_classic_compute_and_blocks_compute_after() 
         ..real_config()
     })
     .await;
-    let (cred, storage, net) = prerequisites(&fake, &c, "pa").await;
-    let created = c
-        .post(
-            &acct(&fake, "workspaces"),
-            json!({"workspace_name": "pa", "aws_region": "eu-west-1", "network_id": net,
-                   "credentials_id": cred, "storage_configuration_id": storage}),
-        )
+    let created = workspace_on_prerequisites(&fake, &c, "pa", true, json!({}))
         .await
         .json();
     let path = acct(
@@ -2451,13 +2461,7 @@ async fn an_unsupported_permission_is_silently_ignored_and_drops_the_principal()
         ..real_config()
     })
     .await;
-    let (cred, storage, _) = prerequisites(&fake, &c, "pv").await;
-    let ws = c
-        .post(
-            &acct(&fake, "workspaces"),
-            json!({"workspace_name": "pv", "aws_region": "eu-west-1",
-                   "credentials_id": cred, "storage_configuration_id": storage}),
-        )
+    let ws = workspace_on_prerequisites(&fake, &c, "pv", false, json!({}))
         .await
         .json();
     let path = acct(
@@ -2517,14 +2521,7 @@ async fn a_workspace_token_only_for_a_member_of_a_workspace() {
         base: fake.base_url().to_owned(),
         token: Some(token(&fake, &fake.account_token_url()).await),
     };
-    let (cred, storage, _) = prerequisites(&fake, &c, "mb").await;
-    let ws = c
-        .post(
-            &acct(&fake, "workspaces"),
-            json!({"workspace_name": "mb", "aws_region": "eu-west-1",
-                   "credentials_id": cred, "storage_configuration_id": storage}),
-        )
-        .await;
+    let ws = workspace_on_prerequisites(&fake, &c, "mb", false, json!({})).await;
     assert_eq!(ws.status, 200, "{}", ws.text());
     assert_eq!(ask().await.status, 200);
     fake.stop().await;

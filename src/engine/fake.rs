@@ -164,11 +164,18 @@ impl CloudFormation for FakeCloud {
     async fn get_template(&self, name: &str) -> Result<String> {
         self.log(format!("GetTemplate {name}"));
         let name = &self.name_of(name);
-        self.stacks
-            .borrow()
+        let stacks = self.stacks.borrow();
+        let stack = stacks
             .get(name)
-            .map(|s| s.template.clone())
-            .ok_or_else(|| anyhow!("ValidationError: Stack with id {name} does not exist"))
+            .ok_or_else(|| anyhow!("ValidationError: Stack with id {name} does not exist"))?;
+        // A stack under review (created by a CREATE change set that never ran) has no template
+        // yet: CloudFormation refuses GetTemplate for it without a change set name (issue 11
+        // item 3; LocalStack matched that refusal after users met it, localstack/localstack
+        // PR 13139 "validate during get template"). The wording here is ours.
+        if stack.info.status == "REVIEW_IN_PROGRESS" {
+            bail!("ValidationError: Stack {name} is in REVIEW_IN_PROGRESS state and has no template: name a change set");
+        }
+        Ok(stack.template.clone())
     }
 
     async fn create_change_set(&self, r: &ChangeSetRequest) -> Result<ChangeSetCreated> {

@@ -222,8 +222,15 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
                 retained: Vec::new(),
             });
         };
-        let template = self.cfn.get_template(&deployed.id).await?;
-        let template: Value = serde_json::from_str(&template).unwrap_or(Value::Null);
+        // A stack under review (a first deploy declined, or its change set failed) has no
+        // template and no resources: CloudFormation refuses GetTemplate for it, and there is
+        // nothing to list; deleting it removes the stack and its change sets.
+        let template: Value = if classify(Some(&deployed)) == StackState::ReviewInProgress {
+            Value::Null
+        } else {
+            let text = self.cfn.get_template(&deployed.id).await?;
+            serde_json::from_str(&text).unwrap_or(Value::Null)
+        };
         let kept = retained_in(&template);
         let physical = if kept.is_empty() {
             Vec::new()

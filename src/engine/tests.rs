@@ -692,6 +692,23 @@ async fn destroy_failure_names_the_resource_that_blocked_it() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn issue_11_destroy_of_a_stack_under_review_deletes_it_without_asking_for_its_template() {
+    // A first deploy declined leaves the stack in REVIEW_IN_PROGRESS; CloudFormation (and the
+    // fake) refuse GetTemplate for it.
+    let c = cloud().with_stack(ENV, "REVIEW_IN_PROGRESS", "", &[]);
+    let mut ui = RecordingUi::default();
+    let report = destroy(&c, &mut ui, true).await.unwrap();
+    assert!(report.deleted);
+    assert!(report.retained.is_empty());
+    assert!(c.stacks.borrow().get(ENV).is_none());
+    assert!(
+        !c.call_names().iter().any(|n| n.starts_with("GetTemplate")),
+        "{:?}",
+        c.call_names()
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn destroy_of_a_missing_stack_is_not_an_error() {
     let c = cloud();
     let mut ui = RecordingUi::default();

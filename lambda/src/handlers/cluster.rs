@@ -38,8 +38,6 @@
 //! `clusters/resource_cluster.go`), and terminates a cluster it had to start for a library
 //! change once done ("was in TERMINATED state, so terminating it again", same file).
 
-use std::collections::BTreeMap;
-
 use cdkrs_constructs::databricks::{self as db, ClusterAttr, Lenient, Runtime};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -106,11 +104,6 @@ fn finished(cluster_id: &str) -> StepResult {
 /// Whether a cluster may be left starting: `StartOnCreate`, true when absent.
 fn starts(p: &Props) -> bool {
     !matches!(p.start_on_create, Some(Lenient(false)))
-}
-
-/// The tag value of this resource: its ownership mark.
-fn tag_value(request: &Request) -> String {
-    mark::mark(request)
 }
 
 /// The current name of an access mode: the legacy aliases the server echoes
@@ -184,8 +177,7 @@ fn spec(p: &Props, tag: &str) -> Value {
             aws[key] = json!(*v);
         }
     }
-    let mut tags: BTreeMap<String, String> = p.custom_tags.clone().unwrap_or_default();
-    tags.insert(mark::TAG_KEY.to_owned(), tag.to_owned());
+    let tags = mark::tagged(p.custom_tags.as_ref(), tag);
     let mut body = json!({
         "cluster_name": p.cluster_name,
         "spark_version": p.spark_version,
@@ -290,7 +282,7 @@ async fn start_create(
     exclude: Option<&str>,
 ) -> StepResult {
     check(p)?;
-    let tag = tag_value(request);
+    let tag = mark::mark(request);
     let body = spec(p, &tag);
     let url = p.workspace_url.as_str();
     let created = find_or_create(
@@ -378,7 +370,7 @@ async fn gone(ctx: &Ctx, url: &str, id: &str, error: &ApiError) -> bool {
 /// ([`Phase::TerminateForEdit`]) and edited once it is `TERMINATED`.
 async fn edit(ctx: &Ctx, request: &Request, p: &Props, id: &str) -> StepResult {
     check(p)?;
-    let mut body = spec(p, &tag_value(request));
+    let mut body = spec(p, &mark::mark(request));
     if !starts(p) {
         match get(ctx, &p.workspace_url, id).await {
             Ok(c) if text(&c, "state").as_deref() == Some("TERMINATED") => {
@@ -528,7 +520,7 @@ async fn poll(ctx: &Ctx, request: &Request, p: &Props, progress: Value) -> StepR
         // An edit refused as busy may have been applied already (its first answer was lost and
         // the retry found the cluster restarting): re-sending it would restart the cluster again.
         if let Ok(current) = get(ctx, &p.workspace_url, &cluster_id).await {
-            if applied(&current, &spec(p, &tag_value(request))) {
+            if applied(&current, &spec(p, &mark::mark(request))) {
                 tracing::info!(cluster_id = %cluster_id, "edit already applied; waiting for the restart");
                 return wait(Phase::Restart, &cluster_id);
             }
@@ -619,7 +611,7 @@ impl Resource for Cluster {
             tracing::info!(cluster_id = %id, fields = ?replaced, "create-only fields changed; replacing the cluster");
             return start_create(ctx, request, p, Some(id)).await;
         }
-        let tag = tag_value(request);
+        let tag = mark::mark(request);
         if canonical(&spec(p, &tag)) == canonical(&spec(old, &tag)) {
             // The spec Databricks holds is the same; at most `StartOnCreate` changed (a sleep or
             // a wake), which concerns creation only. No call: a sleep or a wake never starts,

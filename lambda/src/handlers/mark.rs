@@ -41,6 +41,17 @@ pub(crate) fn mark(request: &Request) -> String {
     of(&common.stack_id, &common.logical_resource_id)
 }
 
+/// The custom tags `tags` (a resource's declared ones) with the mark under [`TAG_KEY`]: what
+/// the provider sends as `custom_tags` of the objects that have tags (workspaces, clusters).
+pub(crate) fn tagged(
+    tags: Option<&std::collections::BTreeMap<String, String>>,
+    mark: &str,
+) -> std::collections::BTreeMap<String, String> {
+    let mut tags = tags.cloned().unwrap_or_default();
+    tags.insert(TAG_KEY.to_owned(), mark.to_owned());
+    tags
+}
+
 /// The mark of `logical_id` in the stack `stack_id`.
 pub(crate) fn of(stack_id: &str, logical_id: &str) -> String {
     // FNV-1a, 64 bits: an identity, not a secret (nothing here needs to resist forgery: the

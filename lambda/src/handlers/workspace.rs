@@ -106,9 +106,7 @@ fn attributes(ctx: &Ctx, ws: &Value) -> Result<Data, HandlerError> {
 
 /// The custom tags of `p` with the ownership mark.
 fn tags_with_mark(p: &Props, mark: &str) -> Value {
-    let mut tags = p.custom_tags.clone().unwrap_or_default();
-    tags.insert(mark::TAG_KEY.to_owned(), mark.to_owned());
-    json!(tags)
+    json!(mark::tagged(p.custom_tags.as_ref(), mark))
 }
 
 /// The create body for `p`, marked with `mark`.

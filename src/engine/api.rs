@@ -52,13 +52,27 @@ pub struct StackOutput {
     pub description: Option<String>,
 }
 
-/// CREATE for a new stack (or one left in REVIEW_IN_PROGRESS), UPDATE otherwise.
+/// CREATE for a new stack (or one left in REVIEW_IN_PROGRESS), UPDATE otherwise; IMPORT adopts
+/// existing resources (and nothing else).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum ChangeSetKind {
     /// `ChangeSetType: CREATE`.
     Create,
     /// `ChangeSetType: UPDATE`.
     Update,
+    /// `ChangeSetType: IMPORT` with `ResourcesToImport`.
+    Import,
+}
+
+/// One resource an IMPORT change set adopts (`ResourcesToImport`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ResourceToImport {
+    /// `LogicalResourceId` in the template.
+    pub logical_id: String,
+    /// `ResourceType`.
+    pub resource_type: String,
+    /// `ResourceIdentifier`: the type's primary-identifier property and its value.
+    pub identifier: BTreeMap<String, String>,
 }
 
 /// Where the template of a change set comes from.
@@ -96,6 +110,56 @@ pub struct ChangeSetRequest {
     pub parameters: Vec<ParameterValue>,
     /// `Description`.
     pub description: String,
+    /// `ResourcesToImport` (IMPORT change sets only).
+    pub resources_to_import: Vec<ResourceToImport>,
+    /// `RoleARN`: the service role CloudFormation acts as (`None`: the caller's credentials).
+    pub role_arn: Option<String>,
+    /// `Tags` of the stack (CloudFormation propagates them to the resources that take tags).
+    pub tags: BTreeMap<String, String>,
+    /// `ClientToken`: makes a retried CreateChangeSet safe.
+    pub client_token: Option<String>,
+}
+
+impl ChangeSetRequest {
+    /// A request with no import, role, tags or token.
+    pub fn new(
+        stack_name: &str,
+        change_set_name: &str,
+        kind: ChangeSetKind,
+        template: TemplateSource,
+        parameters: Vec<ParameterValue>,
+        description: String,
+    ) -> ChangeSetRequest {
+        ChangeSetRequest {
+            stack_name: stack_name.to_owned(),
+            change_set_name: change_set_name.to_owned(),
+            kind,
+            template,
+            parameters,
+            description,
+            resources_to_import: Vec::new(),
+            role_arn: None,
+            tags: BTreeMap::new(),
+            client_token: None,
+        }
+    }
+}
+
+/// An `ExecuteChangeSet` request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExecuteRequest {
+    /// Stack name or ARN.
+    pub stack: String,
+    /// Change set name.
+    pub change_set: String,
+    /// `DisableRollback`: a failure pauses the stack (CREATE_FAILED / UPDATE_FAILED) instead of
+    /// rolling back.
+    pub disable_rollback: bool,
+    /// `RetainExceptOnCreate`: a rollback deletes the resources this operation created even when
+    /// their DeletionPolicy retains them (so a failed first deploy leaves nothing behind).
+    pub retain_except_on_create: bool,
+    /// `ClientRequestToken`: a retried call is recognised as the same request.
+    pub client_token: Option<String>,
 }
 
 /// What `CreateChangeSet` answers.
@@ -111,6 +175,8 @@ pub struct ChangeSetCreated {
 /// A change set as `DescribeChangeSet` reports it (all pages).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChangeSetInfo {
+    /// `ChangeSetId` (its ARN: a new one each time a change set of the same name is created).
+    pub id: String,
     /// `CREATE_PENDING`, `CREATE_IN_PROGRESS`, `CREATE_COMPLETE`, `FAILED`, …
     pub status: String,
     /// Why it failed (holds "didn't contain changes" for an empty change set).
@@ -188,7 +254,7 @@ pub trait CloudFormation {
     /// `DescribeChangeSet`, all pages.
     async fn describe_change_set(&self, stack: &str, change_set: &str) -> Result<ChangeSetInfo>;
     /// `ExecuteChangeSet`.
-    async fn execute_change_set(&self, stack: &str, change_set: &str) -> Result<()>;
+    async fn execute_change_set(&self, request: &ExecuteRequest) -> Result<()>;
     /// `DeleteChangeSet`.
     async fn delete_change_set(&self, stack: &str, change_set: &str) -> Result<()>;
     /// `DeleteStack`.
@@ -254,9 +320,9 @@ impl<T: CloudFormation> CloudFormation for Counting<T> {
         self.tick();
         self.inner.describe_change_set(stack, change_set).await
     }
-    async fn execute_change_set(&self, stack: &str, change_set: &str) -> Result<()> {
+    async fn execute_change_set(&self, request: &ExecuteRequest) -> Result<()> {
         self.tick();
-        self.inner.execute_change_set(stack, change_set).await
+        self.inner.execute_change_set(request).await
     }
     async fn delete_change_set(&self, stack: &str, change_set: &str) -> Result<()> {
         self.tick();

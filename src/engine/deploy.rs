@@ -9,8 +9,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::api::{
-    AlreadyExists, ChangeSetInfo, ChangeSetKind, ChangeSetRequest, CloudFormation, ObjectStore,
-    ParameterValue, ResourceChangeInfo, StackInfo, StackOutput, TemplateSource,
+    AlreadyExists, ChangeSetInfo, ChangeSetKind, ChangeSetRequest, CloudFormation, ExecuteRequest,
+    ObjectStore, ParameterValue, ResourceChangeInfo, StackInfo, StackOutput, TemplateSource,
 };
 use super::ui::Ui;
 use super::watch::{self, classify, Backoff, StackState, Target};
@@ -113,6 +113,8 @@ pub struct DeployOptions {
     pub execute: bool,
     /// Polling.
     pub backoff: Backoff,
+    /// `false` (`--no-rollback`): a failure pauses the stack instead of rolling it back.
+    pub rollback: bool,
 }
 
 impl Default for DeployOptions {
@@ -122,6 +124,7 @@ impl Default for DeployOptions {
             approval: Approval::default(),
             execute: true,
             backoff: Backoff::default(),
+            rollback: true,
         }
     }
 }
@@ -249,164 +252,64 @@ pub async fn assets_bucket<C: CloudFormation>(
         })
 }
 
+/// Where a deploy starts from: the change-set type and the deployed stack it updates (`None`
+/// for every CREATE: a stack left in REVIEW_IN_PROGRESS carries the parameters of a change set
+/// that never ran, and a CREATE change set must give every value).
+#[derive(Clone, Debug)]
+pub struct Start {
+    /// CREATE or UPDATE.
+    pub kind: ChangeSetKind,
+    /// The stack an UPDATE changes.
+    pub deployed: Option<StackInfo>,
+}
+
+/// The deployed template and parameters against the new ones.
+#[derive(Clone, Debug)]
+pub struct Comparison {
+    /// Every template parameter with its value for the change set.
+    pub parameters: Vec<ParameterValue>,
+    /// The deployed template (`None` on create).
+    pub old_template: Option<Value>,
+    /// Parameter values after the deploy.
+    pub new_values: BTreeMap<String, String>,
+}
+
+impl Comparison {
+    /// Whether the deploy would change nothing (the no-op deploy makes no change set).
+    pub fn unchanged(&self, plan: &StackDeployment, deployed: Option<&StackInfo>) -> bool {
+        match (&self.old_template, deployed) {
+            (Some(old), Some(d)) => *old == plan.template && d.parameters == self.new_values,
+            _ => false,
+        }
+    }
+
+    /// The template diff the review shows (security, replacements).
+    pub fn diff(&self, plan: &StackDeployment, deployed: Option<&StackInfo>) -> TemplateDiff {
+        diff_templates(self.old_template.as_ref(), &plan.template).with_parameter_values(
+            &deployed.map(|d| d.parameters.clone()).unwrap_or_default(),
+            &self.new_values,
+        )
+    }
+}
+
 impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
-    /// Deploys one stack.
+    /// Deploys one stack: start, compare, publish, change set, review, execute.
     pub async fn deploy(
         &mut self,
         plan: &StackDeployment,
         opts: &DeployOptions,
     ) -> Result<DeployReport> {
         let name = plan.stack_name.as_str();
-        let described = self.cfn.describe_stack(name).await?;
-        let mut deployed = watch::settle(self.cfn, self.ui, opts.backoff, described).await?;
-        let kind = match classify(deployed.as_ref()) {
-            StackState::Missing | StackState::ReviewInProgress => ChangeSetKind::Create,
-            StackState::Stable => ChangeSetKind::Update,
-            StackState::Blocked(why) => bail!(why),
-            StackState::Busy => unreachable!("settle waits out a busy stack"),
-            StackState::RollbackComplete => {
-                self.ui.info(&format!(
-                    "{name} is ROLLBACK_COMPLETE: its creation failed and was rolled back, so \
-                         it cannot be updated. Deleting it (retained resources stay) and creating \
-                         it again"
-                ));
-                let stack = deployed.as_ref().expect("a rolled-back stack exists");
-                let baseline = self.newest_event(&stack.id).await?;
-                self.cfn.delete_stack(&stack.id).await?;
-                let done = watch::watch(
-                    self.cfn,
-                    self.ui,
-                    opts.backoff,
-                    Target::of(stack),
-                    baseline,
-                    "deleting",
-                    0,
-                )
-                .await?;
-                if done.status != "DELETE_COMPLETE" {
-                    bail!("{}", done.failure());
-                }
-                // Created afresh below: `deployed` is cleared for every CREATE.
-                ChangeSetKind::Create
-            }
-        };
-
+        let Start { kind, deployed } = self.start(plan, opts).await?;
         let bucket = if plan.assets.is_empty() && plan.template_body.len() <= INLINE_TEMPLATE_LIMIT
         {
             None
         } else {
             Some(assets_bucket(self.cfn, plan.expected_account.as_deref()).await?)
         };
-        // A stack left in REVIEW_IN_PROGRESS carries the parameters of a change set that never
-        // ran: a CREATE change set must give every value (UsePreviousValue is refused there).
-        if kind == ChangeSetKind::Create {
-            deployed = None;
-        }
-        let parameters = resolve_parameters(plan, deployed.as_ref(), bucket.as_deref());
-
-        // The comparison that makes a no-op deploy cost no change set.
-        let old_template = match (kind, &deployed) {
-            (ChangeSetKind::Update, Some(_)) => {
-                let text = self.cfn.get_template(name).await?;
-                Some(serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text)))
-            }
-            _ => None,
-        };
-        let new_values: BTreeMap<String, String> = parameters
-            .iter()
-            .map(|p| {
-                let v = p.value.clone().unwrap_or_else(|| {
-                    deployed
-                        .as_ref()
-                        .and_then(|d| d.parameters.get(&p.key).cloned())
-                        .unwrap_or_default()
-                });
-                (p.key.clone(), v)
-            })
-            .collect();
-        if let (Some(old), Some(d)) = (&old_template, &deployed) {
-            if *old == plan.template && d.parameters == new_values {
-                return Ok(DeployReport {
-                    stack: name.to_owned(),
-                    outcome: Outcome::NoChanges,
-                    change_set: None,
-                    changes: Vec::new(),
-                    outputs: d.outputs.clone(),
-                    status: Some(d.status.clone()),
-                });
-            }
-        }
-        let diff = diff_templates(old_template.as_ref(), &plan.template).with_parameter_values(
-            &deployed
-                .as_ref()
-                .map(|d| d.parameters.clone())
-                .unwrap_or_default(),
-            &new_values,
-        );
-
-        // Publish: assets only when missing; the template when it is too big to send inline.
-        if let Some(bucket) = &bucket {
-            for asset in &plan.assets {
-                if self.s3.object_exists(bucket, &asset.key).await? {
-                    self.ui.info(&format!(
-                        "{}: s3://{bucket}/{} is already published",
-                        asset.id, asset.key
-                    ));
-                } else {
-                    self.ui.info(&format!(
-                        "{}: publishing {} bytes to s3://{bucket}/{}",
-                        asset.id,
-                        asset.bytes.len(),
-                        asset.key
-                    ));
-                    self.s3
-                        .put_object(bucket, &asset.key, asset.bytes.clone())
-                        .await?;
-                }
-            }
-        }
-        let template = match &bucket {
-            Some(bucket) if plan.template_body.len() > INLINE_TEMPLATE_LIMIT => {
-                let key = format!("templates/{}-{}.json", name, sha256(&plan.template_body));
-                self.s3
-                    .put_object(bucket, &key, plan.template_body.clone().into_bytes())
-                    .await?;
-                TemplateSource::Url(self.s3.object_url(bucket, &key))
-            }
-            _ => TemplateSource::Body(plan.template_body.clone()),
-        };
-
-        let request = ChangeSetRequest {
-            stack_name: name.to_owned(),
-            change_set_name: opts.change_set_name.clone(),
-            kind,
-            template,
-            parameters,
-            description: format!("cdkrs {} deploy", env!("CARGO_PKG_VERSION")),
-        };
-        let Some(ReadyChangeSet {
-            info: change_set,
-            stack_id,
-        }) = self.change_set(&request, opts.backoff).await?
-        else {
-            let outputs = deployed.map(|d| d.outputs).unwrap_or_default();
-            return Ok(DeployReport {
-                stack: name.to_owned(),
-                outcome: Outcome::NoChanges,
-                change_set: None,
-                changes: Vec::new(),
-                outputs,
-                status: None,
-            });
-        };
-        self.ui
-            .info(&render_change_set(name, &change_set, Some(&diff)));
-
-        let ask = match opts.approval {
-            Approval::Never => false,
-            Approval::Broadening => diff.broadens_security(),
-            Approval::Any => true,
-        };
+        let comparison = self
+            .compare(plan, kind, deployed.as_ref(), bucket.as_deref())
+            .await?;
         let report = |outcome, change_set: Option<String>, status| DeployReport {
             stack: name.to_owned(),
             outcome,
@@ -415,6 +318,35 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
             outputs: Vec::new(),
             status,
         };
+        if comparison.unchanged(plan, deployed.as_ref()) {
+            let d = deployed.as_ref().expect("an unchanged stack is deployed");
+            return Ok(DeployReport {
+                outputs: d.outputs.clone(),
+                ..report(Outcome::NoChanges, None, Some(d.status.clone()))
+            });
+        }
+        let diff = comparison.diff(plan, deployed.as_ref());
+        let template = self.publish(plan, bucket.as_deref()).await?;
+        let request = ChangeSetRequest::new(
+            name,
+            &opts.change_set_name,
+            kind,
+            template,
+            comparison.parameters,
+            format!("cdkrs {} deploy", env!("CARGO_PKG_VERSION")),
+        );
+        let Some(ReadyChangeSet {
+            info: change_set,
+            stack_id,
+        }) = self.change_set(&request, opts.backoff).await?
+        else {
+            return Ok(DeployReport {
+                outputs: deployed.map(|d| d.outputs).unwrap_or_default(),
+                ..report(Outcome::NoChanges, None, None)
+            });
+        };
+        self.ui
+            .info(&render_change_set(name, &change_set, Some(&diff)));
         if !opts.execute {
             return Ok(DeployReport {
                 changes: change_set.changes,
@@ -425,38 +357,191 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
                 )
             });
         }
-        if ask {
-            let why = if opts.approval == Approval::Broadening {
-                "This change broadens security (see above). Deploy it?"
-            } else {
-                "Deploy these changes?"
-            };
-            if !self.ui.confirm(why, "--require-approval never")? {
-                self.cfn
-                    .delete_change_set(name, &opts.change_set_name)
-                    .await?;
-                return Ok(report(Outcome::Declined, None, None));
-            }
+        if !self.review(&diff, opts.approval)? {
+            self.cfn
+                .delete_change_set(name, &opts.change_set_name)
+                .await?;
+            return Ok(report(Outcome::Declined, None, None));
         }
-
         let target = Target {
             name,
             id: &stack_id,
         };
+        let done = self
+            .execute(target, kind, &opts.change_set_name, &change_set, opts)
+            .await?;
+        Ok(DeployReport {
+            changes: change_set.changes,
+            outputs: done.stack.map(|s| s.outputs).unwrap_or_default(),
+            ..report(Outcome::Deployed, None, Some(done.status))
+        })
+    }
+
+    /// Where the deploy starts: waits out a running operation, refuses a stuck stack, and
+    /// deletes a ROLLBACK_COMPLETE one (it cannot be updated) to create it again.
+    pub async fn start(&mut self, plan: &StackDeployment, opts: &DeployOptions) -> Result<Start> {
+        let name = plan.stack_name.as_str();
+        let described = self.cfn.describe_stack(name).await?;
+        let deployed = watch::settle(self.cfn, self.ui, opts.backoff, described).await?;
+        let kind = match classify(deployed.as_ref()) {
+            StackState::Missing | StackState::ReviewInProgress => ChangeSetKind::Create,
+            StackState::Stable => ChangeSetKind::Update,
+            StackState::Blocked(why) => bail!(why),
+            StackState::Busy => unreachable!("settle waits out a busy stack"),
+            StackState::RollbackComplete => {
+                self.ui.info(&format!(
+                    "{name} is ROLLBACK_COMPLETE: its creation failed and was rolled back, so \
+                     it cannot be updated. Deleting it (retained resources stay) and creating \
+                     it again"
+                ));
+                let stack = deployed.as_ref().expect("a rolled-back stack exists");
+                let baseline = self.newest_event(&stack.id).await?;
+                self.cfn.delete_stack(&stack.id).await?;
+                watch::until_success(
+                    self.cfn,
+                    self.ui,
+                    opts.backoff,
+                    Target::of(stack),
+                    baseline,
+                    "deleting",
+                    0,
+                )
+                .await?;
+                ChangeSetKind::Create
+            }
+        };
+        Ok(Start {
+            kind,
+            deployed: deployed.filter(|_| kind == ChangeSetKind::Update),
+        })
+    }
+
+    /// The parameters for the change set and, for an update, the deployed template to compare
+    /// with.
+    pub async fn compare(
+        &mut self,
+        plan: &StackDeployment,
+        kind: ChangeSetKind,
+        deployed: Option<&StackInfo>,
+        bucket: Option<&str>,
+    ) -> Result<Comparison> {
+        let parameters = resolve_parameters(plan, deployed, bucket);
+        let old_template = match (kind, deployed) {
+            (ChangeSetKind::Update, Some(d)) => {
+                let text = self.cfn.get_template(&d.name).await?;
+                Some(serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text)))
+            }
+            _ => None,
+        };
+        let new_values: BTreeMap<String, String> = parameters
+            .iter()
+            .map(|p| {
+                let v = p.value.clone().unwrap_or_else(|| {
+                    deployed
+                        .and_then(|d| d.parameters.get(&p.key).cloned())
+                        .unwrap_or_default()
+                });
+                (p.key.clone(), v)
+            })
+            .collect();
+        Ok(Comparison {
+            parameters,
+            old_template,
+            new_values,
+        })
+    }
+
+    /// Publishes the assets that are missing and, when it is too big to send inline, the
+    /// template; answers where the change set reads the template from.
+    pub async fn publish(
+        &mut self,
+        plan: &StackDeployment,
+        bucket: Option<&str>,
+    ) -> Result<TemplateSource> {
+        let Some(bucket) = bucket else {
+            return Ok(TemplateSource::Body(plan.template_body.clone()));
+        };
+        for asset in &plan.assets {
+            if self.s3.object_exists(bucket, &asset.key).await? {
+                self.ui.info(&format!(
+                    "{}: s3://{bucket}/{} is already published",
+                    asset.id, asset.key
+                ));
+            } else {
+                self.ui.info(&format!(
+                    "{}: publishing {} bytes to s3://{bucket}/{}",
+                    asset.id,
+                    asset.bytes.len(),
+                    asset.key
+                ));
+                self.s3
+                    .put_object(bucket, &asset.key, asset.bytes.clone())
+                    .await?;
+            }
+        }
+        if plan.template_body.len() <= INLINE_TEMPLATE_LIMIT {
+            return Ok(TemplateSource::Body(plan.template_body.clone()));
+        }
+        let key = format!(
+            "templates/{}-{}.json",
+            plan.stack_name,
+            sha256(&plan.template_body)
+        );
+        self.s3
+            .put_object(bucket, &key, plan.template_body.clone().into_bytes())
+            .await?;
+        Ok(TemplateSource::Url(self.s3.object_url(bucket, &key)))
+    }
+
+    /// Asks before executing when the approval level says so; `false`: declined.
+    pub fn review(&mut self, diff: &TemplateDiff, approval: Approval) -> Result<bool> {
+        let ask = match approval {
+            Approval::Never => false,
+            Approval::Broadening => diff.broadens_security(),
+            Approval::Any => true,
+        };
+        if !ask {
+            return Ok(true);
+        }
+        let why = if approval == Approval::Broadening {
+            "This change broadens security (see above). Deploy it?"
+        } else {
+            "Deploy these changes?"
+        };
+        self.ui.confirm(why, "--require-approval never")
+    }
+
+    /// Executes a ready change set and watches it to success (an error names the root cause).
+    pub async fn execute(
+        &mut self,
+        target: Target<'_>,
+        kind: ChangeSetKind,
+        change_set_name: &str,
+        change_set: &ChangeSetInfo,
+        opts: &DeployOptions,
+    ) -> Result<watch::Finished> {
         let baseline = match kind {
-            ChangeSetKind::Update => self.newest_event(&stack_id).await?,
+            ChangeSetKind::Update | ChangeSetKind::Import => self.newest_event(target.id).await?,
             // A new stack's only events so far are its REVIEW_IN_PROGRESS ones.
             ChangeSetKind::Create => None,
         };
         self.cfn
-            .execute_change_set(&stack_id, &opts.change_set_name)
+            .execute_change_set(&ExecuteRequest {
+                stack: target.id.to_owned(),
+                change_set: change_set_name.to_owned(),
+                disable_rollback: !opts.rollback,
+                // A failed operation deletes what it created, retained or not: a failed first
+                // deploy leaves no bucket or key behind to collide with the retry.
+                retain_except_on_create: true,
+                client_token: Some(client_token(&change_set.id, change_set_name)),
+            })
             .await?;
         let label = if kind == ChangeSetKind::Create {
             "creating"
         } else {
             "updating"
         };
-        let done = watch::watch(
+        watch::until_success(
             self.cfn,
             self.ui,
             opts.backoff,
@@ -465,15 +550,7 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
             label,
             change_set.changes.len(),
         )
-        .await?;
-        if !watch::is_success(&done.status) {
-            bail!("{}", done.failure());
-        }
-        Ok(DeployReport {
-            changes: change_set.changes,
-            outputs: done.stack.map(|s| s.outputs).unwrap_or_default(),
-            ..report(Outcome::Deployed, None, Some(done.status))
-        })
+        .await
     }
 
     /// The id of the stack's newest event (the point after which an operation's events start).
@@ -585,6 +662,17 @@ pub fn resolve_parameters(
         .into_iter()
         .map(|(key, value)| ParameterValue { key, value })
         .collect()
+}
+
+/// The `ClientRequestToken` of executing a change set: the same for every retry of that call
+/// (the SDK resends the same input), different for every change set (its ARN is new each time).
+pub fn client_token(change_set_id: &str, change_set_name: &str) -> String {
+    let seed = if change_set_id.is_empty() {
+        change_set_name
+    } else {
+        change_set_id
+    };
+    format!("cdkrs-exec-{}", &sha256(seed)[..32])
 }
 
 fn sha256(text: &str) -> String {

@@ -41,6 +41,8 @@ pub struct FakeCloud {
     pub calls: RefCell<Vec<String>>,
     /// Answers DescribeChangeSet gives before the computed one (pending states, failures).
     pub change_set_script: RefCell<VecDeque<ChangeSetInfo>>,
+    /// Every ExecuteChangeSet request, as sent.
+    pub executions: RefCell<Vec<ExecuteRequest>>,
     /// The next execution's script; default: every change completes.
     pub execution: RefCell<Option<Execution>>,
     /// Events not yet visible: released `events_per_poll` at a time.
@@ -207,16 +209,11 @@ impl CloudFormation for FakeCloud {
                 .ok_or_else(|| anyhow!("no previous template"))?,
         };
         let old = match r.kind {
-            ChangeSetKind::Create => {
+            ChangeSetKind::Create | ChangeSetKind::Import
                 if stacks
                     .get(&r.stack_name)
-                    .is_some_and(|s| s.info.status != "REVIEW_IN_PROGRESS")
-                {
-                    bail!(
-                        "ValidationError: Stack [{}] already exists and cannot be created again",
-                        r.stack_name
-                    );
-                }
+                    .is_none_or(|s| s.info.status == "REVIEW_IN_PROGRESS") =>
+            {
                 stacks
                     .entry(r.stack_name.clone())
                     .or_insert_with(|| FakeStack {
@@ -233,7 +230,11 @@ impl CloudFormation for FakeCloud {
                     });
                 BTreeMap::new()
             }
-            ChangeSetKind::Update => {
+            ChangeSetKind::Create => bail!(
+                "ValidationError: Stack [{}] already exists and cannot be created again",
+                r.stack_name
+            ),
+            ChangeSetKind::Update | ChangeSetKind::Import => {
                 let s = stacks.get(&r.stack_name).ok_or_else(|| {
                     anyhow!("ValidationError: Stack [{}] does not exist", r.stack_name)
                 })?;
@@ -287,6 +288,7 @@ impl CloudFormation for FakeCloud {
         });
         let info = if changes.is_empty() && !params_changed {
             ChangeSetInfo {
+                id: format!("cs-{}-{}", r.change_set_name, self.requests.borrow().len()),
                 status: "FAILED".into(),
                 status_reason: Some("The submitted information didn't contain changes. Submit different information to create a change set.".into()),
                 execution_status: Some("UNAVAILABLE".into()),
@@ -294,6 +296,7 @@ impl CloudFormation for FakeCloud {
             }
         } else {
             ChangeSetInfo {
+                id: format!("cs-{}-{}", r.change_set_name, self.requests.borrow().len()),
                 status: "CREATE_COMPLETE".into(),
                 status_reason: None,
                 execution_status: Some("AVAILABLE".into()),
@@ -323,8 +326,10 @@ impl CloudFormation for FakeCloud {
             .ok_or_else(|| anyhow!("ChangeSetNotFound: {cs}"))
     }
 
-    async fn execute_change_set(&self, stack: &str, cs: &str) -> Result<()> {
+    async fn execute_change_set(&self, request: &ExecuteRequest) -> Result<()> {
+        let (stack, cs) = (request.stack.as_str(), request.change_set.as_str());
         self.log(format!("ExecuteChangeSet {stack}"));
+        self.executions.borrow_mut().push(request.clone());
         let stack = &self.name_of(stack);
         let (req, info) = self
             .change_sets
@@ -333,10 +338,10 @@ impl CloudFormation for FakeCloud {
             .ok_or_else(|| anyhow!("ChangeSetNotFound: {cs}"))?;
         let mut stacks = self.stacks.borrow_mut();
         let s = stacks.get_mut(stack).ok_or_else(|| anyhow!("no stack"))?;
-        let verb = if req.kind == ChangeSetKind::Create {
-            "CREATE"
-        } else {
-            "UPDATE"
+        let verb = match req.kind {
+            ChangeSetKind::Create => "CREATE",
+            ChangeSetKind::Update => "UPDATE",
+            ChangeSetKind::Import => "IMPORT",
         };
         let exec = self
             .execution

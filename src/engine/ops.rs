@@ -8,10 +8,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::api::{
-    ChangeSetKind, ChangeSetRequest, CloudFormation, ObjectStore, ParameterValue, StackInfo,
-    TemplateSource,
+    ChangeSetKind, ChangeSetRequest, CloudFormation, ExecuteRequest, ObjectStore, ParameterValue,
+    StackInfo, TemplateSource,
 };
-use super::deploy::{render_change_set, Engine, ReadyChangeSet};
+use super::deploy::{client_token, render_change_set, Engine, ReadyChangeSet};
 use super::watch::{self, classify, Backoff, StackState, Target};
 
 /// The result of `sleep` / `wake`.
@@ -157,14 +157,14 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
                 value: (k == key).then(|| value.to_owned()),
             })
             .collect();
-        let request = ChangeSetRequest {
-            stack_name: stack.to_owned(),
-            change_set_name: change_set_name.to_owned(),
-            kind: ChangeSetKind::Update,
-            template: TemplateSource::Previous,
+        let request = ChangeSetRequest::new(
+            stack,
+            change_set_name,
+            ChangeSetKind::Update,
+            TemplateSource::Previous,
             parameters,
-            description: format!("cdkrs: {key}={value}"),
-        };
+            format!("cdkrs: {key}={value}"),
+        );
         let Some(ReadyChangeSet { info: cs, stack_id }) =
             self.change_set(&request, backoff).await?
         else {
@@ -177,9 +177,15 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         self.ui.info(&render_change_set(stack, &cs, None));
         let baseline = self.newest_event(&stack_id).await?;
         self.cfn
-            .execute_change_set(&stack_id, change_set_name)
+            .execute_change_set(&ExecuteRequest {
+                stack: stack_id.clone(),
+                change_set: change_set_name.to_owned(),
+                disable_rollback: false,
+                retain_except_on_create: true,
+                client_token: Some(client_token(&cs.id, change_set_name)),
+            })
             .await?;
-        let done = watch::watch(
+        let done = watch::until_success(
             self.cfn,
             self.ui,
             backoff,
@@ -192,9 +198,6 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
             cs.changes.len(),
         )
         .await?;
-        if !watch::is_success(&done.status) {
-            bail!("{}", done.failure());
-        }
         Ok(ParameterReport {
             stack: stack.to_owned(),
             parameter: key.to_owned(),
@@ -266,7 +269,7 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         }
         let baseline = self.newest_event(&deployed.id).await?;
         self.cfn.delete_stack(&deployed.id).await?;
-        let done = watch::watch(
+        watch::until_success(
             self.cfn,
             self.ui,
             backoff,
@@ -279,9 +282,6 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
                 .map_or(0, |r| r.len()),
         )
         .await?;
-        if done.status != "DELETE_COMPLETE" {
-            bail!("{}", done.failure());
-        }
         Ok(DestroyReport {
             stack: stack.to_owned(),
             deleted: true,

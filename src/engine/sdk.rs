@@ -3,12 +3,12 @@
 use anyhow::{anyhow, Context, Result};
 use aws_sdk_cloudformation::config::http::HttpResponse;
 use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter};
+use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, ResourceToImport, Tag};
 
 use super::api::{
     AlreadyExists, ChangeSetCreated, ChangeSetInfo, ChangeSetKind, ChangeSetRequest,
-    CloudFormation, ObjectStore, ResourceChangeInfo, StackEvent, StackInfo, StackOutput,
-    StackResource, TemplateSource,
+    CloudFormation, ExecuteRequest, ObjectStore, ResourceChangeInfo, StackEvent, StackInfo,
+    StackOutput, StackResource, TemplateSource,
 };
 use crate::aws::errors::{self, AwsError, Target};
 use crate::aws::Clients;
@@ -144,6 +144,7 @@ impl CloudFormation for Clients {
             .change_set_type(match request.kind {
                 ChangeSetKind::Create => ChangeSetType::Create,
                 ChangeSetKind::Update => ChangeSetType::Update,
+                ChangeSetKind::Import => ChangeSetType::Import,
             })
             .description(&request.description)
             .capabilities(Capability::CapabilityIam)
@@ -153,6 +154,21 @@ impl CloudFormation for Clients {
             TemplateSource::Url(url) => call.template_url(url),
             TemplateSource::Previous => call.use_previous_template(true),
         };
+        for r in &request.resources_to_import {
+            call = call.resources_to_import(
+                ResourceToImport::builder()
+                    .resource_type(&r.resource_type)
+                    .logical_resource_id(&r.logical_id)
+                    .set_resource_identifier(Some(r.identifier.clone().into_iter().collect()))
+                    .build(),
+            );
+        }
+        for (key, value) in &request.tags {
+            call = call.tags(Tag::builder().key(key).value(value).build());
+        }
+        call = call
+            .set_role_arn(request.role_arn.clone())
+            .set_client_token(request.client_token.clone());
         for p in &request.parameters {
             let param = Parameter::builder().parameter_key(&p.key);
             let param = match &p.value {
@@ -188,6 +204,7 @@ impl CloudFormation for Clients {
                 .await
                 .map_err(|e| sdk_error(e, self.target(CFN)))
                 .with_context(|| format!("describing change set {change_set} of {stack}"))?;
+            info.id = out.change_set_id().unwrap_or_default().to_owned();
             info.status = out
                 .status()
                 .map(|s| s.as_str().to_owned())
@@ -215,11 +232,15 @@ impl CloudFormation for Clients {
         }
     }
 
-    async fn execute_change_set(&self, stack: &str, change_set: &str) -> Result<()> {
+    async fn execute_change_set(&self, request: &ExecuteRequest) -> Result<()> {
+        let (stack, change_set) = (&request.stack, &request.change_set);
         self.cfn
             .execute_change_set()
             .stack_name(stack)
             .change_set_name(change_set)
+            .disable_rollback(request.disable_rollback)
+            .retain_except_on_create(request.retain_except_on_create)
+            .set_client_request_token(request.client_token.clone())
             .send()
             .await
             .map_err(|e| sdk_error(e, self.target(CFN)))

@@ -275,6 +275,23 @@ pub async fn watch<C: CloudFormation>(
     Ok(result)
 }
 
+/// [`watch`], then an error naming the root cause unless the operation succeeded.
+pub async fn until_success<C: CloudFormation>(
+    cfn: &C,
+    ui: &mut dyn Ui,
+    backoff: Backoff,
+    target: Target<'_>,
+    baseline: Option<String>,
+    label: &str,
+    total: usize,
+) -> Result<Finished> {
+    let done = watch(cfn, ui, backoff, target, baseline, label, total).await?;
+    if !is_success(&done.status) {
+        bail!("{}", done.failure());
+    }
+    Ok(done)
+}
+
 /// The stack once no operation runs on it: as described when it is not busy, else as it is
 /// after waiting (`None` when that operation deleted it). Never [`StackState::Busy`].
 pub async fn settle<C: CloudFormation>(

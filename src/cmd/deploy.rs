@@ -25,9 +25,11 @@ pub struct Args {
     config: ConfigArg,
     #[command(flatten)]
     aws: AwsArgs,
-    /// When to ask before executing the change set: never, when security broadens (IAM, key and
-    /// bucket policies, security groups), or for any change.
-    #[arg(long, value_enum, default_value_t = Approval::Broadening)]
+    /// When to ask before executing the change set: never; when security broadens (IAM, key and
+    /// bucket policies, security groups); when state is destroyed or orphaned (removal or
+    /// replacement of a bucket, key, log group, the workspace, or any retained resource); risky
+    /// (either of those, the default); or for any change.
+    #[arg(long, value_enum, default_value_t)]
     require_approval: Approval,
     /// Create the change set and show it, but do not execute it.
     #[arg(long)]

@@ -39,7 +39,8 @@
 //!   "resources": [ { "logical_id", "resource_type", "old_resource_type": string|null,
 //!                    "action", "replacement": "never|conditional|always",
 //!                    "property_changes": [ { "path", "old", "new", "replacement", "note" } ],
-//!                    "notes": [string], "warnings": [string] } ],
+//!                    "notes": [string], "warnings": [string],
+//!                    "destroys": string|null } ],
 //!   "security": [ { "action": "add|remove", "logical_id", "resource_type", "broadens": bool,
 //!                   "kind": "iam_statement", "source", "effect", "principals": [..],
 //!                           "actions": [..], "resources": [..], "condition": [..]
@@ -140,7 +141,32 @@ pub struct ResourceChange {
     /// deleted on replacement despite `DeletionPolicy: Retain`, a replacement that fails on a
     /// custom name.
     pub warnings: Vec<String>,
+    /// Why this change destroys or orphans state, when it does: a removal or a (possible)
+    /// replacement of a stateful resource (one that holds data: [`STATEFUL_TYPES`], or a custom
+    /// resource publishing a replacement warning, like the Databricks workspace) or of a
+    /// retained one (its policy orphans the old resource). `deploy --require-approval
+    /// destruction` asks for these.
+    pub destroys: Option<String>,
 }
+
+/// Types whose resources hold data that their deletion loses (or, retained, leaves behind):
+/// buckets and their objects, keys and what they encrypt, log groups, tables, databases, file
+/// systems, secrets, queues and streams.
+pub const STATEFUL_TYPES: &[&str] = &[
+    "AWS::S3::Bucket",
+    "AWS::KMS::Key",
+    "AWS::Logs::LogGroup",
+    "AWS::DynamoDB::Table",
+    "AWS::DynamoDB::GlobalTable",
+    "AWS::RDS::DBInstance",
+    "AWS::RDS::DBCluster",
+    "AWS::EFS::FileSystem",
+    "AWS::SecretsManager::Secret",
+    "AWS::SQS::Queue",
+    "AWS::Kinesis::Stream",
+    "AWS::ECR::Repository",
+    "AWS::Backup::BackupVault",
+];
 
 /// A changed property (`Properties.Tags`) or resource attribute (`DeletionPolicy`, `Type`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -280,6 +306,16 @@ impl TemplateDiff {
     /// `--require-approval broadening`.
     pub fn broadens_security(&self) -> bool {
         self.broadens_security
+    }
+
+    /// The resource changes that destroy or orphan state ([`ResourceChange::destroys`]).
+    pub fn destructive_changes(&self) -> impl Iterator<Item = &ResourceChange> {
+        self.resources.iter().filter(|c| c.destroys.is_some())
+    }
+
+    /// Whether any change destroys or orphans state.
+    pub fn destroys(&self) -> bool {
+        self.destructive_changes().next().is_some()
     }
 
     /// The stack does not exist yet.

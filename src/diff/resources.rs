@@ -191,6 +191,7 @@ fn bare(id: &str, type_name: &str, action: Action) -> ResourceChange {
         property_changes: Vec::new(),
         notes: Vec::new(),
         warnings: Vec::new(),
+        destroys: None,
     }
 }
 
@@ -469,8 +470,47 @@ fn max_replacement(c: &ResourceChange) -> Replacement {
         .unwrap_or(Replacement::Never)
 }
 
+/// Why a removal or (possible) replacement destroys or orphans state; `None` for additions,
+/// in-place updates, and stateless resources that nothing retains.
+fn destruction(c: &ResourceChange, old: Option<&Value>, new: Option<&Value>) -> Option<String> {
+    let old = old?;
+    let verb = match (c.action, c.replacement) {
+        (Action::Remove, _) => "removed",
+        (Action::Modify, Replacement::Always) => "replaced",
+        (Action::Modify, Replacement::Conditional) => "may be replaced",
+        _ => return None,
+    };
+    let type_name = type_of(old);
+    let why = if let Some(warning) = new
+        .and_then(replacement_warning)
+        .or_else(|| replacement_warning(old))
+    {
+        warning.to_owned()
+    } else if super::STATEFUL_TYPES.contains(&type_name) {
+        format!("a {type_name} holds data")
+    } else {
+        let attribute = if c.action == Action::Remove {
+            "DeletionPolicy"
+        } else {
+            "UpdateReplacePolicy"
+        };
+        match policy(old, attribute).as_deref() {
+            Some(p @ ("Retain" | "RetainExceptOnCreate" | "Snapshot")) => {
+                format!("its {attribute} {p} leaves the old resource behind")
+            }
+            _ => return None,
+        }
+    };
+    Some(format!("{verb}: {why}"))
+}
+
 /// Sorts the property changes and sets the resource's replacement, notes and warnings.
 fn finalize(c: &mut ResourceChange, old: Option<&Value>, new: Option<&Value>) {
+    finish(c, old, new);
+    c.destroys = destruction(c, old, new);
+}
+
+fn finish(c: &mut ResourceChange, old: Option<&Value>, new: Option<&Value>) {
     c.property_changes.sort_by(|a, b| a.path.cmp(&b.path));
     if c.action != Action::Modify {
         if let (Action::Remove, Some(old)) = (c.action, old) {

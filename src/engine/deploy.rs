@@ -30,7 +30,7 @@ pub struct ReadyChangeSet {
 /// uploaded to the assets bucket and passed by URL (up to 1 MB).
 pub const INLINE_TEMPLATE_LIMIT: usize = 51_200;
 
-/// When deploy asks before executing a change set.
+/// When deploy asks before executing a change set (`--require-approval`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Approval {
@@ -38,10 +38,33 @@ pub enum Approval {
     Never,
     /// Ask when the change broadens security: new or wider IAM statements, key or bucket
     /// policies, security-group rules.
-    #[default]
     Broadening,
+    /// Ask when the change destroys or orphans state: a removal or replacement of a stateful
+    /// resource (bucket, key, log group, table, …, the Databricks workspace) or of a retained
+    /// one.
+    Destruction,
+    /// Ask for broadening or destruction (the default).
+    #[default]
+    Risky,
     /// Ask for every change.
     Any,
+}
+
+impl Approval {
+    /// The question to ask about `diff`, or `None` when this level lets it through.
+    pub fn question(self, diff: &TemplateDiff) -> Option<String> {
+        let broadens =
+            matches!(self, Approval::Broadening | Approval::Risky) && diff.broadens_security();
+        let destroys = matches!(self, Approval::Destruction | Approval::Risky) && diff.destroys();
+        let what = match (broadens, destroys) {
+            (true, true) => "This change broadens security and destroys or orphans state",
+            (true, false) => "This change broadens security",
+            (false, true) => "This change destroys or orphans state",
+            (false, false) if self == Approval::Any => return Some("Deploy these changes?".into()),
+            (false, false) => return None,
+        };
+        Some(format!("{what} (see above). Deploy it?"))
+    }
 }
 
 /// A file published to the assets bucket under a content-hashed key.
@@ -495,20 +518,10 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
 
     /// Asks before executing when the approval level says so; `false`: declined.
     pub fn review(&mut self, diff: &TemplateDiff, approval: Approval) -> Result<bool> {
-        let ask = match approval {
-            Approval::Never => false,
-            Approval::Broadening => diff.broadens_security(),
-            Approval::Any => true,
-        };
-        if !ask {
-            return Ok(true);
+        match approval.question(diff) {
+            Some(question) => self.ui.confirm(&question, "--require-approval never"),
+            None => Ok(true),
         }
-        let why = if approval == Approval::Broadening {
-            "This change broadens security (see above). Deploy it?"
-        } else {
-            "Deploy these changes?"
-        };
-        self.ui.confirm(why, "--require-approval never")
     }
 
     /// Executes a ready change set and watches it to success (an error names the root cause).
@@ -739,6 +752,25 @@ pub fn render_change_set(stack: &str, cs: &ChangeSetInfo, diff: Option<&Template
     if !security.is_empty() {
         out.push('\n');
         out.push_str(&security);
+    }
+    let destructive: Vec<String> = diff
+        .map(|d| {
+            d.destructive_changes()
+                .map(|c| {
+                    format!(
+                        "  {} ({}) {}",
+                        c.logical_id,
+                        c.resource_type,
+                        c.destroys.as_deref().unwrap_or_default()
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if !destructive.is_empty() {
+        out.push_str("\nDestroys or orphans state:\n");
+        out.push_str(&destructive.join("\n"));
+        out.push('\n');
     }
     out
 }

@@ -462,6 +462,100 @@ async fn approval_never_executes_without_asking_and_any_always_asks() {
     assert_eq!(c.count("ExecuteChangeSet"), 0);
 }
 
+/// `basic()` with the data bucket retained, as the environment's buckets are.
+fn with_retained_bucket() -> serde_json::Value {
+    let mut t = basic();
+    t["Resources"]["Data"]["DeletionPolicy"] = json!("Retain");
+    t["Resources"]["Data"]["UpdateReplacePolicy"] = json!("Retain");
+    t
+}
+
+#[tokio::test(start_paused = true)]
+async fn removing_a_retained_bucket_asks_by_default_and_broadening_alone_lets_it_through() {
+    let old = with_retained_bucket();
+    let mut new = old.clone();
+    new["Resources"].as_object_mut().unwrap().remove("Data");
+
+    let c = deployed(&old, "CREATE_COMPLETE");
+    let mut ui = RecordingUi {
+        answers: vec![false],
+        ..Default::default()
+    };
+    let report = deploy(&c, &mut ui, &plan(new.clone()), &DeployOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, Outcome::Declined);
+    assert_eq!(c.count("ExecuteChangeSet"), 0);
+    let text = ui.text();
+    assert!(
+        text.contains("? This change destroys or orphans state"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Data (AWS::S3::Bucket) removed: a AWS::S3::Bucket holds data"),
+        "{text}"
+    );
+
+    // `--require-approval broadening` asks about security only.
+    let c = deployed(&old, "CREATE_COMPLETE");
+    let mut ui = RecordingUi::default();
+    let report = deploy(&c, &mut ui, &plan(new), &opts(Approval::Broadening))
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, Outcome::Deployed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn replacing_the_workspace_asks_with_what_its_provider_says_is_lost() {
+    let workspace = |name: &str| {
+        json!({
+            "Type": "Custom::DatabricksWorkspace",
+            "Metadata": {"cdkrs": {
+                "CreateOnlyProperties": ["/properties/DeploymentName"],
+                "ReplacementWarning": "the workspace and everything in it are deleted"
+            }},
+            "Properties": {"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:p",
+                           "DeploymentName": name}
+        })
+    };
+    let mut old = basic();
+    old["Resources"]["Workspace"] = workspace("acme-one");
+    let mut new = basic();
+    new["Resources"]["Workspace"] = workspace("acme-two");
+    let c = deployed(&old, "UPDATE_COMPLETE");
+    let mut ui = RecordingUi {
+        answers: vec![false],
+        ..Default::default()
+    };
+    let report = deploy(
+        &c,
+        &mut ui,
+        &plan(new.clone()),
+        &opts(Approval::Destruction),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.outcome, Outcome::Declined);
+    assert!(
+        ui.text()
+            .contains("replaced: the workspace and everything in it are deleted"),
+        "{}",
+        ui.text()
+    );
+
+    // An in-place change of the same resource asks nothing.
+    let mut same = basic();
+    let mut w = workspace("acme-one");
+    w["Properties"]["Extra"] = json!("x");
+    same["Resources"]["Workspace"] = w;
+    let c = deployed(&old, "UPDATE_COMPLETE");
+    let mut ui = RecordingUi::default();
+    let report = deploy(&c, &mut ui, &plan(same), &opts(Approval::Destruction))
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, Outcome::Deployed);
+}
+
 #[tokio::test(start_paused = true)]
 async fn no_execute_leaves_the_change_set_for_review() {
     let c = cloud();

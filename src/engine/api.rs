@@ -264,6 +264,21 @@ pub trait CloudFormation {
     async fn stack_events(&self, name: &str, until: Option<&str>) -> Result<Vec<StackEvent>>;
     /// `ListStackResources`, all pages.
     async fn stack_resources(&self, name: &str) -> Result<Vec<StackResource>>;
+    /// `ListStacks` filtered to DELETE_COMPLETE: the deleted stacks named `name` that
+    /// CloudFormation still remembers (90 days), newest first.
+    async fn deleted_stacks(&self, name: &str) -> Result<Vec<DeletedStack>>;
+}
+
+/// A deleted stack CloudFormation still lists: its resources stay readable by its ARN, the
+/// retained ones as `DELETE_SKIPPED` with their physical ids.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct DeletedStack {
+    /// Stack name.
+    pub name: String,
+    /// Stack ARN (the only way to ask about a deleted stack).
+    pub id: String,
+    /// `DeletionTime`, seconds since the epoch.
+    pub deleted_at: f64,
 }
 
 /// The S3 operations the engine uses (asset publishing).
@@ -339,6 +354,10 @@ impl<T: CloudFormation> CloudFormation for Counting<T> {
     async fn stack_resources(&self, name: &str) -> Result<Vec<StackResource>> {
         self.tick();
         self.inner.stack_resources(name).await
+    }
+    async fn deleted_stacks(&self, name: &str) -> Result<Vec<DeletedStack>> {
+        self.tick();
+        self.inner.deleted_stacks(name).await
     }
 }
 

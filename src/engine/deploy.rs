@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::adopt;
 use super::api::{
     AlreadyExists, ChangeSetInfo, ChangeSetKind, ChangeSetRequest, CloudFormation, ExecuteRequest,
     ObjectStore, ParameterValue, ResourceChangeInfo, StackInfo, StackOutput, TemplateSource,
@@ -323,7 +324,23 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         opts: &DeployOptions,
     ) -> Result<DeployReport> {
         let name = plan.stack_name.as_str();
-        let Start { kind, deployed } = self.start(plan, opts).await?;
+        let Start {
+            mut kind,
+            mut deployed,
+        } = self.start(plan, opts).await?;
+        if kind == ChangeSetKind::Create {
+            let adoption = adopt::find(self.cfn, plan, plan.expected_account.as_deref()).await?;
+            for note in &adoption.left_alone {
+                self.ui.info(note);
+            }
+            if !adoption.adopted.is_empty() {
+                if let Some(report) = self.import(plan, &adoption, opts).await? {
+                    return Ok(report);
+                }
+                deployed = self.cfn.describe_stack(name).await?;
+                kind = ChangeSetKind::Update;
+            }
+        }
         let bucket = if plan.assets.is_empty() && plan.template_body.len() <= INLINE_TEMPLATE_LIMIT
         {
             None
@@ -398,6 +415,93 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
             outputs: done.stack.map(|s| s.outputs).unwrap_or_default(),
             ..report(Outcome::Deployed, None, Some(done.status))
         })
+    }
+
+    /// Adopts what a deleted stack of this name retained ([`adopt`]) through an IMPORT change
+    /// set, reviewed and executed like any other. `Some`: the deploy stops here (`--no-execute`,
+    /// or declined); `None`: imported, the stack now exists.
+    pub async fn import(
+        &mut self,
+        plan: &StackDeployment,
+        adoption: &adopt::Adoption,
+        opts: &DeployOptions,
+    ) -> Result<Option<DeployReport>> {
+        let name = plan.stack_name.as_str();
+        let mut lines = format!(
+            "{} resources that an earlier {name} retained are adopted by import first; then the \
+             rest is created:",
+            adoption.adopted.len()
+        );
+        for a in &adoption.adopted {
+            lines.push_str(&format!(
+                "\n  {:<28} {:<22} {}",
+                a.logical_id, a.resource_type, a.physical_id
+            ));
+        }
+        self.ui.info(&lines);
+        let change_set_name = import_change_set_name(&opts.change_set_name);
+        let body = adopt::import_template(&plan.template, adoption).to_string();
+        let mut request = ChangeSetRequest::new(
+            name,
+            &change_set_name,
+            ChangeSetKind::Import,
+            TemplateSource::Body(body),
+            Vec::new(),
+            format!(
+                "cdkrs {}: adopt retained resources",
+                env!("CARGO_PKG_VERSION")
+            ),
+        );
+        request.resources_to_import = adoption.resources_to_import();
+        let Some(ready) = self
+            .change_set(&request, opts.backoff)
+            .await
+            .with_context(|| {
+                format!(
+                    "importing the resources an earlier {name} retained (if one of them was \
+                     deleted by hand since, CloudFormation's reason above names it)"
+                )
+            })?
+        else {
+            bail!("CloudFormation found nothing to import into {name}, yet {} resources were retained: check them in the console", adoption.adopted.len());
+        };
+        self.ui.info(&render_change_set(name, &ready.info, None));
+        let report = |outcome, change_set| DeployReport {
+            stack: name.to_owned(),
+            outcome,
+            change_set,
+            changes: ready.info.changes.clone(),
+            outputs: Vec::new(),
+            status: None,
+        };
+        if !opts.execute {
+            return Ok(Some(report(
+                Outcome::ChangeSetCreated,
+                Some(change_set_name.clone()),
+            )));
+        }
+        if opts.approval == Approval::Any
+            && !self.ui.confirm(
+                "Import these retained resources?",
+                "--require-approval never",
+            )?
+        {
+            self.cfn.delete_change_set(name, &change_set_name).await?;
+            return Ok(Some(report(Outcome::Declined, None)));
+        }
+        let target = Target {
+            name,
+            id: &ready.stack_id,
+        };
+        self.execute(
+            target,
+            ChangeSetKind::Import,
+            &change_set_name,
+            &ready.info,
+            opts,
+        )
+        .await?;
+        Ok(None)
     }
 
     /// Where the deploy starts: waits out a running operation, refuses a stuck stack, and
@@ -549,10 +653,10 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
                 client_token: Some(client_token(&change_set.id, change_set_name)),
             })
             .await?;
-        let label = if kind == ChangeSetKind::Create {
-            "creating"
-        } else {
-            "updating"
+        let label = match kind {
+            ChangeSetKind::Create => "creating",
+            ChangeSetKind::Update => "updating",
+            ChangeSetKind::Import => "importing",
         };
         watch::until_success(
             self.cfn,
@@ -675,6 +779,16 @@ pub fn resolve_parameters(
         .into_iter()
         .map(|(key, value)| ParameterValue { key, value })
         .collect()
+}
+
+/// The import change set's name: the deploy's, marked (at most 128 characters).
+pub fn import_change_set_name(change_set_name: &str) -> String {
+    let mut name: String = change_set_name
+        .chars()
+        .take(128 - "-import".len())
+        .collect();
+    name.push_str("-import");
+    name
 }
 
 /// The `ClientRequestToken` of executing a change set: the same for every retry of that call

@@ -19,6 +19,10 @@ pub struct FakeStack {
     /// Describe calls before a busy stack settles into `settles_to`.
     pub busy_for: usize,
     pub settles_to: Option<String>,
+    /// Physical ids adopted by import (logical id → id), instead of made-up ones.
+    pub imported: BTreeMap<String, String>,
+    /// Resources a rollback kept (DELETE_SKIPPED), recorded when the stack is deleted.
+    pub skipped: Vec<StackResource>,
 }
 
 /// What executing the next change set does.
@@ -53,6 +57,17 @@ pub struct FakeCloud {
     /// The (virtual) time of every DescribeStackEvents call.
     pub event_poll_times: RefCell<Vec<tokio::time::Instant>>,
     next_id: RefCell<u64>,
+    /// Deleted stacks CloudFormation still lists, oldest first, with their resources as
+    /// `ListStackResources` answers them by ARN (retained ones DELETE_SKIPPED).
+    pub deleted: RefCell<Vec<(DeletedStack, Vec<StackResource>)>>,
+    /// Named physical resources that exist (bucket names, key ids, …) → the ARN of the stack
+    /// that holds them (`None`: retained by a deleted stack, or made outside CloudFormation).
+    pub world: RefCell<BTreeMap<String, Option<String>>>,
+    /// The next CREATE fails in this resource with this reason (a Databricks custom resource,
+    /// say), and rolls back.
+    pub fail_create: RefCell<Option<(String, String)>>,
+    /// How many stacks were created (their ARNs are unique).
+    created: std::cell::Cell<u64>,
 }
 
 impl FakeCloud {
@@ -144,6 +159,229 @@ fn resource_ids(template: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The physical id a resource gets in the fake: its name when the template names it (the
+/// type's primary identifier, resolved as CloudFormation would), else `<stack>-<logical id>`.
+fn physical_id(stack: &FakeStack, id: &str, resource: &serde_json::Value) -> String {
+    if let Some(p) = stack.imported.get(id) {
+        return p.clone();
+    }
+    let place = super::adopt::Place::of_arn(&stack.info.id);
+    let named = resource["Type"]
+        .as_str()
+        .and_then(cdkrs_constructs::resource_meta)
+        .and_then(|m| m.primary_identifier.first())
+        .and_then(|p| p.strip_prefix("/properties/"))
+        .and_then(|prop| resource["Properties"].get(prop));
+    match (named, place) {
+        (Some(v), Some(place)) => super::adopt::static_name(v, &place, &stack.info.name)
+            .unwrap_or_else(|| format!("{}-{}", stack.info.name, id.to_lowercase())),
+        _ => format!("{}-{}", stack.info.name, id.to_lowercase()),
+    }
+}
+
+fn resources_of(template: &str) -> serde_json::Map<String, serde_json::Value> {
+    serde_json::from_str::<serde_json::Value>(template)
+        .ok()
+        .and_then(|t| t.get("Resources").and_then(|r| r.as_object()).cloned())
+        .unwrap_or_default()
+}
+
+fn retains(resource: &serde_json::Value) -> bool {
+    matches!(
+        resource["DeletionPolicy"].as_str(),
+        Some("Retain" | "RetainExceptOnCreate" | "Snapshot")
+    )
+}
+
+impl FakeCloud {
+    /// A stack's deletion finished: CloudFormation keeps its record (retained resources
+    /// DELETE_SKIPPED, which stay in the world without an owner), and the name is free.
+    fn retire(&self, stacks: &mut BTreeMap<String, FakeStack>, name: &str) {
+        let Some(stack) = stacks.remove(name) else {
+            return;
+        };
+        let mut world = self.world.borrow_mut();
+        let mut resources = stack.skipped.clone();
+        for (id, r) in resources_of(&stack.template) {
+            let physical = physical_id(&stack, &id, &r);
+            let status = if retains(&r) {
+                world.insert(physical.clone(), None);
+                "DELETE_SKIPPED"
+            } else {
+                world.remove(&physical);
+                "DELETE_COMPLETE"
+            };
+            resources.push(StackResource {
+                logical_id: id,
+                physical_id: Some(physical),
+                resource_type: r["Type"].as_str().unwrap_or("?").to_owned(),
+                status: status.into(),
+            });
+        }
+        let deleted_at = *self.next_id.borrow() as f64;
+        self.deleted.borrow_mut().push((
+            DeletedStack {
+                name: name.to_owned(),
+                id: stack.info.id.clone(),
+                deleted_at,
+            },
+            resources,
+        ));
+    }
+
+    /// What a CREATE execution does when a named resource of the template already exists:
+    /// that resource fails "already exists", the others are cancelled, and the rollback deletes
+    /// what was created, keeping retained resources unless `RetainExceptOnCreate` (then the
+    /// stack records them DELETE_SKIPPED). `None`: no collision.
+    fn collision(
+        &self,
+        stack: &FakeStack,
+        template: &str,
+        retain_except_on_create: bool,
+    ) -> Option<(Execution, Vec<StackResource>)> {
+        let taken: Vec<(String, String)> = {
+            let world = self.world.borrow();
+            resources_of(template)
+                .iter()
+                .map(|(id, r)| (id.clone(), physical_id(stack, id, r)))
+                .filter(|(_, p)| world.contains_key(p))
+                .collect()
+        };
+        let (failed_id, failed_name) = taken.first()?.clone();
+        Some(self.failed_create(
+            stack,
+            template,
+            &failed_id,
+            &format!("{failed_name} already exists"),
+            retain_except_on_create,
+        ))
+    }
+
+    /// A CREATE in which `failed_id` fails with `reason`: the other resources are cancelled,
+    /// then the rollback deletes what was created, except retained ones when the execution did
+    /// not ask for `RetainExceptOnCreate` (those stay in the world and are recorded
+    /// DELETE_SKIPPED). Source: ExecuteChangeSet's `RetainExceptOnCreate`, "when set to true,
+    /// newly created resources are deleted when the operation rolls back",
+    /// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ExecuteChangeSet.html>.
+    fn failed_create(
+        &self,
+        stack: &FakeStack,
+        template: &str,
+        failed_id: &str,
+        reason: &str,
+        retain_except_on_create: bool,
+    ) -> (Execution, Vec<StackResource>) {
+        let resources = resources_of(template);
+        let mut events = Vec::new();
+        let mut kept = Vec::new();
+        for (id, r) in &resources {
+            let ty = r["Type"].as_str().unwrap_or("?").to_owned();
+            if id == failed_id {
+                events.push((
+                    id.clone(),
+                    ty,
+                    "CREATE_FAILED".into(),
+                    Some(reason.to_owned()),
+                ));
+                continue;
+            }
+            events.push((id.clone(), ty.clone(), "CREATE_IN_PROGRESS".into(), None));
+            events.push((
+                id.clone(),
+                ty.clone(),
+                "CREATE_FAILED".into(),
+                Some("Resource creation cancelled".into()),
+            ));
+        }
+        events.push((
+            stack.info.name.clone(),
+            "AWS::CloudFormation::Stack".into(),
+            "ROLLBACK_IN_PROGRESS".into(),
+            Some(format!(
+                "The following resource(s) failed to create: [{failed_id}]. Rollback requested by user."
+            )),
+        ));
+        for (id, r) in &resources {
+            if id == failed_id {
+                continue;
+            }
+            let ty = r["Type"].as_str().unwrap_or("?").to_owned();
+            if retains(r) && !retain_except_on_create {
+                events.push((id.clone(), ty.clone(), "DELETE_SKIPPED".into(), None));
+                let physical = physical_id(stack, id, r);
+                self.world.borrow_mut().insert(physical.clone(), None);
+                kept.push(StackResource {
+                    logical_id: id.clone(),
+                    physical_id: Some(physical),
+                    resource_type: ty,
+                    status: "DELETE_SKIPPED".into(),
+                });
+            } else {
+                events.push((id.clone(), ty, "DELETE_COMPLETE".into(), None));
+            }
+        }
+        (
+            Execution {
+                events,
+                final_status: "ROLLBACK_COMPLETE".into(),
+            },
+            kept,
+        )
+    }
+
+    /// Why CloudFormation refuses an IMPORT change set, if it does (the change set FAILS with
+    /// the reason): a resource without a DeletionPolicy, other changes in the same operation,
+    /// an identifier that does not exist or that another stack holds.
+    fn import_refusal(
+        &self,
+        r: &ChangeSetRequest,
+        template: &str,
+        old: &BTreeMap<String, String>,
+    ) -> Option<String> {
+        let resources = resources_of(template);
+        let importing: std::collections::BTreeSet<&str> = r
+            .resources_to_import
+            .iter()
+            .map(|i| i.logical_id.as_str())
+            .collect();
+        let others: Vec<&String> = resources
+            .keys()
+            .filter(|id| !importing.contains(id.as_str()) && !old.contains_key(*id))
+            .collect();
+        if !others.is_empty() {
+            return Some(format!(
+                "As part of the import operation, you cannot modify or add [{}]",
+                others
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let world = self.world.borrow();
+        for i in &r.resources_to_import {
+            let Some(res) = resources.get(&i.logical_id) else {
+                return Some(format!(
+                    "Resource {} in ResourcesToImport is not in the template",
+                    i.logical_id
+                ));
+            };
+            if res.get("DeletionPolicy").is_none() {
+                return Some(format!("The following resources to import [{}] must have DeletionPolicy attribute specified in the template.", i.logical_id));
+            }
+            let id = i.identifier.values().next().cloned().unwrap_or_default();
+            match world.get(&id) {
+                None => return Some(format!("Resources [{}] do not exist", i.logical_id)),
+                Some(Some(owner)) => {
+                    return Some(format!("Resource {id} already belongs to stack {owner}"))
+                }
+                Some(None) => {}
+            }
+        }
+        None
+    }
+}
+
 impl CloudFormation for FakeCloud {
     async fn describe_stack(&self, name: &str) -> Result<Option<StackInfo>> {
         self.log(format!("DescribeStacks {name}"));
@@ -219,10 +457,14 @@ impl CloudFormation for FakeCloud {
                     .or_insert_with(|| FakeStack {
                         info: StackInfo {
                             name: r.stack_name.clone(),
-                            id: format!(
-                                "arn:aws:cloudformation:us-east-1:123456789012:stack/{}/2",
-                                r.stack_name
-                            ),
+                            id: {
+                                self.created.set(self.created.get() + 1);
+                                format!(
+                                    "arn:aws:cloudformation:us-east-1:123456789012:stack/{}/new-{}",
+                                    r.stack_name,
+                                    self.created.get()
+                                )
+                            },
                             status: "REVIEW_IN_PROGRESS".into(),
                             ..Default::default()
                         },
@@ -243,10 +485,14 @@ impl CloudFormation for FakeCloud {
         };
         let new = resource_ids(&template);
         let mut changes = Vec::new();
+        let refusal = (r.kind == ChangeSetKind::Import)
+            .then(|| self.import_refusal(r, &template, &old))
+            .flatten();
         for (id, ty) in &new {
             if !old.contains_key(id) {
+                let imported = r.resources_to_import.iter().any(|i| &i.logical_id == id);
                 changes.push(ResourceChangeInfo {
-                    action: "Add".into(),
+                    action: if imported { "Import" } else { "Add" }.into(),
                     logical_id: id.clone(),
                     resource_type: ty.clone(),
                     replacement: None,
@@ -286,7 +532,15 @@ impl CloudFormation for FakeCloud {
                     .is_some_and(|v| s.info.parameters.get(&p.key) != Some(v))
             })
         });
-        let info = if changes.is_empty() && !params_changed {
+        let info = if let Some(reason) = refusal {
+            ChangeSetInfo {
+                id: format!("cs-{}-{}", r.change_set_name, self.requests.borrow().len()),
+                status: "FAILED".into(),
+                status_reason: Some(reason),
+                execution_status: Some("UNAVAILABLE".into()),
+                changes,
+            }
+        } else if changes.is_empty() && !params_changed {
             ChangeSetInfo {
                 id: format!("cs-{}-{}", r.change_set_name, self.requests.borrow().len()),
                 status: "FAILED".into(),
@@ -343,10 +597,37 @@ impl CloudFormation for FakeCloud {
             ChangeSetKind::Update => "UPDATE",
             ChangeSetKind::Import => "IMPORT",
         };
-        let exec = self
-            .execution
-            .borrow_mut()
-            .take()
+        let template = match &req.template {
+            TemplateSource::Body(t) => t.clone(),
+            _ => String::new(),
+        };
+        let scripted = self.execution.borrow_mut().take();
+        let failing = self.fail_create.borrow_mut().take();
+        let collision = match (&scripted, req.kind, failing) {
+            (None, ChangeSetKind::Create, Some((id, reason))) => Some(self.failed_create(
+                s,
+                &template,
+                &id,
+                &reason,
+                request.retain_except_on_create,
+            )),
+            (None, ChangeSetKind::Create, None) => {
+                self.collision(s, &template, request.retain_except_on_create)
+            }
+            _ => None,
+        };
+        if let Some((_, kept)) = &collision {
+            s.skipped = kept.clone();
+        }
+        if req.kind == ChangeSetKind::Import {
+            for i in &req.resources_to_import {
+                if let Some(id) = i.identifier.values().next() {
+                    s.imported.insert(i.logical_id.clone(), id.clone());
+                }
+            }
+        }
+        let exec = scripted
+            .or(collision.map(|(e, _)| e))
             .unwrap_or_else(|| Execution {
                 events: info
                     .changes
@@ -397,6 +678,10 @@ impl CloudFormation for FakeCloud {
         if let TemplateSource::Body(t) = &req.template {
             if exec.final_status.ends_with("_COMPLETE") && !exec.final_status.contains("ROLLBACK") {
                 s.template = t.clone();
+                let mut world = self.world.borrow_mut();
+                for (id, r) in resources_of(t) {
+                    world.insert(physical_id(s, &id, &r), Some(s.info.id.clone()));
+                }
                 for p in &req.parameters {
                     if let Some(v) = &p.value {
                         s.info.parameters.insert(p.key.clone(), v.clone());
@@ -472,7 +757,7 @@ impl CloudFormation for FakeCloud {
                 s.events.insert(0, e.clone());
                 if terminal {
                     if e.status == "DELETE_COMPLETE" {
-                        stacks.remove(&stack);
+                        self.retire(&mut stacks, &stack);
                     } else {
                         s.info.status = e.status.clone();
                         s.settles_to = None;
@@ -496,18 +781,33 @@ impl CloudFormation for FakeCloud {
     async fn stack_resources(&self, name: &str) -> Result<Vec<StackResource>> {
         self.log(format!("ListStackResources {name}"));
         let name = &self.name_of(name);
+        if let Some((_, resources)) = self.deleted.borrow().iter().find(|(d, _)| d.id == *name) {
+            return Ok(resources.clone());
+        }
         let stacks = self.stacks.borrow();
         let s = stacks
             .get(name)
             .ok_or_else(|| anyhow!("ValidationError: Stack with id {name} does not exist"))?;
-        Ok(resource_ids(&s.template)
+        Ok(resources_of(&s.template)
             .into_iter()
-            .map(|(id, ty)| StackResource {
-                physical_id: Some(format!("{}-{}", name, id.to_lowercase())),
+            .map(|(id, r)| StackResource {
+                physical_id: Some(physical_id(s, &id, &r)),
+                resource_type: r["Type"].as_str().unwrap_or("?").to_owned(),
                 logical_id: id,
-                resource_type: ty,
                 status: "CREATE_COMPLETE".into(),
             })
+            .collect())
+    }
+
+    async fn deleted_stacks(&self, name: &str) -> Result<Vec<DeletedStack>> {
+        self.log(format!("ListStacks {name}"));
+        Ok(self
+            .deleted
+            .borrow()
+            .iter()
+            .rev()
+            .filter(|(d, _)| d.name == name)
+            .map(|(d, _)| d.clone())
             .collect())
     }
 }

@@ -1,6 +1,7 @@
 //! The deploy engine: change sets, progress, failure causes, sleep/wake and destroy, over the
 //! [`api`] seam.
 
+pub mod adopt;
 pub mod api;
 pub mod deploy;
 pub mod ops;

@@ -3,12 +3,14 @@
 use anyhow::{anyhow, Context, Result};
 use aws_sdk_cloudformation::config::http::HttpResponse;
 use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, ResourceToImport, Tag};
+use aws_sdk_cloudformation::types::{
+    Capability, ChangeSetType, Parameter, ResourceToImport, StackStatus, Tag,
+};
 
 use super::api::{
     AlreadyExists, ChangeSetCreated, ChangeSetInfo, ChangeSetKind, ChangeSetRequest,
-    CloudFormation, ExecuteRequest, ObjectStore, ResourceChangeInfo, StackEvent, StackInfo,
-    StackOutput, StackResource, TemplateSource,
+    CloudFormation, DeletedStack, ExecuteRequest, ObjectStore, ResourceChangeInfo, StackEvent,
+    StackInfo, StackOutput, StackResource, TemplateSource,
 };
 use crate::aws::errors::{self, AwsError, Target};
 use crate::aws::Clients;
@@ -344,6 +346,41 @@ impl CloudFormation for Clients {
                 _ => return Ok(resources),
             }
         }
+    }
+
+    async fn deleted_stacks(&self, name: &str) -> Result<Vec<DeletedStack>> {
+        let mut stacks = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .cfn
+                .list_stacks()
+                .stack_status_filter(StackStatus::DeleteComplete)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| sdk_error(e, self.target(CFN)))
+                .with_context(|| format!("listing the deleted stacks named {name}"))?;
+            stacks.extend(
+                out.stack_summaries()
+                    .iter()
+                    .filter(|s| s.stack_name() == Some(name))
+                    .map(|s| DeletedStack {
+                        name: name.to_owned(),
+                        id: s.stack_id().unwrap_or_default().to_owned(),
+                        deleted_at: s
+                            .deletion_time()
+                            .map(|t| t.as_secs_f64())
+                            .unwrap_or_default(),
+                    }),
+            );
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        stacks.sort_by(|a, b| b.deleted_at.total_cmp(&a.deleted_at));
+        Ok(stacks)
     }
 }
 

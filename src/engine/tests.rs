@@ -164,6 +164,8 @@ async fn new_stack_is_created_through_a_create_change_set_after_publishing_the_a
             .collect::<Vec<_>>(),
         [
             "DescribeStacks env",
+            // A new stack: what did deleted stacks of this name retain?
+            "ListStacks env",
             "DescribeStacks cdkrs-bootstrap",
             "HeadObject assets/abc.zip",
             "PutObject assets/abc.zip",
@@ -171,8 +173,8 @@ async fn new_stack_is_created_through_a_create_change_set_after_publishing_the_a
             "DescribeChangeSet env",
             // From here on the stack is followed by the ARN CreateChangeSet answered: a name can
             // be reused (moto even keeps two stacks of one name), an ARN cannot.
-            "ExecuteChangeSet arn:aws:cloudformation:us-east-1:123456789012:stack/env/2",
-            "DescribeStacks arn:aws:cloudformation:us-east-1:123456789012:stack/env/2",
+            "ExecuteChangeSet arn:aws:cloudformation:us-east-1:123456789012:stack/env/new-1",
+            "DescribeStacks arn:aws:cloudformation:us-east-1:123456789012:stack/env/new-1",
         ]
     );
     let stack = &c.stacks.borrow()[ENV];
@@ -554,6 +556,227 @@ async fn replacing_the_workspace_asks_with_what_its_provider_says_is_lost() {
         .await
         .unwrap();
     assert_eq!(report.outcome, Outcome::Deployed);
+}
+
+/// The environment's shape in small: a named retained bucket encrypted by a retained key, a
+/// network resource, and a Databricks custom resource (the likeliest to fail).
+fn with_data() -> serde_json::Value {
+    let mut t = basic();
+    t["Resources"]["Key"] = json!({
+        "Type": "AWS::KMS::Key", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
+        "Properties": {"EnableKeyRotation": true}
+    });
+    t["Resources"]["Raw"] = json!({
+        "Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "BucketName": {"Fn::Sub": "raw-${AWS::AccountId}-${AWS::Region}"},
+            "BucketEncryption": {"ServerSideEncryptionConfiguration": [{
+                "ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms",
+                    "KMSMasterKeyID": {"Fn::GetAtt": ["Key", "Arn"]}}}]}
+        }
+    });
+    t["Resources"]["Workspace"] = json!({
+        "Type": "Custom::DatabricksWorkspace",
+        "Properties": {"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:p",
+                       "Bucket": {"Ref": "Raw"}}
+    });
+    t
+}
+
+const RAW: &str = "raw-123456789012-us-east-1";
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_first_deploy_leaves_nothing_behind_so_the_retry_creates_cleanly() {
+    let c = cloud();
+    *c.fail_create.borrow_mut() = Some((
+        "Workspace".into(),
+        "Databricks: credentials not yet valid".into(),
+    ));
+    let mut ui = RecordingUi::default();
+    let err = deploy(&c, &mut ui, &plan(with_data()), &opts(Approval::Never))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("root cause: Workspace"), "{err}");
+    // The execution asked CloudFormation to delete what it created, retained or not.
+    assert!(c.executions.borrow()[0].retain_except_on_create);
+    assert!(
+        !c.world.borrow().contains_key(RAW),
+        "{:?}",
+        c.world.borrow()
+    );
+
+    // Fixed, deployed again: the ROLLBACK_COMPLETE stack is replaced and nothing collides.
+    let mut ui = RecordingUi::default();
+    let report = deploy(&c, &mut ui, &plan(with_data()), &opts(Approval::Never))
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, Outcome::Deployed);
+    assert_eq!(report.status.as_deref(), Some("CREATE_COMPLETE"));
+    assert_eq!(c.count("CreateChangeSet env Import"), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn destroy_then_deploy_adopts_the_retained_bucket_and_key_by_import_then_updates() {
+    let c = cloud();
+    let mut ui = RecordingUi::default();
+    deploy(&c, &mut ui, &plan(with_data()), &opts(Approval::Never))
+        .await
+        .unwrap();
+    let old_stack = c.stacks.borrow()[ENV].info.id.clone();
+    destroy(&c, &mut ui, true).await.unwrap();
+    assert_eq!(
+        c.world.borrow().get(RAW),
+        Some(&None),
+        "retained, ownerless"
+    );
+
+    let mut ui = RecordingUi::default();
+    let report = deploy(&c, &mut ui, &plan(with_data()), &opts(Approval::Never))
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, Outcome::Deployed);
+    let text = ui.text();
+    assert!(text.contains("adopted by import first"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "Raw                          AWS::S3::Bucket        {RAW}"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("Import  Key"), "{text}");
+    let imports: Vec<_> = c
+        .requests
+        .borrow()
+        .iter()
+        .filter(|r| r.kind == api::ChangeSetKind::Import)
+        .cloned()
+        .collect();
+    assert_eq!(imports.len(), 1);
+    let ids: Vec<_> = imports[0]
+        .resources_to_import
+        .iter()
+        .map(|r| (r.logical_id.as_str(), r.identifier.clone()))
+        .collect();
+    assert_eq!(ids[0].0, "Key");
+    assert_eq!(
+        ids[1],
+        (
+            "Raw",
+            BTreeMap::from([("BucketName".to_owned(), RAW.to_owned())])
+        )
+    );
+    // The import template holds the adopted resources alone; the update adds the rest.
+    let TemplateSource::Body(body) = &imports[0].template else {
+        panic!("inline")
+    };
+    let t: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(
+        t["Resources"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["Key", "Raw"]
+    );
+    assert_eq!(c.count("CreateChangeSet env Update"), 1);
+    let stack = &c.stacks.borrow()[ENV];
+    assert_ne!(stack.info.id, old_stack);
+    assert_eq!(stack.imported["Raw"], RAW);
+    assert_eq!(
+        c.world.borrow()[RAW].as_deref(),
+        Some(stack.info.id.as_str())
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_bucket_this_stack_did_not_retain_is_never_adopted_and_the_create_fails_on_its_name() {
+    // Same name, made by hand (or by another stack): no deleted stack of ours retained it.
+    let c = cloud();
+    c.world.borrow_mut().insert(RAW.into(), None);
+    let mut ui = RecordingUi::default();
+    let err = deploy(&c, &mut ui, &plan(with_data()), &opts(Approval::Never))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert_eq!(c.count("CreateChangeSet env Import"), 0);
+    assert!(err.contains(&format!("{RAW} already exists")), "{err}");
+
+    // Retained by our deleted stack, but the template now names the bucket differently (the
+    // config's prefix changed): the old one is left alone, with a note saying why.
+    let c = cloud();
+    let mut ui = RecordingUi::default();
+    deploy(&c, &mut ui, &plan(with_data()), &opts(Approval::Never))
+        .await
+        .unwrap();
+    destroy(&c, &mut ui, true).await.unwrap();
+    let mut renamed = with_data();
+    renamed["Resources"]["Raw"]["Properties"]["BucketName"] =
+        json!({"Fn::Sub": "new-raw-${AWS::AccountId}-${AWS::Region}"});
+    let mut ui = RecordingUi::default();
+    deploy(&c, &mut ui, &plan(renamed), &opts(Approval::Never))
+        .await
+        .unwrap();
+    let text = ui.text();
+    assert!(
+        text.contains(&format!(
+            "Raw (AWS::S3::Bucket {RAW}), retained by the deleted stack"
+        )) && text.contains("left alone, the template now names it new-raw-123456789012-us-east-1"),
+        "{text}"
+    );
+    let import = c
+        .requests
+        .borrow()
+        .iter()
+        .find(|r| r.kind == api::ChangeSetKind::Import)
+        .cloned()
+        .expect("the key is still adopted");
+    assert_eq!(import.resources_to_import.len(), 1);
+    assert_eq!(import.resources_to_import[0].logical_id, "Key");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_import_cloudformation_refuses_fails_with_its_reason_and_creates_nothing() {
+    let c = cloud();
+    let mut ui = RecordingUi::default();
+    deploy(&c, &mut ui, &plan(with_data()), &opts(Approval::Never))
+        .await
+        .unwrap();
+    destroy(&c, &mut ui, true).await.unwrap();
+    c.world.borrow_mut().remove(RAW); // deleted by hand since
+    let err = deploy(&c, &mut ui, &plan(with_data()), &opts(Approval::Never))
+        .await
+        .unwrap_err();
+    let text = format!("{err:#}");
+    assert!(
+        text.contains("importing the resources an earlier env retained"),
+        "{text}"
+    );
+    assert!(text.contains("Resources [Raw] do not exist"), "{text}");
+    assert_eq!(
+        c.count("ExecuteChangeSet"),
+        1,
+        "only the first deploy executed"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_execute_over_retained_resources_stops_at_the_import_change_set() {
+    let c = cloud();
+    let mut ui = RecordingUi::default();
+    deploy(&c, &mut ui, &plan(with_data()), &opts(Approval::Never))
+        .await
+        .unwrap();
+    destroy(&c, &mut ui, true).await.unwrap();
+    let o = DeployOptions {
+        execute: false,
+        ..opts(Approval::Never)
+    };
+    let report = deploy(&c, &mut ui, &plan(with_data()), &o).await.unwrap();
+    assert_eq!(report.outcome, Outcome::ChangeSetCreated);
+    assert_eq!(report.change_set.as_deref(), Some("cdkrs-deploy-import"));
+    assert!(report.changes.iter().all(|c| c.action == "Import"));
+    assert_eq!(c.count("ExecuteChangeSet"), 1);
 }
 
 #[tokio::test(start_paused = true)]

@@ -42,7 +42,7 @@ pub fn sha256_hex(bytes: impl AsRef<[u8]>) -> String {
 #[serde(rename_all = "snake_case")]
 pub enum ParameterFill {
     /// This value on every deploy.
-    Value(String),
+    Fixed(String),
     /// Keep the deployed value; `on_create` when the stack is created (or when the deployed
     /// stack lacks the parameter). Only the commands of `set_by` change it.
     KeepDeployed {
@@ -70,7 +70,7 @@ impl ParameterFill {
     /// The values this fill may give the parameter (for the `AllowedValues` check).
     fn literal_values(&self) -> Vec<&str> {
         match self {
-            ParameterFill::Value(v) => vec![v],
+            ParameterFill::Fixed(v) => vec![v],
             ParameterFill::KeepDeployed { on_create, set_by } => std::iter::once(on_create)
                 .chain(set_by.values())
                 .map(String::as_str)
@@ -442,7 +442,7 @@ mod tests {
             sha256_hex("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-        assert_eq!(sha256_hex(b"abc"), sha256_hex("abc".to_owned()));
+        assert_eq!(sha256_hex(b"abc"), sha256_hex(vec![b'a', b'b', b'c']));
     }
 
     #[test]
@@ -473,7 +473,7 @@ mod tests {
         d.bootstrap = None;
         d.assets.push(d.assets[0].clone());
         d.parameters
-            .insert("Typo".into(), ParameterFill::Value("x".into()));
+            .insert("Typo".into(), ParameterFill::Fixed("x".into()));
         d.parameters
             .insert("CodeKey".into(), ParameterFill::AssetKey("Cod".into()));
         d.parameters.insert(

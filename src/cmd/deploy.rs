@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 use cdkrs::aws::AwsArgs;
-use cdkrs::engine::deploy::Asset;
+use cdkrs::engine::deploy::{Asset, INLINE_TEMPLATE_LIMIT};
 use cdkrs::engine::ui::TerminalUi;
 use cdkrs::engine::{Approval, DeployOptions, Outcome, StackDeployment};
 use cdkrs_constructs::deployment::{AssetSource, Deployment, FileAsset};
@@ -178,13 +178,23 @@ pub fn stack_deployment(
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(StackDeployment {
+    let plan = StackDeployment {
         parameters: declared.parameters.clone(),
         assets,
         bootstrap: declared.bootstrap.clone(),
         expected_account: expected_account.map(str::to_owned),
         ..StackDeployment::new(&declared.stack_name, template)
-    })
+    };
+    if plan.bootstrap.is_none() && plan.template_body.len() > INLINE_TEMPLATE_LIMIT {
+        return Err(Failure::Invalid(format!(
+            "stack {}: the template is {} bytes, over CloudFormation's inline limit of \
+             {INLINE_TEMPLATE_LIMIT}, and its deployment declares no bootstrap stack to upload it \
+             to: declare one\n",
+            plan.stack_name,
+            plan.template_body.len()
+        )));
+    }
+    Ok(plan)
 }
 
 /// The environment as a deployment: its template and its declared deployment with the provider
@@ -309,6 +319,22 @@ mod tests {
         );
         let text = invalid(stack_deployment(&typo, (&stack, &template), bytes(), None));
         assert!(text.contains("parameter `NetworkAsleeep`"), "{text}");
+
+        let mut unbootstrapped = environment::deployment(&config);
+        unbootstrapped.bootstrap = None;
+        unbootstrapped.assets.clear();
+        unbootstrapped.parameters.clear();
+        let text = invalid(stack_deployment(
+            &unbootstrapped,
+            (&stack, &template),
+            BTreeMap::new(),
+            None,
+        ));
+        assert!(
+            text.contains("over CloudFormation's inline limit of 51200")
+                && text.contains("declares no bootstrap stack"),
+            "{text}"
+        );
 
         let declared = environment::deployment(&config);
         let err = match stack_deployment(&declared, (&stack, &template), BTreeMap::new(), None) {

@@ -223,7 +223,7 @@ pub async fn assets_bucket<C: CloudFormation>(cfn: &C, plan: &StackDeployment) -
     let Some(stack) = cfn.describe_stack(boot).await? else {
         bail!(
             "the {boot} stack does not exist in this account and region: run `cdkrs bootstrap` \
-             first (it creates the bucket deploy publishes the provider zip to)"
+             first (it creates the bucket deploy publishes the assets to)"
         );
     };
     if let (Some(want), Some(got)) = (expected_account, stack.account_id()) {

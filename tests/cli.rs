@@ -115,7 +115,20 @@ fn synth_without_arguments_writes_the_default_environment_and_a_manifest() {
         manifest["stacks"][0]["parameters"]["NetworkAsleep"]["default"],
         "false"
     );
-    assert_eq!(manifest["assets"][0]["key_parameter"], "ProviderCodeKey");
+    // The stack's declared deployment, as deploy reads it (issue 11 item 9).
+    let deployment = &manifest["stacks"][0]["deployment"];
+    assert_eq!(
+        deployment["parameters"]["ProviderCodeKey"]["asset_key"],
+        "DatabricksProvider"
+    );
+    assert_eq!(
+        deployment["parameters"]["NetworkAsleep"]["keep_deployed"]["set_by"]["sleep"],
+        "true"
+    );
+    assert_eq!(deployment["bootstrap"]["stack_name"], "cdkrs-bootstrap");
+    // No zip is built in the scratch directory: its hash and key are unknown.
+    assert_eq!(manifest["assets"][0]["id"], "DatabricksProvider");
+    assert!(manifest["assets"][0]["key"].is_null());
     assert!(
         stdout(&out).contains("cm-vpc-databricks"),
         "{}",

@@ -11,6 +11,7 @@
 //! - L2 constructs ([`bucket::Bucket`], [`key::Key`], [`vpc::Vpc`], …) wrap them with secure
 //!   defaults.
 //! - [`policy`] builds IAM policy documents with typed statements and conditions.
+//! - [`deployment`] declares how a stack is deployed: parameter fills, assets, bootstrap needs.
 //!
 //! ```
 //! use cdkrs_constructs::{ec2::CfnVpc, Stack, Output};
@@ -30,6 +31,7 @@
 pub mod bucket;
 pub mod custom_resource;
 pub mod databricks;
+pub mod deployment;
 pub mod endpoint;
 mod error;
 pub mod flow_log;

@@ -2,9 +2,11 @@
 
 use cdkrs::aws::AwsArgs;
 use cdkrs::engine::ui::TerminalUi;
-use cdkrs::engine::{Approval, DeployOptions, StackDeployment};
+use cdkrs::engine::{Approval, DeployOptions};
+use cdkrs_stacks::bootstrap;
 
 use super::context::Context;
+use super::deploy::stack_deployment;
 use super::{block_on, print_result, synthesize, ConfigArg, Failure, OutputFormat};
 
 /// Arguments of `cdkrs bootstrap`.
@@ -26,11 +28,13 @@ pub struct Args {
 pub fn run(args: Args) -> Result<(), Failure> {
     block_on(async {
         let ctx = Context::new(&args.config, &args.aws).await?;
-        let (stack, template) = synthesize(cdkrs_stacks::bootstrap::build())?;
-        let plan = StackDeployment {
-            expected_account: ctx.config.aws_account_id().map(str::to_owned),
-            ..StackDeployment::new(stack.name(), &template)
-        };
+        let (stack, template) = synthesize(bootstrap::build())?;
+        let plan = stack_deployment(
+            &bootstrap::deployment(),
+            (&stack, &template),
+            Default::default(),
+            ctx.config.aws_account_id(),
+        )?;
         let opts = DeployOptions {
             change_set_name: "cdkrs-bootstrap".into(),
             approval: args.require_approval,

@@ -5,18 +5,16 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 use cdkrs::aws::AwsArgs;
-use cdkrs::engine::deploy::{Asset, Desired};
+use cdkrs::engine::deploy::{Asset, INLINE_TEMPLATE_LIMIT};
 use cdkrs::engine::ui::TerminalUi;
 use cdkrs::engine::{Approval, DeployOptions, Outcome, StackDeployment};
-use cdkrs_stacks::environment::{self, parameters};
+use cdkrs_constructs::deployment::{AssetSource, Deployment, FileAsset};
+use cdkrs_constructs::{Stack, Template};
+use cdkrs_stacks::environment::{self, deployment::PROVIDER_ASSET};
 use cdkrs_stacks::Environment;
-use sha2::{Digest, Sha256};
 
 use super::context::Context;
 use super::{block_on, print_result, synthesize, ConfigArg, Failure, OutputFormat};
-
-/// Where `scripts/build-provider` leaves the provider zip.
-pub const DEFAULT_PROVIDER_ZIP: &str = "target/lambda/bootstrap/bootstrap.zip";
 
 /// Arguments of `cdkrs deploy`.
 #[derive(Debug, clap::Args)]
@@ -61,67 +59,167 @@ pub fn change_set_name(s: &str) -> Result<String, String> {
     }
 }
 
-/// The provider zip's bytes: the given file, or the default one (built when missing and
-/// `scripts/build-provider` is in the working directory).
-pub fn provider_zip(path: Option<&Path>) -> anyhow::Result<(PathBuf, Vec<u8>)> {
-    let path = match path {
-        Some(p) => p.to_owned(),
-        None => {
-            let p = PathBuf::from(DEFAULT_PROVIDER_ZIP);
-            let script = Path::new("scripts/build-provider");
-            if !p.exists() && script.exists() {
-                eprintln!("the provider zip is missing: building it with scripts/build-provider");
+/// The bytes of a declared asset: its bytes, or its file. `provider_zip` (`--provider-zip`)
+/// replaces the provider zip's declared path; with `build_missing`, a missing declared file is
+/// built first when its build command is in the working directory.
+pub fn read_asset(
+    asset: &FileAsset,
+    provider_zip: Option<&Path>,
+    build_missing: bool,
+) -> anyhow::Result<Vec<u8>> {
+    let (given, flag) = if asset.id == PROVIDER_ASSET {
+        (provider_zip, Some("--provider-zip"))
+    } else {
+        (None, None)
+    };
+    let build = match &asset.source {
+        AssetSource::File { build, .. } => build.as_deref(),
+        AssetSource::Bytes(_) => None,
+    };
+    let path = match (given, &asset.source) {
+        (Some(p), _) => p.to_owned(),
+        (None, AssetSource::Bytes(bytes)) => return Ok(bytes.clone()),
+        (None, AssetSource::File { path, .. }) => {
+            let p = PathBuf::from(path);
+            let script = build
+                .map(Path::new)
+                .filter(|s| build_missing && !p.exists() && s.exists());
+            if let Some(script) = script {
+                eprintln!(
+                    "{}: {} is missing: building it with {}",
+                    asset.id,
+                    p.display(),
+                    script.display()
+                );
                 let status = std::process::Command::new(script)
                     .status()
-                    .context("running scripts/build-provider")?;
+                    .with_context(|| format!("running {}", script.display()))?;
                 if !status.success() {
-                    bail!("scripts/build-provider failed ({status}): see its output above");
+                    bail!(
+                        "{} failed ({status}): see its output above",
+                        script.display()
+                    );
                 }
             }
             p
         }
     };
-    let bytes = std::fs::read(&path).with_context(|| {
+    let fix = [
+        build.map(|script| format!("build it with {script} (in the cdkrs source tree)")),
+        flag.map(|flag| format!("pass {flag} FILE")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" or ");
+    std::fs::read(&path).with_context(|| {
         format!(
-            "reading the provider zip {}: build it with scripts/build-provider (in the cdkrs \
-             source tree) or pass --provider-zip FILE",
-            path.display()
+            "reading asset {} from {}{}{fix}",
+            asset.id,
+            path.display(),
+            if fix.is_empty() { "" } else { ": " }
         )
-    })?;
-    Ok((path, bytes))
-}
-
-/// The provider zip's S3 key: its SHA-256, so a changed zip is a new key and an unchanged one is
-/// never uploaded twice (and `diff` can tell whether the deployed code is this one).
-pub fn provider_asset_key(zip: &[u8]) -> String {
-    format!("assets/databricks-provider-{:x}.zip", Sha256::digest(zip))
-}
-
-/// The environment as a deployment: its template, the provider asset and the parameters.
-pub fn environment_plan(config: &Environment, zip: Vec<u8>) -> Result<StackDeployment, Failure> {
-    let (stack, template) = synthesize(environment::build(config))?;
-    Ok(StackDeployment {
-        parameters: BTreeMap::from([(
-            parameters::NETWORK_ASLEEP.to_owned(),
-            Desired::KeepDeployed(config.network_asleep().to_string()),
-        )]),
-        assets: vec![Asset {
-            id: "DatabricksProvider".into(),
-            key: provider_asset_key(&zip),
-            bytes: zip,
-            bucket_parameter: parameters::PROVIDER_CODE_BUCKET.into(),
-            key_parameter: parameters::PROVIDER_CODE_KEY.into(),
-        }],
-        expected_account: config.aws_account_id().map(str::to_owned),
-        ..StackDeployment::new(stack.name(), &template)
     })
+}
+
+/// The bytes of every asset `declared` publishes (missing files built when they can be).
+pub fn read_assets(
+    declared: &Deployment,
+    provider_zip: Option<&Path>,
+) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
+    declared
+        .assets
+        .iter()
+        .map(|a| Ok((a.id.clone(), read_asset(a, provider_zip, true)?)))
+        .collect()
+}
+
+/// Checks a declared deployment against the stack it describes (its name and template): an
+/// inconsistent one is invalid input, every problem listed.
+pub fn check_declaration(
+    declared: &Deployment,
+    stack: &Stack,
+    template: &Template,
+) -> Result<(), Failure> {
+    if declared.stack_name != stack.name() {
+        return Err(Failure::Invalid(format!(
+            "the deployment declared for stack `{}` names stack `{}`: declare it with the \
+             stack's name\n",
+            stack.name(),
+            declared.stack_name
+        )));
+    }
+    declared
+        .validate(template.as_json())
+        .map_err(|errors| Failure::Invalid(errors.to_string()))
+}
+
+/// A declared deployment as the engine deploys it: the declaration checked against the stack,
+/// each asset keyed by the hash of its bytes.
+pub fn stack_deployment(
+    declared: &Deployment,
+    (stack, template): (&Stack, &Template),
+    mut bytes: BTreeMap<String, Vec<u8>>,
+    expected_account: Option<&str>,
+) -> Result<StackDeployment, Failure> {
+    check_declaration(declared, stack, template)?;
+    let assets = declared
+        .assets
+        .iter()
+        .map(|a| {
+            let bytes = bytes.remove(&a.id).with_context(|| {
+                format!(
+                    "stack {}: asset {} has no bytes to publish",
+                    declared.stack_name, a.id
+                )
+            })?;
+            Ok(Asset {
+                id: a.id.clone(),
+                key: a.key(&bytes),
+                bytes,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let plan = StackDeployment {
+        parameters: declared.parameters.clone(),
+        assets,
+        bootstrap: declared.bootstrap.clone(),
+        expected_account: expected_account.map(str::to_owned),
+        ..StackDeployment::new(&declared.stack_name, template)
+    };
+    if plan.bootstrap.is_none() && plan.template_body.len() > INLINE_TEMPLATE_LIMIT {
+        return Err(Failure::Invalid(format!(
+            "stack {}: the template is {} bytes, over CloudFormation's inline limit of \
+             {INLINE_TEMPLATE_LIMIT}, and its deployment declares no bootstrap stack to upload it \
+             to: declare one\n",
+            plan.stack_name,
+            plan.template_body.len()
+        )));
+    }
+    Ok(plan)
+}
+
+/// The environment as a deployment: its template and its declared deployment with the provider
+/// zip's bytes.
+pub fn environment_plan(
+    config: &Environment,
+    provider_zip: Option<&Path>,
+) -> Result<StackDeployment, Failure> {
+    let declared = environment::deployment(config);
+    let bytes = read_assets(&declared, provider_zip)?;
+    let (stack, template) = synthesize(environment::build(config))?;
+    stack_deployment(
+        &declared,
+        (&stack, &template),
+        bytes,
+        config.aws_account_id(),
+    )
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
     block_on(async {
         let ctx = Context::new(&args.config, &args.aws).await?;
-        let (_, zip) = provider_zip(args.provider_zip.as_deref())?;
-        let plan = environment_plan(&ctx.config, zip)?;
+        let plan = environment_plan(&ctx.config, args.provider_zip.as_deref())?;
         let opts = DeployOptions {
             change_set_name: args.change_set_name.clone(),
             approval: args.require_approval,
@@ -141,4 +239,164 @@ pub fn run(args: Args) -> Result<(), Failure> {
         }
         Ok::<(), Failure>(())
     })?
+}
+
+#[cfg(test)]
+mod tests {
+    use cdkrs::engine::deploy::ParameterFill;
+    use cdkrs_constructs::deployment::sha256_hex;
+    use cdkrs_stacks::environment::parameters;
+
+    use super::*;
+
+    fn config() -> Environment {
+        cdkrs_stacks::load::load(super::super::DEFAULT_CONFIG).expect("the embedded config")
+    }
+
+    fn invalid(result: Result<StackDeployment, Failure>) -> String {
+        match result {
+            Err(Failure::Invalid(text)) => text,
+            Ok(_) => panic!("accepted"),
+            Err(_) => panic!("failed, but not as invalid input"),
+        }
+    }
+
+    #[test]
+    fn the_environment_plan_is_its_declaration_with_the_zip_keyed_by_content() {
+        let zip = std::env::temp_dir().join(format!("cdkrs-h3-plan-{}.zip", std::process::id()));
+        std::fs::write(&zip, b"provider bytes").unwrap();
+        let plan = environment_plan(&config(), Some(&zip));
+        std::fs::remove_file(&zip).unwrap();
+        let Ok(plan) = plan else {
+            panic!("the plan of the default config")
+        };
+        let declared = environment::deployment(&config());
+        assert_eq!(plan.stack_name, "cm-vpc-databricks");
+        assert_eq!(plan.parameters, declared.parameters);
+        assert_eq!(
+            plan.parameters[parameters::NETWORK_ASLEEP],
+            ParameterFill::KeepDeployed {
+                on_create: "false".into(),
+                set_by: BTreeMap::from([
+                    ("sleep".into(), "true".into()),
+                    ("wake".into(), "false".into())
+                ]),
+            }
+        );
+        assert_eq!(plan.bootstrap, declared.bootstrap);
+        assert_eq!(plan.expected_account.as_deref(), config().aws_account_id());
+        assert_eq!(plan.assets.len(), 1);
+        assert_eq!(plan.assets[0].id, PROVIDER_ASSET);
+        assert_eq!(plan.assets[0].bytes, b"provider bytes");
+        // The key deployed stacks already carry, so an upgrade publishes nothing new.
+        assert_eq!(
+            plan.assets[0].key,
+            format!(
+                "assets/databricks-provider-{}.zip",
+                sha256_hex(b"provider bytes")
+            )
+        );
+    }
+
+    #[test]
+    fn a_declaration_that_does_not_fit_its_stack_is_invalid_input() {
+        let config = config();
+        let (stack, template) = synthesize(environment::build(&config)).ok().unwrap();
+        let bytes = || BTreeMap::from([(PROVIDER_ASSET.to_owned(), b"zip".to_vec())]);
+
+        let mut renamed = environment::deployment(&config);
+        renamed.stack_name = "other".into();
+        let text = invalid(stack_deployment(
+            &renamed,
+            (&stack, &template),
+            bytes(),
+            None,
+        ));
+        assert!(text.contains("names stack `other`"), "{text}");
+
+        let mut typo = environment::deployment(&config);
+        typo.parameters.insert(
+            "NetworkAsleeep".into(),
+            ParameterFill::keep_deployed("false"),
+        );
+        let text = invalid(stack_deployment(&typo, (&stack, &template), bytes(), None));
+        assert!(text.contains("parameter `NetworkAsleeep`"), "{text}");
+
+        let mut unbootstrapped = environment::deployment(&config);
+        unbootstrapped.bootstrap = None;
+        unbootstrapped.assets.clear();
+        unbootstrapped.parameters.clear();
+        let text = invalid(stack_deployment(
+            &unbootstrapped,
+            (&stack, &template),
+            BTreeMap::new(),
+            None,
+        ));
+        assert!(
+            text.contains("over CloudFormation's inline limit of 51200")
+                && text.contains("declares no bootstrap stack"),
+            "{text}"
+        );
+
+        let declared = environment::deployment(&config);
+        let err = match stack_deployment(&declared, (&stack, &template), BTreeMap::new(), None) {
+            Err(Failure::Other(e)) => e.to_string(),
+            _ => panic!("an asset without bytes was accepted"),
+        };
+        assert!(
+            err.contains("asset DatabricksProvider has no bytes"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_missing_provider_zip_names_the_file_the_build_script_and_the_flag() {
+        let declared = environment::deployment(&config());
+        let asset = declared.asset(PROVIDER_ASSET).unwrap();
+        let err = read_asset(asset, Some(Path::new("nowhere/p.zip")), true)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "reading asset DatabricksProvider from nowhere/p.zip: build it with \
+             scripts/build-provider (in the cdkrs source tree) or pass --provider-zip FILE"
+        );
+    }
+
+    /// The generic engine reads deployments, never the Databricks stacks: no file under
+    /// src/engine/ names the stacks crate, nor does any other library file but the diff's test
+    /// fixtures (src/diff/tests.rs diffs real environment templates). Only the CLI's commands
+    /// (src/cmd/) turn the stacks' declarations into deployments.
+    #[test]
+    fn the_library_never_imports_the_stacks_crate() {
+        let forbidden = concat!("cdkrs", "_stacks");
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut pending = vec![src.clone()];
+        let mut checked = 0;
+        while let Some(dir) = pending.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                let rel = path.strip_prefix(&src).unwrap();
+                let test_fixture = !rel.starts_with("engine") && rel.ends_with("tests.rs");
+                if rel.starts_with("cmd") || rel == Path::new("main.rs") || test_fixture {
+                    continue;
+                }
+                if path.is_dir() {
+                    pending.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    assert!(
+                        !text.contains(forbidden),
+                        "{} names {forbidden}: the library must stay generic",
+                        path.display()
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(
+            Path::new(&src).join("engine/deploy.rs").exists() && checked >= 10,
+            "{checked}"
+        );
+    }
 }

@@ -8,7 +8,7 @@ use anyhow::{bail, Context as _};
 use cdkrs::aws::AwsArgs;
 use cdkrs::diff::diff_templates;
 use cdkrs::engine::api::CloudFormation;
-use cdkrs_stacks::environment::{self, parameters};
+use cdkrs_stacks::environment;
 use serde_json::Value;
 
 use super::context::Context;
@@ -105,22 +105,22 @@ fn compare(args: Args) -> Result<(), Failure> {
             let old = ctx.clients.get_template(&name).await?;
             let old: Value = serde_json::from_str(&old).unwrap_or(Value::String(old));
             let mut diff = diff_templates(Some(&old), new);
-            // The provider code is a parameter: compare its content-hashed key when the zip is
-            // at hand, so a provider change is not reported as "no differences".
-            let zip = args
-                .provider_zip
-                .clone()
-                .unwrap_or_else(|| super::deploy::DEFAULT_PROVIDER_ZIP.into());
-            if let (Ok(bytes), Some(old_key)) = (
-                std::fs::read(&zip),
-                deployed.parameters.get(parameters::PROVIDER_CODE_KEY),
-            ) {
-                let key = super::deploy::provider_asset_key(&bytes);
-                let k = parameters::PROVIDER_CODE_KEY.to_owned();
-                diff = diff.with_parameter_values(
-                    &BTreeMap::from([(k.clone(), old_key.clone())]),
-                    &BTreeMap::from([(k, key)]),
-                );
+            // Assets are parameters: compare their content-hashed keys when the files are at
+            // hand, so a provider change is not reported as "no differences".
+            let declared = environment::deployment(&config);
+            let (mut old_keys, mut new_keys) = (BTreeMap::new(), BTreeMap::new());
+            for asset in &declared.assets {
+                let Some(parameter) = declared.asset_parameter(&asset.id, false) else {
+                    continue;
+                };
+                let bytes = super::deploy::read_asset(asset, args.provider_zip.as_deref(), false);
+                if let (Ok(bytes), Some(old_key)) = (bytes, deployed.parameters.get(parameter)) {
+                    old_keys.insert(parameter.to_owned(), old_key.clone());
+                    new_keys.insert(parameter.to_owned(), asset.key(&bytes));
+                }
+            }
+            if !new_keys.is_empty() {
+                diff = diff.with_parameter_values(&old_keys, &new_keys);
             }
             Ok::<_, Failure>(diff)
         })

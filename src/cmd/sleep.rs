@@ -1,9 +1,11 @@
-//! `cdkrs sleep` / `cdkrs wake`: flip the network-sleep parameter with the deployed template.
+//! `cdkrs sleep` / `cdkrs wake`: set the parameter the environment's deployment says the command
+//! sets (the network-sleep switch), with the deployed template.
 
+use anyhow::anyhow;
 use cdkrs::aws::AwsArgs;
 use cdkrs::engine::ui::TerminalUi;
 use cdkrs::engine::Backoff;
-use cdkrs_stacks::environment::parameters::NETWORK_ASLEEP;
+use cdkrs_stacks::environment::{self, deployment::SLEEP, deployment::WAKE};
 
 use super::context::Context;
 use super::{block_on, print_result, ConfigArg, Failure, OutputFormat};
@@ -23,20 +25,22 @@ pub struct Args {
 pub fn run(args: Args, asleep: bool) -> Result<(), Failure> {
     block_on(async {
         let ctx = Context::new(&args.config, &args.aws).await?;
-        let stack = ctx.config.stack_name();
+        let declared = environment::deployment(&ctx.config);
+        let command = if asleep { SLEEP } else { WAKE };
+        let (parameter, value) = declared.set_by(command).ok_or_else(|| {
+            anyhow!(
+                "stack {} declares no parameter that `{command}` sets",
+                declared.stack_name
+            )
+        })?;
         let mut ui = TerminalUi::default();
-        let (value, change_set) = if asleep {
-            ("true", "cdkrs-sleep")
-        } else {
-            ("false", "cdkrs-wake")
-        };
         let result = ctx
             .engine(&mut ui)
             .set_parameter(
-                &stack,
-                NETWORK_ASLEEP,
+                &declared.stack_name,
+                parameter,
                 value,
-                change_set,
+                &format!("cdkrs-{command}"),
                 Backoff::default(),
             )
             .await;

@@ -1,14 +1,15 @@
-//! `cdkrs synth`: the environment's template and a manifest (stacks, parameters, assets).
+//! `cdkrs synth`: the environment's template and a manifest (stacks, their declared deployment,
+//! the assets as built).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
-use cdkrs_stacks::environment::{self, parameters};
+use cdkrs_constructs::deployment::{sha256_hex, Deployment, ParameterFill};
+use cdkrs_stacks::environment;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
-use super::deploy::DEFAULT_PROVIDER_ZIP;
+use super::deploy::{check_declaration, read_asset};
 use super::{stdout, synthesize, ConfigArg, Failure};
 
 /// Template file format.
@@ -36,6 +37,9 @@ pub struct Args {
     stdout: bool,
 }
 
+/// The manifest's format version (2: each stack carries its declared deployment).
+pub const MANIFEST_VERSION: u32 = 2;
+
 /// `manifest.json`: what deploy needs besides the template.
 #[derive(Debug, Serialize)]
 struct Manifest {
@@ -50,37 +54,46 @@ struct StackEntry {
     template_file: String,
     resource_count: usize,
     resource_types: BTreeMap<String, usize>,
+    /// Every template parameter: its default and, in words, who fills it.
     parameters: BTreeMap<String, ParameterEntry>,
+    /// The stack's declared deployment, as deploy reads it.
+    deployment: Deployment,
 }
 
 #[derive(Debug, Serialize)]
 struct ParameterEntry {
     default: Option<String>,
-    filled_by: &'static str,
+    filled_by: String,
 }
 
+/// A declared asset as it is now on disk.
 #[derive(Debug, Serialize)]
 struct AssetEntry {
-    id: &'static str,
-    kind: &'static str,
-    /// The crate that builds it, and the command.
-    source: &'static str,
-    build: &'static str,
-    path: &'static str,
-    /// SHA-256 of the built zip (the S3 key deploy uploads it under); null until it is built.
+    id: String,
+    stack: String,
+    /// SHA-256 of its bytes; null until it is built.
     sha256: Option<String>,
-    bucket_parameter: &'static str,
-    key_parameter: &'static str,
+    /// The S3 key deploy publishes it under; null until it is built.
+    key: Option<String>,
 }
 
-fn sha256_of(path: &Path) -> Option<String> {
-    let bytes = std::fs::read(path).ok()?;
-    Some(format!("{:x}", Sha256::digest(&bytes)))
+/// Who fills a parameter, in words (from its declared fill).
+fn filled_by(fill: Option<&ParameterFill>) -> String {
+    match fill {
+        Some(ParameterFill::KeepDeployed { set_by, .. }) if !set_by.is_empty() => format!(
+            "cdkrs {}",
+            set_by.keys().cloned().collect::<Vec<_>>().join(" / ")
+        ),
+        Some(_) => "cdkrs deploy".to_owned(),
+        None => "the template default (the deployed value once deployed)".to_owned(),
+    }
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
     let config = args.config.load()?;
     let (stack, template) = synthesize(environment::build(&config))?;
+    let declared = environment::deployment(&config);
+    check_declaration(&declared, &stack, &template)?;
     let (body, ext) = match args.format {
         Format::Json => (template.to_json_pretty(), "json"),
         Format::Yaml => (template.to_yaml(), "yaml"),
@@ -104,36 +117,38 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let parameters = defaults
         .iter()
         .map(|(name, decl)| {
-            let filled_by = match name.as_str() {
-                parameters::NETWORK_ASLEEP => "cdkrs sleep / wake",
-                _ => "cdkrs deploy",
-            };
             let default = decl
                 .get("Default")
                 .and_then(|d| d.as_str())
                 .map(str::to_owned);
+            let filled_by = filled_by(declared.parameters.get(name));
             (name.clone(), ParameterEntry { default, filled_by })
         })
         .collect();
+    let assets = declared
+        .assets
+        .iter()
+        .map(|a| {
+            let bytes = read_asset(a, None, false).ok();
+            AssetEntry {
+                id: a.id.clone(),
+                stack: declared.stack_name.clone(),
+                sha256: bytes.as_deref().map(sha256_hex),
+                key: bytes.as_deref().map(|b| a.key(b)),
+            }
+        })
+        .collect();
     let manifest = Manifest {
-        version: 1,
+        version: MANIFEST_VERSION,
         stacks: vec![StackEntry {
             name: stack.name().to_owned(),
             template_file: template_file.clone(),
             resource_count: template.resource_ids().len(),
             resource_types: template.resource_type_counts(),
             parameters,
+            deployment: declared,
         }],
-        assets: vec![AssetEntry {
-            id: "DatabricksProvider",
-            kind: "lambda-zip",
-            source: "lambda",
-            build: "scripts/build-provider",
-            path: DEFAULT_PROVIDER_ZIP,
-            sha256: sha256_of(Path::new(DEFAULT_PROVIDER_ZIP)),
-            bucket_parameter: parameters::PROVIDER_CODE_BUCKET,
-            key_parameter: parameters::PROVIDER_CODE_KEY,
-        }],
+        assets,
     };
     let manifest_path = args.out.join("manifest.json");
     let mut manifest_text =

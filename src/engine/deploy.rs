@@ -68,33 +68,25 @@ impl Approval {
     }
 }
 
-/// A file published to the assets bucket under a content-hashed key.
+/// How deploy fills a parameter, and the bootstrap stack an asset-publishing stack relies on:
+/// declared by the stack ([`cdkrs_constructs::deployment`]), consumed here as they are.
+pub use cdkrs_constructs::deployment::{BootstrapContract, ParameterFill};
+
+/// A file published to the assets bucket under a content-hashed key (a declared
+/// [`FileAsset`](cdkrs_constructs::deployment::FileAsset) with its bytes read).
 #[derive(Clone, Debug)]
 pub struct Asset {
-    /// What it is (for messages).
+    /// Its declared id (parameters filled from it name it; messages show it).
     pub id: String,
-    /// The S3 key: `assets/<sha256>.zip`, so a changed file is a new key and an unchanged one
-    /// is never uploaded twice.
+    /// The S3 key: content-hashed, so a changed file is a new key and an unchanged one is never
+    /// uploaded twice.
     pub key: String,
     /// The bytes.
     pub bytes: Vec<u8>,
-    /// The template parameter that receives the bucket name.
-    pub bucket_parameter: String,
-    /// The template parameter that receives the key.
-    pub key_parameter: String,
 }
 
-/// What a parameter should be.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Desired {
-    /// This value.
-    Value(String),
-    /// Keep the deployed value; on create, this value (the network-sleep switch, which only
-    /// `sleep` and `wake` change).
-    KeepDeployed(String),
-}
-
-/// One stack to deploy: the synthesized template and how to fill its parameters.
+/// One stack to deploy: the synthesized template and its declared deployment (how to fill its
+/// parameters, the assets with their bytes, the bootstrap stack).
 #[derive(Clone, Debug)]
 pub struct StackDeployment {
     /// Stack name.
@@ -103,10 +95,13 @@ pub struct StackDeployment {
     pub template_body: String,
     /// The same template, parsed (for the comparison and the diff).
     pub template: Value,
-    /// Parameters filled by the deployment (asset parameters are added from `assets`).
-    pub parameters: BTreeMap<String, Desired>,
+    /// How deploy fills each parameter (the others keep their deployed value).
+    pub parameters: BTreeMap<String, ParameterFill>,
     /// Files to publish first.
     pub assets: Vec<Asset>,
+    /// The bootstrap stack whose bucket receives the assets and a template over the inline
+    /// limit (`None`: the stack publishes nothing).
+    pub bootstrap: Option<BootstrapContract>,
     /// The account the stack must land in (from the config), checked against the bootstrap
     /// stack's ARN.
     pub expected_account: Option<String>,
@@ -121,6 +116,7 @@ impl StackDeployment {
             template: template.as_json().clone(),
             parameters: BTreeMap::new(),
             assets: Vec::new(),
+            bootstrap: None,
             expected_account: None,
         }
     }
@@ -232,16 +228,26 @@ pub struct Engine<'a, C, S> {
     pub ui: &'a mut dyn Ui,
 }
 
-/// The assets bucket as the bootstrap stack names it.
-pub async fn assets_bucket<C: CloudFormation>(
-    cfn: &C,
-    expected_account: Option<&str>,
-) -> Result<String> {
-    use cdkrs_stacks::bootstrap::{BUCKET_ID, BUCKET_OUTPUT, STACK_NAME};
-    let Some(stack) = cfn.describe_stack(STACK_NAME).await? else {
+/// The assets bucket as the plan's bootstrap stack names it (its output, else the bucket
+/// resource's physical id).
+pub async fn assets_bucket<C: CloudFormation>(cfn: &C, plan: &StackDeployment) -> Result<String> {
+    let Some(BootstrapContract {
+        stack_name: boot,
+        bucket_output,
+        bucket_id,
+    }) = &plan.bootstrap
+    else {
         bail!(
-            "the {STACK_NAME} stack does not exist in this account and region: run `cdkrs \
-             bootstrap` first (it creates the bucket deploy publishes the provider zip to)"
+            "stack {} publishes assets or a template over {INLINE_TEMPLATE_LIMIT} bytes, but \
+             its deployment declares no bootstrap stack to publish them to",
+            plan.stack_name
+        );
+    };
+    let expected_account = plan.expected_account.as_deref();
+    let Some(stack) = cfn.describe_stack(boot).await? else {
+        bail!(
+            "the {boot} stack does not exist in this account and region: run `cdkrs bootstrap` \
+             first (it creates the bucket deploy publishes the assets to)"
         );
     };
     if let (Some(want), Some(got)) = (expected_account, stack.account_id()) {
@@ -254,23 +260,23 @@ pub async fn assets_bucket<C: CloudFormation>(
     }
     if !watch::is_success(&stack.status) && stack.status != "UPDATE_ROLLBACK_COMPLETE" {
         bail!(
-            "the {STACK_NAME} stack is {}: run `cdkrs bootstrap` again and check its events",
+            "the {boot} stack is {}: run `cdkrs bootstrap` again and check its events",
             stack.status
         );
     }
-    if let Some(bucket) = stack.output(BUCKET_OUTPUT) {
+    if let Some(bucket) = stack.output(bucket_output) {
         return Ok(bucket.to_owned());
     }
     // Outputs can be missing (moto drops them after change-set deploys): the bucket resource's
     // physical id is the same name.
-    let resources = cfn.stack_resources(STACK_NAME).await?;
+    let resources = cfn.stack_resources(boot).await?;
     resources
         .iter()
-        .find(|r| r.logical_id == BUCKET_ID)
+        .find(|r| &r.logical_id == bucket_id)
         .and_then(|r| r.physical_id.clone())
         .with_context(|| {
             format!(
-                "the {STACK_NAME} stack has neither the {BUCKET_OUTPUT} output nor a {BUCKET_ID} \
+                "the {boot} stack has neither the {bucket_output} output nor a {bucket_id} \
                  resource: run `cdkrs bootstrap` again"
             )
         })
@@ -345,7 +351,7 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         {
             None
         } else {
-            Some(assets_bucket(self.cfn, plan.expected_account.as_deref()).await?)
+            Some(assets_bucket(self.cfn, plan).await?)
         };
         let comparison = self
             .compare(plan, kind, deployed.as_ref(), bucket.as_deref())
@@ -552,7 +558,7 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         deployed: Option<&StackInfo>,
         bucket: Option<&str>,
     ) -> Result<Comparison> {
-        let parameters = resolve_parameters(plan, deployed, bucket);
+        let parameters = resolve_parameters(plan, deployed, bucket)?;
         let old_template = match (kind, deployed) {
             (ChangeSetKind::Update, Some(d)) => {
                 let text = self.cfn.get_template(&d.name).await?;
@@ -740,14 +746,15 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
     }
 }
 
-/// Every template parameter with its value for the change set: assets from the bucket and keys,
-/// the rest as the plan says. Parameters the template declares but the plan does not fill keep
-/// their deployed value (or the template default on create).
+/// Every template parameter with its value for the change set (`None`: UsePreviousValue), as
+/// the plan's fills say: a value; the deployed value kept (the fill's on-create value when there
+/// is none); an asset's bucket or key. Parameters the template declares but the plan does not
+/// fill keep their deployed value (or the template default on create).
 pub fn resolve_parameters(
     plan: &StackDeployment,
     deployed: Option<&StackInfo>,
     bucket: Option<&str>,
-) -> Vec<ParameterValue> {
+) -> Result<Vec<ParameterValue>> {
     let mut values: BTreeMap<String, Option<String>> = BTreeMap::new();
     let declared = plan
         .template
@@ -761,24 +768,38 @@ pub fn resolve_parameters(
             values.insert(key.clone(), None);
         }
     }
-    for (key, desired) in &plan.parameters {
-        let v = match desired {
-            Desired::Value(v) => Some(v.clone()),
-            Desired::KeepDeployed(_) if has_deployed(key) => None,
-            Desired::KeepDeployed(v) => Some(v.clone()),
+    let asset = |key: &str, id: &str| {
+        plan.assets.iter().find(|a| a.id == id).with_context(|| {
+            format!(
+                "stack {}: parameter {key} is filled from asset {id}, which the deployment does \
+                 not publish",
+                plan.stack_name
+            )
+        })
+    };
+    for (key, fill) in &plan.parameters {
+        let v = match fill {
+            ParameterFill::Fixed(v) => Some(v.clone()),
+            ParameterFill::KeepDeployed { .. } if has_deployed(key) => None,
+            ParameterFill::KeepDeployed { on_create, .. } => Some(on_create.clone()),
+            ParameterFill::AssetBucket(id) => {
+                asset(key, id)?;
+                Some(
+                    bucket
+                        .with_context(|| {
+                            format!("parameter {key}: no assets bucket was looked up for {id}")
+                        })?
+                        .to_owned(),
+                )
+            }
+            ParameterFill::AssetKey(id) => Some(asset(key, id)?.key.clone()),
         };
         values.insert(key.clone(), v);
     }
-    if let Some(bucket) = bucket {
-        for a in &plan.assets {
-            values.insert(a.bucket_parameter.clone(), Some(bucket.to_owned()));
-            values.insert(a.key_parameter.clone(), Some(a.key.clone()));
-        }
-    }
-    values
+    Ok(values
         .into_iter()
         .map(|(key, value)| ParameterValue { key, value })
-        .collect()
+        .collect())
 }
 
 /// The import change set's name: the deploy's, marked (at most 128 characters).
@@ -802,10 +823,8 @@ pub fn client_token(change_set_id: &str, change_set_name: &str) -> String {
     format!("cdkrs-exec-{}", &sha256(seed)[..32])
 }
 
-fn sha256(text: &str) -> String {
-    use sha2::{Digest, Sha256};
-    format!("{:x}", Sha256::digest(text.as_bytes()))
-}
+// The workspace's one content hash (asset keys, template keys, request tokens).
+use cdkrs_constructs::deployment::sha256_hex as sha256;
 
 /// The change set as a table (action, logical id, type, replacement) and the security section.
 /// CloudFormation's replacement answer is shown when it gave one; else the offline prediction

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::api::{ChangeSetInfo, StackOutput, TemplateSource};
-use super::deploy::{Asset, Desired, INLINE_TEMPLATE_LIMIT};
+use super::deploy::{Asset, BootstrapContract, ParameterFill, INLINE_TEMPLATE_LIMIT};
 use super::fake::{Execution, FakeCloud};
 use super::ui::RecordingUi;
 use super::*;
@@ -54,17 +54,26 @@ fn plan(t: serde_json::Value) -> StackDeployment {
         stack_name: ENV.into(),
         template_body: t.to_string(),
         template: t,
-        parameters: BTreeMap::from([(
-            "NetworkAsleep".to_owned(),
-            Desired::KeepDeployed("false".into()),
-        )]),
+        parameters: BTreeMap::from([
+            (
+                "NetworkAsleep".to_owned(),
+                ParameterFill::keep_deployed("false"),
+            ),
+            (
+                "CodeBucket".to_owned(),
+                ParameterFill::AssetBucket("Provider".into()),
+            ),
+            (
+                "CodeKey".to_owned(),
+                ParameterFill::AssetKey("Provider".into()),
+            ),
+        ]),
         assets: vec![Asset {
             id: "Provider".into(),
             key: "assets/abc.zip".into(),
             bytes: b"zip".to_vec(),
-            bucket_parameter: "CodeBucket".into(),
-            key_parameter: "CodeKey".into(),
         }],
+        bootstrap: Some(bootstrap()),
         expected_account: Some("123456789012".into()),
     }
 }
@@ -76,21 +85,26 @@ fn opts(approval: Approval) -> DeployOptions {
     }
 }
 
+/// The bootstrap stack the test plans rely on (the engine reads whatever the plan declares).
+fn bootstrap() -> BootstrapContract {
+    BootstrapContract {
+        stack_name: "cdkrs-bootstrap".into(),
+        bucket_output: "AssetsBucketName".into(),
+        bucket_id: "AssetsBucket".into(),
+    }
+}
+
 /// A cloud with the bootstrap stack in place.
 fn cloud() -> FakeCloud {
-    let c = FakeCloud::new().with_stack(
-        cdkrs_stacks::bootstrap::STACK_NAME,
-        "CREATE_COMPLETE",
-        "{}",
-        &[],
-    );
+    let boot = bootstrap();
+    let c = FakeCloud::new().with_stack(&boot.stack_name, "CREATE_COMPLETE", "{}", &[]);
     c.stacks
         .borrow_mut()
-        .get_mut(cdkrs_stacks::bootstrap::STACK_NAME)
+        .get_mut(&boot.stack_name)
         .unwrap()
         .info
         .outputs = vec![StackOutput {
-        key: cdkrs_stacks::bootstrap::BUCKET_OUTPUT.into(),
+        key: boot.bucket_output,
         value: BUCKET.into(),
         description: None,
     }];
@@ -1037,14 +1051,14 @@ async fn destroy_of_a_missing_stack_is_not_an_error() {
 #[test]
 fn keep_deployed_parameters_use_the_previous_value_only_when_one_exists() {
     let p = plan(basic());
-    let create = deploy::resolve_parameters(&p, None, Some(BUCKET));
+    let create = deploy::resolve_parameters(&p, None, Some(BUCKET)).unwrap();
     let asleep = create.iter().find(|x| x.key == "NetworkAsleep").unwrap();
     assert_eq!(asleep.value.as_deref(), Some("false"));
     let info = api::StackInfo {
         parameters: BTreeMap::from([("NetworkAsleep".to_owned(), "true".to_owned())]),
         ..Default::default()
     };
-    let update = deploy::resolve_parameters(&p, Some(&info), Some(BUCKET));
+    let update = deploy::resolve_parameters(&p, Some(&info), Some(BUCKET)).unwrap();
     let asleep = update.iter().find(|x| x.key == "NetworkAsleep").unwrap();
     assert_eq!(
         asleep.value, None,
@@ -1052,6 +1066,66 @@ fn keep_deployed_parameters_use_the_previous_value_only_when_one_exists() {
     );
     let key = update.iter().find(|x| x.key == "CodeKey").unwrap();
     assert_eq!(key.value.as_deref(), Some("assets/abc.zip"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_assets_bucket_is_read_from_the_bootstrap_stack_the_plan_declares() {
+    // Another bootstrap stack, without outputs: the declared bucket id's physical id is used.
+    let t = json!({"Resources": {"Store": {"Type": "AWS::S3::Bucket", "Properties": {}}}});
+    let c = FakeCloud::new().with_stack("my-boot", "CREATE_COMPLETE", &t.to_string(), &[]);
+    let mut p = plan(basic());
+    p.bootstrap = Some(BootstrapContract {
+        stack_name: "my-boot".into(),
+        bucket_output: "StoreName".into(),
+        bucket_id: "Store".into(),
+    });
+    let mut ui = RecordingUi::default();
+    deploy(&c, &mut ui, &p, &opts(Approval::Never))
+        .await
+        .unwrap();
+    assert!(c
+        .objects
+        .borrow()
+        .contains_key(&("my-boot-store".into(), "assets/abc.zip".into())));
+    let requests = c.requests.borrow();
+    let bucket = requests[0]
+        .parameters
+        .iter()
+        .find(|x| x.key == "CodeBucket")
+        .and_then(|x| x.value.clone());
+    assert_eq!(bucket.as_deref(), Some("my-boot-store"));
+    assert_eq!(c.count("DescribeStacks cdkrs-bootstrap"), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn assets_without_a_declared_bootstrap_stack_are_refused_before_any_change() {
+    let c = cloud();
+    let mut p = plan(basic());
+    p.bootstrap = None;
+    let mut ui = RecordingUi::default();
+    let err = deploy(&c, &mut ui, &p, &opts(Approval::Never))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("stack env publishes assets") && err.contains("declares no bootstrap stack"),
+        "{err}"
+    );
+    assert_eq!(c.count("PutObject") + c.count("CreateChangeSet"), 0);
+}
+
+#[test]
+fn a_parameter_filled_from_an_asset_the_plan_lacks_is_an_error_naming_both() {
+    let mut p = plan(basic());
+    p.parameters
+        .insert("CodeKey".into(), ParameterFill::AssetKey("Lambda".into()));
+    let err = deploy::resolve_parameters(&p, None, Some(BUCKET))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("parameter CodeKey is filled from asset Lambda"),
+        "{err}"
+    );
 }
 
 #[tokio::test(start_paused = true)]

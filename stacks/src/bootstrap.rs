@@ -2,6 +2,7 @@
 //! provider zip (and templates over the inline limit) to, as `cdk bootstrap` does for CDK.
 
 use cdkrs_constructs::bucket::{Bucket, BucketEncryption, BucketProps, LifecycleRule};
+use cdkrs_constructs::deployment::{BootstrapContract, Deployment};
 use cdkrs_constructs::key::{Key, KeyProps};
 use cdkrs_constructs::metadata::skip_checkov;
 use cdkrs_constructs::{sub, ConstructError, Output, Stack, Tag};
@@ -16,6 +17,21 @@ pub const BUCKET_ID: &str = "AssetsBucket";
 pub const KEY_OUTPUT: &str = "AssetsKeyArn";
 /// Days a replaced or deleted asset version is kept before it expires.
 pub const NONCURRENT_DAYS: i64 = 30;
+
+/// What a stack that publishes assets relies on from this one: its name, the output naming the
+/// assets bucket and the bucket's logical id.
+pub fn contract() -> BootstrapContract {
+    BootstrapContract {
+        stack_name: STACK_NAME.to_owned(),
+        bucket_output: BUCKET_OUTPUT.to_owned(),
+        bucket_id: BUCKET_ID.to_owned(),
+    }
+}
+
+/// The bootstrap stack's deployment: no parameters, no assets, no bootstrap of its own.
+pub fn deployment() -> Deployment {
+    Deployment::new(STACK_NAME)
+}
 
 /// Builds the bootstrap stack. The bucket is named `cdkrs-assets-<account>-<region>`: unique
 /// per account and region, and readable in the console.
@@ -110,5 +126,16 @@ mod tests {
             true
         );
         assert!(t["Outputs"][BUCKET_OUTPUT].is_object());
+    }
+
+    #[test]
+    fn the_contract_names_this_stack_its_bucket_output_and_bucket() {
+        let template = build().unwrap().synth().unwrap();
+        let t = template.as_json();
+        let c = contract();
+        assert_eq!(c.stack_name, build().unwrap().name());
+        assert_eq!(t["Outputs"][&c.bucket_output]["Value"]["Ref"], c.bucket_id);
+        assert_eq!(t["Resources"][&c.bucket_id]["Type"], "AWS::S3::Bucket");
+        deployment().validate(t).unwrap();
     }
 }

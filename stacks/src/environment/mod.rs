@@ -4,6 +4,7 @@
 //! provider Lambda, the Databricks custom resources, the outputs.
 
 pub mod databricks;
+pub mod deployment;
 pub mod iam;
 pub mod network;
 pub mod provider;
@@ -15,7 +16,7 @@ use cdkrs_constructs::{
 
 use crate::model::Environment;
 
-/// The stack parameters that `cdkrs deploy`, `sleep` and `wake` fill in.
+/// The stack parameters that `cdkrs deploy`, `sleep` and `wake` fill in (how: [`deployment`]).
 pub mod parameters {
     /// `"true"` removes the NAT gateway, its EIP, the private default route and the interface
     /// endpoints.
@@ -38,6 +39,7 @@ pub enum BuildError {
 }
 
 pub use cdkrs_constructs::metadata::skip_checkov as suppress;
+pub use deployment::deployment;
 
 /// Builds the environment stack from the validated environment
 /// ([`validate`](crate::validate::validate) or [`load`](crate::load::load) make one).
@@ -58,7 +60,7 @@ pub fn build(config: &Environment) -> Result<Stack, BuildError> {
         parameters::NETWORK_ASLEEP,
         Parameter::string()
             .allowed_values(["true", "false"])
-            .default_value(if config.network_asleep() { "true" } else { "false" })
+            .default_value(deployment::asleep_value(config.network_asleep()))
             .description(
                 "true removes the NAT gateway, its Elastic IP, the private default route and the interface endpoints (cdkrs sleep / wake)",
             ),

@@ -4,7 +4,7 @@ use cdkrs::aws::AwsArgs;
 use cdkrs::engine::ui::TerminalUi;
 use cdkrs::engine::{Approval, DeployOptions, StackDeployment};
 
-use super::context::Context;
+use super::context::{Context, RoleArg};
 use super::{block_on, print_result, synthesize, ConfigArg, Failure, OutputFormat};
 
 /// Arguments of `cdkrs bootstrap`.
@@ -21,19 +21,25 @@ pub struct Args {
     /// Result format on stdout.
     #[arg(long, value_enum, default_value_t)]
     output: OutputFormat,
+    #[command(flatten)]
+    role: RoleArg,
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
     block_on(async {
         let ctx = Context::new(&args.config, &args.aws).await?;
         let (stack, template) = synthesize(cdkrs_stacks::bootstrap::build())?;
+        // Termination protection on: every environment of the account and region publishes
+        // through this bucket, and no cdkrs command deletes the stack.
         let plan = StackDeployment {
-            expected_account: ctx.config.aws_account_id().map(str::to_owned),
+            tags: ctx.config.tags().clone(),
+            termination_protection: true,
             ..StackDeployment::new(stack.name(), &template)
         };
         let opts = DeployOptions {
             change_set_name: "cdkrs-bootstrap".into(),
             approval: args.require_approval,
+            role_arn: ctx.role_arn(&args.role)?,
             ..Default::default()
         };
         let mut ui = TerminalUi::default();

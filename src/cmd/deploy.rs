@@ -7,12 +7,13 @@ use anyhow::{bail, Context as _};
 use cdkrs::aws::AwsArgs;
 use cdkrs::engine::deploy::{Asset, Desired};
 use cdkrs::engine::ui::TerminalUi;
+use cdkrs::engine::watch::OperationFailed;
 use cdkrs::engine::{Approval, DeployOptions, Outcome, StackDeployment};
 use cdkrs_stacks::environment::{self, parameters};
 use cdkrs_stacks::Environment;
 use sha2::{Digest, Sha256};
 
-use super::context::Context;
+use super::context::{Context, RoleArg};
 use super::{block_on, print_result, synthesize, ConfigArg, Failure, OutputFormat};
 
 /// Where `scripts/build-provider` leaves the provider zip.
@@ -42,6 +43,8 @@ pub struct Args {
     /// Result format on stdout.
     #[arg(long, value_enum, default_value_t)]
     output: OutputFormat,
+    #[command(flatten)]
+    role: RoleArg,
 }
 
 /// Change set names: a letter, then letters, digits and hyphens, at most 128 characters.
@@ -110,26 +113,37 @@ pub fn environment_plan(config: &Environment, zip: Vec<u8>) -> Result<StackDeplo
             bucket_parameter: parameters::PROVIDER_CODE_BUCKET.into(),
             key_parameter: parameters::PROVIDER_CODE_KEY.into(),
         }],
-        expected_account: config.aws_account_id().map(str::to_owned),
+        tags: config.tags().clone(),
+        termination_protection: true,
         ..StackDeployment::new(stack.name(), &template)
     })
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
     block_on(async {
-        let ctx = Context::new(&args.config, &args.aws).await?;
+        // Local input first: a missing zip is reported without any AWS call.
         let (_, zip) = provider_zip(args.provider_zip.as_deref())?;
+        let ctx = Context::new(&args.config, &args.aws).await?;
         let plan = environment_plan(&ctx.config, zip)?;
         let opts = DeployOptions {
             change_set_name: args.change_set_name.clone(),
             approval: args.require_approval,
             execute: !args.no_execute,
+            role_arn: ctx.role_arn(&args.role)?,
             ..Default::default()
         };
         let mut ui = TerminalUi::default();
         let result = ctx.engine(&mut ui).deploy(&plan, &opts).await;
         ctx.report_calls();
-        let report = result?;
+        let report = match result {
+            Ok(report) => report,
+            Err(e) => {
+                if args.output == OutputFormat::Json {
+                    print_failure(&plan.stack_name, &e)?;
+                }
+                return Err(e.into());
+            }
+        };
         print_result(args.output, &report)?;
         if report.outcome == Outcome::Declined {
             // Scripts must see that nothing was deployed.
@@ -139,4 +153,19 @@ pub fn run(args: Args) -> Result<(), Failure> {
         }
         Ok::<(), Failure>(())
     })?
+}
+
+/// A failed deploy under `--output json`: one document on stdout with the outcome `failed`, the
+/// stack, its final status and the root cause when the stack operation ran (the error is on
+/// stderr as always, and the exit code unchanged).
+fn print_failure(stack: &str, err: &anyhow::Error) -> anyhow::Result<()> {
+    let failed = err.downcast_ref::<OperationFailed>();
+    let doc = serde_json::json!({
+        "stack": stack,
+        "outcome": "failed",
+        "status": failed.map(|f| f.status.clone()),
+        "root_cause": failed.and_then(|f| f.root_cause.clone()),
+        "error": format!("{err:#}"),
+    });
+    super::stdout::println(&serde_json::to_string_pretty(&doc).context("serializing the failure")?)
 }

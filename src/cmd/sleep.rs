@@ -5,7 +5,7 @@ use cdkrs::engine::ui::TerminalUi;
 use cdkrs::engine::Backoff;
 use cdkrs_stacks::environment::parameters::NETWORK_ASLEEP;
 
-use super::context::Context;
+use super::context::{Context, RoleArg};
 use super::{block_on, print_result, ConfigArg, Failure, OutputFormat};
 
 /// Arguments of `cdkrs sleep` and `cdkrs wake`.
@@ -18,12 +18,15 @@ pub struct Args {
     /// Result format on stdout.
     #[arg(long, value_enum, default_value_t)]
     output: OutputFormat,
+    #[command(flatten)]
+    role: RoleArg,
 }
 
 pub fn run(args: Args, asleep: bool) -> Result<(), Failure> {
     block_on(async {
         let ctx = Context::new(&args.config, &args.aws).await?;
         let stack = ctx.config.stack_name();
+        let role = ctx.role_arn(&args.role)?;
         let mut ui = TerminalUi::default();
         let (value, change_set) = if asleep {
             ("true", "cdkrs-sleep")
@@ -38,6 +41,7 @@ pub fn run(args: Args, asleep: bool) -> Result<(), Failure> {
                 value,
                 change_set,
                 Backoff::default(),
+                role.as_deref(),
             )
             .await;
         ctx.report_calls();

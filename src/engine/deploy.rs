@@ -9,8 +9,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::api::{
-    AlreadyExists, ChangeSetInfo, ChangeSetKind, ChangeSetRequest, CloudFormation, ExecuteRequest,
-    ObjectStore, ParameterValue, ResourceChangeInfo, StackInfo, StackOutput, TemplateSource,
+    fresh_seed, request_token, AlreadyExists, ChangeSetInfo, ChangeSetKind, ChangeSetRequest,
+    CloudFormation, DeleteStackRequest, ExecuteRequest, ObjectStore, ParameterValue,
+    ResourceChangeInfo, StackInfo, StackOutput, TemplateSource,
 };
 use super::ui::Ui;
 use super::watch::{self, classify, Backoff, StackState, Target};
@@ -83,13 +84,17 @@ pub struct StackDeployment {
     pub parameters: BTreeMap<String, Desired>,
     /// Files to publish first.
     pub assets: Vec<Asset>,
-    /// The account the stack must land in (from the config), checked against the bootstrap
-    /// stack's ARN.
-    pub expected_account: Option<String>,
+    /// The stack's tags (`Tags` of its change sets; CloudFormation propagates them to the
+    /// resources that take tags).
+    pub tags: BTreeMap<String, String>,
+    /// Turn termination protection on once the stack is created (DeleteStack is then refused
+    /// until `cdkrs destroy` turns it off after its confirmation).
+    pub termination_protection: bool,
 }
 
 impl StackDeployment {
-    /// A synthesized template with nothing to fill: no parameters, assets or account check.
+    /// A synthesized template with nothing to fill: no parameters, assets, tags or termination
+    /// protection.
     pub fn new(stack_name: &str, template: &cdkrs_constructs::Template) -> StackDeployment {
         StackDeployment {
             stack_name: stack_name.to_owned(),
@@ -97,7 +102,8 @@ impl StackDeployment {
             template: template.as_json().clone(),
             parameters: BTreeMap::new(),
             assets: Vec::new(),
-            expected_account: None,
+            tags: BTreeMap::new(),
+            termination_protection: false,
         }
     }
 }
@@ -115,6 +121,8 @@ pub struct DeployOptions {
     pub backoff: Backoff,
     /// `false` (`--no-rollback`): a failure pauses the stack instead of rolling it back.
     pub rollback: bool,
+    /// `--role-arn`: the CloudFormation service role of the change sets and deletions.
+    pub role_arn: Option<String>,
 }
 
 impl Default for DeployOptions {
@@ -125,6 +133,7 @@ impl Default for DeployOptions {
             execute: true,
             backoff: Backoff::default(),
             rollback: true,
+            role_arn: None,
         }
     }
 }
@@ -208,11 +217,9 @@ pub struct Engine<'a, C, S> {
     pub ui: &'a mut dyn Ui,
 }
 
-/// The assets bucket as the bootstrap stack names it.
-pub async fn assets_bucket<C: CloudFormation>(
-    cfn: &C,
-    expected_account: Option<&str>,
-) -> Result<String> {
+/// The assets bucket as the bootstrap stack names it (the stack is described with the
+/// credentials the identity check accepted: it is in the config's account).
+pub async fn assets_bucket<C: CloudFormation>(cfn: &C) -> Result<String> {
     use cdkrs_stacks::bootstrap::{BUCKET_ID, BUCKET_OUTPUT, STACK_NAME};
     let Some(stack) = cfn.describe_stack(STACK_NAME).await? else {
         bail!(
@@ -220,14 +227,6 @@ pub async fn assets_bucket<C: CloudFormation>(
              bootstrap` first (it creates the bucket deploy publishes the provider zip to)"
         );
     };
-    if let (Some(want), Some(got)) = (expected_account, stack.account_id()) {
-        if want != got {
-            bail!(
-                "the credentials reach AWS account {got}, but the config's aws_account_id is \
-                 {want}: switch credentials (--profile) or fix aws_account_id"
-            );
-        }
-    }
     if !watch::is_success(&stack.status) && stack.status != "UPDATE_ROLLBACK_COMPLETE" {
         bail!(
             "the {STACK_NAME} stack is {}: run `cdkrs bootstrap` again and check its events",
@@ -305,7 +304,7 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         {
             None
         } else {
-            Some(assets_bucket(self.cfn, plan.expected_account.as_deref()).await?)
+            Some(assets_bucket(self.cfn).await?)
         };
         let comparison = self
             .compare(plan, kind, deployed.as_ref(), bucket.as_deref())
@@ -327,7 +326,7 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         }
         let diff = comparison.diff(plan, deployed.as_ref());
         let template = self.publish(plan, bucket.as_deref()).await?;
-        let request = ChangeSetRequest::new(
+        let mut request = ChangeSetRequest::new(
             name,
             &opts.change_set_name,
             kind,
@@ -335,6 +334,8 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
             comparison.parameters,
             format!("cdkrs {} deploy", env!("CARGO_PKG_VERSION")),
         );
+        request.role_arn = opts.role_arn.clone();
+        request.tags = plan.tags.clone();
         let Some(ReadyChangeSet {
             info: change_set,
             stack_id,
@@ -370,6 +371,13 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         let done = self
             .execute(target, kind, &opts.change_set_name, &change_set, opts)
             .await?;
+        if kind == ChangeSetKind::Create && plan.termination_protection {
+            self.cfn
+                .update_termination_protection(target.id, true)
+                .await?;
+            self.ui
+                .info(&format!("{name}: termination protection is on"));
+        }
         Ok(DeployReport {
             changes: change_set.changes,
             outputs: done.stack.map(|s| s.outputs).unwrap_or_default(),
@@ -396,7 +404,13 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
                 ));
                 let stack = deployed.as_ref().expect("a rolled-back stack exists");
                 let baseline = self.newest_event(&stack.id).await?;
-                self.cfn.delete_stack(&stack.id).await?;
+                self.cfn
+                    .delete_stack(&delete_request(
+                        &stack.id,
+                        baseline.as_deref(),
+                        opts.role_arn.as_deref(),
+                    ))
+                    .await?;
                 watch::until_success(
                     self.cfn,
                     self.ui,
@@ -564,36 +578,38 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
     }
 
     /// Creates a change set and waits for it. `None`: it would change nothing (it is deleted).
+    /// Each CreateChangeSet carries its own `ClientToken` (an SDK retry of it is the same
+    /// request). A change set of the same name left from an earlier run is deleted, and the
+    /// deletion awaited (CloudFormation deletes asynchronously), before it is created again.
     pub async fn change_set(
         &mut self,
         request: &ChangeSetRequest,
         backoff: Backoff,
     ) -> Result<Option<ReadyChangeSet>> {
         let (stack, cs) = (&request.stack_name, &request.change_set_name);
-        let created = match self.cfn.create_change_set(request).await {
+        let with_token = || ChangeSetRequest {
+            client_token: Some(request_token(
+                "changeset",
+                &fresh_seed(&format!("{stack}/{cs}")),
+            )),
+            ..request.clone()
+        };
+        let created = match self.cfn.create_change_set(&with_token()).await {
             Ok(created) => created,
             Err(e) if e.downcast_ref::<AlreadyExists>().is_some() => {
                 // A change set of this name is left from an earlier run: replace it.
                 self.ui
                     .info(&format!("replacing the earlier change set {cs} of {stack}"));
                 self.cfn.delete_change_set(stack, cs).await?;
+                watch::change_set_deleted(self.cfn, backoff, stack, cs).await?;
                 self.cfn
-                    .create_change_set(request)
+                    .create_change_set(&with_token())
                     .await
                     .with_context(|| format!("creating change set {cs} for {stack}"))?
             }
             Err(e) => return Err(e.context(format!("creating change set {cs} for {stack}"))),
         };
-        let mut delay = backoff.initial;
-        let mut info = self.cfn.describe_change_set(stack, cs).await?;
-        while matches!(
-            info.status.as_str(),
-            "CREATE_PENDING" | "CREATE_IN_PROGRESS"
-        ) {
-            tokio::time::sleep(delay).await;
-            delay = backoff.next(delay);
-            info = self.cfn.describe_change_set(stack, cs).await?;
-        }
+        let info = watch::change_set_created(self.cfn, backoff, stack, cs).await?;
         match info.status.as_str() {
             // An empty but complete change set still changes parameter values (moto also
             // reports condition toggles this way): it is executed.
@@ -672,7 +688,25 @@ pub fn client_token(change_set_id: &str, change_set_name: &str) -> String {
     } else {
         change_set_id
     };
-    format!("cdkrs-exec-{}", &sha256(seed)[..32])
+    request_token("exec", seed)
+}
+
+/// A `DeleteStack` request with its `ClientRequestToken`: the stack's ARN and the newest event
+/// before the delete (`baseline`) name this one deletion (a retried call is the same request; a
+/// later deletion of the same stack, after a DELETE_FAILED, is another).
+pub fn delete_request(
+    stack_id: &str,
+    baseline: Option<&str>,
+    role_arn: Option<&str>,
+) -> DeleteStackRequest {
+    DeleteStackRequest {
+        stack: stack_id.to_owned(),
+        role_arn: role_arn.map(str::to_owned),
+        client_token: Some(request_token(
+            "delete",
+            &format!("{stack_id}/{}", baseline.unwrap_or("")),
+        )),
+    }
 }
 
 fn sha256(text: &str) -> String {

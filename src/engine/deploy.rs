@@ -199,7 +199,8 @@ impl fmt::Display for DeployReport {
     }
 }
 
-/// Counts of the API calls a command made (README's benchmark; the no-op target is 3).
+/// Counts of the API calls a command made (README's benchmark; the no-op target is 4, the
+/// identity check included).
 pub fn elapsed_note(start: Instant, calls: usize) -> String {
     format!(
         "{calls} AWS API calls in {:.2} s",

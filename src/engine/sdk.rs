@@ -485,8 +485,8 @@ impl Identity for Clients {
             .get_caller_identity()
             .send()
             .await
-            .map_err(|e| sdk_error(e, self.target("STS")))
-            .context("asking STS who the credentials belong to (GetCallerIdentity)")?;
+            // No context: the line names what is wrong with the credentials, and fits one line.
+            .map_err(|e| sdk_error(e, self.target("STS")))?;
         match (out.account(), out.arn()) {
             (Some(account), Some(arn)) => Ok(CallerIdentity {
                 account: account.to_owned(),

@@ -621,10 +621,10 @@ def process_cfn_response(self):
 
 
 def delete_stack(self, name_or_stack_id):
-    """Patch 5: a failed delete leaves the stack in DELETE_FAILED instead of losing it; a stack
-    with termination protection is refused, as CloudFormation refuses it ("Stack [NAME] cannot be
-    deleted while TerminationProtection is enabled",
-    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-protect-stacks.html)."""
+    """Patch 5: a failed delete leaves the stack in DELETE_FAILED instead of losing it. A stack
+    with termination protection is refused and stays, as CloudFormation refuses it (API reference
+    of UpdateTerminationProtection); the ValidationError's text "Stack [NAME] cannot be deleted
+    while TerminationProtection is enabled" as quoted in rackspace/runway PR 199."""
     stack = next((s for s in self.stacks.values() if name_or_stack_id in (s.stack_id, s.name)), None)
     if stack is not None and getattr(stack, "enable_termination_protection", False):
         raise ValidationError(message=f"Stack [{stack.name}] cannot be deleted while TerminationProtection is enabled")

@@ -484,8 +484,9 @@ impl CloudFormation for FakeCloud {
         self.log(format!("DeleteStack {name}"));
         self.deletions.borrow_mut().push(request.clone());
         let name = &self.name_of(name);
-        // "Stack [NAME] cannot be deleted while TerminationProtection is enabled" (the refusal
-        // of DeleteStack, https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-protect-stacks.html).
+        // DeleteStack of a protected stack fails and the stack stays (UpdateTerminationProtection,
+        // API reference); the answer is a ValidationError "Stack [NAME] cannot be deleted while
+        // TerminationProtection is enabled", as quoted in rackspace/runway PR 199.
         if self
             .stacks
             .borrow()

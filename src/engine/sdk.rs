@@ -420,9 +420,9 @@ impl ObjectStore for Clients {
 
 impl Clients {
     /// An S3 error; a refusal (HTTP 403) while `ExpectedBucketOwner` is set names the bucket
-    /// and the account it must belong to: S3 answers 403 Access Denied when the bucket belongs
-    /// to another account ("If the bucket is owned by a different account, the request fails
-    /// with the HTTP status code 403 Forbidden (access denied)",
+    /// and the account it must belong to: "If the account ID that you provide does not match the
+    /// actual owner of the bucket, the request fails with the HTTP status code 403 Forbidden
+    /// (access denied)" (S3 API reference, `ExpectedBucketOwner`; user guide:
     /// https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-owner-condition.html).
     fn s3_error<E>(&self, err: SdkError<E, HttpResponse>, bucket: &str) -> anyhow::Error
     where

@@ -915,3 +915,148 @@ fn issue_11_asset_calls_expect_the_bucket_owner_and_a_refusal_names_the_bucket()
         "{head:?}"
     );
 }
+
+/// A failed deploy under `--output json` prints one JSON document on stdout (it printed
+/// nothing): the outcome `failed`, the stack, its final status and the root cause; the exit code
+/// stays 1 and the error is on stderr.
+#[test]
+fn issue_11_a_failed_deploy_prints_its_result_as_json() {
+    use cdkrs_stacks::bootstrap::{BUCKET_OUTPUT, STACK_NAME};
+    let home = scratch("failed-json");
+    std::fs::write(home.join("provider.zip"), b"zip").unwrap();
+    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/local.yaml");
+    const NS: &str = "xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\"";
+    let arn = "arn:aws:cloudformation:us-east-1:123456789012:stack/local-databricks/1";
+    let stack = |name: &str, id: &str, status: &str, outputs: &str| {
+        format!(
+            "<DescribeStacksResponse {NS}><DescribeStacksResult><Stacks><member>\
+             <StackName>{name}</StackName><StackId>{id}</StackId><StackStatus>{status}</StackStatus>\
+             <CreationTime>2026-01-01T00:00:00Z</CreationTime>{outputs}</member></Stacks>\
+             </DescribeStacksResult></DescribeStacksResponse>"
+        )
+    };
+    let event = |id: &str, logical: &str, ty: &str, status: &str, reason: &str, second: u32| {
+        format!(
+            "<member><EventId>{id}</EventId><StackName>local-databricks</StackName>\
+             <StackId>{arn}</StackId><LogicalResourceId>{logical}</LogicalResourceId>\
+             <ResourceType>{ty}</ResourceType><Timestamp>2026-01-01T00:00:0{second}Z</Timestamp>\
+             <ResourceStatus>{status}</ResourceStatus><ResourceStatusReason>{reason}</ResourceStatusReason>\
+             </member>"
+        )
+    };
+    let events = format!(
+        "<DescribeStackEventsResponse {NS}><DescribeStackEventsResult><StackEvents>{}{}{}\
+         </StackEvents></DescribeStackEventsResult></DescribeStackEventsResponse>",
+        event(
+            "e3",
+            "local-databricks",
+            "AWS::CloudFormation::Stack",
+            "ROLLBACK_COMPLETE",
+            "",
+            3
+        ),
+        event(
+            "e2",
+            "Vpc",
+            "AWS::EC2::VPC",
+            "CREATE_FAILED",
+            "the CIDR is taken",
+            2
+        ),
+        event(
+            "e1",
+            "local-databricks",
+            "AWS::CloudFormation::Stack",
+            "CREATE_IN_PROGRESS",
+            "User Initiated",
+            1
+        ),
+    );
+    let (endpoint, _seen) = aws_double(move |r| {
+        let b = &r.body;
+        if b.contains("Action=GetCallerIdentity") {
+            (200, caller_identity("123456789012"))
+        } else if b.contains("Action=DescribeStacks")
+            && b.contains(&format!("StackName={STACK_NAME}"))
+        {
+            let outputs = format!(
+                "<Outputs><member><OutputKey>{BUCKET_OUTPUT}</OutputKey>\
+                 <OutputValue>cdkrs-assets-123456789012-us-east-1</OutputValue></member></Outputs>"
+            );
+            (
+                200,
+                stack(
+                    STACK_NAME,
+                    "arn:aws:cloudformation:us-east-1:123456789012:stack/b/1",
+                    "CREATE_COMPLETE",
+                    &outputs,
+                ),
+            )
+        } else if b.contains("Action=DescribeStacks") && b.contains("StackName=arn") {
+            (200, stack("local-databricks", arn, "ROLLBACK_COMPLETE", ""))
+        } else if b.contains("Action=DescribeStacks") {
+            (
+                400,
+                "<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code>\
+                 <Message>Stack with id local-databricks does not exist</Message></Error>\
+                 <RequestId>1</RequestId></ErrorResponse>"
+                    .to_owned(),
+            )
+        } else if b.contains("Action=CreateChangeSet") {
+            (
+                200,
+                format!(
+                    "<CreateChangeSetResponse {NS}><CreateChangeSetResult>\
+                     <Id>arn:aws:cloudformation:us-east-1:123456789012:changeSet/cdkrs-deploy/1</Id>\
+                     <StackId>{arn}</StackId></CreateChangeSetResult></CreateChangeSetResponse>"
+                ),
+            )
+        } else if b.contains("Action=DescribeChangeSet") {
+            (
+                200,
+                format!(
+                    "<DescribeChangeSetResponse {NS}><DescribeChangeSetResult>\
+                     <ChangeSetId>arn:aws:cloudformation:us-east-1:123456789012:changeSet/cdkrs-deploy/1</ChangeSetId>\
+                     <Status>CREATE_COMPLETE</Status><ExecutionStatus>AVAILABLE</ExecutionStatus>\
+                     <Changes><member><Type>Resource</Type><ResourceChange><Action>Add</Action>\
+                     <LogicalResourceId>Vpc</LogicalResourceId><ResourceType>AWS::EC2::VPC</ResourceType>\
+                     </ResourceChange></member></Changes></DescribeChangeSetResult></DescribeChangeSetResponse>"
+                ),
+            )
+        } else if b.contains("Action=ExecuteChangeSet") {
+            (
+                200,
+                format!("<ExecuteChangeSetResponse {NS}><ExecuteChangeSetResult/></ExecuteChangeSetResponse>"),
+            )
+        } else if b.contains("Action=DescribeStackEvents") {
+            (200, events.clone())
+        } else {
+            // S3: the zip is there (HEAD), the template upload (PUT) succeeds.
+            (200, String::new())
+        }
+    });
+    let out = against(
+        &endpoint,
+        &home,
+        &[
+            "deploy",
+            "-c",
+            local.to_str().unwrap(),
+            "--provider-zip",
+            "provider.zip",
+            "--require-approval",
+            "never",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out))
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(&out), stderr(&out)));
+    assert_eq!(doc["outcome"], "failed", "{doc}");
+    assert_eq!(doc["stack"], "local-databricks", "{doc}");
+    assert_eq!(doc["status"], "ROLLBACK_COMPLETE", "{doc}");
+    assert_eq!(doc["root_cause"]["logical_id"], "Vpc", "{doc}");
+    assert_eq!(doc["root_cause"]["reason"], "the CIDR is taken", "{doc}");
+    assert!(stderr(&out).contains("root cause: Vpc"), "{}", stderr(&out));
+}

@@ -375,7 +375,14 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         if kind == ChangeSetKind::Create && plan.termination_protection {
             self.cfn
                 .update_termination_protection(target.id, true)
-                .await?;
+                .await
+                .with_context(|| {
+                    format!(
+                        "{name} is created, but its termination protection is not on: turn it \
+                         on with `aws cloudformation update-termination-protection \
+                         --enable-termination-protection --stack-name {name}`"
+                    )
+                })?;
             self.ui
                 .info(&format!("{name}: termination protection is on"));
         }

@@ -427,19 +427,21 @@ impl CloudFormation for FakeCloud {
                 let arn = format!("arn:aws:cloudformation:us-east-1:123456789012:stack/{name}/9");
                 event.physical_id = Some(arn.clone());
                 pending.push_back((stack.to_owned(), event));
-                self.nested_stacks.borrow_mut().push((name.clone(), arn));
+                self.nested_stacks
+                    .borrow_mut()
+                    .push((name.clone(), arn.clone()));
                 for (nid, nty, nstatus, nreason) in nested.events {
                     pending.push_back((name.clone(), self.event(&nid, &nty, &nstatus, nreason)));
                 }
-                pending.push_back((
-                    name.clone(),
-                    self.event(
-                        &name,
-                        "AWS::CloudFormation::Stack",
-                        &nested.final_status,
-                        None,
-                    ),
-                ));
+                // A stack's own events carry its ARN as physical id.
+                let mut last = self.event(
+                    &name,
+                    "AWS::CloudFormation::Stack",
+                    &nested.final_status,
+                    None,
+                );
+                last.physical_id = Some(arn.clone());
+                pending.push_back((name.clone(), last));
                 continue;
             }
             pending.push_back((stack.to_owned(), event));

@@ -223,6 +223,8 @@ struct Nested {
     id: String,
     seen: Option<String>,
     since: f64,
+    /// Its own terminal event came: no more polls for it.
+    done: bool,
 }
 
 /// Polls the stack's events after the event `baseline` until the stack reaches a terminal
@@ -266,12 +268,15 @@ pub async fn watch<C: CloudFormation>(
             follow_nested(&mut nested, e);
             latest.insert(e.logical_id.clone(), e.status.clone());
         }
-        for n in &mut nested {
+        for n in nested.iter_mut().filter(|n| !n.done) {
             let mut news = cfn.stack_events(&n.id, n.seen.as_deref()).await?;
             news.reverse();
             if let Some(last) = news.last() {
                 n.seen = Some(last.id.clone());
             }
+            n.done = news.iter().any(|e| {
+                e.is_stack() && e.physical_id.as_deref() == Some(&n.id) && is_terminal(&e.status)
+            });
             for mut e in news.into_iter().filter(|e| e.timestamp >= n.since) {
                 e.logical_id = format!("{}/{}", n.logical_id, e.logical_id);
                 fresh.push(e);
@@ -371,6 +376,7 @@ fn follow_nested(nested: &mut Vec<Nested>, e: &StackEvent) {
         id: arn.to_owned(),
         seen: None,
         since: e.timestamp,
+        done: false,
     });
 }
 

@@ -72,26 +72,32 @@ impl Context {
         let Some(arn) = &role.role_arn else {
             return Ok(None);
         };
-        let parts = RoleArnParts::parse(arn).map_err(anyhow::Error::msg)?;
-        let partition = self.identity.partition();
-        if parts.partition != partition {
-            anyhow::bail!(
-                "--role-arn {arn} is in the `{}` partition, but the credentials work in \
-                 `{partition}`: write arn:{partition}:iam::{}:role/…",
-                parts.partition,
-                self.identity.account
-            );
-        }
-        if parts.account != self.identity.account {
-            anyhow::bail!(
-                "--role-arn {arn} belongs to account {}, the stack to account {}: \
-                 CloudFormation takes a service role of the stack's own account",
-                parts.account,
-                self.identity.account
-            );
-        }
+        check_role(arn, &self.identity)?;
         Ok(Some(arn.clone()))
     }
+}
+
+/// A role ARN against the caller: well formed, in the caller's partition and account.
+fn check_role(arn: &str, identity: &CallerIdentity) -> anyhow::Result<()> {
+    let parts = RoleArnParts::parse(arn).map_err(anyhow::Error::msg)?;
+    let partition = identity.partition();
+    if parts.partition != partition {
+        anyhow::bail!(
+            "--role-arn {arn} is in the `{}` partition, but the credentials work in \
+             `{partition}`: write arn:{partition}:iam::{}:role/…",
+            parts.partition,
+            identity.account
+        );
+    }
+    if parts.account != identity.account {
+        anyhow::bail!(
+            "--role-arn {arn} belongs to account {}, the stack to account {}: CloudFormation \
+             takes a service role of the stack's own account",
+            parts.account,
+            identity.account
+        );
+    }
+    Ok(())
 }
 
 /// `--role-arn`: the CloudFormation service role of the commands that change a stack.
@@ -204,5 +210,28 @@ mod tests {
                 "{arn}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn a_role_of_another_partition_or_account_is_refused_naming_both() {
+        let caller = CallerIdentity {
+            account: "123456789012".into(),
+            arn: "arn:aws-cn:iam::123456789012:user/me".into(),
+        };
+        assert!(check_role("arn:aws-cn:iam::123456789012:role/deploy", &caller).is_ok());
+        let err = check_role("arn:aws:iam::123456789012:role/deploy", &caller)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`aws` partition") && err.contains("arn:aws-cn:iam::123456789012"),
+            "{err}"
+        );
+        let err = check_role("arn:aws-cn:iam::210987654321:role/deploy", &caller)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("account 210987654321") && err.contains("account 123456789012"),
+            "{err}"
+        );
     }
 }

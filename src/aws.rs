@@ -54,7 +54,7 @@ impl AwsArgs {
     }
 }
 
-/// The two clients the engine uses, built once from one config.
+/// The clients the engine uses, built once from one config.
 #[derive(Clone, Debug)]
 pub struct Clients {
     /// CloudFormation.
@@ -68,6 +68,12 @@ pub struct Clients {
     /// The profile the credentials come from, when one was chosen ([`AwsArgs::selected_profile`]),
     /// for error messages.
     pub profile: Option<String>,
+    /// STS: who the credentials belong to (the identity check).
+    pub sts: aws_sdk_sts::Client,
+    /// `ExpectedBucketOwner` of every S3 call: the checked caller's account (`None` until the
+    /// identity check ran). The assets bucket's name is predictable; S3 refuses the call when
+    /// someone else owns a bucket of that name.
+    pub bucket_owner: Option<String>,
 }
 
 impl Clients {
@@ -86,6 +92,8 @@ impl Clients {
                 .unwrap_or_default(),
             endpoint_url: config.endpoint_url().map(str::to_owned),
             profile: None,
+            sts: aws_sdk_sts::Client::new(config),
+            bucket_owner: None,
         }
     }
 

@@ -88,10 +88,11 @@ from moto.awslambda import lambda_backends
 from moto.awslambda.models import LambdaFunction
 from moto.cloudformation import cloudformation_backends
 from moto.cloudformation.custom_model import CustomModel
-from moto.cloudformation.exceptions import CloudFormationError
+from moto.cloudformation.exceptions import CloudFormationError, ValidationError
 from moto.cloudformation.models import CloudFormationBackend, Event
 from moto.cloudformation.parsing import ResourceMap
 from moto.cloudformation.responses import CloudFormationResponse
+from moto.core.responses import ActionResult
 
 import moto_resource_patches  # patches 10-14, beside this file
 
@@ -620,8 +621,13 @@ def process_cfn_response(self):
 
 
 def delete_stack(self, name_or_stack_id):
-    """Patch 5: a failed delete leaves the stack in DELETE_FAILED instead of losing it."""
+    """Patch 5: a failed delete leaves the stack in DELETE_FAILED instead of losing it. A stack
+    with termination protection is refused and stays, as CloudFormation refuses it (API reference
+    of UpdateTerminationProtection); the ValidationError's text "Stack [NAME] cannot be deleted
+    while TerminationProtection is enabled" as quoted in rackspace/runway PR 199."""
     stack = next((s for s in self.stacks.values() if name_or_stack_id in (s.stack_id, s.name)), None)
+    if stack is not None and getattr(stack, "enable_termination_protection", False):
+        raise ValidationError(message=f"Stack [{stack.name}] cannot be deleted while TerminationProtection is enabled")
     if stack is not None:
         stack.deleting = True
     try:
@@ -635,6 +641,17 @@ def delete_stack(self, name_or_stack_id):
     finally:
         if stack is not None:
             stack.deleting = False
+
+
+def update_termination_protection(self):
+    """Patch 15: UpdateTerminationProtection, which moto 5.2.1 does not implement (it answers
+    HTTP 500): sets the flag DescribeStacks reports as EnableTerminationProtection and DeleteStack
+    honours; answers the StackId
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateTerminationProtection.html)."""
+    stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+    enable = self._get_param("EnableTerminationProtection")
+    stack.enable_termination_protection = enable is True or str(enable).lower() == "true"
+    return ActionResult({"StackId": stack.stack_id})
 
 
 def references(value):
@@ -807,6 +824,7 @@ def patch_moto():
     ResourceMap.update = resource_map_update
     CloudFormationBackend.execute_change_set = execute_change_set
     ResourceMap.build_resource_diff = build_resource_diff
+    CloudFormationResponse.update_termination_protection = update_termination_protection
 
 
 # ---------------------------------------------------------------------------------------------

@@ -731,3 +731,345 @@ fn issue_11_a_refused_key_or_region_names_the_region_and_the_fix() {
         "{line}"
     );
 }
+
+/// One request an [`aws_double`] received: the request line, the headers (lower-case names) and
+/// the body.
+#[derive(Clone, Debug)]
+struct Seen {
+    line: String,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Seen {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// An HTTP endpoint standing in for STS, CloudFormation and S3: each request is recorded and
+/// answered by `answer` (status and XML body).
+fn aws_double(
+    answer: impl Fn(&Seen) -> (u16, String) + Send + 'static,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<Seen>>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            let mut headers = Vec::new();
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                if let Some((name, value)) = line.split_once(':') {
+                    headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+                }
+                line.clear();
+            }
+            let length = headers
+                .iter()
+                .find(|(n, _)| n == "content-length")
+                .and_then(|(_, v)| v.parse().ok())
+                .unwrap_or(0);
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let request = Seen {
+                line: request_line.trim().to_owned(),
+                headers,
+                body: String::from_utf8_lossy(&body).into_owned(),
+            };
+            let (status, answer_body) = answer(&request);
+            log.lock().unwrap().push(request);
+            let _ = write!(
+                reader.get_mut(),
+                "HTTP/1.1 {status} X\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{answer_body}",
+                answer_body.len()
+            );
+        }
+    });
+    (url, seen)
+}
+
+/// STS's answer to GetCallerIdentity for `account`.
+fn caller_identity(account: &str) -> String {
+    format!(
+        "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
+         <GetCallerIdentityResult><Arn>arn:aws:iam::{account}:user/someone</Arn>\
+         <UserId>AIDAEXAMPLE</UserId><Account>{account}</Account></GetCallerIdentityResult>\
+         <ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
+    )
+}
+
+/// `cdkrs` with dummy keys, one attempt per call, against `endpoint`.
+fn against(endpoint: &str, dir: &Path, args: &[&str]) -> Output {
+    aws_user(dir)
+        .args(args)
+        .args(["--endpoint-url", endpoint])
+        .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .output()
+        .expect("cdkrs runs")
+}
+
+/// Credentials of another account than the config's `aws_account_id`: `bootstrap`, `destroy`
+/// (and every AWS command) stop after the one identity call, before any CloudFormation call,
+/// with one line naming both accounts and the fix. `bootstrap` used to create the retained
+/// bucket and key in the wrong account; `destroy` never checked.
+#[test]
+fn issue_11_credentials_of_another_account_stop_every_command_before_cloudformation() {
+    let home = scratch("wrong-account");
+    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/local.yaml");
+    let local = local.to_str().unwrap();
+    for command in [
+        vec!["bootstrap", "-c", local],
+        vec!["destroy", "-c", local, "--yes"],
+        vec!["deploy", "-c", local, "--provider-zip", local],
+        vec!["sleep", "-c", local],
+        vec!["status", "-c", local],
+    ] {
+        let (endpoint, seen) = aws_double(|r| {
+            if r.body.contains("Action=GetCallerIdentity") {
+                (200, caller_identity("999999999999"))
+            } else {
+                (500, String::new())
+            }
+        });
+        let out = against(&endpoint, &home, &command);
+        assert_eq!(out.status.code(), Some(1), "{command:?}: {}", stderr(&out));
+        let line = one_line(&out);
+        assert!(
+            line.contains("reach AWS account 999999999999")
+                && line.contains("aws_account_id is 123456789012")
+                && line.contains("--profile"),
+            "{command:?}: {line}"
+        );
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 1, "{command:?}: {seen:?}");
+        assert!(seen[0].body.contains("Action=GetCallerIdentity"));
+    }
+}
+
+/// Every asset call names the checked account as the bucket's expected owner, and S3's refusal
+/// (403: the predictable bucket name belongs to someone else) is one line naming the bucket and
+/// the account.
+#[test]
+fn issue_11_asset_calls_expect_the_bucket_owner_and_a_refusal_names_the_bucket() {
+    use cdkrs_stacks::bootstrap::{BUCKET_OUTPUT, STACK_NAME};
+    let home = scratch("bucket-owner");
+    std::fs::write(home.join("provider.zip"), b"zip").unwrap();
+    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/local.yaml");
+    let bucket = "cdkrs-assets-123456789012-us-east-1";
+    let (endpoint, seen) = aws_double(move |r| {
+        if r.body.contains("Action=GetCallerIdentity") {
+            (200, caller_identity("123456789012"))
+        } else if r.body.contains(&format!("StackName={STACK_NAME}")) {
+            (
+                200,
+                format!(
+                    "<DescribeStacksResponse xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\">\
+                     <DescribeStacksResult><Stacks><member><StackName>{STACK_NAME}</StackName>\
+                     <StackId>arn:aws:cloudformation:us-east-1:123456789012:stack/{STACK_NAME}/1</StackId>\
+                     <StackStatus>CREATE_COMPLETE</StackStatus><CreationTime>2026-01-01T00:00:00Z</CreationTime>\
+                     <Outputs><member><OutputKey>{BUCKET_OUTPUT}</OutputKey><OutputValue>{bucket}</OutputValue>\
+                     </member></Outputs></member></Stacks></DescribeStacksResult></DescribeStacksResponse>"
+                ),
+            )
+        } else if r.body.contains("Action=DescribeStacks") {
+            (
+                400,
+                "<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code>\
+                 <Message>Stack with id local-databricks does not exist</Message></Error>\
+                 <RequestId>1</RequestId></ErrorResponse>"
+                    .to_owned(),
+            )
+        } else {
+            (403, String::new())
+        }
+    });
+    let out = against(
+        &endpoint,
+        &home,
+        &[
+            "deploy",
+            "-c",
+            local.to_str().unwrap(),
+            "--provider-zip",
+            "provider.zip",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.contains(&format!(
+            "the assets bucket {bucket} is not owned by account 123456789012"
+        )),
+        "{err}"
+    );
+    let seen = seen.lock().unwrap();
+    let head = seen
+        .iter()
+        .find(|r| r.line.starts_with("HEAD "))
+        .expect("the asset is looked for");
+    assert!(head.line.contains(bucket), "{head:?}");
+    assert_eq!(
+        head.header("x-amz-expected-bucket-owner"),
+        Some("123456789012"),
+        "{head:?}"
+    );
+}
+
+/// A failed deploy under `--output json` prints one JSON document on stdout (it printed
+/// nothing): the outcome `failed`, the stack, its final status and the root cause; the exit code
+/// stays 1 and the error is on stderr.
+#[test]
+fn issue_11_a_failed_deploy_prints_its_result_as_json() {
+    use cdkrs_stacks::bootstrap::{BUCKET_OUTPUT, STACK_NAME};
+    let home = scratch("failed-json");
+    std::fs::write(home.join("provider.zip"), b"zip").unwrap();
+    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/local.yaml");
+    const NS: &str = "xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\"";
+    let arn = "arn:aws:cloudformation:us-east-1:123456789012:stack/local-databricks/1";
+    let stack = |name: &str, id: &str, status: &str, outputs: &str| {
+        format!(
+            "<DescribeStacksResponse {NS}><DescribeStacksResult><Stacks><member>\
+             <StackName>{name}</StackName><StackId>{id}</StackId><StackStatus>{status}</StackStatus>\
+             <CreationTime>2026-01-01T00:00:00Z</CreationTime>{outputs}</member></Stacks>\
+             </DescribeStacksResult></DescribeStacksResponse>"
+        )
+    };
+    let event = |id: &str, logical: &str, ty: &str, status: &str, reason: &str, second: u32| {
+        format!(
+            "<member><EventId>{id}</EventId><StackName>local-databricks</StackName>\
+             <StackId>{arn}</StackId><LogicalResourceId>{logical}</LogicalResourceId>\
+             <ResourceType>{ty}</ResourceType><Timestamp>2026-01-01T00:00:0{second}Z</Timestamp>\
+             <ResourceStatus>{status}</ResourceStatus><ResourceStatusReason>{reason}</ResourceStatusReason>\
+             </member>"
+        )
+    };
+    let events = format!(
+        "<DescribeStackEventsResponse {NS}><DescribeStackEventsResult><StackEvents>{}{}{}\
+         </StackEvents></DescribeStackEventsResult></DescribeStackEventsResponse>",
+        event(
+            "e3",
+            "local-databricks",
+            "AWS::CloudFormation::Stack",
+            "ROLLBACK_COMPLETE",
+            "",
+            3
+        ),
+        event(
+            "e2",
+            "Vpc",
+            "AWS::EC2::VPC",
+            "CREATE_FAILED",
+            "the CIDR is taken",
+            2
+        ),
+        event(
+            "e1",
+            "local-databricks",
+            "AWS::CloudFormation::Stack",
+            "CREATE_IN_PROGRESS",
+            "User Initiated",
+            1
+        ),
+    );
+    let (endpoint, _seen) = aws_double(move |r| {
+        let b = &r.body;
+        if b.contains("Action=GetCallerIdentity") {
+            (200, caller_identity("123456789012"))
+        } else if b.contains("Action=DescribeStacks")
+            && b.contains(&format!("StackName={STACK_NAME}"))
+        {
+            let outputs = format!(
+                "<Outputs><member><OutputKey>{BUCKET_OUTPUT}</OutputKey>\
+                 <OutputValue>cdkrs-assets-123456789012-us-east-1</OutputValue></member></Outputs>"
+            );
+            (
+                200,
+                stack(
+                    STACK_NAME,
+                    "arn:aws:cloudformation:us-east-1:123456789012:stack/b/1",
+                    "CREATE_COMPLETE",
+                    &outputs,
+                ),
+            )
+        } else if b.contains("Action=DescribeStacks") && b.contains("StackName=arn") {
+            (200, stack("local-databricks", arn, "ROLLBACK_COMPLETE", ""))
+        } else if b.contains("Action=DescribeStacks") {
+            (
+                400,
+                "<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code>\
+                 <Message>Stack with id local-databricks does not exist</Message></Error>\
+                 <RequestId>1</RequestId></ErrorResponse>"
+                    .to_owned(),
+            )
+        } else if b.contains("Action=CreateChangeSet") {
+            (
+                200,
+                format!(
+                    "<CreateChangeSetResponse {NS}><CreateChangeSetResult>\
+                     <Id>arn:aws:cloudformation:us-east-1:123456789012:changeSet/cdkrs-deploy/1</Id>\
+                     <StackId>{arn}</StackId></CreateChangeSetResult></CreateChangeSetResponse>"
+                ),
+            )
+        } else if b.contains("Action=DescribeChangeSet") {
+            (
+                200,
+                format!(
+                    "<DescribeChangeSetResponse {NS}><DescribeChangeSetResult>\
+                     <ChangeSetId>arn:aws:cloudformation:us-east-1:123456789012:changeSet/cdkrs-deploy/1</ChangeSetId>\
+                     <Status>CREATE_COMPLETE</Status><ExecutionStatus>AVAILABLE</ExecutionStatus>\
+                     <Changes><member><Type>Resource</Type><ResourceChange><Action>Add</Action>\
+                     <LogicalResourceId>Vpc</LogicalResourceId><ResourceType>AWS::EC2::VPC</ResourceType>\
+                     </ResourceChange></member></Changes></DescribeChangeSetResult></DescribeChangeSetResponse>"
+                ),
+            )
+        } else if b.contains("Action=ExecuteChangeSet") {
+            (
+                200,
+                format!("<ExecuteChangeSetResponse {NS}><ExecuteChangeSetResult/></ExecuteChangeSetResponse>"),
+            )
+        } else if b.contains("Action=DescribeStackEvents") {
+            (200, events.clone())
+        } else {
+            // S3: the zip is there (HEAD), the template upload (PUT) succeeds.
+            (200, String::new())
+        }
+    });
+    let out = against(
+        &endpoint,
+        &home,
+        &[
+            "deploy",
+            "-c",
+            local.to_str().unwrap(),
+            "--provider-zip",
+            "provider.zip",
+            "--require-approval",
+            "never",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out))
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(&out), stderr(&out)));
+    assert_eq!(doc["outcome"], "failed", "{doc}");
+    assert_eq!(doc["stack"], "local-databricks", "{doc}");
+    assert_eq!(doc["status"], "ROLLBACK_COMPLETE", "{doc}");
+    assert_eq!(doc["root_cause"]["logical_id"], "Vpc", "{doc}");
+    assert_eq!(doc["root_cause"]["reason"], "the CIDR is taken", "{doc}");
+    assert!(stderr(&out).contains("root cause: Vpc"), "{}", stderr(&out));
+}

@@ -5,7 +5,7 @@ use cdkrs::engine::ui::TerminalUi;
 use cdkrs::engine::{Approval, DeployOptions};
 use cdkrs_stacks::bootstrap;
 
-use super::context::Context;
+use super::context::{Context, RoleArg};
 use super::deploy::stack_deployment;
 use super::{block_on, print_result, synthesize, ConfigArg, Failure, OutputFormat};
 
@@ -23,21 +23,29 @@ pub struct Args {
     /// Result format on stdout.
     #[arg(long, value_enum, default_value_t)]
     output: OutputFormat,
+    #[command(flatten)]
+    role: RoleArg,
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
     block_on(async {
         let ctx = Context::new(&args.config, &args.aws).await?;
         let (stack, template) = synthesize(bootstrap::build())?;
-        let plan = stack_deployment(
-            &bootstrap::deployment(),
-            (&stack, &template),
-            Default::default(),
-            ctx.config.aws_account_id(),
-        )?;
+        // Termination protection on: every environment of the account and region publishes
+        // through this bucket, and no cdkrs command deletes the stack.
+        let plan = cdkrs::engine::StackDeployment {
+            tags: ctx.config.tags().clone(),
+            termination_protection: true,
+            ..stack_deployment(
+                &bootstrap::deployment(),
+                (&stack, &template),
+                Default::default(),
+            )?
+        };
         let opts = DeployOptions {
             change_set_name: "cdkrs-bootstrap".into(),
             approval: args.require_approval,
+            role_arn: ctx.role_arn(&args.role)?,
             ..Default::default()
         };
         let mut ui = TerminalUi::default();

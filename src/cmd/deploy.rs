@@ -7,13 +7,14 @@ use anyhow::{bail, Context as _};
 use cdkrs::aws::AwsArgs;
 use cdkrs::engine::deploy::{Asset, INLINE_TEMPLATE_LIMIT};
 use cdkrs::engine::ui::TerminalUi;
+use cdkrs::engine::watch::OperationFailed;
 use cdkrs::engine::{Approval, DeployOptions, Outcome, StackDeployment};
 use cdkrs_constructs::deployment::{AssetSource, Deployment, FileAsset};
 use cdkrs_constructs::{Stack, Template};
 use cdkrs_stacks::environment::{self, deployment::PROVIDER_ASSET};
 use cdkrs_stacks::Environment;
 
-use super::context::Context;
+use super::context::{Context, RoleArg};
 use super::{block_on, print_result, synthesize, ConfigArg, Failure, OutputFormat};
 
 /// Arguments of `cdkrs deploy`.
@@ -42,6 +43,8 @@ pub struct Args {
     /// Result format on stdout.
     #[arg(long, value_enum, default_value_t)]
     output: OutputFormat,
+    #[command(flatten)]
+    role: RoleArg,
 }
 
 /// Change set names: a letter, then letters, digits and hyphens, at most 128 characters.
@@ -160,7 +163,6 @@ pub fn stack_deployment(
     declared: &Deployment,
     (stack, template): (&Stack, &Template),
     mut bytes: BTreeMap<String, Vec<u8>>,
-    expected_account: Option<&str>,
 ) -> Result<StackDeployment, Failure> {
     check_declaration(declared, stack, template)?;
     let assets = declared
@@ -184,7 +186,6 @@ pub fn stack_deployment(
         parameters: declared.parameters.clone(),
         assets,
         bootstrap: declared.bootstrap.clone(),
-        expected_account: expected_account.map(str::to_owned),
         ..StackDeployment::new(&declared.stack_name, template)
     };
     if plan.bootstrap.is_none() && plan.template_body.len() > INLINE_TEMPLATE_LIMIT {
@@ -208,28 +209,37 @@ pub fn environment_plan(
     let declared = environment::deployment(config);
     let bytes = read_assets(&declared, provider_zip)?;
     let (stack, template) = synthesize(environment::build(config))?;
-    stack_deployment(
-        &declared,
-        (&stack, &template),
-        bytes,
-        config.aws_account_id(),
-    )
+    Ok(StackDeployment {
+        tags: config.tags().clone(),
+        termination_protection: true,
+        ..stack_deployment(&declared, (&stack, &template), bytes)?
+    })
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
     block_on(async {
+        // Local input first: a missing zip is reported without any AWS call.
+        let plan = environment_plan(&args.config.load()?, args.provider_zip.as_deref())?;
         let ctx = Context::new(&args.config, &args.aws).await?;
-        let plan = environment_plan(&ctx.config, args.provider_zip.as_deref())?;
         let opts = DeployOptions {
             change_set_name: args.change_set_name.clone(),
             approval: args.require_approval,
             execute: !args.no_execute,
+            role_arn: ctx.role_arn(&args.role)?,
             ..Default::default()
         };
         let mut ui = TerminalUi::default();
         let result = ctx.engine(&mut ui).deploy(&plan, &opts).await;
         ctx.report_calls();
-        let report = result?;
+        let report = match result {
+            Ok(report) => report,
+            Err(e) => {
+                if args.output == OutputFormat::Json {
+                    print_failure(&plan.stack_name, &e)?;
+                }
+                return Err(e.into());
+            }
+        };
         print_result(args.output, &report)?;
         if report.outcome == Outcome::Declined {
             // Scripts must see that nothing was deployed.
@@ -239,6 +249,21 @@ pub fn run(args: Args) -> Result<(), Failure> {
         }
         Ok::<(), Failure>(())
     })?
+}
+
+/// A failed deploy under `--output json`: one document on stdout with the outcome `failed`, the
+/// stack, its final status and the root cause when the stack operation ran (the error is on
+/// stderr as always, and the exit code unchanged).
+fn print_failure(stack: &str, err: &anyhow::Error) -> anyhow::Result<()> {
+    let failed = err.downcast_ref::<OperationFailed>();
+    let doc = serde_json::json!({
+        "stack": stack,
+        "outcome": "failed",
+        "status": failed.map(|f| f.status.clone()),
+        "root_cause": failed.and_then(|f| f.root_cause.clone()),
+        "error": format!("{err:#}"),
+    });
+    super::stdout::println(&serde_json::to_string_pretty(&doc).context("serializing the failure")?)
 }
 
 #[cfg(test)]
@@ -284,7 +309,8 @@ mod tests {
             }
         );
         assert_eq!(plan.bootstrap, declared.bootstrap);
-        assert_eq!(plan.expected_account.as_deref(), config().aws_account_id());
+        assert_eq!(plan.tags, *config().tags());
+        assert!(plan.termination_protection);
         assert_eq!(plan.assets.len(), 1);
         assert_eq!(plan.assets[0].id, PROVIDER_ASSET);
         assert_eq!(plan.assets[0].bytes, b"provider bytes");
@@ -306,12 +332,7 @@ mod tests {
 
         let mut renamed = environment::deployment(&config);
         renamed.stack_name = "other".into();
-        let text = invalid(stack_deployment(
-            &renamed,
-            (&stack, &template),
-            bytes(),
-            None,
-        ));
+        let text = invalid(stack_deployment(&renamed, (&stack, &template), bytes()));
         assert!(text.contains("names stack `other`"), "{text}");
 
         let mut typo = environment::deployment(&config);
@@ -319,7 +340,7 @@ mod tests {
             "NetworkAsleeep".into(),
             ParameterFill::keep_deployed("false"),
         );
-        let text = invalid(stack_deployment(&typo, (&stack, &template), bytes(), None));
+        let text = invalid(stack_deployment(&typo, (&stack, &template), bytes()));
         assert!(text.contains("parameter `NetworkAsleeep`"), "{text}");
 
         let mut unbootstrapped = environment::deployment(&config);
@@ -330,7 +351,6 @@ mod tests {
             &unbootstrapped,
             (&stack, &template),
             BTreeMap::new(),
-            None,
         ));
         assert!(
             text.contains("over CloudFormation's inline limit of 51200")
@@ -339,7 +359,7 @@ mod tests {
         );
 
         let declared = environment::deployment(&config);
-        let err = match stack_deployment(&declared, (&stack, &template), BTreeMap::new(), None) {
+        let err = match stack_deployment(&declared, (&stack, &template), BTreeMap::new()) {
             Err(Failure::Other(e)) => e.to_string(),
             _ => panic!("an asset without bytes was accepted"),
         };

@@ -7,7 +7,7 @@ use cdkrs::engine::ui::TerminalUi;
 use cdkrs::engine::Backoff;
 use cdkrs_stacks::environment::{self, deployment::SLEEP, deployment::WAKE};
 
-use super::context::Context;
+use super::context::{Context, RoleArg};
 use super::{block_on, print_result, ConfigArg, Failure, OutputFormat};
 
 /// Arguments of `cdkrs sleep` and `cdkrs wake`.
@@ -20,6 +20,8 @@ pub struct Args {
     /// Result format on stdout.
     #[arg(long, value_enum, default_value_t)]
     output: OutputFormat,
+    #[command(flatten)]
+    role: RoleArg,
 }
 
 pub fn run(args: Args, asleep: bool) -> Result<(), Failure> {
@@ -33,6 +35,7 @@ pub fn run(args: Args, asleep: bool) -> Result<(), Failure> {
                 declared.stack_name
             )
         })?;
+        let role = ctx.role_arn(&args.role)?;
         let mut ui = TerminalUi::default();
         let result = ctx
             .engine(&mut ui)
@@ -42,6 +45,7 @@ pub fn run(args: Args, asleep: bool) -> Result<(), Failure> {
                 value,
                 &format!("cdkrs-{command}"),
                 Backoff::default(),
+                role.as_deref(),
             )
             .await;
         ctx.report_calls();

@@ -153,12 +153,9 @@ pub fn static_name(value: &Value, place: &Place, stack_name: &str) -> Option<Str
 }
 
 /// Finds what deleted stacks of the plan's name retained that the plan's template adopts.
-/// `account`: the account the stack must be in (the caller's, or the config's), when known.
-pub async fn find<C: CloudFormation>(
-    cfn: &C,
-    plan: &StackDeployment,
-    account: Option<&str>,
-) -> Result<Adoption> {
+/// CloudFormation answers for the caller's account and region only, and every AWS command has
+/// checked that account against the config's `aws_account_id` before it gets here.
+pub async fn find<C: CloudFormation>(cfn: &C, plan: &StackDeployment) -> Result<Adoption> {
     let name = plan.stack_name.as_str();
     let deleted: Vec<DeletedStack> = cfn
         .deleted_stacks(name)
@@ -178,9 +175,6 @@ pub async fn find<C: CloudFormation>(
         let Some(place) = Place::of_arn(&stack.id) else {
             continue;
         };
-        if account.is_some_and(|a| a != place.account) {
-            continue; // CloudFormation answers for the caller's account; belt and braces.
-        }
         for r in cfn.stack_resources(&stack.id).await? {
             let Some(physical) = r.physical_id.clone().filter(|p| !p.is_empty()) else {
                 continue;

@@ -24,6 +24,8 @@ pub struct StackInfo {
     pub parameters: BTreeMap<String, String>,
     /// Outputs, in the order CloudFormation lists them.
     pub outputs: Vec<StackOutput>,
+    /// `EnableTerminationProtection`: DeleteStack is refused while it is on.
+    pub termination_protection: bool,
 }
 
 impl StackInfo {
@@ -215,6 +217,9 @@ pub struct StackEvent {
     pub reason: Option<String>,
     /// Seconds since the epoch (for display and ordering).
     pub timestamp: f64,
+    /// `PhysicalResourceId`: for a nested stack (`AWS::CloudFormation::Stack` other than the
+    /// stack itself), its ARN, whose events the watch follows too.
+    pub physical_id: Option<String>,
 }
 
 impl StackEvent {
@@ -258,7 +263,7 @@ pub trait CloudFormation {
     /// `DeleteChangeSet`.
     async fn delete_change_set(&self, stack: &str, change_set: &str) -> Result<()>;
     /// `DeleteStack`.
-    async fn delete_stack(&self, name: &str) -> Result<()>;
+    async fn delete_stack(&self, request: &DeleteStackRequest) -> Result<()>;
     /// `DescribeStackEvents`, newest first, stopping after the event `until` (exclusive) or
     /// after the first page when `until` is `None`.
     async fn stack_events(&self, name: &str, until: Option<&str>) -> Result<Vec<StackEvent>>;
@@ -267,6 +272,8 @@ pub trait CloudFormation {
     /// `ListStacks` filtered to DELETE_COMPLETE: the deleted stacks named `name` that
     /// CloudFormation still remembers (90 days), newest first.
     async fn deleted_stacks(&self, name: &str) -> Result<Vec<DeletedStack>>;
+    /// `UpdateTerminationProtection`.
+    async fn update_termination_protection(&self, stack: &str, enable: bool) -> Result<()>;
 }
 
 /// A deleted stack CloudFormation still lists: its resources stay readable by its ARN, the
@@ -316,6 +323,11 @@ impl<T> Counting<T> {
     fn tick(&self) {
         self.calls.set(self.calls.get() + 1);
     }
+
+    /// The wrapped value, to change (the S3 bucket owner, once the identity is checked).
+    pub fn get_mut(&mut self) -> &mut T {
+        &mut self.inner
+    }
 }
 
 impl<T: CloudFormation> CloudFormation for Counting<T> {
@@ -343,9 +355,9 @@ impl<T: CloudFormation> CloudFormation for Counting<T> {
         self.tick();
         self.inner.delete_change_set(stack, change_set).await
     }
-    async fn delete_stack(&self, name: &str) -> Result<()> {
+    async fn delete_stack(&self, request: &DeleteStackRequest) -> Result<()> {
         self.tick();
-        self.inner.delete_stack(name).await
+        self.inner.delete_stack(request).await
     }
     async fn stack_events(&self, name: &str, until: Option<&str>) -> Result<Vec<StackEvent>> {
         self.tick();
@@ -358,6 +370,12 @@ impl<T: CloudFormation> CloudFormation for Counting<T> {
     async fn deleted_stacks(&self, name: &str) -> Result<Vec<DeletedStack>> {
         self.tick();
         self.inner.deleted_stacks(name).await
+    }
+    async fn update_termination_protection(&self, stack: &str, enable: bool) -> Result<()> {
+        self.tick();
+        self.inner
+            .update_termination_protection(stack, enable)
+            .await
     }
 }
 
@@ -374,3 +392,109 @@ impl<T: ObjectStore> ObjectStore for Counting<T> {
         self.inner.object_url(bucket, key)
     }
 }
+
+/// A `DeleteStack` request.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeleteStackRequest {
+    /// Stack name or ARN.
+    pub stack: String,
+    /// `RoleARN`: the service role CloudFormation deletes as (`None`: the role the stack was
+    /// last operated with, else the caller's credentials).
+    pub role_arn: Option<String>,
+    /// `ClientRequestToken`: a retried call is recognised as the same request.
+    pub client_token: Option<String>,
+}
+
+/// Who the credentials belong to, as STS `GetCallerIdentity` answers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CallerIdentity {
+    /// `Account`: the 12-digit account id.
+    pub account: String,
+    /// `Arn` of the caller (`arn:PARTITION:iam::ACCOUNT:user/NAME`, `…:sts::…:assumed-role/…`).
+    pub arn: String,
+}
+
+impl CallerIdentity {
+    /// The partition of the caller's ARN (`aws`, `aws-cn`, `aws-us-gov`, …): the one the
+    /// credentials work in.
+    pub fn partition(&self) -> &str {
+        self.arn
+            .split(':')
+            .nth(1)
+            .filter(|p| !p.is_empty())
+            .unwrap_or("aws")
+    }
+}
+
+/// The identity check every AWS command makes before any other call.
+pub trait Identity {
+    /// `GetCallerIdentity`.
+    async fn caller_identity(&self) -> Result<CallerIdentity>;
+}
+
+impl<T: Identity> Identity for Counting<T> {
+    async fn caller_identity(&self) -> Result<CallerIdentity> {
+        self.tick();
+        self.inner.caller_identity().await
+    }
+}
+
+/// The identity check: one `GetCallerIdentity`, then the caller's account against the config's
+/// `aws_account_id` (required: without it a wrong profile would go unnoticed). An error names
+/// both accounts and the fix. The one place of this rule; every AWS command passes it before
+/// any other call.
+pub async fn checked_identity<I: Identity>(
+    identity: &I,
+    expected: Option<&str>,
+) -> Result<CallerIdentity> {
+    let caller = identity.caller_identity().await?;
+    match expected {
+        None => anyhow::bail!(
+            "the config has no aws_account_id: the AWS commands need it to refuse credentials of \
+             another account (these reach account {}); add `aws_account_id: \"{}\"` to the \
+             config if that is the environment's account",
+            caller.account,
+            caller.account
+        ),
+        Some(want) if want != caller.account => anyhow::bail!(
+            "the credentials reach AWS account {} ({}), but the config's aws_account_id is \
+             {want}: switch credentials (--profile, AWS_PROFILE) or fix aws_account_id",
+            caller.account,
+            caller.arn
+        ),
+        Some(_) => Ok(caller),
+    }
+}
+
+/// A token for one request that changes something (`ClientToken`, `ClientRequestToken`):
+/// `cdkrs-OP-` and 32 hex digits of the SHA-256 of `seed`. CloudFormation takes it as "the same
+/// request" when a call is retried (the SDK resends the same input), so the seed must differ
+/// for every new request: a change set's ARN, a stack's ARN with the operation's baseline
+/// event, or [`fresh_seed`]. Tokens match `[a-zA-Z][-a-zA-Z0-9]*` and stay under 128
+/// characters, as CloudFormation requires.
+pub fn request_token(op: &str, seed: &str) -> String {
+    let hash = cdkrs_constructs::deployment::sha256_hex(seed.as_bytes());
+    format!("cdkrs-{op}-{}", &hash[..32])
+}
+
+/// A seed no other request of this machine shares: the time in nanoseconds, the process id and
+/// a counter (for requests with nothing unique to name them by, such as CreateChangeSet).
+pub fn fresh_seed(what: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!(
+        "{what}/{nanos}/{}/{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// `DescribeChangeSet` answered that no change set of that name exists (implementations return
+/// it inside their `anyhow::Error`; the engine waits for it after deleting a change set).
+#[derive(Debug, thiserror::Error)]
+#[error("ChangeSetNotFound: no change set of this name")]
+pub struct ChangeSetNotFound;

@@ -10,8 +10,9 @@ use serde_json::Value;
 
 use super::adopt;
 use super::api::{
-    AlreadyExists, ChangeSetInfo, ChangeSetKind, ChangeSetRequest, CloudFormation, ExecuteRequest,
-    ObjectStore, ParameterValue, ResourceChangeInfo, StackInfo, StackOutput, TemplateSource,
+    fresh_seed, request_token, AlreadyExists, ChangeSetInfo, ChangeSetKind, ChangeSetRequest,
+    CloudFormation, DeleteStackRequest, ExecuteRequest, ObjectStore, ParameterValue,
+    ResourceChangeInfo, StackInfo, StackOutput, TemplateSource,
 };
 use super::ui::Ui;
 use super::watch::{self, classify, Backoff, StackState, Target};
@@ -102,13 +103,17 @@ pub struct StackDeployment {
     /// The bootstrap stack whose bucket receives the assets and a template over the inline
     /// limit (`None`: the stack publishes nothing).
     pub bootstrap: Option<BootstrapContract>,
-    /// The account the stack must land in (from the config), checked against the bootstrap
-    /// stack's ARN.
-    pub expected_account: Option<String>,
+    /// The stack's tags (`Tags` of its change sets; CloudFormation propagates them to the
+    /// resources that take tags).
+    pub tags: BTreeMap<String, String>,
+    /// Turn termination protection on once the stack is created (DeleteStack is then refused
+    /// until `cdkrs destroy` turns it off after its confirmation).
+    pub termination_protection: bool,
 }
 
 impl StackDeployment {
-    /// A synthesized template with nothing to fill: no parameters, assets or account check.
+    /// A synthesized template with nothing to fill: no parameters, assets, tags or termination
+    /// protection.
     pub fn new(stack_name: &str, template: &cdkrs_constructs::Template) -> StackDeployment {
         StackDeployment {
             stack_name: stack_name.to_owned(),
@@ -117,7 +122,8 @@ impl StackDeployment {
             parameters: BTreeMap::new(),
             assets: Vec::new(),
             bootstrap: None,
-            expected_account: None,
+            tags: BTreeMap::new(),
+            termination_protection: false,
         }
     }
 }
@@ -135,6 +141,8 @@ pub struct DeployOptions {
     pub backoff: Backoff,
     /// `false` (`--no-rollback`): a failure pauses the stack instead of rolling it back.
     pub rollback: bool,
+    /// `--role-arn`: the CloudFormation service role of the change sets and deletions.
+    pub role_arn: Option<String>,
 }
 
 impl Default for DeployOptions {
@@ -145,6 +153,7 @@ impl Default for DeployOptions {
             execute: true,
             backoff: Backoff::default(),
             rollback: true,
+            role_arn: None,
         }
     }
 }
@@ -210,7 +219,8 @@ impl fmt::Display for DeployReport {
     }
 }
 
-/// Counts of the API calls a command made (README's benchmark; the no-op target is 3).
+/// Counts of the API calls a command made (README's benchmark; the no-op target is 4, the
+/// identity check included).
 pub fn elapsed_note(start: Instant, calls: usize) -> String {
     format!(
         "{calls} AWS API calls in {:.2} s",
@@ -243,21 +253,12 @@ pub async fn assets_bucket<C: CloudFormation>(cfn: &C, plan: &StackDeployment) -
             plan.stack_name
         );
     };
-    let expected_account = plan.expected_account.as_deref();
     let Some(stack) = cfn.describe_stack(boot).await? else {
         bail!(
             "the {boot} stack does not exist in this account and region: run `cdkrs bootstrap` \
              first (it creates the bucket deploy publishes the assets to)"
         );
     };
-    if let (Some(want), Some(got)) = (expected_account, stack.account_id()) {
-        if want != got {
-            bail!(
-                "the credentials reach AWS account {got}, but the config's aws_account_id is \
-                 {want}: switch credentials (--profile) or fix aws_account_id"
-            );
-        }
-    }
     if !watch::is_success(&stack.status) && stack.status != "UPDATE_ROLLBACK_COMPLETE" {
         bail!(
             "the {boot} stack is {}: run `cdkrs bootstrap` again and check its events",
@@ -335,7 +336,7 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
             mut deployed,
         } = self.start(plan, opts).await?;
         if kind == ChangeSetKind::Create {
-            let adoption = adopt::find(self.cfn, plan, plan.expected_account.as_deref()).await?;
+            let adoption = adopt::find(self.cfn, plan).await?;
             for note in &adoption.left_alone {
                 self.ui.info(note);
             }
@@ -373,7 +374,7 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         }
         let diff = comparison.diff(plan, deployed.as_ref());
         let template = self.publish(plan, bucket.as_deref()).await?;
-        let request = ChangeSetRequest::new(
+        let mut request = ChangeSetRequest::new(
             name,
             &opts.change_set_name,
             kind,
@@ -381,6 +382,8 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
             comparison.parameters,
             format!("cdkrs {} deploy", env!("CARGO_PKG_VERSION")),
         );
+        request.role_arn = opts.role_arn.clone();
+        request.tags = plan.tags.clone();
         let Some(ReadyChangeSet {
             info: change_set,
             stack_id,
@@ -416,6 +419,20 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         let done = self
             .execute(target, kind, &opts.change_set_name, &change_set, opts)
             .await?;
+        if kind == ChangeSetKind::Create && plan.termination_protection {
+            self.cfn
+                .update_termination_protection(target.id, true)
+                .await
+                .with_context(|| {
+                    format!(
+                        "{name} is created, but its termination protection is not on: turn it \
+                         on with `aws cloudformation update-termination-protection \
+                         --enable-termination-protection --stack-name {name}`"
+                    )
+                })?;
+            self.ui
+                .info(&format!("{name}: termination protection is on"));
+        }
         Ok(DeployReport {
             changes: change_set.changes,
             outputs: done.stack.map(|s| s.outputs).unwrap_or_default(),
@@ -529,7 +546,13 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
                 ));
                 let stack = deployed.as_ref().expect("a rolled-back stack exists");
                 let baseline = self.newest_event(&stack.id).await?;
-                self.cfn.delete_stack(&stack.id).await?;
+                self.cfn
+                    .delete_stack(&delete_request(
+                        &stack.id,
+                        baseline.as_deref(),
+                        opts.role_arn.as_deref(),
+                    ))
+                    .await?;
                 watch::until_success(
                     self.cfn,
                     self.ui,
@@ -687,36 +710,38 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
     }
 
     /// Creates a change set and waits for it. `None`: it would change nothing (it is deleted).
+    /// Each CreateChangeSet carries its own `ClientToken` (an SDK retry of it is the same
+    /// request). A change set of the same name left from an earlier run is deleted, and the
+    /// deletion awaited (CloudFormation deletes asynchronously), before it is created again.
     pub async fn change_set(
         &mut self,
         request: &ChangeSetRequest,
         backoff: Backoff,
     ) -> Result<Option<ReadyChangeSet>> {
         let (stack, cs) = (&request.stack_name, &request.change_set_name);
-        let created = match self.cfn.create_change_set(request).await {
+        let with_token = || ChangeSetRequest {
+            client_token: Some(request_token(
+                "changeset",
+                &fresh_seed(&format!("{stack}/{cs}")),
+            )),
+            ..request.clone()
+        };
+        let created = match self.cfn.create_change_set(&with_token()).await {
             Ok(created) => created,
             Err(e) if e.downcast_ref::<AlreadyExists>().is_some() => {
                 // A change set of this name is left from an earlier run: replace it.
                 self.ui
                     .info(&format!("replacing the earlier change set {cs} of {stack}"));
                 self.cfn.delete_change_set(stack, cs).await?;
+                watch::change_set_deleted(self.cfn, backoff, stack, cs).await?;
                 self.cfn
-                    .create_change_set(request)
+                    .create_change_set(&with_token())
                     .await
                     .with_context(|| format!("creating change set {cs} for {stack}"))?
             }
             Err(e) => return Err(e.context(format!("creating change set {cs} for {stack}"))),
         };
-        let mut delay = backoff.initial;
-        let mut info = self.cfn.describe_change_set(stack, cs).await?;
-        while matches!(
-            info.status.as_str(),
-            "CREATE_PENDING" | "CREATE_IN_PROGRESS"
-        ) {
-            tokio::time::sleep(delay).await;
-            delay = backoff.next(delay);
-            info = self.cfn.describe_change_set(stack, cs).await?;
-        }
+        let info = watch::change_set_created(self.cfn, backoff, stack, cs).await?;
         match info.status.as_str() {
             // An empty but complete change set still changes parameter values (moto also
             // reports condition toggles this way): it is executed.
@@ -820,7 +845,25 @@ pub fn client_token(change_set_id: &str, change_set_name: &str) -> String {
     } else {
         change_set_id
     };
-    format!("cdkrs-exec-{}", &sha256(seed)[..32])
+    request_token("exec", seed)
+}
+
+/// A `DeleteStack` request with its `ClientRequestToken`: the stack's ARN and the newest event
+/// before the delete (`baseline`) name this one deletion (a retried call is the same request; a
+/// later deletion of the same stack, after a DELETE_FAILED, is another).
+pub fn delete_request(
+    stack_id: &str,
+    baseline: Option<&str>,
+    role_arn: Option<&str>,
+) -> DeleteStackRequest {
+    DeleteStackRequest {
+        stack: stack_id.to_owned(),
+        role_arn: role_arn.map(str::to_owned),
+        client_token: Some(request_token(
+            "delete",
+            &format!("{stack_id}/{}", baseline.unwrap_or("")),
+        )),
+    }
 }
 
 // The workspace's one content hash (asset keys, template keys, request tokens).

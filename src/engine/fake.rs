@@ -68,6 +68,20 @@ pub struct FakeCloud {
     pub fail_create: RefCell<Option<(String, String)>>,
     /// How many stacks were created (their ARNs are unique).
     created: std::cell::Cell<u64>,
+    /// The account GetCallerIdentity answers (`None`: 123456789012, the fake's stacks' account).
+    pub caller_account: RefCell<Option<String>>,
+    /// Every DeleteStack request, as sent.
+    pub deletions: RefCell<Vec<DeleteStackRequest>>,
+    /// Change sets being deleted, with the DescribeChangeSet answers (DELETE_IN_PROGRESS) left
+    /// before they are gone.
+    pub deleting_change_sets: RefCell<BTreeMap<(String, String), usize>>,
+    /// Nested stacks made by executions: `(name, ARN)`; created in `stacks` when their first
+    /// event is released.
+    pub nested_stacks: RefCell<Vec<(String, String)>>,
+    /// What a nested stack does when the execution reaches the `AWS::CloudFormation::Stack`
+    /// resource of this logical id: its own events, released after the parent's first event of
+    /// it (which then carries the nested stack's ARN as physical id).
+    pub nested_script: RefCell<BTreeMap<String, Execution>>,
 }
 
 impl FakeCloud {
@@ -145,6 +159,7 @@ impl FakeCloud {
             status: status.to_owned(),
             reason,
             timestamp: *n as f64,
+            physical_id: None,
         }
     }
 }
@@ -422,7 +437,10 @@ impl CloudFormation for FakeCloud {
         self.log(format!("CreateChangeSet {} {:?}", r.stack_name, r.kind));
         self.requests.borrow_mut().push(r.clone());
         let key = (r.stack_name.clone(), r.change_set_name.clone());
-        if self.change_sets.borrow().contains_key(&key) {
+        // A change set being deleted still holds its name.
+        if self.change_sets.borrow().contains_key(&key)
+            || self.deleting_change_sets.borrow().contains_key(&key)
+        {
             return Err(anyhow!(AlreadyExists));
         }
         let mut stacks = self.stacks.borrow_mut();
@@ -573,11 +591,32 @@ impl CloudFormation for FakeCloud {
         if let Some(next) = self.change_set_script.borrow_mut().pop_front() {
             return Ok(next);
         }
+        let key = (stack.to_owned(), cs.to_owned());
+        // DeleteChangeSet is asynchronous in CloudFormation: the change set answers
+        // DELETE_PENDING / DELETE_IN_PROGRESS (ChangeSetStatus, API reference of
+        // DescribeChangeSet) until it is gone, then ChangeSetNotFound.
+        if let Some(left) = self.deleting_change_sets.borrow_mut().get_mut(&key) {
+            if *left > 0 {
+                *left -= 1;
+                return Ok(ChangeSetInfo {
+                    status: "DELETE_IN_PROGRESS".into(),
+                    ..Default::default()
+                });
+            }
+        }
+        if self
+            .deleting_change_sets
+            .borrow_mut()
+            .remove(&key)
+            .is_some()
+        {
+            return Err(anyhow!(ChangeSetNotFound));
+        }
         self.change_sets
             .borrow()
-            .get(&(stack.to_owned(), cs.to_owned()))
+            .get(&key)
             .map(|(_, i)| i.clone())
-            .ok_or_else(|| anyhow!("ChangeSetNotFound: {cs}"))
+            .ok_or_else(|| anyhow!(ChangeSetNotFound))
     }
 
     async fn execute_change_set(&self, request: &ExecuteRequest) -> Result<()> {
@@ -662,7 +701,31 @@ impl CloudFormation for FakeCloud {
             ),
         ));
         for (id, ty, status, reason) in exec.events {
-            pending.push_back((stack.to_owned(), self.event(&id, &ty, &status, reason)));
+            let mut event = self.event(&id, &ty, &status, reason);
+            let nested = self.nested_script.borrow_mut().remove(&id);
+            if let Some(nested) = nested {
+                let name = format!("{stack}-{id}-NESTED");
+                let arn = format!("arn:aws:cloudformation:us-east-1:123456789012:stack/{name}/9");
+                event.physical_id = Some(arn.clone());
+                pending.push_back((stack.to_owned(), event));
+                self.nested_stacks
+                    .borrow_mut()
+                    .push((name.clone(), arn.clone()));
+                for (nid, nty, nstatus, nreason) in nested.events {
+                    pending.push_back((name.clone(), self.event(&nid, &nty, &nstatus, nreason)));
+                }
+                // A stack's own events carry its ARN as physical id.
+                let mut last = self.event(
+                    &name,
+                    "AWS::CloudFormation::Stack",
+                    &nested.final_status,
+                    None,
+                );
+                last.physical_id = Some(arn.clone());
+                pending.push_back((name.clone(), last));
+                continue;
+            }
+            pending.push_back((stack.to_owned(), event));
         }
         pending.push_back((
             stack.to_owned(),
@@ -695,15 +758,30 @@ impl CloudFormation for FakeCloud {
     async fn delete_change_set(&self, stack: &str, cs: &str) -> Result<()> {
         self.log(format!("DeleteChangeSet {stack}"));
         let stack = &self.name_of(stack);
-        self.change_sets
-            .borrow_mut()
-            .remove(&(stack.to_owned(), cs.to_owned()));
+        let key = (stack.to_owned(), cs.to_owned());
+        if self.change_sets.borrow_mut().remove(&key).is_some() {
+            // Gone after two more describes (see describe_change_set).
+            self.deleting_change_sets.borrow_mut().insert(key, 2);
+        }
         Ok(())
     }
 
-    async fn delete_stack(&self, name: &str) -> Result<()> {
+    async fn delete_stack(&self, request: &DeleteStackRequest) -> Result<()> {
+        let name = request.stack.as_str();
         self.log(format!("DeleteStack {name}"));
+        self.deletions.borrow_mut().push(request.clone());
         let name = &self.name_of(name);
+        // DeleteStack of a protected stack fails and the stack stays (UpdateTerminationProtection,
+        // API reference); the answer is a ValidationError "Stack [NAME] cannot be deleted while
+        // TerminationProtection is enabled", as quoted in rackspace/runway PR 199.
+        if self
+            .stacks
+            .borrow()
+            .get(name)
+            .is_some_and(|s| s.info.termination_protection)
+        {
+            bail!("ValidationError: Stack [{name}] cannot be deleted while TerminationProtection is enabled");
+        }
         let exec = self.execution.borrow_mut().take();
         let mut pending = self.pending.borrow_mut();
         pending.push_back((
@@ -752,6 +830,22 @@ impl CloudFormation for FakeCloud {
                 break;
             };
             let mut stacks = self.stacks.borrow_mut();
+            if let Some((name, arn)) = self
+                .nested_stacks
+                .borrow()
+                .iter()
+                .find(|(name, _)| *name == stack)
+            {
+                stacks.entry(name.clone()).or_insert_with(|| FakeStack {
+                    info: StackInfo {
+                        name: name.clone(),
+                        id: arn.clone(),
+                        status: "CREATE_IN_PROGRESS".into(),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                });
+            }
             if let Some(s) = stacks.get_mut(&stack) {
                 let terminal = e.is_stack() && !e.status.ends_with("_IN_PROGRESS");
                 s.events.insert(0, e.clone());
@@ -810,6 +904,17 @@ impl CloudFormation for FakeCloud {
             .map(|(d, _)| d.clone())
             .collect())
     }
+
+    async fn update_termination_protection(&self, stack: &str, enable: bool) -> Result<()> {
+        self.log(format!("UpdateTerminationProtection {stack} {enable}"));
+        let name = &self.name_of(stack);
+        let mut stacks = self.stacks.borrow_mut();
+        let s = stacks
+            .get_mut(name)
+            .ok_or_else(|| anyhow!("ValidationError: Stack [{name}] does not exist"))?;
+        s.info.termination_protection = enable;
+        Ok(())
+    }
 }
 
 impl ObjectStore for FakeCloud {
@@ -831,5 +936,20 @@ impl ObjectStore for FakeCloud {
 
     fn object_url(&self, bucket: &str, key: &str) -> String {
         format!("https://s3.us-east-1.amazonaws.com/{bucket}/{key}")
+    }
+}
+
+impl Identity for FakeCloud {
+    async fn caller_identity(&self) -> Result<CallerIdentity> {
+        self.log("GetCallerIdentity".into());
+        let account = self
+            .caller_account
+            .borrow()
+            .clone()
+            .unwrap_or_else(|| "123456789012".into());
+        Ok(CallerIdentity {
+            arn: format!("arn:aws:iam::{account}:user/tester"),
+            account,
+        })
     }
 }

@@ -11,7 +11,7 @@ use super::api::{
     ChangeSetKind, ChangeSetRequest, CloudFormation, ExecuteRequest, ObjectStore, ParameterValue,
     StackInfo, TemplateSource,
 };
-use super::deploy::{client_token, render_change_set, Engine, ReadyChangeSet};
+use super::deploy::{client_token, delete_request, render_change_set, Engine, ReadyChangeSet};
 use super::watch::{self, classify, Backoff, StackState, Target};
 
 /// The result of `sleep` / `wake`.
@@ -133,6 +133,7 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         value: &str,
         change_set_name: &str,
         backoff: Backoff,
+        role_arn: Option<&str>,
     ) -> Result<ParameterReport> {
         let deployed = self.settled(stack, backoff).await?;
         let Some(current) = deployed.parameters.get(key) else {
@@ -157,7 +158,7 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
                 value: (k == key).then(|| value.to_owned()),
             })
             .collect();
-        let request = ChangeSetRequest::new(
+        let mut request = ChangeSetRequest::new(
             stack,
             change_set_name,
             ChangeSetKind::Update,
@@ -165,6 +166,8 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
             parameters,
             format!("cdkrs: {key}={value}"),
         );
+        // No tags: an update without them keeps the stack's tags.
+        request.role_arn = role_arn.map(str::to_owned);
         let Some(ReadyChangeSet { info: cs, stack_id }) =
             self.change_set(&request, backoff).await?
         else {
@@ -207,12 +210,14 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         })
     }
 
-    /// Deletes a stack after listing what it retains; asks first unless `assume_yes`.
+    /// Deletes a stack after listing what it retains; asks first unless `assume_yes`. Its
+    /// termination protection is turned off only after that confirmation.
     pub async fn destroy(
         &mut self,
         stack: &str,
         assume_yes: bool,
         backoff: Backoff,
+        role_arn: Option<&str>,
     ) -> Result<DestroyReport> {
         let described = self.cfn.describe_stack(stack).await?;
         let deployed = watch::settle(self.cfn, self.ui, backoff, described).await?;
@@ -267,8 +272,17 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
                 retained,
             });
         }
+        if deployed.termination_protection {
+            self.cfn
+                .update_termination_protection(&deployed.id, false)
+                .await?;
+            self.ui
+                .info(&format!("{stack}: termination protection turned off"));
+        }
         let baseline = self.newest_event(&deployed.id).await?;
-        self.cfn.delete_stack(&deployed.id).await?;
+        self.cfn
+            .delete_stack(&delete_request(&deployed.id, baseline.as_deref(), role_arn))
+            .await?;
         watch::until_success(
             self.cfn,
             self.ui,
@@ -323,6 +337,15 @@ impl fmt::Display for StackStatus {
             return writeln!(f, "{}: not deployed", self.stack);
         };
         writeln!(f, "{}: {}", self.stack, s.status)?;
+        writeln!(
+            f,
+            "  termination protection: {}",
+            if s.termination_protection {
+                "on"
+            } else {
+                "off"
+            }
+        )?;
         if let Some(r) = s.status_reason.as_deref().filter(|r| !r.is_empty()) {
             writeln!(f, "  reason: {r}")?;
         }

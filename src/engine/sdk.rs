@@ -1,6 +1,6 @@
 //! The engine's seam implemented with the AWS SDK for Rust.
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use aws_sdk_cloudformation::config::http::HttpResponse;
 use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudformation::types::{
@@ -8,9 +8,10 @@ use aws_sdk_cloudformation::types::{
 };
 
 use super::api::{
-    AlreadyExists, ChangeSetCreated, ChangeSetInfo, ChangeSetKind, ChangeSetRequest,
-    CloudFormation, DeletedStack, ExecuteRequest, ObjectStore, ResourceChangeInfo, StackEvent,
-    StackInfo, StackOutput, StackResource, TemplateSource,
+    AlreadyExists, CallerIdentity, ChangeSetCreated, ChangeSetInfo, ChangeSetKind,
+    ChangeSetNotFound, ChangeSetRequest, CloudFormation, DeleteStackRequest, DeletedStack,
+    ExecuteRequest, Identity, ObjectStore, ResourceChangeInfo, StackEvent, StackInfo, StackOutput,
+    StackResource, TemplateSource,
 };
 use crate::aws::errors::{self, AwsError, Target};
 use crate::aws::Clients;
@@ -120,6 +121,7 @@ impl CloudFormation for Clients {
                     })
                 })
                 .collect(),
+            termination_protection: stack.enable_termination_protection().unwrap_or(false),
         }))
     }
 
@@ -204,7 +206,15 @@ impl CloudFormation for Clients {
                 .set_next_token(token.take())
                 .send()
                 .await
-                .map_err(|e| sdk_error(e, self.target(CFN)))
+                .map_err(|e| {
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_change_set_not_found_exception())
+                    {
+                        anyhow!(ChangeSetNotFound)
+                    } else {
+                        sdk_error(e, self.target(CFN))
+                    }
+                })
                 .with_context(|| format!("describing change set {change_set} of {stack}"))?;
             info.id = out.change_set_id().unwrap_or_default().to_owned();
             info.status = out
@@ -262,10 +272,13 @@ impl CloudFormation for Clients {
         Ok(())
     }
 
-    async fn delete_stack(&self, name: &str) -> Result<()> {
+    async fn delete_stack(&self, request: &DeleteStackRequest) -> Result<()> {
+        let name = &request.stack;
         self.cfn
             .delete_stack()
             .stack_name(name)
+            .set_role_arn(request.role_arn.clone())
+            .set_client_request_token(request.client_token.clone())
             .send()
             .await
             .map_err(|e| sdk_error(e, self.target(CFN)))
@@ -308,6 +321,7 @@ impl CloudFormation for Clients {
                         .unwrap_or_default(),
                     reason: e.resource_status_reason().map(str::to_owned),
                     timestamp: e.timestamp().map(|t| t.as_secs_f64()).unwrap_or_default(),
+                    physical_id: e.physical_resource_id().map(str::to_owned),
                 });
             }
             match out.next_token() {
@@ -382,14 +396,39 @@ impl CloudFormation for Clients {
         stacks.sort_by(|a, b| b.deleted_at.total_cmp(&a.deleted_at));
         Ok(stacks)
     }
+
+    async fn update_termination_protection(&self, stack: &str, enable: bool) -> Result<()> {
+        self.cfn
+            .update_termination_protection()
+            .stack_name(stack)
+            .enable_termination_protection(enable)
+            .send()
+            .await
+            .map_err(|e| sdk_error(e, self.target(CFN)))
+            .with_context(|| {
+                format!(
+                    "turning termination protection of {stack} {}",
+                    if enable { "on" } else { "off" }
+                )
+            })?;
+        Ok(())
+    }
 }
 
 impl ObjectStore for Clients {
     async fn object_exists(&self, bucket: &str, key: &str) -> Result<bool> {
-        match self.s3.head_object().bucket(bucket).key(key).send().await {
+        match self
+            .s3
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .set_expected_bucket_owner(self.bucket_owner.clone())
+            .send()
+            .await
+        {
             Ok(_) => Ok(true),
             Err(e) if errors::is_object_missing(&e) => Ok(false),
-            Err(e) => Err(sdk_error(e, self.target(S3)))
+            Err(e) => Err(self.s3_error(e, bucket))
                 .with_context(|| format!("checking s3://{bucket}/{key}")),
         }
     }
@@ -400,14 +439,124 @@ impl ObjectStore for Clients {
             .bucket(bucket)
             .key(key)
             .body(body.into())
+            .set_expected_bucket_owner(self.bucket_owner.clone())
             .send()
             .await
-            .map_err(|e| sdk_error(e, self.target(S3)))
+            .map_err(|e| self.s3_error(e, bucket))
             .with_context(|| format!("uploading s3://{bucket}/{key}"))?;
         Ok(())
     }
 
     fn object_url(&self, bucket: &str, key: &str) -> String {
-        format!("https://s3.{}.amazonaws.com/{bucket}/{key}", self.region)
+        // A region the SDK's partition table cannot place is refused by CloudFormation with
+        // the URL in its message: the commercial form is then as good a guess as any.
+        object_url(&self.region, bucket, key)
+            .unwrap_or_else(|_| format!("https://s3.{}.amazonaws.com/{bucket}/{key}", self.region))
+    }
+}
+
+impl Clients {
+    /// An S3 error; a refusal (HTTP 403) while `ExpectedBucketOwner` is set names the bucket
+    /// and the account it must belong to: "If the account ID that you provide does not match the
+    /// actual owner of the bucket, the request fails with the HTTP status code 403 Forbidden
+    /// (access denied)" (S3 API reference, `ExpectedBucketOwner`; user guide:
+    /// https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-owner-condition.html).
+    fn s3_error<E>(&self, err: SdkError<E, HttpResponse>, bucket: &str) -> anyhow::Error
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let forbidden = err
+            .raw_response()
+            .is_some_and(|r| r.status().as_u16() == 403);
+        match (&self.bucket_owner, forbidden) {
+            (Some(owner), true) => {
+                let detail = DisplayErrorContext(&err).to_string();
+                anyhow::Error::new(AwsError::new(
+                    format!(
+                        "the assets bucket {bucket} is not owned by account {owner}, or these \
+                         credentials may not use it: S3 refused the request (403 Access Denied) \
+                         with ExpectedBucketOwner {owner}; run `cdkrs bootstrap` in this account \
+                         and region, or check the credentials' S3 permissions"
+                    ),
+                    detail,
+                ))
+            }
+            _ => sdk_error(err, self.target(S3)),
+        }
+    }
+}
+
+/// The path-style URL of an object, in the partition of `region` (`amazonaws.com`,
+/// `amazonaws.com.cn`, `c2s.ic.gov`, …) as the S3 client's own endpoint rules resolve it: the
+/// SDK's partition table is the one source of that fact. An endpoint override (an emulator) is
+/// not used: CloudFormation reads the template from the partition's S3, which the emulator
+/// stands in for (moto takes the bucket and key from the path of such a URL).
+pub fn object_url(region: &str, bucket: &str, key: &str) -> Result<String> {
+    use aws_sdk_s3::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+    let params = Params::builder()
+        .region(region)
+        .bucket(bucket)
+        .force_path_style(true)
+        .use_fips(false)
+        .use_dual_stack(false)
+        .accelerate(false)
+        .build()
+        .map_err(|e| anyhow!("the S3 endpoint of {region}: {e}"))?;
+    let resolver = DefaultResolver::new();
+    let mut future = std::pin::pin!(resolver.resolve_endpoint(&params));
+    // The default resolver answers at once (its future is ready when made).
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    let endpoint = match std::future::Future::poll(future.as_mut(), &mut cx) {
+        std::task::Poll::Ready(endpoint) => {
+            endpoint.map_err(|e| anyhow!("no S3 endpoint for region {region}: {e}"))?
+        }
+        std::task::Poll::Pending => bail!("the S3 endpoint rules of {region} did not answer"),
+    };
+    Ok(format!("{}/{key}", endpoint.url().trim_end_matches('/')))
+}
+
+impl Identity for Clients {
+    async fn caller_identity(&self) -> Result<CallerIdentity> {
+        let out = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            // No context: the line names what is wrong with the credentials, and fits one line.
+            .map_err(|e| sdk_error(e, self.target("STS")))?;
+        match (out.account(), out.arn()) {
+            (Some(account), Some(arn)) => Ok(CallerIdentity {
+                account: account.to_owned(),
+                arn: arn.to_owned(),
+            }),
+            _ => bail!("STS GetCallerIdentity answered without the account or the ARN"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::object_url;
+
+    #[test]
+    fn object_urls_follow_the_partition_of_the_region() {
+        let url = |region| object_url(region, "b", "templates/t.json").unwrap();
+        assert_eq!(
+            url("eu-west-1"),
+            "https://s3.eu-west-1.amazonaws.com/b/templates/t.json"
+        );
+        assert_eq!(
+            url("cn-north-1"),
+            "https://s3.cn-north-1.amazonaws.com.cn/b/templates/t.json"
+        );
+        assert_eq!(
+            url("us-gov-west-1"),
+            "https://s3.us-gov-west-1.amazonaws.com/b/templates/t.json"
+        );
+        assert!(
+            url("us-iso-east-1").contains(".c2s.ic.gov/b/"),
+            "{}",
+            url("us-iso-east-1")
+        );
     }
 }

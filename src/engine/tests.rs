@@ -74,7 +74,8 @@ fn plan(t: serde_json::Value) -> StackDeployment {
             bytes: b"zip".to_vec(),
         }],
         bootstrap: Some(bootstrap()),
-        expected_account: Some("123456789012".into()),
+        tags: BTreeMap::new(),
+        termination_protection: false,
     }
 }
 
@@ -146,6 +147,7 @@ async fn sleep(c: &FakeCloud, ui: &mut RecordingUi) -> anyhow::Result<ops::Param
             "true",
             "cdkrs-sleep",
             Backoff::default(),
+            None,
         )
         .await
 }
@@ -156,7 +158,7 @@ async fn destroy(
     assume_yes: bool,
 ) -> anyhow::Result<ops::DestroyReport> {
     Engine { cfn: c, s3: c, ui }
-        .destroy(ENV, assume_yes, Backoff::default())
+        .destroy(ENV, assume_yes, Backoff::default(), None)
         .await
 }
 
@@ -901,23 +903,6 @@ async fn missing_bootstrap_stack_says_to_run_bootstrap() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn credentials_of_another_account_are_refused_before_any_change() {
-    let c = cloud();
-    let mut p = plan(basic());
-    p.expected_account = Some("210987654321".into());
-    let mut ui = RecordingUi::default();
-    let err = deploy(&c, &mut ui, &p, &opts(Approval::Never))
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("account 123456789012") && err.contains("210987654321"),
-        "{err}"
-    );
-    assert_eq!(c.count("PutObject") + c.count("CreateChangeSet"), 0);
-}
-
-#[tokio::test(start_paused = true)]
 async fn sleep_changes_only_the_parameter_and_keeps_the_template() {
     let t = basic();
     let c = deployed(&t, "UPDATE_COMPLETE");
@@ -1229,4 +1214,375 @@ fn the_change_set_table_shows_cloudformations_replacement_or_the_prediction() {
     // The security section follows: the new role's trust statement.
     assert!(text.contains("IAM Statement Changes"), "{text}");
     assert!(text.contains("lambda.amazonaws.com"), "{text}");
+}
+
+// Issue 11, deliver 2 and 5: identity, role, tags, termination protection, client tokens,
+// awaited change-set deletion, poll limits, nested stacks, cascades, the failure's report.
+
+fn event(
+    id: &str,
+    ty: &str,
+    status: &str,
+    reason: Option<&str>,
+) -> (String, String, String, Option<String>) {
+    (
+        id.into(),
+        ty.into(),
+        status.into(),
+        reason.map(str::to_owned),
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn issue_11_credentials_of_another_account_stop_at_the_identity_call() {
+    let c = cloud();
+    *c.caller_account.borrow_mut() = Some("210987654321".into());
+    let err = api::checked_identity(&c, Some("123456789012"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("reach AWS account 210987654321")
+            && err.contains("aws_account_id is 123456789012")
+            && err.contains("--profile"),
+        "{err}"
+    );
+    assert_eq!(
+        c.call_names(),
+        ["GetCallerIdentity"],
+        "nothing else is asked"
+    );
+    // Without aws_account_id the check cannot be made: refused, naming the caller's account.
+    let err = api::checked_identity(&c, None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no aws_account_id") && err.contains("aws_account_id: \"210987654321\""),
+        "{err}"
+    );
+    let ok = api::checked_identity(&c, Some("210987654321"))
+        .await
+        .unwrap();
+    assert_eq!(ok.account, "210987654321");
+    assert_eq!(ok.partition(), "aws");
+}
+
+#[tokio::test(start_paused = true)]
+async fn issue_11_role_tags_and_client_tokens_reach_the_change_sets_and_the_delete() {
+    let c = cloud();
+    let mut p = plan(basic());
+    p.tags = BTreeMap::from([("project".to_owned(), "cm-vpc".to_owned())]);
+    let role = "arn:aws:iam::123456789012:role/cdkrs-deploy";
+    let o = DeployOptions {
+        role_arn: Some(role.into()),
+        ..opts(Approval::Never)
+    };
+    let keep = DeployOptions {
+        execute: false,
+        ..o.clone()
+    };
+    deploy(&c, &mut RecordingUi::default(), &p, &keep)
+        .await
+        .unwrap();
+    deploy(&c, &mut RecordingUi::default(), &p, &o)
+        .await
+        .unwrap();
+    let requests = c.requests.borrow().clone();
+    assert_eq!(requests.len(), 3, "create, AlreadyExists, create again");
+    for r in &requests {
+        assert_eq!(r.role_arn.as_deref(), Some(role));
+        assert_eq!(r.tags, p.tags);
+        let token = r
+            .client_token
+            .as_deref()
+            .expect("every CreateChangeSet has a token");
+        assert!(
+            token.starts_with("cdkrs-changeset-")
+                && token.len() <= 128
+                && token.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+            "{token}"
+        );
+    }
+    let tokens: std::collections::BTreeSet<_> =
+        requests.iter().map(|r| r.client_token.clone()).collect();
+    assert_eq!(tokens.len(), 3, "a new request, a new token: {tokens:?}");
+    // Destroy: the role and a token on DeleteStack.
+    let mut ui = RecordingUi::default();
+    Engine {
+        cfn: &c,
+        s3: &c,
+        ui: &mut ui,
+    }
+    .destroy(ENV, true, Backoff::default(), Some(role))
+    .await
+    .unwrap();
+    let deletions = c.deletions.borrow();
+    assert_eq!(deletions.len(), 1);
+    assert_eq!(deletions[0].role_arn.as_deref(), Some(role));
+    assert!(deletions[0]
+        .client_token
+        .as_deref()
+        .is_some_and(|t| t.starts_with("cdkrs-delete-")));
+}
+
+#[tokio::test(start_paused = true)]
+async fn issue_11_a_rolled_back_stack_is_deleted_with_the_role_and_a_token() {
+    let c = deployed(&basic(), "ROLLBACK_COMPLETE");
+    let o = DeployOptions {
+        role_arn: Some("arn:aws:iam::123456789012:role/r".into()),
+        ..opts(Approval::Never)
+    };
+    deploy(&c, &mut RecordingUi::default(), &plan(basic()), &o)
+        .await
+        .unwrap();
+    let deletions = c.deletions.borrow();
+    assert_eq!(deletions[0].role_arn, o.role_arn);
+    assert!(deletions[0].client_token.is_some());
+}
+
+#[tokio::test(start_paused = true)]
+async fn issue_11_termination_protection_is_turned_on_after_create_and_off_only_after_confirming() {
+    let c = cloud();
+    let mut p = plan(basic());
+    p.termination_protection = true;
+    let mut ui = RecordingUi::default();
+    deploy(&c, &mut ui, &p, &opts(Approval::Never))
+        .await
+        .unwrap();
+    assert_eq!(c.count("UpdateTerminationProtection env true"), 0, "by ARN");
+    assert_eq!(c.count("UpdateTerminationProtection arn:"), 1);
+    assert!(c.stacks.borrow()[ENV].info.termination_protection);
+    // An update leaves it alone.
+    let mut changed = basic();
+    changed["Resources"]["Extra"] = json!({"Type": "AWS::SNS::Topic", "Properties": {}});
+    deploy(&c, &mut ui, &plan(changed), &opts(Approval::Never))
+        .await
+        .unwrap();
+    assert_eq!(c.count("UpdateTerminationProtection"), 1);
+    // The protected stack refuses a plain delete.
+    let refused = api::CloudFormation::delete_stack(
+        &c,
+        &api::DeleteStackRequest {
+            stack: ENV.into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        refused.contains("TerminationProtection is enabled"),
+        "{refused}"
+    );
+    // Declined: still protected, still there.
+    let mut no = RecordingUi {
+        answers: vec![false],
+        ..Default::default()
+    };
+    assert!(!destroy(&c, &mut no, false).await.unwrap().deleted);
+    assert!(c.stacks.borrow()[ENV].info.termination_protection);
+    assert_eq!(c.count("UpdateTerminationProtection"), 1);
+    // Confirmed: off, then deleted.
+    let mut yes = RecordingUi {
+        answers: vec![true],
+        ..Default::default()
+    };
+    assert!(destroy(&c, &mut yes, false).await.unwrap().deleted);
+    let calls = c.call_names();
+    let off = calls
+        .iter()
+        .position(|n| n.starts_with("UpdateTerminationProtection") && n.ends_with("false"))
+        .expect("turned off");
+    let delete = calls
+        .iter()
+        .rposition(|n| n.starts_with("DeleteStack"))
+        .unwrap();
+    assert!(off < delete, "{calls:?}");
+    assert!(c.stacks.borrow().get(ENV).is_none());
+}
+
+#[test]
+fn issue_11_status_shows_termination_protection() {
+    let status = ops::StackStatus {
+        stack: ENV.into(),
+        deployed: Some(api::StackInfo {
+            status: "CREATE_COMPLETE".into(),
+            termination_protection: true,
+            ..Default::default()
+        }),
+    };
+    assert!(
+        status.to_string().contains("termination protection: on"),
+        "{status}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn issue_11_a_leftover_change_set_is_recreated_only_once_its_deletion_finished() {
+    let c = cloud();
+    let keep = DeployOptions {
+        execute: false,
+        ..opts(Approval::Never)
+    };
+    deploy(&c, &mut RecordingUi::default(), &plan(basic()), &keep)
+        .await
+        .unwrap();
+    c.calls.borrow_mut().clear();
+    let report = deploy(
+        &c,
+        &mut RecordingUi::default(),
+        &plan(basic()),
+        &opts(Approval::Never),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.outcome, Outcome::Deployed);
+    let calls: Vec<String> = c
+        .call_names()
+        .into_iter()
+        .skip_while(|n| !n.starts_with("DeleteChangeSet"))
+        .take(5)
+        .collect();
+    // Two answers of DELETE_IN_PROGRESS, then ChangeSetNotFound, then the new change set.
+    assert_eq!(
+        calls,
+        [
+            "DeleteChangeSet env",
+            "DescribeChangeSet env",
+            "DescribeChangeSet env",
+            "DescribeChangeSet env",
+            "CreateChangeSet env Create",
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn issue_11_a_change_set_that_never_finishes_gives_up_after_the_limit() {
+    let c = cloud();
+    let pending = ChangeSetInfo {
+        status: "CREATE_PENDING".into(),
+        ..Default::default()
+    };
+    c.change_set_script
+        .borrow_mut()
+        .extend(std::iter::repeat_n(pending, 10_000));
+    let started = tokio::time::Instant::now();
+    let err = deploy(
+        &c,
+        &mut RecordingUi::default(),
+        &plan(basic()),
+        &opts(Approval::Never),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("still CREATE_PENDING after 10 minutes")
+            && err.contains("may still be running")
+            && err.contains("describe-change-set"),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(11 * 60));
+}
+
+#[tokio::test(start_paused = true)]
+async fn issue_11_a_stack_operation_that_never_ends_gives_up_after_the_limit() {
+    let c = cloud();
+    c.hold_polls.set(usize::MAX);
+    let o = DeployOptions {
+        backoff: Backoff {
+            operation_limit: Duration::from_secs(300),
+            ..Backoff::default()
+        },
+        ..opts(Approval::Never)
+    };
+    let err = deploy(&c, &mut RecordingUi::default(), &plan(basic()), &o)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("stack env is still creating after 5 minutes")
+            && err.contains("may still be running")
+            && err.contains("describe-stack-events"),
+        "{err}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn issue_11_a_failure_inside_a_nested_stack_is_followed_and_named() {
+    let c = cloud();
+    c.nested_script.borrow_mut().insert(
+        "Net".into(),
+        Execution {
+            events: vec![
+                event("Subnet", "AWS::EC2::Subnet", "CREATE_IN_PROGRESS", None),
+                event(
+                    "Subnet",
+                    "AWS::EC2::Subnet",
+                    "CREATE_FAILED",
+                    Some("The CIDR '10.9.0.0/24' is invalid"),
+                ),
+            ],
+            final_status: "ROLLBACK_COMPLETE".into(),
+        },
+    );
+    *c.execution.borrow_mut() = Some(Execution {
+        events: vec![
+            event("Net", "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS", None),
+            event(
+                "Net",
+                "AWS::CloudFormation::Stack",
+                "CREATE_FAILED",
+                Some("Embedded stack env-Net-NESTED was not successfully created: The following resource(s) failed to create: [Subnet]."),
+            ),
+        ],
+        final_status: "ROLLBACK_COMPLETE".into(),
+    });
+    let mut ui = RecordingUi::default();
+    let err = deploy(&c, &mut ui, &plan(basic()), &opts(Approval::Never))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("root cause: Net/Subnet (AWS::EC2::Subnet) CREATE_FAILED: The CIDR"),
+        "{text}"
+    );
+    assert!(ui.text().contains("Net/Subnet"), "{}", ui.text());
+    let failed = err
+        .downcast_ref::<watch::OperationFailed>()
+        .expect("a typed failure for --output json");
+    assert_eq!(failed.status, "ROLLBACK_COMPLETE");
+    let json = serde_json::to_value(failed).unwrap();
+    assert_eq!(json["root_cause"]["logical_id"], "Net/Subnet");
+}
+
+#[tokio::test(start_paused = true)]
+async fn issue_11_only_the_exact_cancellation_texts_are_a_cascade() {
+    let c = cloud();
+    *c.execution.borrow_mut() = Some(Execution {
+        events: vec![
+            event("Vpc", "AWS::EC2::VPC", "CREATE_FAILED", Some("Resource creation cancelled")),
+            event(
+                "Data",
+                "AWS::S3::Bucket",
+                "CREATE_FAILED",
+                Some("Resource handler returned message: \"the request was cancelled by the service\""),
+            ),
+        ],
+        final_status: "ROLLBACK_COMPLETE".into(),
+    });
+    let err = deploy(
+        &c,
+        &mut RecordingUi::default(),
+        &plan(basic()),
+        &opts(Approval::Never),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("root cause: Data (AWS::S3::Bucket) CREATE_FAILED: Resource handler"),
+        "{err}"
+    );
 }

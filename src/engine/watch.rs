@@ -6,18 +6,29 @@ use std::time::Duration;
 
 use anyhow::{bail, Result};
 
-use super::api::{CloudFormation, StackEvent, StackInfo};
+use super::api::{ChangeSetInfo, ChangeSetNotFound, CloudFormation, StackEvent, StackInfo};
 use super::ui::Ui;
 
 /// How polling waits: from `initial`, doubling up to `max`; back to `initial` when something
-/// happened.
+/// happened; and for how long at most.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Backoff {
     /// The first delay.
     pub initial: Duration,
     /// The longest delay.
     pub max: Duration,
+    /// The longest wait for a stack operation (create, update, delete, or one already running).
+    pub operation_limit: Duration,
+    /// The longest wait for a change set to be created or deleted.
+    pub change_set_limit: Duration,
 }
+
+/// [`Backoff::operation_limit`] by default: two hours, beyond the 5–20 minutes a workspace takes
+/// and the one hour CloudFormation gives a custom resource before it times out.
+pub const OPERATION_LIMIT: Duration = Duration::from_secs(2 * 60 * 60);
+
+/// [`Backoff::change_set_limit`] by default: ten minutes (a change set takes seconds).
+pub const CHANGE_SET_LIMIT: Duration = Duration::from_secs(10 * 60);
 
 impl Default for Backoff {
     /// 1 s doubling to 10 s: a 20-minute stack costs about 150 polls, a no-op none.
@@ -25,8 +36,20 @@ impl Default for Backoff {
         Backoff {
             initial: Duration::from_secs(1),
             max: Duration::from_secs(10),
+            operation_limit: OPERATION_LIMIT,
+            change_set_limit: CHANGE_SET_LIMIT,
         }
     }
+}
+
+/// The end of a wait that ran out of time: the operation may still run, and how to look.
+fn gave_up(what: &str, state: &str, limit: Duration, look: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{what} is still {state} after {} minutes: cdkrs stopped waiting, but the operation may \
+         still be running in CloudFormation; follow it with `{look}` (or in the console), then \
+         run the command again",
+        limit.as_secs() / 60
+    )
 }
 
 impl Backoff {
@@ -95,13 +118,20 @@ pub fn is_success(status: &str) -> bool {
     )
 }
 
+/// The whole status reason CloudFormation gives a resource it cancelled because another
+/// resource of the operation failed: exactly these texts, nothing after them (a reason that goes
+/// on, such as "Resource creation cancelled: Resource creation timed out after 60 minutes", is a
+/// cause of its own). The texts as CloudFormation writes them: panther-labs/panther's
+/// `LogResourceFailures` skips exactly `"Resource update cancelled"` and `"Resource creation
+/// cancelled"` when it reports a failed deploy, and AWS's own troubleshooting pages quote them.
+const CASCADE_REASONS: &[&str] = &["Resource creation cancelled", "Resource update cancelled"];
+
 /// A failed resource whose reason is only that CloudFormation cancelled it because another
 /// resource failed.
 fn is_cascade(e: &StackEvent) -> bool {
-    e.reason.as_deref().is_some_and(|r| {
-        let r = r.to_ascii_lowercase();
-        r.contains("cancelled") || r.contains("canceled")
-    })
+    e.reason
+        .as_deref()
+        .is_some_and(|r| CASCADE_REASONS.contains(&r.trim()))
 }
 
 /// The first failure of an operation: the earliest resource `…_FAILED` event that is not a
@@ -186,9 +216,22 @@ impl<'a> Target<'a> {
     }
 }
 
+/// A nested stack the watch follows: the parent's logical id of it, its ARN, the newest of its
+/// events already seen, and the time from which its events belong to this operation.
+struct Nested {
+    logical_id: String,
+    id: String,
+    seen: Option<String>,
+    since: f64,
+    /// Its own terminal event came: no more polls for it.
+    done: bool,
+}
+
 /// Polls the stack's events after the event `baseline` until the stack reaches a terminal
 /// status, reporting progress over `total` resources. A stack that disappears counts as
-/// `DELETE_COMPLETE`.
+/// `DELETE_COMPLETE`. Nested stacks (an `AWS::CloudFormation::Stack` resource: its physical id
+/// is its ARN) are followed too, their events shown and kept as `NESTED/RESOURCE`, so that a
+/// root cause inside one is named. Gives up after [`Backoff::operation_limit`].
 pub async fn watch<C: CloudFormation>(
     cfn: &C,
     ui: &mut dyn Ui,
@@ -200,24 +243,54 @@ pub async fn watch<C: CloudFormation>(
 ) -> Result<Finished> {
     let (stack, id) = (target.name, target.id);
     ui.progress_start(label, total);
+    let started = tokio::time::Instant::now();
     let mut seen = baseline;
     let mut events: Vec<StackEvent> = Vec::new();
     let mut latest: BTreeMap<String, String> = BTreeMap::new();
+    let mut nested: Vec<Nested> = Vec::new();
     let mut delay = backoff.initial;
     let mut quiet_polls = 0u32;
     let result = loop {
         tokio::time::sleep(delay).await;
         let mut fresh = cfn.stack_events(id, seen.as_deref()).await?;
         fresh.reverse(); // oldest first
+        if let Some(last) = fresh.last() {
+            seen = Some(last.id.clone());
+        }
         let mut terminal = None;
         for e in &fresh {
-            if e.is_stack() {
-                if e.logical_id == stack && is_terminal(&e.status) {
+            if e.is_stack() && (e.logical_id == stack || e.physical_id.as_deref() == Some(id)) {
+                if is_terminal(&e.status) {
                     terminal = Some(e.status.clone());
                 }
-            } else {
-                latest.insert(e.logical_id.clone(), e.status.clone());
+                continue;
             }
+            follow_nested(&mut nested, e);
+            latest.insert(e.logical_id.clone(), e.status.clone());
+        }
+        for n in nested.iter_mut().filter(|n| !n.done) {
+            let mut news = cfn.stack_events(&n.id, n.seen.as_deref()).await?;
+            news.reverse();
+            if let Some(last) = news.last() {
+                n.seen = Some(last.id.clone());
+            }
+            n.done = news.iter().any(|e| {
+                e.is_stack() && e.physical_id.as_deref() == Some(&n.id) && is_terminal(&e.status)
+            });
+            for mut e in news.into_iter().filter(|e| e.timestamp >= n.since) {
+                e.logical_id = format!("{}/{}", n.logical_id, e.logical_id);
+                fresh.push(e);
+            }
+        }
+        let inner: Vec<StackEvent> = fresh
+            .iter()
+            .filter(|e| e.logical_id.contains('/'))
+            .cloned()
+            .collect();
+        for e in &inner {
+            follow_nested(&mut nested, e);
+        }
+        for e in &fresh {
             let done = latest.values().filter(|s| is_terminal(s)).count();
             let in_progress: Vec<String> = latest
                 .iter()
@@ -227,9 +300,6 @@ pub async fn watch<C: CloudFormation>(
             if e.status != "REVIEW_IN_PROGRESS" {
                 ui.progress_event(e, done, &in_progress);
             }
-        }
-        if let Some(last) = fresh.last() {
-            seen = Some(last.id.clone());
         }
         let had_news = !fresh.is_empty();
         events.extend(fresh);
@@ -270,9 +340,44 @@ pub async fn watch<C: CloudFormation>(
                 }
             }
         }
+        if started.elapsed() >= backoff.operation_limit {
+            ui.progress_finish();
+            return Err(gave_up(
+                &format!("stack {stack}"),
+                label,
+                backoff.operation_limit,
+                &format!("aws cloudformation describe-stack-events --stack-name {id}"),
+            ));
+        }
     };
     ui.progress_finish();
+    let mut result = result;
+    // Nested stacks' events arrive a poll later than their parent's: in time order, the root
+    // cause is the first failure wherever it happened.
+    result
+        .events
+        .sort_by(|a, b| a.timestamp.total_cmp(&b.timestamp));
     Ok(result)
+}
+
+/// Starts following a nested stack when `e` is about one: a stack resource whose physical id
+/// is the ARN of a stack not followed yet (a nested stack's own events carry its ARN: it is
+/// followed already). The first event with the ARN marks where its events of this operation
+/// begin.
+fn follow_nested(nested: &mut Vec<Nested>, e: &StackEvent) {
+    let Some(arn) = e.physical_id.as_deref() else {
+        return;
+    };
+    if !e.is_stack() || !arn.starts_with("arn:") || nested.iter().any(|n| n.id == arn) {
+        return;
+    }
+    nested.push(Nested {
+        logical_id: e.logical_id.clone(),
+        id: arn.to_owned(),
+        seen: None,
+        since: e.timestamp,
+        done: false,
+    });
 }
 
 /// [`watch`], then an error naming the root cause unless the operation succeeded.
@@ -287,7 +392,13 @@ pub async fn until_success<C: CloudFormation>(
 ) -> Result<Finished> {
     let done = watch(cfn, ui, backoff, target, baseline, label, total).await?;
     if !is_success(&done.status) {
-        bail!("{}", done.failure());
+        return Err(OperationFailed {
+            stack: target.name.to_owned(),
+            status: done.status.clone(),
+            root_cause: root_cause(&done.events).cloned(),
+            text: done.failure(),
+        }
+        .into());
     }
     Ok(done)
 }
@@ -308,8 +419,9 @@ pub async fn settle<C: CloudFormation>(
         "{} is {}: waiting for that operation to finish before going on",
         stack.name, stack.status
     ));
+    let started = tokio::time::Instant::now();
     let mut delay = backoff.initial;
-    for _ in 0..2000 {
+    while started.elapsed() < backoff.operation_limit {
         tokio::time::sleep(delay).await;
         let now = cfn.describe_stack(&stack.id).await?;
         if classify(now.as_ref()) == StackState::Busy {
@@ -318,9 +430,104 @@ pub async fn settle<C: CloudFormation>(
             return Ok(now);
         }
     }
-    bail!(
-        "{} stayed {} through 2000 polls: check it in the CloudFormation console",
-        stack.name,
-        stack.status
-    )
+    Err(gave_up(
+        &format!("stack {}", stack.name),
+        &stack.status,
+        backoff.operation_limit,
+        &format!(
+            "aws cloudformation describe-stack-events --stack-name {}",
+            stack.id
+        ),
+    ))
+}
+
+/// Polls a change set just created until it leaves CREATE_PENDING / CREATE_IN_PROGRESS; gives
+/// up after [`Backoff::change_set_limit`].
+pub async fn change_set_created<C: CloudFormation>(
+    cfn: &C,
+    backoff: Backoff,
+    stack: &str,
+    change_set: &str,
+) -> Result<ChangeSetInfo> {
+    let started = tokio::time::Instant::now();
+    let mut delay = backoff.initial;
+    let mut info = cfn.describe_change_set(stack, change_set).await?;
+    while matches!(
+        info.status.as_str(),
+        "CREATE_PENDING" | "CREATE_IN_PROGRESS"
+    ) {
+        if started.elapsed() >= backoff.change_set_limit {
+            return Err(gave_up(
+                &format!("change set {change_set} of {stack}"),
+                &info.status,
+                backoff.change_set_limit,
+                &format!(
+                    "aws cloudformation describe-change-set --stack-name {stack} \
+                     --change-set-name {change_set}"
+                ),
+            ));
+        }
+        tokio::time::sleep(delay).await;
+        delay = backoff.next(delay);
+        info = cfn.describe_change_set(stack, change_set).await?;
+    }
+    Ok(info)
+}
+
+/// Waits until a deleted change set is gone: CloudFormation deletes change sets
+/// asynchronously (DescribeChangeSet answers DELETE_PENDING, then DELETE_IN_PROGRESS, then
+/// ChangeSetNotFound: the `ChangeSetStatus` values of the API reference,
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeChangeSet.html),
+/// and a CreateChangeSet of the same name meanwhile answers AlreadyExists. Gives up after
+/// [`Backoff::change_set_limit`]; DELETE_FAILED is an error.
+pub async fn change_set_deleted<C: CloudFormation>(
+    cfn: &C,
+    backoff: Backoff,
+    stack: &str,
+    change_set: &str,
+) -> Result<()> {
+    let started = tokio::time::Instant::now();
+    let mut delay = backoff.initial;
+    loop {
+        let status = match cfn.describe_change_set(stack, change_set).await {
+            Err(e) if e.downcast_ref::<ChangeSetNotFound>().is_some() => return Ok(()),
+            Err(e) => return Err(e),
+            Ok(info) if info.status == "DELETE_COMPLETE" => return Ok(()),
+            Ok(info) if info.status == "DELETE_FAILED" => bail!(
+                "change set {change_set} of {stack} could not be deleted ({}): delete it in the \
+                 console, or deploy with another --change-set-name",
+                info.status_reason.as_deref().unwrap_or("no reason given")
+            ),
+            Ok(info) => info.status,
+        };
+        if started.elapsed() >= backoff.change_set_limit {
+            return Err(gave_up(
+                &format!("change set {change_set} of {stack}"),
+                &status,
+                backoff.change_set_limit,
+                &format!(
+                    "aws cloudformation describe-change-set --stack-name {stack} \
+                     --change-set-name {change_set}"
+                ),
+            ));
+        }
+        tokio::time::sleep(delay).await;
+        delay = backoff.next(delay);
+    }
+}
+
+/// A stack operation that ended in a status other than success: the error [`until_success`]
+/// returns, with what `--output json` reports of it.
+#[derive(Clone, Debug, serde::Serialize, thiserror::Error)]
+#[error("{text}")]
+pub struct OperationFailed {
+    /// Stack name.
+    pub stack: String,
+    /// The final status (`ROLLBACK_COMPLETE`, `UPDATE_ROLLBACK_COMPLETE`, `DELETE_FAILED`, …).
+    pub status: String,
+    /// The first failure that was not a cancellation ([`root_cause`]).
+    pub root_cause: Option<StackEvent>,
+    /// The failure in words ([`Finished::failure`]).
+    #[serde(skip)]
+    text: String,
 }

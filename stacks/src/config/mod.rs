@@ -44,7 +44,8 @@ pub struct Config {
     #[schemars(schema_with = "schema::region")]
     pub region: String,
     /// The AWS account the environment belongs in (12 digits); deploy refuses another.
-    /// Default: whatever account the credentials belong to.
+    /// Required by the AWS commands (bootstrap, deploy, diff, destroy, sleep, wake, status):
+    /// they refuse credentials of another account. synth and validate work without it.
     #[serde(default)]
     #[schemars(schema_with = "schema::account_id")]
     pub aws_account_id: Option<String>,

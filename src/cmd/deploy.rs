@@ -29,9 +29,15 @@ pub struct Args {
     /// bucket policies, security groups), or for any change.
     #[arg(long, value_enum, default_value_t = Approval::Broadening)]
     require_approval: Approval,
-    /// Create the change set and show it, but do not execute it.
+    /// Create the change set and show it, but do not execute it; prints its name and the
+    /// fingerprint `cdkrs execute` needs to run exactly that change set later.
     #[arg(long)]
     no_execute: bool,
+    /// On failure, pause the stack (CREATE_FAILED / UPDATE_FAILED) with what was provisioned
+    /// instead of rolling back: fix the cause and deploy with --no-rollback again, or run
+    /// `cdkrs rollback`.
+    #[arg(long)]
+    no_rollback: bool,
     /// The change set's name (an earlier change set of this name is replaced).
     #[arg(long, value_name = "NAME", default_value = "cdkrs-deploy", value_parser = change_set_name)]
     change_set_name: String,
@@ -124,6 +130,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
             change_set_name: args.change_set_name.clone(),
             approval: args.require_approval,
             execute: !args.no_execute,
+            rollback: !args.no_rollback,
             ..Default::default()
         };
         let mut ui = TerminalUi::default();

@@ -158,6 +158,11 @@ pub struct DeployReport {
     pub outputs: Vec<StackOutput>,
     /// Final stack status.
     pub status: Option<String>,
+    /// The kept change set's ARN (`--no-execute`).
+    pub change_set_id: Option<String>,
+    /// What `cdkrs execute --fingerprint` checks before executing the kept change set
+    /// (`--no-execute`; see [`super::execute::Fingerprint`]).
+    pub fingerprint: Option<String>,
 }
 
 impl fmt::Display for DeployReport {
@@ -171,12 +176,21 @@ impl fmt::Display for DeployReport {
                 self.status.as_deref().unwrap_or("done"),
                 self.changes.len()
             )?,
-            Outcome::ChangeSetCreated => writeln!(
-                f,
-                "{}: change set {} is ready; execute it with `cdkrs deploy` (or in the console)",
-                self.stack,
-                self.change_set.as_deref().unwrap_or("?")
-            )?,
+            Outcome::ChangeSetCreated => {
+                let cs = self.change_set.as_deref().unwrap_or("?");
+                let fp = self.fingerprint.as_deref().unwrap_or("?");
+                writeln!(
+                    f,
+                    "{}: change set {cs} is ready for review (fingerprint {fp})",
+                    self.stack
+                )?;
+                // `cdkrs deploy` would replace it with a new change set (issue 11 problem 4).
+                writeln!(
+                    f,
+                    "execute exactly this change set, with the same --config and AWS options:\n  \
+                     cdkrs execute {cs} --fingerprint {fp}"
+                )?
+            }
             Outcome::Declined => writeln!(f, "{}: not deployed (declined)", self.stack)?,
         }
         if !self.outputs.is_empty() {
@@ -317,6 +331,8 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
             changes: Vec::new(),
             outputs: Vec::new(),
             status,
+            change_set_id: None,
+            fingerprint: None,
         };
         if comparison.unchanged(plan, deployed.as_ref()) {
             let d = deployed.as_ref().expect("an unchanged stack is deployed");
@@ -348,7 +364,10 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         self.ui
             .info(&render_change_set(name, &change_set, Some(&diff)));
         if !opts.execute {
+            let fingerprint = self.review_fingerprint(&stack_id, &change_set).await?;
             return Ok(DeployReport {
+                change_set_id: Some(change_set.id.clone()),
+                fingerprint: Some(fingerprint.to_string()),
                 changes: change_set.changes,
                 ..report(
                     Outcome::ChangeSetCreated,
@@ -383,10 +402,18 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         let name = plan.stack_name.as_str();
         let described = self.cfn.describe_stack(name).await?;
         let deployed = watch::settle(self.cfn, self.ui, opts.backoff, described).await?;
-        let kind = match classify(deployed.as_ref()) {
+        let state = classify(deployed.as_ref());
+        if let Some(why) = deployed.as_ref().and_then(|d| state.refusal(d, opts.rollback)) {
+            bail!(why);
+        }
+        let kind = match state {
             StackState::Missing | StackState::ReviewInProgress => ChangeSetKind::Create,
-            StackState::Stable => ChangeSetKind::Update,
-            StackState::Blocked(why) => bail!(why),
+            // A paused stack (only with --no-rollback: refused above otherwise) is updated from
+            // where the failure left it, as the CDK CLI does.
+            StackState::Stable | StackState::Paused => ChangeSetKind::Update,
+            StackState::Blocked(_) | StackState::UpdateRollbackFailed => {
+                unreachable!("refused above")
+            }
             StackState::Busy => unreachable!("settle waits out a busy stack"),
             StackState::RollbackComplete => {
                 self.ui.info(&format!(
@@ -675,7 +702,8 @@ pub fn client_token(change_set_id: &str, change_set_name: &str) -> String {
     format!("cdkrs-exec-{}", &sha256(seed)[..32])
 }
 
-fn sha256(text: &str) -> String {
+/// The SHA-256 of a text, in hex.
+pub(crate) fn sha256(text: &str) -> String {
     use sha2::{Digest, Sha256};
     format!("{:x}", Sha256::digest(text.as_bytes()))
 }

@@ -303,7 +303,7 @@ async fn busy_stack_is_waited_for_then_updated() {
 #[tokio::test(start_paused = true)]
 async fn stuck_stacks_stop_with_the_fix_and_create_nothing() {
     for (status, fix) in [
-        ("UPDATE_ROLLBACK_FAILED", "continue-update-rollback"),
+        ("UPDATE_ROLLBACK_FAILED", "cdkrs rollback"),
         ("DELETE_FAILED", "cdkrs destroy"),
         ("ROLLBACK_FAILED", "cdkrs destroy"),
     ] {

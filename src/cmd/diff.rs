@@ -105,7 +105,9 @@ fn compare(args: Args) -> Result<(), Failure> {
             let Some(deployed) = deployed.filter(|d| {
                 !matches!(
                     classify(Some(d)),
-                    StackState::Missing | StackState::ReviewInProgress | StackState::RollbackComplete
+                    StackState::Missing
+                        | StackState::ReviewInProgress
+                        | StackState::RollbackComplete
                 )
             }) else {
                 return Ok(diff_templates(None, new));

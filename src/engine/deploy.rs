@@ -403,7 +403,10 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         let described = self.cfn.describe_stack(name).await?;
         let deployed = watch::settle(self.cfn, self.ui, opts.backoff, described).await?;
         let state = classify(deployed.as_ref());
-        if let Some(why) = deployed.as_ref().and_then(|d| state.refusal(d, opts.rollback)) {
+        if let Some(why) = deployed
+            .as_ref()
+            .and_then(|d| state.refusal(d, opts.rollback))
+        {
             bail!(why);
         }
         let kind = match state {

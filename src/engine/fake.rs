@@ -230,11 +230,18 @@ fn resource_ids(template: &str) -> BTreeMap<String, String> {
 impl CloudFormation for FakeCloud {
     async fn describe_stack(&self, name: &str) -> Result<Option<StackInfo>> {
         self.log(format!("DescribeStacks {name}"));
+        let by_name = self.stacks.borrow().contains_key(name);
         let name = &self.name_of(name);
         let mut stacks = self.stacks.borrow_mut();
         let Some(s) = stacks.get_mut(name) else {
             return Ok(None);
         };
+        // "Deleted stacks: You must specify the unique stack ID" (StackName in
+        // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html):
+        // by name, a deleted stack does not exist.
+        if by_name && s.info.status == "DELETE_COMPLETE" {
+            return Ok(None);
+        }
         if s.busy_for > 0 {
             s.busy_for -= 1;
             if s.busy_for == 0 {
@@ -271,6 +278,13 @@ impl CloudFormation for FakeCloud {
             return Err(anyhow!(AlreadyExists));
         }
         let mut stacks = self.stacks.borrow_mut();
+        // A deleted stack's name is free again (DescribeStacks above).
+        if stacks
+            .get(&r.stack_name)
+            .is_some_and(|s| s.info.status == "DELETE_COMPLETE")
+        {
+            stacks.remove(&r.stack_name);
+        }
         let template = match &r.template {
             TemplateSource::Body(b) => b.clone(),
             TemplateSource::Url(u) => {
@@ -511,7 +525,8 @@ impl CloudFormation for FakeCloud {
                     })
                     .unwrap_or(exec.events.len());
                 exec.events.truncate(rollback_starts);
-                exec.events.retain(|(_, _, st, _)| !st.starts_with("DELETE_"));
+                exec.events
+                    .retain(|(_, _, st, _)| !st.starts_with("DELETE_"));
                 exec.final_status = paused.to_owned();
             }
         }

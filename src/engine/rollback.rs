@@ -82,7 +82,11 @@ pub fn rollback_token(operation: &str, stack_id: &str, newest_event: Option<&str
 
 impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
     /// Rolls `stack` back to its last stable state, or says there is nothing to roll back.
-    pub async fn rollback(&mut self, stack: &str, opts: &RollbackOptions) -> Result<RollbackReport> {
+    pub async fn rollback(
+        &mut self,
+        stack: &str,
+        opts: &RollbackOptions,
+    ) -> Result<RollbackReport> {
         if opts.force && !opts.orphan.is_empty() {
             bail!(
                 "--force skips every resource whose rollback failed; name resources with \

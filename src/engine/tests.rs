@@ -1172,7 +1172,7 @@ mod issue_11_states {
             let kinds: Vec<_> = c.requests.borrow().iter().map(|r| r.kind).collect();
             assert_eq!(c.count("ExecuteChangeSet"), 1, "{:?}", c.call_names());
             assert!(
-                c.executions.borrow()[0].disable_rollback == !rollback,
+                c.executions.borrow()[0].disable_rollback != rollback,
                 "the execution carries the rollback switch"
             );
             match (c.count("DeleteStack") > 0, kinds.as_slice()) {

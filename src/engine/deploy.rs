@@ -550,6 +550,26 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         change_set: &ChangeSetInfo,
         opts: &DeployOptions,
     ) -> Result<watch::Finished> {
+        if !opts.rollback {
+            // CloudFormation refuses to replace a resource while rollback is disabled and the
+            // stack is left UPDATE_FAILED; the AWS CDK CLI refuses the combination up front
+            // (`replacement-requires-rollback` in deploy-stack.ts, aws/aws-cdk-cli issue 1931).
+            let replaced: Vec<String> = change_set
+                .changes
+                .iter()
+                .filter(|c| c.replacement.as_deref() == Some("True"))
+                .map(|c| format!("{} ({})", c.logical_id, c.resource_type))
+                .collect();
+            if !replaced.is_empty() {
+                bail!(
+                    "change set {change_set_name} of {} replaces {}, and CloudFormation cannot \
+                     replace a resource with rollback disabled: deploy without --no-rollback \
+                     (from a paused stack, run `cdkrs rollback` first)",
+                    target.name,
+                    replaced.join(", ")
+                );
+            }
+        }
         let baseline = match kind {
             ChangeSetKind::Update | ChangeSetKind::Import => self.newest_event(target.id).await?,
             // A new stack's only events so far are its REVIEW_IN_PROGRESS ones.

@@ -1907,6 +1907,34 @@ mod issue_11_states {
         assert!(c.executions.borrow()[0].disable_rollback);
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn issue_11_no_rollback_refuses_a_change_set_that_replaces_a_resource() {
+        let c = deployed(&basic(), "UPDATE_COMPLETE");
+        c.change_set_script.borrow_mut().push_back(ChangeSetInfo {
+            id: "cs-replacing".into(),
+            status: "CREATE_COMPLETE".into(),
+            execution_status: Some("AVAILABLE".into()),
+            changes: vec![api::ResourceChangeInfo {
+                action: "Modify".into(),
+                logical_id: "Vpc".into(),
+                resource_type: "AWS::EC2::VPC".into(),
+                replacement: Some("True".into()),
+            }],
+            ..Default::default()
+        });
+        let mut ui = RecordingUi::default();
+        let err = deploy(&c, &mut ui, &plan(changed()), &no_rollback())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("replaces Vpc (AWS::EC2::VPC)")
+                && err.contains("deploy without --no-rollback"),
+            "{err}"
+        );
+        assert_eq!(c.count("ExecuteChangeSet"), 0);
+    }
+
     #[test]
     fn issue_11_fingerprints_parse_back_and_bad_ones_name_the_format() {
         let fp = Fingerprint::of("arn:cs/1", "arn:stack/env/1", Some("ev-1"));

@@ -101,15 +101,9 @@ fn compare(args: Args) -> Result<(), Failure> {
             let deployed = ctx.clients.describe_stack(&name).await?;
             // Deploy creates these from nothing (a stack under review has no template, a
             // rolled-back create is deleted first): the diff is against nothing too.
-            use cdkrs::engine::watch::{classify, StackState};
-            let Some(deployed) = deployed.filter(|d| {
-                !matches!(
-                    classify(Some(d)),
-                    StackState::Missing
-                        | StackState::ReviewInProgress
-                        | StackState::RollbackComplete
-                )
-            }) else {
+            let Some(deployed) = deployed
+                .filter(|d| cdkrs::engine::watch::classify(Some(d)).compares_with_deployed())
+            else {
                 return Ok(diff_templates(None, new));
             };
             let old = ctx.clients.get_template(&name).await?;

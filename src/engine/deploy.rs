@@ -601,6 +601,18 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
             change_set.changes.len(),
         )
         .await
+        .map_err(|e| {
+            if opts.rollback {
+                e
+            } else {
+                // Rollback was disabled: the stack is paused (CREATE_FAILED / UPDATE_FAILED).
+                anyhow::anyhow!(
+                    "{e:#}\nthe stack is paused with what was provisioned: fix the cause and run \
+                     `cdkrs deploy --no-rollback` again, or return it to its last stable state \
+                     with `cdkrs rollback`"
+                )
+            }
+        })
     }
 
     /// The id of the stack's newest event (the point after which an operation's events start).

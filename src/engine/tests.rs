@@ -1243,6 +1243,16 @@ mod issue_11_states {
                 run_destroy(status).await,
             ];
             let want = [row.1, row.2, row.3, row.4, row.5];
+            // `diff` compares with the deployed template exactly when deploy does not create
+            // the stack from nothing.
+            if !row.1.starts_with("wait") {
+                let creates = matches!(row.1, "create" | "recreate");
+                assert_eq!(
+                    classify(Some(&info(status))).compares_with_deployed(),
+                    !creates,
+                    "{status}: diff's baseline disagrees with deploy"
+                );
+            }
             for ((command, got), want) in [
                 "deploy",
                 "deploy --no-rollback",
@@ -1343,6 +1353,10 @@ mod issue_11_states {
             .to_string();
         assert!(c.executions.borrow()[0].disable_rollback);
         assert!(err.contains("env ended in UPDATE_FAILED"), "{err}");
+        assert!(
+            err.contains("run `cdkrs deploy --no-rollback` again, or return it to its last stable state with `cdkrs rollback`"),
+            "{err}"
+        );
         assert!(
             err.contains("root cause: Vpc (AWS::EC2::VPC) UPDATE_FAILED: The CIDR"),
             "{err}"

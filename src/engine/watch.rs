@@ -106,6 +106,16 @@ impl StackState {
         }
     }
 
+    /// Whether deploy changes the deployed template (so `diff` compares with it) rather than
+    /// creating the stack from nothing (missing, under review, or a rolled-back create that
+    /// deploy deletes first).
+    pub fn compares_with_deployed(&self) -> bool {
+        !matches!(
+            self,
+            StackState::Missing | StackState::ReviewInProgress | StackState::RollbackComplete
+        )
+    }
+
     /// The command to run next, for `status` (`None`: none is needed).
     pub fn next_step(&self) -> Option<&'static str> {
         match self {

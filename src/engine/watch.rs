@@ -89,9 +89,9 @@ impl StackState {
         match self {
             StackState::Paused if !rollback => None,
             StackState::Paused => Some(format!(
-                "stack {stack} is {status}: a deploy with --no-rollback failed and left it paused, \
-                 its resources as the failure left them, and CloudFormation refuses an update with \
-                 rollback enabled from there. Either retry with `cdkrs deploy --no-rollback` (once \
+                "stack {stack} is {status}: an operation with rollback disabled (`--no-rollback`) \
+                 failed and left it paused, its resources as the failure left them, and \
+                 CloudFormation refuses an update with rollback enabled from there. Either retry with `cdkrs deploy --no-rollback` (once \
                  the cause is fixed), or return it to its last stable state with `cdkrs rollback` \
                  and deploy again"
             )),

@@ -254,8 +254,12 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
                 Some(_) => {}
             }
         }
-        let mut skip = opts.orphan.clone();
-        skip.dedup();
+        let mut skip: Vec<String> = Vec::new();
+        for id in &opts.orphan {
+            if !skip.contains(id) {
+                skip.push(id.clone());
+            }
+        }
         Ok(skip)
     }
 }

@@ -1073,3 +1073,63 @@ fn issue_11_a_failed_deploy_prints_its_result_as_json() {
     assert_eq!(doc["root_cause"]["reason"], "the CIDR is taken", "{doc}");
     assert!(stderr(&out).contains("root cause: Vpc"), "{}", stderr(&out));
 }
+
+// ---- issue 11 (deliver 3 and 4): rollback control and executing the reviewed change set ----
+
+#[test]
+fn issue_11_rollback_and_execute_are_commands_and_deploy_takes_no_rollback() {
+    let text = stdout(&cdkrs(&["--help"]));
+    for cmd in ["execute", "rollback"] {
+        assert!(text.contains(cmd), "{cmd} missing from:\n{text}");
+    }
+    let out = cdkrs(&["deploy", "--help"]);
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("--no-rollback"), "{}", stdout(&out));
+    let out = cdkrs(&["rollback", "--help"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("--orphan <LOGICAL_ID>") && text.contains("--force"),
+        "{text}"
+    );
+    let out = cdkrs(&["execute", "--help"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("--fingerprint <FINGERPRINT>") && text.contains("--no-rollback"),
+        "{text}"
+    );
+}
+
+#[test]
+fn issue_11_execute_needs_a_well_formed_fingerprint_before_calling_aws() {
+    let out = cdkrs(&["execute", "cdkrs-deploy", "--fingerprint", "nope"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("`nope` is not a fingerprint"),
+        "{}",
+        stderr(&out)
+    );
+    let out = cdkrs(&["execute", "cdkrs-deploy"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--fingerprint"), "{}", stderr(&out));
+    let out = cdkrs(&[
+        "execute",
+        "1-bad_name",
+        "--fingerprint",
+        "0123456789ab-0123456789ab",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("is not a change set name"));
+}
+
+#[test]
+fn issue_11_rollback_refuses_orphan_together_with_force() {
+    let out = cdkrs(&["rollback", "--orphan", "Vpc", "--force"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cannot be used with"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -30,9 +30,15 @@ pub struct Args {
     /// (either of those, the default); or for any change.
     #[arg(long, value_enum, default_value_t)]
     require_approval: Approval,
-    /// Create the change set and show it, but do not execute it.
+    /// Create the change set and show it, but do not execute it; prints its name and the
+    /// fingerprint `cdkrs execute` needs to run exactly that change set later.
     #[arg(long)]
     no_execute: bool,
+    /// On failure, pause the stack (CREATE_FAILED / UPDATE_FAILED) with what was provisioned
+    /// instead of rolling back: fix the cause and deploy with --no-rollback again, or run
+    /// `cdkrs rollback`.
+    #[arg(long)]
+    no_rollback: bool,
     /// The change set's name (an earlier change set of this name is replaced).
     #[arg(long, value_name = "NAME", default_value = "cdkrs-deploy", value_parser = change_set_name)]
     change_set_name: String,
@@ -226,6 +232,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
             approval: args.require_approval,
             execute: !args.no_execute,
             role_arn: ctx.role_arn(&args.role)?,
+            rollback: !args.no_rollback,
             ..Default::default()
         };
         let mut ui = TerminalUi::default();

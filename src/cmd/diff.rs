@@ -99,7 +99,11 @@ fn compare(args: Args) -> Result<(), Failure> {
         block_on(async {
             let ctx = Context::new(&args.config, &args.aws).await?;
             let deployed = ctx.clients.describe_stack(&name).await?;
-            let Some(deployed) = deployed.filter(|d| d.status != "REVIEW_IN_PROGRESS") else {
+            // Deploy creates these from nothing (a stack under review has no template, a
+            // rolled-back create is deleted first): the diff is against nothing too.
+            let Some(deployed) = deployed
+                .filter(|d| cdkrs::engine::watch::classify(Some(d)).compares_with_deployed())
+            else {
                 return Ok(diff_templates(None, new));
             };
             let old = ctx.clients.get_template(&name).await?;

@@ -6,6 +6,8 @@ mod context;
 mod deploy;
 mod destroy;
 mod diff;
+mod execute;
+mod rollback;
 mod schema;
 mod sleep;
 mod status;
@@ -54,6 +56,12 @@ enum Command {
     Diff(diff::Args),
     /// Delete the environment's stack (data buckets and keys are retained).
     Destroy(destroy::Args),
+    /// Execute exactly the change set a `deploy --no-execute` showed, after checking its
+    /// fingerprint: refuses when the change set was replaced or the stack changed since.
+    Execute(execute::Args),
+    /// Roll back a stack a failed `deploy --no-rollback` left paused, or continue a failed
+    /// rollback (UPDATE_ROLLBACK_FAILED), skipping resources with --orphan.
+    Rollback(rollback::Args),
     /// Put the network to sleep: remove the NAT gateway and the interface endpoints.
     Sleep(sleep::Args),
     /// Wake the network: recreate the NAT gateway and the interface endpoints.
@@ -170,6 +178,8 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Deploy(args) => deploy::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Destroy(args) => destroy::run(args),
+        Command::Execute(args) => execute::run(args),
+        Command::Rollback(args) => rollback::run(args),
         Command::Sleep(args) => sleep::run(args, true),
         Command::Wake(args) => sleep::run(args, false),
         Command::Status(args) => status::run(args),

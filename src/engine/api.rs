@@ -274,6 +274,10 @@ pub trait CloudFormation {
     async fn deleted_stacks(&self, name: &str) -> Result<Vec<DeletedStack>>;
     /// `UpdateTerminationProtection`.
     async fn update_termination_protection(&self, stack: &str, enable: bool) -> Result<()>;
+    /// `RollbackStack`.
+    async fn rollback_stack(&self, request: &RollbackRequest) -> Result<()>;
+    /// `ContinueUpdateRollback`.
+    async fn continue_update_rollback(&self, request: &ContinueRollbackRequest) -> Result<()>;
 }
 
 /// A deleted stack CloudFormation still lists: its resources stay readable by its ARN, the
@@ -376,6 +380,14 @@ impl<T: CloudFormation> CloudFormation for Counting<T> {
         self.inner
             .update_termination_protection(stack, enable)
             .await
+    }
+    async fn rollback_stack(&self, request: &RollbackRequest) -> Result<()> {
+        self.tick();
+        self.inner.rollback_stack(request).await
+    }
+    async fn continue_update_rollback(&self, request: &ContinueRollbackRequest) -> Result<()> {
+        self.tick();
+        self.inner.continue_update_rollback(request).await
     }
 }
 
@@ -498,3 +510,33 @@ pub fn fresh_seed(what: &str) -> String {
 #[derive(Debug, thiserror::Error)]
 #[error("ChangeSetNotFound: no change set of this name")]
 pub struct ChangeSetNotFound;
+/// A `RollbackStack` request: returns a stack paused after a failure with rollback disabled
+/// (CREATE_FAILED / UPDATE_FAILED) to its last stable state
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_RollbackStack.html>).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RollbackRequest {
+    /// Stack name or ARN.
+    pub stack: String,
+    /// `RoleARN`: the service role CloudFormation acts as (`None`: the caller's credentials).
+    pub role_arn: Option<String>,
+    /// `ClientRequestToken`: a retried call is recognised as the same request.
+    pub client_token: Option<String>,
+    /// `RetainExceptOnCreate`: the rollback deletes what the failed operation created, retained
+    /// or not.
+    pub retain_except_on_create: bool,
+}
+
+/// A `ContinueUpdateRollback` request: resumes a rollback that failed (UPDATE_ROLLBACK_FAILED)
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ContinueUpdateRollback.html>).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContinueRollbackRequest {
+    /// Stack name or ARN.
+    pub stack: String,
+    /// `RoleARN`: the service role CloudFormation acts as (`None`: the caller's credentials).
+    pub role_arn: Option<String>,
+    /// `ResourcesToSkip`: logical ids CloudFormation marks UPDATE_COMPLETE instead of rolling
+    /// them back (only resources whose rollback failed may be named).
+    pub resources_to_skip: Vec<String>,
+    /// `ClientRequestToken`: a retried call is recognised as the same request.
+    pub client_token: Option<String>,
+}

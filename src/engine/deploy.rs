@@ -187,6 +187,11 @@ pub struct DeployReport {
     pub outputs: Vec<StackOutput>,
     /// Final stack status.
     pub status: Option<String>,
+    /// The kept change set's ARN (`--no-execute`).
+    pub change_set_id: Option<String>,
+    /// What `cdkrs execute --fingerprint` checks before executing the kept change set
+    /// (`--no-execute`; see [`super::execute::Fingerprint`]).
+    pub fingerprint: Option<String>,
 }
 
 impl fmt::Display for DeployReport {
@@ -200,12 +205,21 @@ impl fmt::Display for DeployReport {
                 self.status.as_deref().unwrap_or("done"),
                 self.changes.len()
             )?,
-            Outcome::ChangeSetCreated => writeln!(
-                f,
-                "{}: change set {} is ready; execute it with `cdkrs deploy` (or in the console)",
-                self.stack,
-                self.change_set.as_deref().unwrap_or("?")
-            )?,
+            Outcome::ChangeSetCreated => {
+                let cs = self.change_set.as_deref().unwrap_or("?");
+                let fp = self.fingerprint.as_deref().unwrap_or("?");
+                writeln!(
+                    f,
+                    "{}: change set {cs} is ready for review (fingerprint {fp})",
+                    self.stack
+                )?;
+                // `cdkrs deploy` would replace it with a new change set (issue 11 problem 4).
+                writeln!(
+                    f,
+                    "execute exactly this change set, with the same --config and AWS options:\n  \
+                     cdkrs execute {cs} --fingerprint {fp}"
+                )?
+            }
             Outcome::Declined => writeln!(f, "{}: not deployed (declined)", self.stack)?,
         }
         if !self.outputs.is_empty() {
@@ -364,6 +378,8 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
             changes: Vec::new(),
             outputs: Vec::new(),
             status,
+            change_set_id: None,
+            fingerprint: None,
         };
         if comparison.unchanged(plan, deployed.as_ref()) {
             let d = deployed.as_ref().expect("an unchanged stack is deployed");
@@ -397,7 +413,10 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         self.ui
             .info(&render_change_set(name, &change_set, Some(&diff)));
         if !opts.execute {
+            let fingerprint = self.review_fingerprint(&stack_id, &change_set).await?;
             return Ok(DeployReport {
+                change_set_id: Some(change_set.id.clone()),
+                fingerprint: Some(fingerprint.to_string()),
                 changes: change_set.changes,
                 ..report(
                     Outcome::ChangeSetCreated,
@@ -493,15 +512,21 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
             stack: name.to_owned(),
             outcome,
             change_set,
+            change_set_id: None,
+            fingerprint: None,
             changes: ready.info.changes.clone(),
             outputs: Vec::new(),
             status: None,
         };
         if !opts.execute {
-            return Ok(Some(report(
-                Outcome::ChangeSetCreated,
-                Some(change_set_name.clone()),
-            )));
+            let fingerprint = self
+                .review_fingerprint(&ready.stack_id, &ready.info)
+                .await?;
+            return Ok(Some(DeployReport {
+                change_set_id: Some(ready.info.id.clone()),
+                fingerprint: Some(fingerprint.to_string()),
+                ..report(Outcome::ChangeSetCreated, Some(change_set_name.clone()))
+            }));
         }
         if opts.approval == Approval::Any
             && !self.ui.confirm(
@@ -533,10 +558,21 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         let name = plan.stack_name.as_str();
         let described = self.cfn.describe_stack(name).await?;
         let deployed = watch::settle(self.cfn, self.ui, opts.backoff, described).await?;
-        let kind = match classify(deployed.as_ref()) {
+        let state = classify(deployed.as_ref());
+        if let Some(why) = deployed
+            .as_ref()
+            .and_then(|d| state.refusal(d, opts.rollback))
+        {
+            bail!(why);
+        }
+        let kind = match state {
             StackState::Missing | StackState::ReviewInProgress => ChangeSetKind::Create,
-            StackState::Stable => ChangeSetKind::Update,
-            StackState::Blocked(why) => bail!(why),
+            // A paused stack (only with --no-rollback: refused above otherwise) is updated from
+            // where the failure left it, as the CDK CLI does.
+            StackState::Stable | StackState::Paused => ChangeSetKind::Update,
+            StackState::Blocked(_) | StackState::UpdateRollbackFailed => {
+                unreachable!("refused above")
+            }
             StackState::Busy => unreachable!("settle waits out a busy stack"),
             StackState::RollbackComplete => {
                 self.ui.info(&format!(
@@ -666,6 +702,26 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         change_set: &ChangeSetInfo,
         opts: &DeployOptions,
     ) -> Result<watch::Finished> {
+        if !opts.rollback {
+            // CloudFormation refuses to replace a resource while rollback is disabled and the
+            // stack is left UPDATE_FAILED; the AWS CDK CLI refuses the combination up front
+            // (`replacement-requires-rollback` in deploy-stack.ts, aws/aws-cdk-cli issue 1931).
+            let replaced: Vec<String> = change_set
+                .changes
+                .iter()
+                .filter(|c| c.replacement.as_deref() == Some("True"))
+                .map(|c| format!("{} ({})", c.logical_id, c.resource_type))
+                .collect();
+            if !replaced.is_empty() {
+                bail!(
+                    "change set {change_set_name} of {} replaces {}, and CloudFormation cannot \
+                     replace a resource with rollback disabled: deploy without --no-rollback \
+                     (from a paused stack, run `cdkrs rollback` first)",
+                    target.name,
+                    replaced.join(", ")
+                );
+            }
+        }
         let baseline = match kind {
             ChangeSetKind::Update | ChangeSetKind::Import => self.newest_event(target.id).await?,
             // A new stack's only events so far are its REVIEW_IN_PROGRESS ones.
@@ -697,6 +753,18 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
             change_set.changes.len(),
         )
         .await
+        .map_err(|e| {
+            if opts.rollback {
+                e
+            } else {
+                // Rollback was disabled: the stack is paused (CREATE_FAILED / UPDATE_FAILED).
+                anyhow::anyhow!(
+                    "{e:#}\nthe stack is paused with what was provisioned: fix the cause and run \
+                     `cdkrs deploy --no-rollback` again, or return it to its last stable state \
+                     with `cdkrs rollback`"
+                )
+            }
+        })
     }
 
     /// The id of the stack's newest event (the point after which an operation's events start).
@@ -867,7 +935,7 @@ pub fn delete_request(
 }
 
 // The workspace's one content hash (asset keys, template keys, request tokens).
-use cdkrs_constructs::deployment::sha256_hex as sha256;
+pub(crate) use cdkrs_constructs::deployment::sha256_hex as sha256;
 
 /// The change set as a table (action, logical id, type, replacement) and the security section.
 /// CloudFormation's replacement answer is shown when it gave one; else the offline prediction

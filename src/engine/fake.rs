@@ -23,6 +23,10 @@ pub struct FakeStack {
     pub imported: BTreeMap<String, String>,
     /// Resources a rollback kept (DELETE_SKIPPED), recorded when the stack is deleted.
     pub skipped: Vec<StackResource>,
+    /// The template and parameters of its last stable state (what a rollback returns to).
+    pub stable: Option<(String, BTreeMap<String, String>)>,
+    /// Resource statuses as the events left them (ListStackResources; default CREATE_COMPLETE).
+    pub resource_status: BTreeMap<String, String>,
 }
 
 /// What executing the next change set does.
@@ -82,6 +86,10 @@ pub struct FakeCloud {
     /// resource of this logical id: its own events, released after the parent's first event of
     /// it (which then carries the nested stack's ARN as physical id).
     pub nested_script: RefCell<BTreeMap<String, Execution>>,
+    /// Every RollbackStack request, as sent.
+    pub rollbacks: RefCell<Vec<RollbackRequest>>,
+    /// Every ContinueUpdateRollback request, as sent.
+    pub continues: RefCell<Vec<ContinueRollbackRequest>>,
 }
 
 impl FakeCloud {
@@ -161,6 +169,105 @@ impl FakeCloud {
             timestamp: *n as f64,
             physical_id: None,
         }
+    }
+}
+
+/// The statuses in which a stack is paused after a failure with rollback disabled.
+const PAUSED: [&str; 2] = ["CREATE_FAILED", "UPDATE_FAILED"];
+
+impl FakeCloud {
+    /// Queues a stack operation's events (`first` on the stack, then `events`, then `last`) and
+    /// marks the stack busy until they are read.
+    fn operate(
+        &self,
+        stack: &str,
+        first: &str,
+        events: Vec<(String, String, String, Option<String>)>,
+        last: &str,
+    ) {
+        let mut pending = self.pending.borrow_mut();
+        pending.push_back((
+            stack.to_owned(),
+            self.event(
+                stack,
+                "AWS::CloudFormation::Stack",
+                first,
+                Some("User Initiated".into()),
+            ),
+        ));
+        for (id, ty, status, reason) in events {
+            let mut event = self.event(&id, &ty, &status, reason);
+            let nested = self.nested_script.borrow_mut().remove(&id);
+            if let Some(nested) = nested {
+                let name = format!("{stack}-{id}-NESTED");
+                let arn = format!("arn:aws:cloudformation:us-east-1:123456789012:stack/{name}/9");
+                event.physical_id = Some(arn.clone());
+                pending.push_back((stack.to_owned(), event));
+                self.nested_stacks
+                    .borrow_mut()
+                    .push((name.clone(), arn.clone()));
+                for (nid, nty, nstatus, nreason) in nested.events {
+                    pending.push_back((name.clone(), self.event(&nid, &nty, &nstatus, nreason)));
+                }
+                // A stack's own events carry its ARN as physical id.
+                let mut last = self.event(
+                    &name,
+                    "AWS::CloudFormation::Stack",
+                    &nested.final_status,
+                    None,
+                );
+                last.physical_id = Some(arn.clone());
+                pending.push_back((name.clone(), last));
+                continue;
+            }
+            pending.push_back((stack.to_owned(), event));
+        }
+        pending.push_back((
+            stack.to_owned(),
+            self.event(stack, "AWS::CloudFormation::Stack", last, None),
+        ));
+        if let Some(s) = self.stacks.borrow_mut().get_mut(stack) {
+            s.info.status = first.to_owned();
+            s.settles_to = Some(last.to_owned());
+        }
+    }
+
+    /// A change set "can't be executed" once the stack changed under it: its execution status
+    /// becomes OBSOLETE ("a change set might be ... in an OBSOLETE state because the stack was
+    /// already updated", ExecutionStatus in
+    /// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ChangeSetSummary.html>).
+    fn obsolete_change_sets(&self, stack: &str) {
+        for ((s, _), (_, info)) in self.change_sets.borrow_mut().iter_mut() {
+            if s == stack {
+                info.execution_status = Some("OBSOLETE".into());
+            }
+        }
+    }
+
+    /// A finished update rollback returns the stack to its last stable template and values.
+    fn restore_if_rolled_back(&self, stack: &str, last: &str) {
+        if last != "UPDATE_ROLLBACK_COMPLETE" {
+            return;
+        }
+        if let Some(s) = self.stacks.borrow_mut().get_mut(stack) {
+            if let Some((template, parameters)) = s.stable.clone() {
+                s.template = template;
+                s.info.parameters = parameters;
+            }
+        }
+    }
+
+    /// The refusal of an operation in a state that does not allow it. CloudFormation's words for
+    /// updates are "Stack:ARN is in STATE state and can not be updated." (e.g.
+    /// org-formation/org-formation-cli issue 455, bitovi/bitops issue 128); the other verbs are
+    /// ours in the same form.
+    fn refuse(&self, stack: &str, verb: &str) -> anyhow::Error {
+        let stacks = self.stacks.borrow();
+        let (id, status) = stacks
+            .get(stack)
+            .map(|s| (s.info.id.clone(), s.info.status.clone()))
+            .unwrap_or_else(|| (stack.to_owned(), "DELETE_COMPLETE".into()));
+        anyhow!("ValidationError: Stack:{id} is in {status} state and can not be {verb}.")
     }
 }
 
@@ -400,11 +507,18 @@ impl FakeCloud {
 impl CloudFormation for FakeCloud {
     async fn describe_stack(&self, name: &str) -> Result<Option<StackInfo>> {
         self.log(format!("DescribeStacks {name}"));
+        let by_name = self.stacks.borrow().contains_key(name);
         let name = &self.name_of(name);
         let mut stacks = self.stacks.borrow_mut();
         let Some(s) = stacks.get_mut(name) else {
             return Ok(None);
         };
+        // "Deleted stacks: You must specify the unique stack ID" (StackName in
+        // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html):
+        // by name, a deleted stack does not exist.
+        if by_name && s.info.status == "DELETE_COMPLETE" {
+            return Ok(None);
+        }
         if s.busy_for > 0 {
             s.busy_for -= 1;
             if s.busy_for == 0 {
@@ -444,6 +558,13 @@ impl CloudFormation for FakeCloud {
             return Err(anyhow!(AlreadyExists));
         }
         let mut stacks = self.stacks.borrow_mut();
+        // A deleted stack's name is free again (DescribeStacks above).
+        if stacks
+            .get(&r.stack_name)
+            .is_some_and(|s| s.info.status == "DELETE_COMPLETE")
+        {
+            stacks.remove(&r.stack_name);
+        }
         let template = match &r.template {
             TemplateSource::Body(b) => b.clone(),
             TemplateSource::Url(u) => {
@@ -624,13 +745,52 @@ impl CloudFormation for FakeCloud {
         self.log(format!("ExecuteChangeSet {stack}"));
         self.executions.borrow_mut().push(request.clone());
         let stack = &self.name_of(stack);
+        let key = (stack.to_owned(), cs.to_owned());
         let (req, info) = self
             .change_sets
-            .borrow_mut()
-            .remove(&(stack.to_owned(), cs.to_owned()))
+            .borrow()
+            .get(&key)
+            .cloned()
             .ok_or_else(|| anyhow!("ChangeSetNotFound: {cs}"))?;
-        let mut stacks = self.stacks.borrow_mut();
-        let s = stacks.get_mut(stack).ok_or_else(|| anyhow!("no stack"))?;
+        // InvalidChangeSetStatus: "The specified change set can't be used to update the stack"
+        // (Errors of
+        // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ExecuteChangeSet.html).
+        let execution_status = info.execution_status.clone().unwrap_or_default();
+        if execution_status != "AVAILABLE" {
+            bail!(
+                "InvalidChangeSetStatus: ChangeSet [{}] cannot be executed in its current \
+                 execution status of [{execution_status}]",
+                info.id
+            );
+        }
+        let status = self
+            .stacks
+            .borrow()
+            .get(stack)
+            .map(|s| s.info.status.clone())
+            .unwrap_or_default();
+        // A paused stack takes only updates with rollback disabled: "a stack already in a
+        // failed state cannot be updated with rollback enabled either - it answers 'This stack
+        // is currently in a non-terminal [UPDATE_FAILED] state'" (aws/aws-cdk-cli, deploy-stack
+        // tests, verified there against CloudFormation).
+        if PAUSED.contains(&status.as_str()) && !request.disable_rollback {
+            bail!("ValidationError: This stack is currently in a non-terminal [{status}] state.");
+        }
+        if matches!(
+            status.as_str(),
+            "ROLLBACK_COMPLETE"
+                | "ROLLBACK_FAILED"
+                | "UPDATE_ROLLBACK_FAILED"
+                | "IMPORT_ROLLBACK_FAILED"
+                | "DELETE_FAILED"
+        ) || (status.ends_with("_IN_PROGRESS") && status != "REVIEW_IN_PROGRESS")
+        {
+            return Err(self.refuse(stack, "updated"));
+        }
+        // "When you execute a change set, CloudFormation deletes all other change sets
+        // associated with the stack because they aren't valid for the updated stack"
+        // (API_ExecuteChangeSet.html).
+        self.change_sets.borrow_mut().retain(|(s, _), _| s != stack);
         let verb = match req.kind {
             ChangeSetKind::Create => "CREATE",
             ChangeSetKind::Update => "UPDATE",
@@ -642,30 +802,35 @@ impl CloudFormation for FakeCloud {
         };
         let scripted = self.execution.borrow_mut().take();
         let failing = self.fail_create.borrow_mut().take();
-        let collision = match (&scripted, req.kind, failing) {
-            (None, ChangeSetKind::Create, Some((id, reason))) => Some(self.failed_create(
-                s,
-                &template,
-                &id,
-                &reason,
-                request.retain_except_on_create,
-            )),
-            (None, ChangeSetKind::Create, None) => {
-                self.collision(s, &template, request.retain_except_on_create)
-            }
-            _ => None,
-        };
-        if let Some((_, kept)) = &collision {
-            s.skipped = kept.clone();
-        }
-        if req.kind == ChangeSetKind::Import {
-            for i in &req.resources_to_import {
-                if let Some(id) = i.identifier.values().next() {
-                    s.imported.insert(i.logical_id.clone(), id.clone());
+        let collision = {
+            let mut stacks = self.stacks.borrow_mut();
+            let s = stacks.get_mut(stack).ok_or_else(|| anyhow!("no stack"))?;
+            if req.kind == ChangeSetKind::Import {
+                for i in &req.resources_to_import {
+                    if let Some(id) = i.identifier.values().next() {
+                        s.imported.insert(i.logical_id.clone(), id.clone());
+                    }
                 }
             }
-        }
-        let exec = scripted
+            let collision = match (&scripted, req.kind, failing) {
+                (None, ChangeSetKind::Create, Some((id, reason))) => Some(self.failed_create(
+                    s,
+                    &template,
+                    &id,
+                    &reason,
+                    request.retain_except_on_create,
+                )),
+                (None, ChangeSetKind::Create, None) => {
+                    self.collision(s, &template, request.retain_except_on_create)
+                }
+                _ => None,
+            };
+            if let Some((_, kept)) = &collision {
+                s.skipped = kept.clone();
+            }
+            collision
+        };
+        let mut exec = scripted
             .or(collision.map(|(e, _)| e))
             .unwrap_or_else(|| Execution {
                 events: info
@@ -690,68 +855,67 @@ impl CloudFormation for FakeCloud {
                     .collect(),
                 final_status: format!("{verb}_COMPLETE"),
             });
-        let mut pending = self.pending.borrow_mut();
-        pending.push_back((
-            stack.to_owned(),
-            self.event(
-                stack,
-                "AWS::CloudFormation::Stack",
-                &format!("{verb}_IN_PROGRESS"),
-                Some("User Initiated".into()),
-            ),
-        ));
-        for (id, ty, status, reason) in exec.events {
-            let mut event = self.event(&id, &ty, &status, reason);
-            let nested = self.nested_script.borrow_mut().remove(&id);
-            if let Some(nested) = nested {
-                let name = format!("{stack}-{id}-NESTED");
-                let arn = format!("arn:aws:cloudformation:us-east-1:123456789012:stack/{name}/9");
-                event.physical_id = Some(arn.clone());
-                pending.push_back((stack.to_owned(), event));
-                self.nested_stacks
-                    .borrow_mut()
-                    .push((name.clone(), arn.clone()));
-                for (nid, nty, nstatus, nreason) in nested.events {
-                    pending.push_back((name.clone(), self.event(&nid, &nty, &nstatus, nreason)));
-                }
-                // A stack's own events carry its ARN as physical id.
-                let mut last = self.event(
-                    &name,
-                    "AWS::CloudFormation::Stack",
-                    &nested.final_status,
-                    None,
-                );
-                last.physical_id = Some(arn.clone());
-                pending.push_back((name.clone(), last));
-                continue;
+        // DisableRollback: a failure pauses the stack in CREATE_FAILED / UPDATE_FAILED and keeps
+        // what was provisioned ("Preserve successfully provisioned resources",
+        // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stack-failure-options.html):
+        // the script's rollback never happens.
+        if request.disable_rollback {
+            let paused = match exec.final_status.as_str() {
+                "ROLLBACK_COMPLETE" | "ROLLBACK_FAILED" => Some("CREATE_FAILED"),
+                "UPDATE_ROLLBACK_COMPLETE" | "UPDATE_ROLLBACK_FAILED" => Some("UPDATE_FAILED"),
+                _ => None,
+            };
+            if let Some(paused) = paused {
+                let rollback_starts = exec
+                    .events
+                    .iter()
+                    .position(|(_, ty, st, _)| {
+                        ty == "AWS::CloudFormation::Stack" && st.contains("ROLLBACK")
+                    })
+                    .unwrap_or(exec.events.len());
+                exec.events.truncate(rollback_starts);
+                exec.events
+                    .retain(|(_, _, st, _)| !st.starts_with("DELETE_"));
+                exec.final_status = paused.to_owned();
             }
-            pending.push_back((stack.to_owned(), event));
         }
-        pending.push_back((
-            stack.to_owned(),
-            self.event(
-                stack,
-                "AWS::CloudFormation::Stack",
-                &exec.final_status,
-                None,
-            ),
-        ));
-        s.info.status = format!("{verb}_IN_PROGRESS");
-        s.settles_to = Some(exec.final_status.clone());
-        if let TemplateSource::Body(t) = &req.template {
-            if exec.final_status.ends_with("_COMPLETE") && !exec.final_status.contains("ROLLBACK") {
-                s.template = t.clone();
-                let mut world = self.world.borrow_mut();
-                for (id, r) in resources_of(t) {
-                    world.insert(physical_id(s, &id, &r), Some(s.info.id.clone()));
-                }
-                for p in &req.parameters {
-                    if let Some(v) = &p.value {
-                        s.info.parameters.insert(p.key.clone(), v.clone());
+        {
+            let mut stacks = self.stacks.borrow_mut();
+            let s = stacks.get_mut(stack).ok_or_else(|| anyhow!("no stack"))?;
+            if matches!(
+                status.as_str(),
+                "CREATE_COMPLETE"
+                    | "UPDATE_COMPLETE"
+                    | "IMPORT_COMPLETE"
+                    | "UPDATE_ROLLBACK_COMPLETE"
+                    | "IMPORT_ROLLBACK_COMPLETE"
+            ) {
+                s.stable = Some((s.template.clone(), s.info.parameters.clone()));
+            }
+            let applied = (exec.final_status.ends_with("_COMPLETE")
+                && !exec.final_status.contains("ROLLBACK"))
+                || PAUSED.contains(&exec.final_status.as_str());
+            if let TemplateSource::Body(t) = &req.template {
+                if applied {
+                    s.template = t.clone();
+                    let mut world = self.world.borrow_mut();
+                    for (id, r) in resources_of(t) {
+                        world.insert(physical_id(s, &id, &r), Some(s.info.id.clone()));
+                    }
+                    for p in &req.parameters {
+                        if let Some(v) = &p.value {
+                            s.info.parameters.insert(p.key.clone(), v.clone());
+                        }
                     }
                 }
             }
         }
+        self.operate(
+            stack,
+            &format!("{verb}_IN_PROGRESS"),
+            exec.events,
+            &exec.final_status,
+        );
         Ok(())
     }
 
@@ -848,6 +1012,10 @@ impl CloudFormation for FakeCloud {
             }
             if let Some(s) = stacks.get_mut(&stack) {
                 let terminal = e.is_stack() && !e.status.ends_with("_IN_PROGRESS");
+                if !e.is_stack() {
+                    s.resource_status
+                        .insert(e.logical_id.clone(), e.status.clone());
+                }
                 s.events.insert(0, e.clone());
                 if terminal {
                     if e.status == "DELETE_COMPLETE" {
@@ -887,8 +1055,12 @@ impl CloudFormation for FakeCloud {
             .map(|(id, r)| StackResource {
                 physical_id: Some(physical_id(s, &id, &r)),
                 resource_type: r["Type"].as_str().unwrap_or("?").to_owned(),
+                status: s
+                    .resource_status
+                    .get(&id)
+                    .cloned()
+                    .unwrap_or_else(|| "CREATE_COMPLETE".into()),
                 logical_id: id,
-                status: "CREATE_COMPLETE".into(),
             })
             .collect())
     }
@@ -913,6 +1085,103 @@ impl CloudFormation for FakeCloud {
             .get_mut(name)
             .ok_or_else(|| anyhow!("ValidationError: Stack [{name}] does not exist"))?;
         s.info.termination_protection = enable;
+        Ok(())
+    }
+
+    async fn rollback_stack(&self, request: &RollbackRequest) -> Result<()> {
+        self.log(format!("RollbackStack {}", request.stack));
+        self.rollbacks.borrow_mut().push(request.clone());
+        let stack = &self.name_of(&request.stack);
+        let (status, template) = self
+            .stacks
+            .borrow()
+            .get(stack)
+            .map(|s| (s.info.status.clone(), s.template.clone()))
+            .ok_or_else(|| anyhow!("ValidationError: Stack with id {stack} does not exist"))?;
+        // "Rolls back the specified stack to the last known stable state from CREATE_FAILED or
+        // UPDATE_FAILED stack statuses"
+        // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_RollbackStack.html).
+        if !PAUSED.contains(&status.as_str()) {
+            return Err(self.refuse(stack, "rolled back"));
+        }
+        let resources = resource_ids(&template);
+        let (first, events, last) = if status == "CREATE_FAILED" {
+            // No stable state to return to: what the create made is deleted (with
+            // RetainExceptOnCreate, retained resources too) and the stack is ROLLBACK_COMPLETE.
+            (
+                "ROLLBACK_IN_PROGRESS",
+                resources
+                    .into_iter()
+                    .map(|(id, ty)| (id, ty, "DELETE_COMPLETE".to_owned(), None))
+                    .collect::<Vec<_>>(),
+                "ROLLBACK_COMPLETE".to_owned(),
+            )
+        } else {
+            (
+                "UPDATE_ROLLBACK_IN_PROGRESS",
+                resources
+                    .into_iter()
+                    .map(|(id, ty)| (id, ty, "UPDATE_COMPLETE".to_owned(), None))
+                    .collect(),
+                "UPDATE_ROLLBACK_COMPLETE".to_owned(),
+            )
+        };
+        let (events, last) = match self.execution.borrow_mut().take() {
+            Some(script) => (script.events, script.final_status),
+            None => (events, last),
+        };
+        self.restore_if_rolled_back(stack, &last);
+        self.obsolete_change_sets(stack);
+        self.operate(stack, first, events, &last);
+        Ok(())
+    }
+
+    async fn continue_update_rollback(&self, request: &ContinueRollbackRequest) -> Result<()> {
+        self.log(format!("ContinueUpdateRollback {}", request.stack));
+        self.continues.borrow_mut().push(request.clone());
+        let stack = &self.name_of(&request.stack);
+        let (status, template, resource_status) = self
+            .stacks
+            .borrow()
+            .get(stack)
+            .map(|s| {
+                (
+                    s.info.status.clone(),
+                    s.template.clone(),
+                    s.resource_status.clone(),
+                )
+            })
+            .ok_or_else(|| anyhow!("ValidationError: Stack with id {stack} does not exist"))?;
+        // "For a specified stack that's in the UPDATE_ROLLBACK_FAILED state, continues rolling
+        // it back" (API_ContinueUpdateRollback.html).
+        if status != "UPDATE_ROLLBACK_FAILED" {
+            return Err(self.refuse(stack, "continued to roll back"));
+        }
+        // ResourcesToSkip: "You can specify only resources that are in the UPDATE_FAILED state
+        // because a rollback failed" (same page; the error's wording is ours).
+        let types = resource_ids(&template);
+        let mut events = Vec::new();
+        for id in &request.resources_to_skip {
+            let now = resource_status.get(id).map(String::as_str);
+            if now != Some("UPDATE_FAILED") {
+                bail!(
+                    "ValidationError: Resource {id} cannot be skipped: only resources in \
+                     UPDATE_FAILED state can be ({id} is {})",
+                    now.unwrap_or("not in the stack")
+                );
+            }
+            // "CloudFormation sets the status of the specified resources to UPDATE_COMPLETE and
+            // continues to roll back the stack" (same page).
+            let ty = types.get(id).cloned().unwrap_or_default();
+            events.push((id.clone(), ty, "UPDATE_COMPLETE".to_owned(), None));
+        }
+        let (events, last) = match self.execution.borrow_mut().take() {
+            Some(script) => (script.events, script.final_status),
+            None => (events, "UPDATE_ROLLBACK_COMPLETE".to_owned()),
+        };
+        self.restore_if_rolled_back(stack, &last);
+        self.obsolete_change_sets(stack);
+        self.operate(stack, "UPDATE_ROLLBACK_IN_PROGRESS", events, &last);
         Ok(())
     }
 }

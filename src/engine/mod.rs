@@ -4,7 +4,9 @@
 pub mod adopt;
 pub mod api;
 pub mod deploy;
+pub mod execute;
 pub mod ops;
+pub mod rollback;
 pub mod sdk;
 pub mod ui;
 pub mod watch;

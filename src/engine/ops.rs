@@ -307,12 +307,19 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
     async fn settled(&mut self, stack: &str, backoff: Backoff) -> Result<StackInfo> {
         let described = self.cfn.describe_stack(stack).await?;
         let deployed = watch::settle(self.cfn, self.ui, backoff, described).await?;
-        match classify(deployed.as_ref()) {
+        let state = classify(deployed.as_ref());
+        // A parameter update runs with rollback enabled: a paused stack refuses it.
+        if let Some(why) = deployed.as_ref().and_then(|d| state.refusal(d, true)) {
+            bail!(why);
+        }
+        match state {
             StackState::Missing | StackState::ReviewInProgress => {
                 bail!("stack {stack} is not deployed: run `cdkrs deploy` first")
             }
             StackState::Stable => Ok(deployed.expect("a stable stack exists")),
-            StackState::Blocked(why) => bail!(why),
+            StackState::Blocked(_) | StackState::Paused | StackState::UpdateRollbackFailed => {
+                unreachable!("refused above")
+            }
             StackState::RollbackComplete => bail!(
                 "stack {stack} is ROLLBACK_COMPLETE (its creation failed): run `cdkrs deploy` \
                  to delete and create it again"
@@ -348,6 +355,9 @@ impl fmt::Display for StackStatus {
         )?;
         if let Some(r) = s.status_reason.as_deref().filter(|r| !r.is_empty()) {
             writeln!(f, "  reason: {r}")?;
+        }
+        if let Some(next) = classify(Some(s)).next_step() {
+            writeln!(f, "  next: {next}")?;
         }
         if !s.parameters.is_empty() {
             writeln!(f, "  parameters:")?;

@@ -9,9 +9,9 @@ use aws_sdk_cloudformation::types::{
 
 use super::api::{
     AlreadyExists, CallerIdentity, ChangeSetCreated, ChangeSetInfo, ChangeSetKind,
-    ChangeSetNotFound, ChangeSetRequest, CloudFormation, DeleteStackRequest, DeletedStack,
-    ExecuteRequest, Identity, ObjectStore, ResourceChangeInfo, StackEvent, StackInfo, StackOutput,
-    StackResource, TemplateSource,
+    ChangeSetNotFound, ChangeSetRequest, CloudFormation, ContinueRollbackRequest,
+    DeleteStackRequest, DeletedStack, ExecuteRequest, Identity, ObjectStore, ResourceChangeInfo,
+    RollbackRequest, StackEvent, StackInfo, StackOutput, StackResource, TemplateSource,
 };
 use crate::aws::errors::{self, AwsError, Target};
 use crate::aws::Clients;
@@ -411,6 +411,38 @@ impl CloudFormation for Clients {
                     if enable { "on" } else { "off" }
                 )
             })?;
+        Ok(())
+    }
+
+    async fn rollback_stack(&self, request: &RollbackRequest) -> Result<()> {
+        let stack = &request.stack;
+        self.cfn
+            .rollback_stack()
+            .stack_name(stack)
+            .set_role_arn(request.role_arn.clone())
+            .set_client_request_token(request.client_token.clone())
+            .retain_except_on_create(request.retain_except_on_create)
+            .send()
+            .await
+            .map_err(|e| sdk_error(e, self.target(CFN)))
+            .with_context(|| format!("rolling back stack {stack}"))?;
+        Ok(())
+    }
+
+    async fn continue_update_rollback(&self, request: &ContinueRollbackRequest) -> Result<()> {
+        let stack = &request.stack;
+        self.cfn
+            .continue_update_rollback()
+            .stack_name(stack)
+            .set_role_arn(request.role_arn.clone())
+            .set_resources_to_skip(
+                (!request.resources_to_skip.is_empty()).then(|| request.resources_to_skip.clone()),
+            )
+            .set_client_request_token(request.client_token.clone())
+            .send()
+            .await
+            .map_err(|e| sdk_error(e, self.target(CFN)))
+            .with_context(|| format!("continuing the rollback of stack {stack}"))?;
         Ok(())
     }
 }

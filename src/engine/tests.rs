@@ -321,7 +321,7 @@ async fn busy_stack_is_waited_for_then_updated() {
 #[tokio::test(start_paused = true)]
 async fn stuck_stacks_stop_with_the_fix_and_create_nothing() {
     for (status, fix) in [
-        ("UPDATE_ROLLBACK_FAILED", "continue-update-rollback"),
+        ("UPDATE_ROLLBACK_FAILED", "cdkrs rollback"),
         ("DELETE_FAILED", "cdkrs destroy"),
         ("ROLLBACK_FAILED", "cdkrs destroy"),
     ] {
@@ -1585,4 +1585,1131 @@ async fn issue_11_only_the_exact_cancellation_texts_are_a_cascade() {
         err.contains("root cause: Data (AWS::S3::Bucket) CREATE_FAILED: Resource handler"),
         "{err}"
     );
+}
+
+// ---- issue 11 (deliver 3 and 4): every stack state, --no-rollback, rollback, execute the
+// reviewed change set ----
+
+mod issue_11_states {
+    use super::*;
+    use crate::engine::execute::Fingerprint;
+    use crate::engine::rollback::{RollbackOptions, RollbackReport};
+    use crate::engine::watch::{classify, StackState};
+    use aws_sdk_cloudformation::types::StackStatus;
+
+    fn info(status: &str) -> api::StackInfo {
+        api::StackInfo {
+            name: ENV.into(),
+            id: format!("arn:aws:cloudformation:us-east-1:123456789012:stack/{ENV}/1"),
+            status: status.into(),
+            ..Default::default()
+        }
+    }
+
+    /// What [`classify`] must say for each status, by the state's name.
+    const STATES: &[(&str, &str)] = &[
+        ("CREATE_COMPLETE", "Stable"),
+        ("CREATE_FAILED", "Paused"),
+        ("CREATE_IN_PROGRESS", "Busy"),
+        ("DELETE_COMPLETE", "Missing"),
+        ("DELETE_FAILED", "Blocked"),
+        ("DELETE_IN_PROGRESS", "Busy"),
+        ("IMPORT_COMPLETE", "Stable"),
+        ("IMPORT_IN_PROGRESS", "Busy"),
+        ("IMPORT_ROLLBACK_COMPLETE", "Stable"),
+        ("IMPORT_ROLLBACK_FAILED", "Blocked"),
+        ("IMPORT_ROLLBACK_IN_PROGRESS", "Busy"),
+        ("REVIEW_IN_PROGRESS", "ReviewInProgress"),
+        ("ROLLBACK_COMPLETE", "RollbackComplete"),
+        ("ROLLBACK_FAILED", "Blocked"),
+        ("ROLLBACK_IN_PROGRESS", "Busy"),
+        ("UPDATE_COMPLETE", "Stable"),
+        ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "Busy"),
+        ("UPDATE_FAILED", "Paused"),
+        ("UPDATE_IN_PROGRESS", "Busy"),
+        ("UPDATE_ROLLBACK_COMPLETE", "Stable"),
+        ("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", "Busy"),
+        ("UPDATE_ROLLBACK_FAILED", "UpdateRollbackFailed"),
+        ("UPDATE_ROLLBACK_IN_PROGRESS", "Busy"),
+    ];
+
+    fn state_name(s: &StackState) -> &'static str {
+        match s {
+            StackState::Missing => "Missing",
+            StackState::ReviewInProgress => "ReviewInProgress",
+            StackState::RollbackComplete => "RollbackComplete",
+            StackState::Busy => "Busy",
+            StackState::Paused => "Paused",
+            StackState::UpdateRollbackFailed => "UpdateRollbackFailed",
+            StackState::Blocked(_) => "Blocked",
+            StackState::Stable => "Stable",
+        }
+    }
+
+    #[test]
+    fn issue_11_every_status_of_the_sdk_has_a_state_in_the_table() {
+        // A status the SDK gains fails here until it is given a state and a behaviour.
+        for status in StackStatus::values() {
+            let want = STATES
+                .iter()
+                .find(|(s, _)| s == status)
+                .unwrap_or_else(|| panic!("{status} has no row in STATES: give it a behaviour"))
+                .1;
+            assert_eq!(state_name(&classify(Some(&info(status)))), want, "{status}");
+        }
+        assert_eq!(STATES.len(), StackStatus::values().len());
+        // The paused states are not stable (the old code let deploy update them with rollback
+        // on, which CloudFormation refuses).
+        assert_eq!(classify(Some(&info("UPDATE_FAILED"))), StackState::Paused);
+        assert_eq!(classify(Some(&info("CREATE_FAILED"))), StackState::Paused);
+        // A status no version knows is refused, never treated as deployed and settled.
+        let unknown = classify(Some(&info("SOMETHING_NEW")));
+        assert!(
+            matches!(&unknown, StackState::Blocked(why) if why.contains("SOMETHING_NEW")),
+            "{unknown:?}"
+        );
+    }
+
+    /// `(status, deploy, deploy --no-rollback, rollback, sleep, destroy)`: what each command does
+    /// with a stack in that status. `refuse X`: an error containing X and no change; `wait X`:
+    /// waits out the running operation (which settles into UPDATE_COMPLETE here), then X.
+    const BEHAVIOUR: &[(&str, &str, &str, &str, &str, &str)] = &[
+        (
+            "CREATE_COMPLETE",
+            "update",
+            "update",
+            "nothing",
+            "update",
+            "delete",
+        ),
+        (
+            "CREATE_FAILED",
+            "refuse cdkrs rollback",
+            "update",
+            "RollbackStack",
+            "refuse cdkrs rollback",
+            "delete",
+        ),
+        (
+            "CREATE_IN_PROGRESS",
+            "wait update",
+            "wait update",
+            "wait nothing",
+            "wait update",
+            "wait delete",
+        ),
+        (
+            "DELETE_COMPLETE",
+            "create",
+            "create",
+            "nothing",
+            "refuse cdkrs deploy",
+            "nothing",
+        ),
+        (
+            "DELETE_FAILED",
+            "refuse cdkrs destroy",
+            "refuse cdkrs destroy",
+            "refuse cdkrs destroy",
+            "refuse cdkrs destroy",
+            "delete",
+        ),
+        (
+            "DELETE_IN_PROGRESS",
+            "wait update",
+            "wait update",
+            "wait nothing",
+            "wait update",
+            "wait delete",
+        ),
+        (
+            "IMPORT_COMPLETE",
+            "update",
+            "update",
+            "nothing",
+            "update",
+            "delete",
+        ),
+        (
+            "IMPORT_IN_PROGRESS",
+            "wait update",
+            "wait update",
+            "wait nothing",
+            "wait update",
+            "wait delete",
+        ),
+        (
+            "IMPORT_ROLLBACK_COMPLETE",
+            "update",
+            "update",
+            "nothing",
+            "update",
+            "delete",
+        ),
+        (
+            "IMPORT_ROLLBACK_FAILED",
+            "refuse cdkrs destroy",
+            "refuse cdkrs destroy",
+            "refuse cdkrs destroy",
+            "refuse cdkrs destroy",
+            "delete",
+        ),
+        (
+            "IMPORT_ROLLBACK_IN_PROGRESS",
+            "wait update",
+            "wait update",
+            "wait nothing",
+            "wait update",
+            "wait delete",
+        ),
+        (
+            "REVIEW_IN_PROGRESS",
+            "create",
+            "create",
+            "nothing",
+            "refuse cdkrs deploy",
+            "delete",
+        ),
+        (
+            "ROLLBACK_COMPLETE",
+            "recreate",
+            "recreate",
+            "nothing",
+            "refuse cdkrs deploy",
+            "delete",
+        ),
+        (
+            "ROLLBACK_FAILED",
+            "refuse cdkrs destroy",
+            "refuse cdkrs destroy",
+            "refuse cdkrs destroy",
+            "refuse cdkrs destroy",
+            "delete",
+        ),
+        (
+            "ROLLBACK_IN_PROGRESS",
+            "wait update",
+            "wait update",
+            "wait nothing",
+            "wait update",
+            "wait delete",
+        ),
+        (
+            "UPDATE_COMPLETE",
+            "update",
+            "update",
+            "nothing",
+            "update",
+            "delete",
+        ),
+        (
+            "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+            "wait update",
+            "wait update",
+            "wait nothing",
+            "wait update",
+            "wait delete",
+        ),
+        (
+            "UPDATE_FAILED",
+            "refuse cdkrs rollback",
+            "update",
+            "RollbackStack",
+            "refuse cdkrs rollback",
+            "delete",
+        ),
+        (
+            "UPDATE_IN_PROGRESS",
+            "wait update",
+            "wait update",
+            "wait nothing",
+            "wait update",
+            "wait delete",
+        ),
+        (
+            "UPDATE_ROLLBACK_COMPLETE",
+            "update",
+            "update",
+            "nothing",
+            "update",
+            "delete",
+        ),
+        (
+            "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+            "wait update",
+            "wait update",
+            "wait nothing",
+            "wait update",
+            "wait delete",
+        ),
+        (
+            "UPDATE_ROLLBACK_FAILED",
+            "refuse cdkrs rollback",
+            "refuse cdkrs rollback",
+            "ContinueUpdateRollback",
+            "refuse cdkrs rollback",
+            "delete",
+        ),
+        (
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            "wait update",
+            "wait update",
+            "wait nothing",
+            "wait update",
+            "wait delete",
+        ),
+    ];
+
+    /// A cloud with `env` in `status` (a busy one settles into UPDATE_COMPLETE).
+    fn in_status(status: &str) -> FakeCloud {
+        let c = deployed(&basic(), status);
+        if classify(Some(&info(status))) == StackState::Busy {
+            let mut stacks = c.stacks.borrow_mut();
+            let s = stacks.get_mut(ENV).unwrap();
+            s.busy_for = 2;
+            s.settles_to = Some("UPDATE_COMPLETE".into());
+        }
+        c
+    }
+
+    /// The outcome of a command in words, checked against the fake's calls.
+    fn outcome(c: &FakeCloud, ui: &RecordingUi, result: Result<String, anyhow::Error>) -> String {
+        let waited = if ui.text().contains(": waiting for that operation") {
+            "wait "
+        } else {
+            ""
+        };
+        match result {
+            Err(e) => {
+                let changes = c.count("CreateChangeSet")
+                    + c.count("ExecuteChangeSet")
+                    + c.count("DeleteStack")
+                    + c.count("RollbackStack")
+                    + c.count("ContinueUpdateRollback");
+                assert_eq!(
+                    changes,
+                    0,
+                    "a refusal changes nothing: {:?}",
+                    c.call_names()
+                );
+                format!("{waited}refuse: {e}")
+            }
+            Ok(what) => format!("{waited}{what}"),
+        }
+    }
+
+    fn matches_expected(got: &str, want: &str) -> bool {
+        match want.split_once("refuse ") {
+            Some((wait, needle)) => {
+                got.starts_with(&format!("{wait}refuse: ")) && got.contains(needle)
+            }
+            None => got == want,
+        }
+    }
+
+    async fn run_deploy(status: &str, rollback: bool) -> String {
+        let c = in_status(status);
+        let mut ui = RecordingUi::default();
+        let o = DeployOptions {
+            rollback,
+            ..opts(Approval::Never)
+        };
+        let new = template(&[("Vpc", "AWS::EC2::VPC")]);
+        let r = deploy(&c, &mut ui, &plan(new), &o).await.map(|_| {
+            let kinds: Vec<_> = c.requests.borrow().iter().map(|r| r.kind).collect();
+            assert_eq!(c.count("ExecuteChangeSet"), 1, "{:?}", c.call_names());
+            assert!(
+                c.executions.borrow()[0].disable_rollback != rollback,
+                "the execution carries the rollback switch"
+            );
+            match (c.count("DeleteStack") > 0, kinds.as_slice()) {
+                (true, [api::ChangeSetKind::Create]) => "recreate".to_owned(),
+                (false, [api::ChangeSetKind::Create]) => "create".to_owned(),
+                (false, [api::ChangeSetKind::Update]) => "update".to_owned(),
+                other => format!("unexpected {other:?}"),
+            }
+        });
+        outcome(&c, &ui, r)
+    }
+
+    async fn run_rollback(status: &str) -> String {
+        let c = in_status(status);
+        let mut ui = RecordingUi::default();
+        let r = Engine {
+            cfn: &c,
+            s3: &c,
+            ui: &mut ui,
+        }
+        .rollback(ENV, &RollbackOptions::default())
+        .await
+        .map(|report| match report.operation {
+            Some(op) => {
+                assert!(report.rolled_back);
+                op
+            }
+            None => "nothing".into(),
+        });
+        outcome(&c, &ui, r)
+    }
+
+    async fn run_sleep(status: &str) -> String {
+        let c = in_status(status);
+        let mut ui = RecordingUi::default();
+        let r = sleep(&c, &mut ui).await.map(|r| {
+            assert!(r.changed);
+            "update".to_owned()
+        });
+        outcome(&c, &ui, r)
+    }
+
+    async fn run_destroy(status: &str) -> String {
+        let c = in_status(status);
+        let mut ui = RecordingUi::default();
+        let r = destroy(&c, &mut ui, true).await.map(|r| {
+            if r.deleted {
+                "delete".to_owned()
+            } else {
+                "nothing".to_owned()
+            }
+        });
+        outcome(&c, &ui, r)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn issue_11_every_status_has_a_tested_behaviour_in_deploy_rollback_sleep_and_destroy() {
+        for status in StackStatus::values() {
+            let row = BEHAVIOUR
+                .iter()
+                .find(|r| r.0 == *status)
+                .unwrap_or_else(|| panic!("{status} has no row in BEHAVIOUR"));
+            let got = [
+                run_deploy(status, true).await,
+                run_deploy(status, false).await,
+                run_rollback(status).await,
+                run_sleep(status).await,
+                run_destroy(status).await,
+            ];
+            let want = [row.1, row.2, row.3, row.4, row.5];
+            // `diff` compares with the deployed template exactly when deploy does not create
+            // the stack from nothing.
+            if !row.1.starts_with("wait") {
+                let creates = matches!(row.1, "create" | "recreate");
+                assert_eq!(
+                    classify(Some(&info(status))).compares_with_deployed(),
+                    !creates,
+                    "{status}: diff's baseline disagrees with deploy"
+                );
+            }
+            for ((command, got), want) in [
+                "deploy",
+                "deploy --no-rollback",
+                "rollback",
+                "sleep",
+                "destroy",
+            ]
+            .iter()
+            .zip(&got)
+            .zip(want)
+            {
+                assert!(
+                    matches_expected(got, want),
+                    "{status} / {command}: want {want}, got {got}"
+                );
+            }
+        }
+        assert_eq!(BEHAVIOUR.len(), StackStatus::values().len());
+    }
+
+    #[test]
+    fn issue_11_status_names_the_next_command_for_the_states_that_need_one() {
+        let text = |status: &str| {
+            ops::StackStatus {
+                stack: ENV.into(),
+                deployed: Some(info(status)),
+            }
+            .to_string()
+        };
+        assert!(text("UPDATE_FAILED")
+            .contains("next: `cdkrs rollback`, or `cdkrs deploy --no-rollback`"));
+        assert!(text("UPDATE_ROLLBACK_FAILED").contains("next: `cdkrs rollback` (with `--orphan"));
+        assert!(!text("UPDATE_COMPLETE").contains("next:"));
+    }
+
+    fn failing_update() -> Execution {
+        Execution {
+            events: vec![
+                (
+                    "Vpc".into(),
+                    "AWS::EC2::VPC".into(),
+                    "UPDATE_IN_PROGRESS".into(),
+                    None,
+                ),
+                (
+                    "Vpc".into(),
+                    "AWS::EC2::VPC".into(),
+                    "UPDATE_FAILED".into(),
+                    Some("The CIDR '10.0.0.0/99' is invalid".into()),
+                ),
+                (
+                    ENV.into(),
+                    "AWS::CloudFormation::Stack".into(),
+                    "UPDATE_ROLLBACK_IN_PROGRESS".into(),
+                    Some("The following resource(s) failed to update: [Vpc].".into()),
+                ),
+                (
+                    "Vpc".into(),
+                    "AWS::EC2::VPC".into(),
+                    "UPDATE_COMPLETE".into(),
+                    None,
+                ),
+            ],
+            final_status: "UPDATE_ROLLBACK_COMPLETE".into(),
+        }
+    }
+
+    fn changed() -> serde_json::Value {
+        let mut t = basic();
+        t["Resources"]["Vpc"]["Properties"]["CidrBlock"] = json!("10.0.0.0/99");
+        t
+    }
+
+    fn no_rollback() -> DeployOptions {
+        DeployOptions {
+            rollback: false,
+            ..opts(Approval::Never)
+        }
+    }
+
+    async fn roll_back(
+        c: &FakeCloud,
+        ui: &mut RecordingUi,
+        o: RollbackOptions,
+    ) -> anyhow::Result<RollbackReport> {
+        Engine { cfn: c, s3: c, ui }.rollback(ENV, &o).await
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn issue_11_no_rollback_pauses_the_failed_update_with_its_resources_and_names_the_cause()
+    {
+        let c = deployed(&basic(), "UPDATE_COMPLETE");
+        *c.execution.borrow_mut() = Some(failing_update());
+        let mut ui = RecordingUi::default();
+        let err = deploy(&c, &mut ui, &plan(changed()), &no_rollback())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(c.executions.borrow()[0].disable_rollback);
+        assert!(err.contains("env ended in UPDATE_FAILED"), "{err}");
+        assert!(
+            err.contains("run `cdkrs deploy --no-rollback` again, or return it to its last stable state with `cdkrs rollback`"),
+            "{err}"
+        );
+        assert!(
+            err.contains("root cause: Vpc (AWS::EC2::VPC) UPDATE_FAILED: The CIDR"),
+            "{err}"
+        );
+        let stacks = c.stacks.borrow();
+        assert_eq!(stacks[ENV].info.status, "UPDATE_FAILED");
+        // Nothing was rolled back: the stack holds the new template as far as it got.
+        assert!(stacks[ENV].template.contains("10.0.0.0/99"));
+        assert!(!stacks[ENV]
+            .events
+            .iter()
+            .any(|e| e.status.contains("ROLLBACK")));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn issue_11_a_paused_stack_refuses_a_rolling_deploy_and_takes_a_no_rollback_retry() {
+        let c = deployed(&basic(), "UPDATE_COMPLETE");
+        *c.execution.borrow_mut() = Some(failing_update());
+        let mut ui = RecordingUi::default();
+        deploy(&c, &mut ui, &plan(changed()), &no_rollback())
+            .await
+            .unwrap_err();
+        let err = deploy(&c, &mut ui, &plan(basic()), &opts(Approval::Never))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("env is UPDATE_FAILED")
+                && err.contains("`cdkrs rollback`")
+                && err.contains("`cdkrs deploy --no-rollback`"),
+            "{err}"
+        );
+        assert_eq!(c.count("CreateChangeSet"), 1, "{:?}", c.call_names());
+        // The fix, deployed with --no-rollback again, updates the paused stack.
+        let report = deploy(&c, &mut ui, &plan(basic()), &no_rollback())
+            .await
+            .unwrap();
+        assert_eq!(report.status.as_deref(), Some("UPDATE_COMPLETE"));
+        assert!(c.executions.borrow()[1].disable_rollback);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn issue_11_rollback_returns_a_paused_update_to_its_last_stable_template() {
+        let c = deployed(&basic(), "UPDATE_COMPLETE");
+        *c.execution.borrow_mut() = Some(failing_update());
+        let mut ui = RecordingUi::default();
+        deploy(&c, &mut ui, &plan(changed()), &no_rollback())
+            .await
+            .unwrap_err();
+        let report = roll_back(&c, &mut ui, RollbackOptions::default())
+            .await
+            .unwrap();
+        assert!(report.rolled_back);
+        assert_eq!(report.operation.as_deref(), Some("RollbackStack"));
+        assert_eq!(report.status.as_deref(), Some("UPDATE_ROLLBACK_COMPLETE"));
+        assert_eq!(
+            report.to_string(),
+            "env: rolled back (UPDATE_ROLLBACK_COMPLETE)\n"
+        );
+        let request = c.rollbacks.borrow()[0].clone();
+        assert!(request.retain_except_on_create);
+        let token = request.client_token.unwrap();
+        assert!(
+            token.starts_with("cdkrs-rollback-") && token.len() <= 128,
+            "{token}"
+        );
+        assert_eq!(c.stacks.borrow()[ENV].template, basic().to_string());
+        // A normal deploy works again.
+        let report = deploy(&c, &mut ui, &plan(with_role()), &opts(Approval::Never))
+            .await
+            .unwrap();
+        assert_eq!(report.status.as_deref(), Some("UPDATE_COMPLETE"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn issue_11_rollback_of_a_paused_create_leaves_rollback_complete_and_deploy_recreates() {
+        let c = cloud();
+        *c.execution.borrow_mut() = Some(Execution {
+            events: vec![
+                (
+                    "Data".into(),
+                    "AWS::S3::Bucket".into(),
+                    "CREATE_COMPLETE".into(),
+                    None,
+                ),
+                (
+                    "Vpc".into(),
+                    "AWS::EC2::VPC".into(),
+                    "CREATE_FAILED".into(),
+                    Some("quota exceeded".into()),
+                ),
+                (
+                    "Data".into(),
+                    "AWS::S3::Bucket".into(),
+                    "DELETE_COMPLETE".into(),
+                    None,
+                ),
+            ],
+            final_status: "ROLLBACK_COMPLETE".into(),
+        });
+        let mut ui = RecordingUi::default();
+        let err = deploy(&c, &mut ui, &plan(basic()), &no_rollback())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("env ended in CREATE_FAILED"), "{err}");
+        // The bucket the failed create made is kept while paused.
+        assert_eq!(
+            c.stacks.borrow()[ENV]
+                .resource_status
+                .get("Data")
+                .map(String::as_str),
+            Some("CREATE_COMPLETE")
+        );
+        let report = roll_back(&c, &mut ui, RollbackOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(report.status.as_deref(), Some("ROLLBACK_COMPLETE"));
+        let report = deploy(&c, &mut ui, &plan(basic()), &opts(Approval::Never))
+            .await
+            .unwrap();
+        assert_eq!(report.status.as_deref(), Some("CREATE_COMPLETE"));
+        assert_eq!(c.count("DeleteStack"), 1);
+    }
+
+    /// `env` in UPDATE_ROLLBACK_FAILED after an update whose rollback failed on Vpc.
+    async fn rollback_failed() -> FakeCloud {
+        let c = deployed(&basic(), "UPDATE_COMPLETE");
+        let mut script = failing_update();
+        script.events[3] = (
+            "Vpc".into(),
+            "AWS::EC2::VPC".into(),
+            "UPDATE_FAILED".into(),
+            Some("vpc-1 was deleted outside CloudFormation".into()),
+        );
+        script.final_status = "UPDATE_ROLLBACK_FAILED".into();
+        *c.execution.borrow_mut() = Some(script);
+        let mut ui = RecordingUi::default();
+        deploy(&c, &mut ui, &plan(changed()), &opts(Approval::Never))
+            .await
+            .unwrap_err();
+        assert_eq!(c.stacks.borrow()[ENV].info.status, "UPDATE_ROLLBACK_FAILED");
+        c
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn issue_11_orphaning_a_resource_that_did_not_fail_is_refused_by_name() {
+        let c = rollback_failed().await;
+        let mut ui = RecordingUi::default();
+        let err = roll_back(
+            &c,
+            &mut ui,
+            RollbackOptions {
+                orphan: vec!["Data".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("--orphan Data: Data is CREATE_COMPLETE, not UPDATE_FAILED")
+                && err.contains("(failed: Vpc)"),
+            "{err}"
+        );
+        let err = roll_back(
+            &c,
+            &mut ui,
+            RollbackOptions {
+                orphan: vec!["Nope".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("stack env has no resource Nope"), "{err}");
+        assert_eq!(c.count("ContinueUpdateRollback"), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn issue_11_a_failed_rollback_is_continued_and_the_orphaned_resource_skipped() {
+        let c = rollback_failed().await;
+        // Continuing without skipping fails again on Vpc: the error names it and the fix.
+        *c.execution.borrow_mut() = Some(Execution {
+            events: vec![(
+                "Vpc".into(),
+                "AWS::EC2::VPC".into(),
+                "UPDATE_FAILED".into(),
+                Some("vpc-1 was deleted outside CloudFormation".into()),
+            )],
+            final_status: "UPDATE_ROLLBACK_FAILED".into(),
+        });
+        let mut ui = RecordingUi::default();
+        let err = roll_back(&c, &mut ui, RollbackOptions::default())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("env ended in UPDATE_ROLLBACK_FAILED"), "{err}");
+        assert!(
+            err.contains("root cause: Vpc (AWS::EC2::VPC) UPDATE_FAILED: vpc-1"),
+            "{err}"
+        );
+        assert!(
+            err.contains("--orphan LOGICAL_ID` (failed now: Vpc)"),
+            "{err}"
+        );
+        // Skipping it finishes the rollback.
+        let report = roll_back(
+            &c,
+            &mut ui,
+            RollbackOptions {
+                orphan: vec!["Vpc".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(report.operation.as_deref(), Some("ContinueUpdateRollback"));
+        assert_eq!(report.orphaned, ["Vpc"]);
+        assert_eq!(report.status.as_deref(), Some("UPDATE_ROLLBACK_COMPLETE"));
+        assert!(report.to_string().contains("orphaned (skipped"), "{report}");
+        let requests = c.continues.borrow();
+        assert_eq!(requests[1].resources_to_skip, ["Vpc"]);
+        // Each attempt is a new request: a new token.
+        assert_ne!(requests[0].client_token, requests[1].client_token);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn issue_11_force_skips_every_resource_whose_rollback_failed() {
+        let c = rollback_failed().await;
+        let mut ui = RecordingUi::default();
+        let report = roll_back(
+            &c,
+            &mut ui,
+            RollbackOptions {
+                force: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(report.orphaned, ["Vpc"]);
+        assert_eq!(c.continues.borrow()[0].resources_to_skip, ["Vpc"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn issue_11_rollback_with_nothing_to_roll_back_says_so_and_succeeds() {
+        let c = deployed(&basic(), "UPDATE_COMPLETE");
+        let mut ui = RecordingUi::default();
+        let report = roll_back(&c, &mut ui, RollbackOptions::default())
+            .await
+            .unwrap();
+        assert!(!report.rolled_back);
+        assert_eq!(
+            report.to_string(),
+            "env: nothing to roll back (UPDATE_COMPLETE)\n"
+        );
+        assert_eq!(c.call_names(), ["DescribeStacks env"]);
+        // --orphan there is a mistake worth saying.
+        let err = roll_back(
+            &c,
+            &mut ui,
+            RollbackOptions {
+                orphan: vec!["Vpc".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("nothing to roll back"), "{err}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn issue_11_the_fake_refuses_what_cloudformation_refuses_in_each_state() {
+        use crate::engine::api::{CloudFormation, ContinueRollbackRequest, RollbackRequest};
+        let c = deployed(&basic(), "UPDATE_COMPLETE");
+        let err = c
+            .rollback_stack(&RollbackRequest {
+                stack: ENV.into(),
+                role_arn: None,
+                client_token: None,
+                retain_except_on_create: true,
+            })
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("is in UPDATE_COMPLETE state and can not be rolled back"),
+            "{err}"
+        );
+        let err = c
+            .continue_update_rollback(&ContinueRollbackRequest {
+                stack: ENV.into(),
+                role_arn: None,
+                resources_to_skip: Vec::new(),
+                client_token: None,
+            })
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("is in UPDATE_COMPLETE state"), "{err}");
+        // A paused stack takes an update only with rollback disabled.
+        let c = deployed(&basic(), "UPDATE_FAILED");
+        let request = api::ChangeSetRequest::new(
+            ENV,
+            "cs",
+            api::ChangeSetKind::Update,
+            TemplateSource::Body(changed().to_string()),
+            Vec::new(),
+            String::new(),
+        );
+        c.create_change_set(&request).await.unwrap();
+        let mut execute = api::ExecuteRequest {
+            stack: ENV.into(),
+            change_set: "cs".into(),
+            disable_rollback: false,
+            retain_except_on_create: true,
+            client_token: None,
+        };
+        let err = c
+            .execute_change_set(&execute)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("non-terminal [UPDATE_FAILED] state"), "{err}");
+        execute.disable_rollback = true;
+        c.execute_change_set(&execute).await.unwrap();
+    }
+
+    // ---- deliver 3: execute exactly the reviewed change set ----
+
+    fn review(name: &str) -> DeployOptions {
+        DeployOptions {
+            execute: false,
+            change_set_name: name.into(),
+            ..opts(Approval::Never)
+        }
+    }
+
+    async fn execute(
+        c: &FakeCloud,
+        ui: &mut RecordingUi,
+        name: &str,
+        fingerprint: &str,
+        o: &DeployOptions,
+    ) -> anyhow::Result<DeployReport> {
+        let fp = Fingerprint::parse(fingerprint).unwrap();
+        Engine { cfn: c, s3: c, ui }
+            .execute_reviewed(ENV, name, &fp, o)
+            .await
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn issue_11_no_execute_prints_a_fingerprint_and_execute_runs_exactly_that_change_set() {
+        let c = deployed(&basic(), "UPDATE_COMPLETE");
+        let mut ui = RecordingUi::default();
+        let reviewed = deploy(&c, &mut ui, &plan(with_role()), &review("review-me"))
+            .await
+            .unwrap();
+        let fp = reviewed.fingerprint.clone().unwrap();
+        let text = reviewed.to_string();
+        assert!(
+            text.contains(&format!("cdkrs execute review-me --fingerprint {fp}")),
+            "{text}"
+        );
+        assert!(!text.contains("execute it with `cdkrs deploy`"), "{text}");
+        let json = serde_json::to_value(&reviewed).unwrap();
+        assert_eq!(json["change_set"], "review-me");
+        assert_eq!(json["fingerprint"], fp.as_str());
+        assert!(json["change_set_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("cs-review-me"));
+
+        let report = execute(&c, &mut ui, "review-me", &fp, &opts(Approval::Never))
+            .await
+            .unwrap();
+        assert_eq!(report.outcome, Outcome::Deployed);
+        assert_eq!(report.status.as_deref(), Some("UPDATE_COMPLETE"));
+        // No synth, no new change set: the reviewed one ran, with deploy's token and switches.
+        assert_eq!(c.count("CreateChangeSet"), 1);
+        let exec = c.executions.borrow()[0].clone();
+        assert_eq!(exec.change_set, "review-me");
+        assert!(!exec.disable_rollback && exec.retain_except_on_create);
+        assert_eq!(
+            exec.client_token,
+            Some(deploy::client_token(
+                reviewed.change_set_id.as_deref().unwrap(),
+                "review-me"
+            ))
+        );
+        assert!(c.stacks.borrow()[ENV]
+            .template
+            .contains("lambda.amazonaws.com"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn issue_11_execute_refuses_a_change_set_a_later_review_replaced() {
+        let c = deployed(&basic(), "UPDATE_COMPLETE");
+        let mut ui = RecordingUi::default();
+        let first = deploy(&c, &mut ui, &plan(with_role()), &review("review-me"))
+            .await
+            .unwrap();
+        let second = deploy(&c, &mut ui, &plan(changed()), &review("review-me"))
+            .await
+            .unwrap();
+        assert_ne!(first.fingerprint, second.fingerprint);
+        let err = execute(
+            &c,
+            &mut ui,
+            "review-me",
+            first.fingerprint.as_deref().unwrap(),
+            &opts(Approval::Never),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("change set review-me of env is not the one reviewed")
+                && err.contains("created again since"),
+            "{err}"
+        );
+        assert_eq!(c.count("ExecuteChangeSet"), 0);
+        // The new one executes with its own fingerprint.
+        execute(
+            &c,
+            &mut ui,
+            "review-me",
+            second.fingerprint.as_deref().unwrap(),
+            &opts(Approval::Never),
+        )
+        .await
+        .unwrap();
+        assert!(c.stacks.borrow()[ENV].template.contains("10.0.0.0/99"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn issue_11_execute_refuses_when_the_stack_changed_since_the_review_naming_the_change() {
+        let c = deployed(&basic(), "UPDATE_COMPLETE");
+        let mut ui = RecordingUi::default();
+        let reviewed = deploy(&c, &mut ui, &plan(with_role()), &review("review-me"))
+            .await
+            .unwrap();
+        // Something else touched the stack (its events say so) while the change set still
+        // reads AVAILABLE.
+        {
+            let mut stacks = c.stacks.borrow_mut();
+            let s = stacks.get_mut(ENV).unwrap();
+            s.events.insert(
+                0,
+                api::StackEvent {
+                    id: "ev-outside".into(),
+                    logical_id: "Data".into(),
+                    resource_type: "AWS::S3::Bucket".into(),
+                    status: "UPDATE_COMPLETE".into(),
+                    reason: Some("changed by someone else".into()),
+                    timestamp: 99.0,
+                    physical_id: None,
+                },
+            );
+        }
+        let err = execute(
+            &c,
+            &mut ui,
+            "review-me",
+            reviewed.fingerprint.as_deref().unwrap(),
+            &opts(Approval::Never),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("stack env changed since the review: 1 events since the review")
+                && err.contains("Data (AWS::S3::Bucket) UPDATE_COMPLETE: changed by someone else"),
+            "{err}"
+        );
+        assert_eq!(c.count("ExecuteChangeSet"), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn issue_11_execute_refuses_a_change_set_cloudformation_deleted_or_made_obsolete() {
+        // Another change set executed (sleep): CloudFormation deleted the reviewed one.
+        let c = deployed(&basic(), "UPDATE_COMPLETE");
+        let mut ui = RecordingUi::default();
+        let reviewed = deploy(&c, &mut ui, &plan(with_role()), &review("review-me"))
+            .await
+            .unwrap();
+        sleep(&c, &mut ui).await.unwrap();
+        let err = execute(
+            &c,
+            &mut ui,
+            "review-me",
+            reviewed.fingerprint.as_deref().unwrap(),
+            &opts(Approval::Never),
+        )
+        .await
+        .unwrap_err();
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("reading the reviewed change set review-me of env")
+                && text.contains("ChangeSetNotFound"),
+            "{text}"
+        );
+        // A rollback of a paused stack made the reviewed change set OBSOLETE.
+        let c = deployed(&basic(), "UPDATE_COMPLETE");
+        *c.execution.borrow_mut() = Some(failing_update());
+        deploy(&c, &mut ui, &plan(changed()), &no_rollback())
+            .await
+            .unwrap_err();
+        let reviewed = deploy(
+            &c,
+            &mut ui,
+            &plan(basic()),
+            &DeployOptions {
+                rollback: false,
+                ..review("fix")
+            },
+        )
+        .await
+        .unwrap();
+        roll_back(&c, &mut ui, RollbackOptions::default())
+            .await
+            .unwrap();
+        let err = execute(
+            &c,
+            &mut ui,
+            "fix",
+            reviewed.fingerprint.as_deref().unwrap(),
+            &no_rollback(),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("execution status OBSOLETE"), "{err}");
+        assert_eq!(
+            c.count("ExecuteChangeSet"),
+            1,
+            "only the failed deploy executed"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn issue_11_execute_with_no_rollback_pauses_on_failure_like_deploy() {
+        let c = deployed(&basic(), "UPDATE_COMPLETE");
+        let mut ui = RecordingUi::default();
+        let reviewed = deploy(&c, &mut ui, &plan(changed()), &review("review-me"))
+            .await
+            .unwrap();
+        *c.execution.borrow_mut() = Some(failing_update());
+        let err = execute(
+            &c,
+            &mut ui,
+            "review-me",
+            reviewed.fingerprint.as_deref().unwrap(),
+            &no_rollback(),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("env ended in UPDATE_FAILED"), "{err}");
+        assert!(c.executions.borrow()[0].disable_rollback);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn issue_11_no_rollback_refuses_a_change_set_that_replaces_a_resource() {
+        let c = deployed(&basic(), "UPDATE_COMPLETE");
+        c.change_set_script.borrow_mut().push_back(ChangeSetInfo {
+            id: "cs-replacing".into(),
+            status: "CREATE_COMPLETE".into(),
+            execution_status: Some("AVAILABLE".into()),
+            changes: vec![api::ResourceChangeInfo {
+                action: "Modify".into(),
+                logical_id: "Vpc".into(),
+                resource_type: "AWS::EC2::VPC".into(),
+                replacement: Some("True".into()),
+            }],
+            ..Default::default()
+        });
+        let mut ui = RecordingUi::default();
+        let err = deploy(&c, &mut ui, &plan(changed()), &no_rollback())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("replaces Vpc (AWS::EC2::VPC)")
+                && err.contains("deploy without --no-rollback"),
+            "{err}"
+        );
+        assert_eq!(c.count("ExecuteChangeSet"), 0);
+    }
+
+    #[test]
+    fn issue_11_fingerprints_parse_back_and_bad_ones_name_the_format() {
+        let fp = Fingerprint::of("arn:cs/1", "arn:stack/env/1", Some("ev-1"));
+        assert_eq!(Fingerprint::parse(&fp.to_string()), Ok(fp.clone()));
+        assert_ne!(
+            fp,
+            Fingerprint::of("arn:cs/2", "arn:stack/env/1", Some("ev-1"))
+        );
+        assert_ne!(
+            fp,
+            Fingerprint::of("arn:cs/1", "arn:stack/env/1", Some("ev-2"))
+        );
+        let err = Fingerprint::parse("abc").unwrap_err();
+        assert!(err.contains("12 hex digits"), "{err}");
+    }
 }

@@ -59,7 +59,25 @@ impl Backoff {
     }
 }
 
-/// What the engine can do with a stack in a given state.
+/// What the engine can do with a stack in a given state. Every status of CloudFormation's
+/// `StackStatus` has one ([`classify`]; the list:
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Stack.html>, the
+/// SDK's `aws_sdk_cloudformation::types::StackStatus::values()`; a unit test walks it):
+///
+/// | status | state | deploy | rollback | destroy | sleep/wake |
+/// |---|---|---|---|---|---|
+/// | (none), DELETE_COMPLETE | Missing | create | nothing to do | nothing to do | refuse: deploy first |
+/// | REVIEW_IN_PROGRESS | ReviewInProgress | create | nothing to do | delete (no GetTemplate) | refuse: deploy first |
+/// | ROLLBACK_COMPLETE | RollbackComplete | delete, then create | nothing to do | delete | refuse: deploy |
+/// | CREATE/UPDATE/IMPORT_COMPLETE, UPDATE/IMPORT_ROLLBACK_COMPLETE | Stable | update | nothing to do | delete | update |
+/// | CREATE_FAILED, UPDATE_FAILED | Paused | `--no-rollback`: update; else refuse | RollbackStack | delete | refuse |
+/// | UPDATE_ROLLBACK_FAILED | UpdateRollbackFailed | refuse | ContinueUpdateRollback | delete | refuse |
+/// | ROLLBACK_FAILED, DELETE_FAILED, IMPORT_ROLLBACK_FAILED, unknown | Blocked | refuse | refuse | delete | refuse |
+/// | `*_IN_PROGRESS` | Busy | wait, then as above | wait | wait | wait |
+///
+/// `diff` compares with the deployed template except for Missing, ReviewInProgress and
+/// RollbackComplete (deploy creates those from nothing); `status` prints the status, its reason
+/// and, for the states that need one, the command to run next ([`StackState::next_step`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StackState {
     /// No such stack (or only a deleted one).
@@ -70,10 +88,69 @@ pub enum StackState {
     RollbackComplete,
     /// An operation is running: wait for it.
     Busy,
+    /// CREATE_FAILED / UPDATE_FAILED: an operation executed with rollback disabled
+    /// (`--no-rollback`) failed and CloudFormation paused it, keeping what it had provisioned
+    /// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stack-failure-options.html>).
+    /// Another `--no-rollback` deploy retries or updates from there; `RollbackStack` returns it to
+    /// its last stable state. An update with rollback enabled is refused by CloudFormation.
+    Paused,
+    /// UPDATE_ROLLBACK_FAILED: an update failed and so did its rollback. CloudFormation refuses
+    /// updates ("is in UPDATE_ROLLBACK_FAILED state and can not be updated",
+    /// org-formation/org-formation-cli issue 455) until `ContinueUpdateRollback` finishes it.
+    UpdateRollbackFailed,
     /// Stuck: a human must act first; the text says how.
     Blocked(String),
     /// Deployed and settled: deploy updates.
     Stable,
+}
+
+impl StackState {
+    /// Why deploy, execute, sleep and wake refuse a stack in this state, and what to run instead
+    /// (`None`: they may go on, or the state has its own handling).
+    pub fn refusal(&self, info: &StackInfo, rollback: bool) -> Option<String> {
+        let (stack, status) = (&info.name, &info.status);
+        match self {
+            StackState::Paused if !rollback => None,
+            StackState::Paused => Some(format!(
+                "stack {stack} is {status}: an operation with rollback disabled (`--no-rollback`) \
+                 failed and left it paused, its resources as the failure left them, and \
+                 CloudFormation refuses an update with rollback enabled from there. Either retry with `cdkrs deploy --no-rollback` (once \
+                 the cause is fixed), or return it to its last stable state with `cdkrs rollback` \
+                 and deploy again"
+            )),
+            StackState::UpdateRollbackFailed => Some(format!(
+                "stack {stack} is UPDATE_ROLLBACK_FAILED: an update failed and so did its \
+                 rollback, and CloudFormation refuses updates until the rollback finishes. Fix the \
+                 cause (see the stack's events), then run `cdkrs rollback` (add `--orphan \
+                 LOGICAL_ID` for a resource that cannot roll back) and deploy again"
+            )),
+            StackState::Blocked(why) => Some(why.clone()),
+            _ => None,
+        }
+    }
+
+    /// Whether deploy changes the deployed template (so `diff` compares with it) rather than
+    /// creating the stack from nothing (missing, under review, or a rolled-back create that
+    /// deploy deletes first).
+    pub fn compares_with_deployed(&self) -> bool {
+        !matches!(
+            self,
+            StackState::Missing | StackState::ReviewInProgress | StackState::RollbackComplete
+        )
+    }
+
+    /// The command to run next, for `status` (`None`: none is needed).
+    pub fn next_step(&self) -> Option<&'static str> {
+        match self {
+            StackState::Paused => Some("`cdkrs rollback`, or `cdkrs deploy --no-rollback`"),
+            StackState::UpdateRollbackFailed => {
+                Some("`cdkrs rollback` (with `--orphan LOGICAL_ID` for what cannot roll back)")
+            }
+            StackState::RollbackComplete => Some("`cdkrs deploy` (deletes and creates it again)"),
+            StackState::Blocked(_) => Some("`cdkrs destroy`, then `cdkrs deploy`"),
+            _ => None,
+        }
+    }
 }
 
 /// Classifies a stack status.
@@ -86,22 +163,38 @@ pub fn classify(stack: Option<&StackInfo>) -> StackState {
         "DELETE_COMPLETE" => StackState::Missing,
         "REVIEW_IN_PROGRESS" => StackState::ReviewInProgress,
         "ROLLBACK_COMPLETE" => StackState::RollbackComplete,
-        "UPDATE_ROLLBACK_FAILED" => StackState::Blocked(format!(
-            "stack {name} is UPDATE_ROLLBACK_FAILED: an update failed and so did its rollback. \
-             Fix the cause (see the stack's events), then run `aws cloudformation \
-             continue-update-rollback --stack-name {name}` (add --resources-to-skip for \
-             resources that cannot roll back) and deploy again"
-        )),
+        // The last known stable states RollbackStack returns to (API_RollbackStack.html).
+        "CREATE_COMPLETE"
+        | "UPDATE_COMPLETE"
+        | "IMPORT_COMPLETE"
+        | "UPDATE_ROLLBACK_COMPLETE"
+        | "IMPORT_ROLLBACK_COMPLETE" => StackState::Stable,
+        "CREATE_FAILED" | "UPDATE_FAILED" => StackState::Paused,
+        "UPDATE_ROLLBACK_FAILED" => StackState::UpdateRollbackFailed,
         "ROLLBACK_FAILED" => StackState::Blocked(format!(
             "stack {name} is ROLLBACK_FAILED: its creation failed and the rollback could not \
-             delete everything. Run `cdkrs destroy` (retained resources stay), then deploy again"
+             delete everything; no API resumes it. Run `cdkrs destroy` (retained resources stay), \
+             then deploy again"
         )),
         "DELETE_FAILED" => StackState::Blocked(format!(
             "stack {name} is DELETE_FAILED: a destroy did not finish. Run `cdkrs destroy` again \
              (its output names the resource that blocks it), then deploy"
         )),
+        // ContinueUpdateRollback takes only UPDATE_ROLLBACK_FAILED and RollbackStack only
+        // CREATE_FAILED / UPDATE_FAILED (their API reference pages); the CDK CLI offers no
+        // rollback for it either (`rollbackChoice` in aws-cdk's stack-status.ts).
+        "IMPORT_ROLLBACK_FAILED" => StackState::Blocked(format!(
+            "stack {name} is IMPORT_ROLLBACK_FAILED: an import failed and so did its rollback; \
+             no API resumes it. Check the stack's events in the CloudFormation console, fix the \
+             resources they name, then run `cdkrs destroy` (retained resources stay) and deploy \
+             again"
+        )),
         s if s.ends_with("_IN_PROGRESS") => StackState::Busy,
-        _ => StackState::Stable,
+        // A status this version does not know: nothing is changed on a guess.
+        other => StackState::Blocked(format!(
+            "stack {name} is {other}, a status this version of cdkrs does not know: check the \
+             stack in the CloudFormation console, or upgrade cdkrs"
+        )),
     }
 }
 

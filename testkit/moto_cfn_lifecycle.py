@@ -44,9 +44,9 @@ ContinueUpdateRollback nor UpdateTerminationProtection. Each patch cites the AWS
 `apply(fail_rollback_of)` installs them, after patches 1 to 14.
 """
 
+import json
 import threading
 import time
-import uuid
 
 from moto.cloudformation import cloudformation_backends, parsing
 from moto.cloudformation.exceptions import CloudFormationError
@@ -61,6 +61,7 @@ DELETE_S = 1.0  # how long a deleted change set stays DELETE_IN_PROGRESS at leas
 FAIL_ROLLBACK_OF = set()  # logical ids whose rollback steps fail (18, --fail-rollback-of)
 LOCK = threading.RLock()
 OPS = {}  # stack id -> the Operation running on it (its thread)
+DELETING = {}  # stack id -> stack, while DeleteStack runs (moto takes it out of `stacks` first)
 
 
 # moto finds an error's service by its class's module, which must be moto's (this file's name
@@ -127,7 +128,7 @@ class Operation:
 
 def stack_of(resource_map):
     backend = cloudformation_backends[resource_map._account_id][resource_map._region_name]
-    return backend.stacks.get(resource_map.stack_id)
+    return backend.stacks.get(resource_map.stack_id) or DELETING.get(resource_map.stack_id)
 
 
 def records(stack):
@@ -506,6 +507,7 @@ def undo_update(stack, op):
     """16: the stack's previous template and parameters, applied as moto can (it re-creates what
     the update removed, updates back what it modified, deletes what it added)."""
     rm = stack.resource_map
+    op.failed = []  # the rollback's own failures from here on
     old = Stack.parse_template(op.prev_template) if op.prev_template else {"Resources": {}}
     if op.new_template is not None:  # a retried rollback (ContinueUpdateRollback) starts over
         rm._template = Stack.parse_template(op.new_template)
@@ -730,6 +732,32 @@ def run_import(cs, stack, op):
     rm.load_conditions()
 
 
+def kms_key_update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+    """19: an imported (or any) key is modified in place (moto: AWS::KMS::Key cannot be updated;
+    aws-resource-kms-key.html: KeyPolicy, Description, EnableKeyRotation, Enabled need no
+    replacement)."""
+    properties = cloudformation_json.get("Properties", {})
+    key = original_resource
+    if "KeyPolicy" in properties:
+        policy = properties["KeyPolicy"]
+        key.policy = policy if isinstance(policy, str) else json.dumps(policy)
+    if "Description" in properties:
+        key.description = properties["Description"]
+    if "EnableKeyRotation" in properties:
+        key.key_rotation_status = properties["EnableKeyRotation"] in (True, "true")
+    if "Enabled" in properties:
+        key.enabled = properties["Enabled"] in (True, "true")
+    return key
+
+
+def log_group_update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+    """19: RetentionInDays changes in place (aws-resource-logs-loggroup.html; moto: no update)."""
+    properties = cloudformation_json.get("Properties", {})
+    if "RetentionInDays" in properties:
+        original_resource.retention_in_days = int(properties["RetentionInDays"])
+    return original_resource
+
+
 # ---------------------------------------------------------------------------------------------
 # Change-set bookkeeping (20), stacks (22, 23)
 
@@ -796,7 +824,13 @@ def delete_stack(self, name_or_stack_id):
         raise ValidationError(f"Stack [{stack.name}] cannot be deleted while TerminationProtection is enabled")
     if stack is not None and stack.stack_id in OPS:
         raise ValidationError(f"Stack [{stack.name}] is in {stack.status} state and can not be deleted")
-    ORIGINAL["delete_stack"](self, name_or_stack_id)
+    if stack is not None:
+        DELETING[stack.stack_id] = stack
+    try:
+        ORIGINAL["delete_stack"](self, name_or_stack_id)
+    finally:
+        if stack is not None:
+            DELETING.pop(stack.stack_id, None)
     if stack is not None and stack.stack_id in self.deleted_stacks:
         stack.deletion_time = utcnow()
 
@@ -826,6 +860,8 @@ from moto.cloudformation.models import Change  # noqa: E402 (kept beside its use
 
 
 def apply(fail_rollback_of=()):
+    from moto.kms.models import Key
+    from moto.logs.models import LogGroup
     from moto.s3.responses import S3Response
 
     FAIL_ROLLBACK_OF.update(fail_rollback_of)
@@ -856,5 +892,7 @@ def apply(fail_rollback_of=()):
     CloudFormationResponse.rollback_stack = rollback_stack_response
     CloudFormationResponse.continue_update_rollback = continue_update_rollback_response
     CloudFormationResponse.update_termination_protection = update_termination_protection_response
+    Key.update_from_cloudformation_json = classmethod(kms_key_update)
+    LogGroup.update_from_cloudformation_json = classmethod(log_group_update)
     S3Response._key_response = expected_owner_check(S3Response._key_response)
     S3Response._bucket_response = expected_owner_check(S3Response._bucket_response)

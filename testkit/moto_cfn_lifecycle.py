@@ -31,7 +31,9 @@ ContinueUpdateRollback nor UpdateTerminationProtection. Each patch cites the AWS
       IMPORT_COMPLETE). Refusals end the change set FAILED with the reason.
   20. DeleteChangeSet is asynchronous (API_DeleteChangeSet): the change set answers
       DELETE_IN_PROGRESS to DescribeChangeSet until DELETE_S passed and one describe saw it, and its
-      name is taken meanwhile (AlreadyExistsException); then ChangeSetNotFound.
+      name is taken meanwhile (AlreadyExistsException); then ChangeSetNotFound. A change set's
+      name is unique within its stack, executed ones included (moto: duplicates were accepted,
+      and ExecuteChangeSet by name ran the first one).
   21. ClientRequestToken: a retried ExecuteChangeSet with the same token succeeds without running
       again; any other on an executed change set is InvalidChangeSetStatus (API_ExecuteChangeSet).
   22. Termination protection (UserGuide/using-cfn-protect-stacks.html): UpdateTerminationProtection
@@ -803,9 +805,13 @@ def create_change_set_response(self):
         purge_deleted(backend)
         name, stack_name = self._get_param("ChangeSetName"), self._get_param("StackName")
         for cs in backend.change_sets.values():
-            if cs.change_set_name == name and stack_name in (cs.stack_name, cs.stack_id) and getattr(cs, "deleting_until", None) is not None:
-                # API_CreateChangeSet: AlreadyExistsException while the old one is being deleted.
-                raise AlreadyExists(f"ChangeSet [{name}] already exists and is being deleted")
+            if cs.change_set_name == name and stack_name in (cs.stack_name, cs.stack_id):
+                # Change set names are unique per stack, executed ones included, until deleted
+                # (API_CreateChangeSet: AlreadyExistsException); a deletion takes a while (20).
+                deleting = getattr(cs, "deleting_until", None) is not None
+                raise AlreadyExists(
+                    f"ChangeSet [{name}] already exists" + (" and is being deleted" if deleting else f" for stack [{stack_name}]")
+                )
         if self._get_param("ChangeSetType") == "IMPORT":
             return create_import_change_set(self)
         return ORIGINAL["create_change_set_response"](self)

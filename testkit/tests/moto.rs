@@ -64,8 +64,11 @@ impl World {
 
     /// Create or update `stack` to `template` through a change set; the ExecuteChangeSet result.
     fn deploy(&self, stack: &str, template: &Value, kind: &str) -> Result<(), String> {
+        static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let body = template.to_string();
-        let name = format!("cs-{}", kind.to_lowercase());
+        // Change set names are unique within a stack (executed ones included).
+        let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("cs-{}-{n}", kind.to_lowercase());
         let created = self.cfn(&[
             ("Action", "CreateChangeSet"),
             ("StackName", stack),
@@ -1242,10 +1245,20 @@ fn a_deleted_stack_is_listed_and_answers_its_retained_resources_by_arn() {
 }
 
 #[test]
-fn delete_change_set_is_asynchronous_and_keeps_the_name_taken_meanwhile() {
+fn change_set_names_are_unique_and_delete_change_set_is_asynchronous() {
     let cfn = Cfn::start();
     let tpl = template(json!({"Param": parameter("/c/param", "v")}));
     cfn.change_set("dcs", "review", "CREATE", &tpl, &[]);
+    let dup = cfn
+        .call(&[
+            ("Action", "CreateChangeSet"),
+            ("StackName", "dcs"),
+            ("ChangeSetName", "review"),
+            ("ChangeSetType", "CREATE"),
+            ("TemplateBody", &tpl.to_string()),
+        ])
+        .expect_err("names are unique within a stack");
+    assert!(dup.contains("AlreadyExistsException"), "{dup}");
     cfn.cfn(&[
         ("Action", "DeleteChangeSet"),
         ("ChangeSetName", "review"),

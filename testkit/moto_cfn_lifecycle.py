@@ -62,6 +62,10 @@ HOLD_S = 1.0  # longest wait for a DescribeStacks to see <OP>_IN_PROGRESS before
 DELETE_S = 1.0  # how long a deleted change set stays DELETE_IN_PROGRESS at least (20)
 FAIL_ROLLBACK_OF = set()  # logical ids whose rollback steps fail (18, --fail-rollback-of)
 LOCK = threading.RLock()
+# Stack statuses no UPDATE or IMPORT change set may start from (UserGuide/stack-failure-options.html,
+# troubleshooting.html: ROLLBACK_COMPLETE and ROLLBACK_FAILED stacks can only be deleted;
+# UPDATE_ROLLBACK_FAILED needs ContinueUpdateRollback first).
+UNUPDATABLE = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "UPDATE_ROLLBACK_FAILED", "DELETE_FAILED")
 OPS = {}  # stack id -> the Operation running on it (its thread)
 DELETING = {}  # stack id -> stack, while DeleteStack runs (moto takes it out of `stacks` first)
 
@@ -804,8 +808,18 @@ def create_change_set_response(self):
     with LOCK:
         purge_deleted(backend)
         name, stack_name = self._get_param("ChangeSetName"), self._get_param("StackName")
+        live = next((st for st in backend.stacks.values() if stack_name in (st.name, st.stack_id)), None)
+        if (
+            live is not None
+            and self._get_param("ChangeSetType", "UPDATE") in ("UPDATE", "IMPORT")
+            and live.status != "REVIEW_IN_PROGRESS"
+            and (live.status in UNUPDATABLE or live.stack_id in OPS)
+        ):
+            # What CloudFormation answers for a stack it cannot update (stack-failure-options.html:
+            # a ROLLBACK_COMPLETE stack can only be deleted).
+            raise ValidationError(f"Stack:{live.stack_id} is in {live.status} state and can not be updated.")
         for cs in backend.change_sets.values():
-            if cs.change_set_name == name and stack_name in (cs.stack_name, cs.stack_id):
+            if cs.change_set_name == name and live is not None and cs.stack_id == live.stack_id:
                 # Change set names are unique per stack, executed ones included, until deleted
                 # (API_CreateChangeSet: AlreadyExistsException); a deletion takes a while (20).
                 deleting = getattr(cs, "deleting_until", None) is not None
@@ -839,6 +853,10 @@ def delete_stack(self, name_or_stack_id):
             DELETING.pop(stack.stack_id, None)
     if stack is not None and stack.stack_id in self.deleted_stacks:
         stack.deletion_time = utcnow()
+        # Its change sets go with it (API_DeleteStack; a stack of the same name starts afresh).
+        for cs_id, cs in list(self.change_sets.items()):
+            if cs.stack_id == stack.stack_id:
+                del self.change_sets[cs_id]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -821,6 +821,20 @@ fn disable_rollback_pauses_a_failed_create_and_rollback_stack_finishes_it() {
         Some("ROLLBACK_COMPLETE")
     );
     assert_eq!(cfn.s3("HEAD", "/kept-bucket", &[]), 200, "Retain");
+    let tpl = template(json!({"Param": parameter("/t/param", "v2")}));
+    let err = cfn
+        .call(&[
+            ("Action", "CreateChangeSet"),
+            ("StackName", "paused"),
+            ("ChangeSetName", "fix"),
+            ("ChangeSetType", "UPDATE"),
+            ("TemplateBody", &tpl.to_string()),
+        ])
+        .expect_err("a ROLLBACK_COMPLETE stack can only be deleted");
+    assert!(
+        err.contains("is in ROLLBACK_COMPLETE state and can not be updated"),
+        "{err}"
+    );
     let ev = events(&cfn.moto, "paused");
     assert!(ev
         .iter()
@@ -1228,7 +1242,8 @@ fn a_deleted_stack_is_listed_and_answers_its_retained_resources_by_arn() {
     assert_eq!(cfn.s3("HEAD", "/kept-bucket", &[]), 200);
 
     // Creating it again: the retained name fails the bucket, and the create rolls back.
-    let id = cfn.change_set("gone", "again", "CREATE", &tpl, &[]);
+    // (The deleted stack's change sets went with it: the name is free again.)
+    let id = cfn.change_set("gone", "cs", "CREATE", &tpl, &[]);
     cfn.execute(&id, &[]);
     assert_eq!(
         cfn.wait("gone").last().map(String::as_str),

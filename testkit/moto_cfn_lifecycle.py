@@ -13,7 +13,8 @@ ContinueUpdateRollback nor UpdateTerminationProtection. Each patch cites the AWS
       UPDATE goes UPDATE_ROLLBACK_IN_PROGRESS -> UPDATE_ROLLBACK_COMPLETE (UPDATE_ROLLBACK_FAILED).
       Resources this operation created are deleted in reverse order, except DeletionPolicy Retain
       (DELETE_SKIPPED) unless RetainExceptOnCreate=true (API_ExecuteChangeSet). DisableRollback=true
-      stops in CREATE_FAILED / UPDATE_FAILED with the resources as they are.
+      stops in CREATE_FAILED / UPDATE_FAILED with the resources as they are. CreateStack (run
+      inside the call, as moto does) rolls back a failure the same way and answers its StackId.
   17. Resource events: <OP>_IN_PROGRESS / _COMPLETE / _FAILED (with the reason) / DELETE_SKIPPED
       for every resource (moto: stack-level events only), with the operation's ClientRequestToken
       (API_StackEvent). DescribeStackResources / ListStackResources / DescribeStackResource answer
@@ -375,7 +376,8 @@ def begin(stack, op, status, reason="User Initiated"):
 
 
 def end(stack, op, status, reason=None):
-    hold(stack, op)
+    if not getattr(op, "synchronous", False):
+        hold(stack, op)
     with LOCK:
         OPS.pop(stack.stack_id, None)
         stack.outputs_during_operation = None
@@ -588,6 +590,22 @@ def continue_update_rollback_response(self):
         stack_event(stack, "UPDATE_ROLLBACK_IN_PROGRESS", "Continue update rollback requested by user.", op.token)
     threading.Thread(target=undo_update, args=(stack, op), daemon=True).start()
     return EmptyResult()
+
+
+def create_resources(self):
+    """16 for CreateStack (which moto runs inside the call): a failure rolls back as in a change
+    set, and the call answers the StackId (API_CreateStack: OnFailure ROLLBACK is the default)
+    instead of failing with moto's error and leaving the stack CREATE_IN_PROGRESS."""
+    op = Operation(self, "CREATE")
+    op.synchronous = True
+    OPS[self.stack_id] = op
+    try:
+        ORIGINAL["create_resources"](self)
+    except Exception as e:
+        log(f"CreateStack {self.name} failed: {e}")
+        roll_back(self, op, failure_reason(op, "create") + "Rollback requested by user.")
+    finally:
+        OPS.pop(self.stack_id, None)
 
 
 def describe_stacks(self, name_or_stack_id):
@@ -895,6 +913,7 @@ def apply(fail_rollback_of=()):
     ORIGINAL["map_delete"] = parsing.ResourceMap.delete
     ORIGINAL["outputs"] = Stack.outputs
     ORIGINAL["describe_stacks"] = CloudFormationBackend.describe_stacks
+    ORIGINAL["create_resources"] = Stack.create_resources
     ORIGINAL["delete_stack"] = CloudFormationBackend.delete_stack
     ORIGINAL["create_change_set_response"] = CloudFormationResponse.create_change_set
     parsing.parse_and_create_resource = create_resource
@@ -902,6 +921,7 @@ def apply(fail_rollback_of=()):
     parsing.ResourceMap._delete_resource = delete_resource
     parsing.ResourceMap.delete = map_delete
     Stack.stack_resources = property(stack_resources)
+    Stack.create_resources = create_resources
     Stack.outputs = property(outputs)
     CloudFormationBackend.describe_stacks = describe_stacks
     CloudFormationBackend.delete_stack = delete_stack

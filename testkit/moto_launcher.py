@@ -26,8 +26,8 @@ The patches, each closing one gap:
      forever). Answers are matched to the waiting request by RequestId and checked as
      CloudFormation checks them (ids, PhysicalResourceId, 4 KB). A FAILED answer, a rejected one or
      none in time adds a `<OP>_FAILED` event for the resource with the Reason; in a change set's
-     execution the stack then rolls back (patch 16), in CreateStack, UpdateStack and DeleteStack
-     the call fails with a ValidationError naming the resource and the Reason.
+     execution or a CreateStack the stack then rolls back (patch 16), in UpdateStack and
+     DeleteStack the call fails with a ValidationError naming the resource and the Reason.
   5. `CloudFormationBackend.delete_stack` (moto: forgets the stack before deleting its resources,
      so a failed delete made the stack vanish). A failed delete puts the stack back as
      DELETE_FAILED.

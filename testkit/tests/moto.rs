@@ -1437,3 +1437,28 @@ fn client_env_for_account_makes_a_caller_of_another_account() {
         String::from_utf8_lossy(&sdk.stderr)
     );
 }
+
+#[test]
+fn create_stack_over_a_retained_bucket_fails_the_bucket_and_rolls_back() {
+    let cfn = Cfn::start();
+    let out = cfn.cfn(&[
+        ("Action", "CreateStack"),
+        ("StackName", "direct"),
+        ("TemplateBody", &failing_create(&cfn).to_string()),
+    ]);
+    assert!(first(&out, "StackId").contains(":stack/direct/"), "{out}");
+    assert_eq!(
+        cfn.wait("direct").last().map(String::as_str),
+        Some("ROLLBACK_COMPLETE")
+    );
+    let ev = events(&cfn.moto, "direct");
+    assert!(
+        ev.iter().any(|e| e.logical == "Taken"
+            && e.status == "CREATE_FAILED"
+            && e.reason == "taken-bucket already exists"),
+        "{ev:?}"
+    );
+    assert!(ev
+        .iter()
+        .any(|e| e.logical == "Kept" && e.status == "DELETE_SKIPPED"));
+}

@@ -130,6 +130,7 @@ class Operation:
         self.prev_input_parameters = dict(stack.resource_map.input_parameters or {})
         self.new_template = None  # the failed template, for a rollback that is retried
         self.new_input_parameters = None
+        self.tags = None  # the stack tags its new resources get (a change set's Tags)
         self.started = time.monotonic()
 
 
@@ -202,10 +203,53 @@ def create_resource(logical_id, resource_json, resources_map, account_id, region
             resource_event(stack, logical_id, rtype, "", "CREATE_FAILED", reason_of(e, resource_json))
         raise
     if resource is not None:
+        tags = op.tags if op and op.tags is not None else stack.tags
+        propagate_tags(stack, logical_id, resource, tags, template_tag_keys(resource_json))
         resource_event(stack, logical_id, rtype, physical_of(resource), "CREATE_COMPLETE")
         if op is not None:
             op.created.append(logical_id)
     return resource
+
+
+def template_tag_keys(stack_or_json, logical_id=None):
+    """The tag keys a template gives a resource itself."""
+    body = stack_or_json if logical_id is None else stack_or_json.template_dict.get("Resources", {}).get(logical_id, {})
+    tags = (body.get("Properties") or {}).get("Tags") or []
+    return {t.get("Key") for t in tags if isinstance(t, dict)} if isinstance(tags, list) else set(tags)
+
+
+def propagate_tags(stack, logical_id, resource, tags, own_keys):
+    """23: the stack's tags, and CloudFormation's own `aws:cloudformation:*` tags, on a resource
+    of a type that takes tags (UserGuide/aws-properties-resource-tags.html: "tags that you apply
+    to the stack are applied to the resources that support tagging"; a tag the template gives the
+    resource wins). moto tags EC2 resources of CreateStack only. Here: S3 buckets, KMS keys,
+    EC2 resources."""
+    all_tags = {k: v for k, v in (tags or {}).items() if k not in own_keys}
+    all_tags.update({
+        "aws:cloudformation:stack-name": stack.name,
+        "aws:cloudformation:stack-id": stack.stack_id,
+        "aws:cloudformation:logical-id": logical_id,
+    })
+    kind = type(resource).__name__
+    try:
+        if kind == "FakeBucket":
+            from moto.s3.models import s3_backends
+
+            tagger = s3_backends[stack.account_id]["aws"].tagger
+            tagger.tag_resource(resource.arn, [{"Key": k, "Value": v} for k, v in all_tags.items()])
+        elif kind == "Key":
+            from moto.kms.models import kms_backends
+
+            tagger = kms_backends[stack.account_id][stack.region_name].tagger
+            tagger.tag_resource(resource.id, [{"TagKey": k, "TagValue": v} for k, v in all_tags.items()])
+        else:
+            from moto.ec2.models import ec2_backends
+            from moto.ec2.models.core import TaggedEC2Resource
+
+            if isinstance(resource, TaggedEC2Resource):
+                ec2_backends[stack.account_id][stack.region_name].create_tags([resource.id], all_tags)
+    except Exception as e:  # tagging is best effort here; the resource exists
+        log(f"tagging {logical_id} ({kind}) failed: {e}")
 
 
 def update_resource(logical_id, resource_json, resources_map, account_id, region_name):
@@ -356,6 +400,9 @@ def finish_change_set(backend, change_set, stack):
         backend.exports[export.name] = export
     if change_set.tags:
         stack.tags = dict(change_set.tags)
+        for name, resource in list(stack.resource_map._parsed_resources.items()):
+            if name in stack.resource_map._resource_json_map and resource is not None and not isinstance(resource, str):
+                propagate_tags(stack, name, resource, stack.tags, template_tag_keys(stack, name))
     if change_set.role_arn:
         stack.role_arn = change_set.role_arn
 
@@ -430,6 +477,7 @@ def execute_change_set_response(self):
             retain_except_on_create=self._get_bool_param("RetainExceptOnCreate", False),
             disable_rollback=self._get_bool_param("DisableRollback", False),
         )
+        op.tags = dict(cs.tags) if cs.tags else dict(stack.tags or {})
         stack.disable_rollback = op.disable_rollback
         stack.retain_except_on_create = op.retain_except_on_create
         begin(stack, op, f"{kind}_IN_PROGRESS")

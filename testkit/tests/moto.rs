@@ -1340,8 +1340,21 @@ fn a_client_request_token_makes_a_retried_execute_safe() {
 #[test]
 fn termination_protection_blocks_delete_and_change_sets_carry_tags_and_role() {
     let cfn = Cfn::start();
-    let tpl = template(json!({"Param": parameter("/p/param", "v")}));
+    let tpl = template(
+        json!({"Param": parameter("/p/param", "v"), "Tagged": bucket("tagged-bucket", None)}),
+    );
     let role = "arn:aws:iam::123456789012:role/cfn-exec";
+    let bucket_tags = || {
+        let out = cfn
+            .moto
+            .request("GET", "/tagged-bucket?tagging", "s3", &[], b"")
+            .unwrap();
+        let xml = out.text();
+        xml_values(&xml, "Key")
+            .into_iter()
+            .zip(xml_values(&xml, "Value"))
+            .collect::<Vec<_>>()
+    };
     let id = cfn.change_set(
         "prot",
         "cs",
@@ -1361,8 +1374,17 @@ fn termination_protection_blocks_delete_and_change_sets_carry_tags_and_role() {
         (first(&described, "Key"), first(&described, "Value")),
         ("team".into(), "data".into())
     );
+    // The stack's tags, and CloudFormation's own, reach the bucket.
+    let tags = bucket_tags();
+    assert!(tags.contains(&("team".into(), "data".into())), "{tags:?}");
+    assert!(
+        tags.contains(&("aws:cloudformation:logical-id".into(), "Tagged".into())),
+        "{tags:?}"
+    );
     // Tags of a later UPDATE change set reach the stack too.
-    let v2 = template(json!({"Param": parameter("/p/param", "v2")}));
+    let v2 = template(
+        json!({"Param": parameter("/p/param", "v2"), "Tagged": bucket("tagged-bucket", None)}),
+    );
     let id = cfn.change_set(
         "prot",
         "up",
@@ -1373,6 +1395,8 @@ fn termination_protection_blocks_delete_and_change_sets_carry_tags_and_role() {
     cfn.execute(&id, &[]);
     cfn.wait("prot");
     assert_eq!(first(&cfn.describe_stack("prot"), "Value"), "ml");
+    let tags = bucket_tags();
+    assert!(tags.contains(&("team".into(), "ml".into())), "{tags:?}");
 
     let out = cfn.cfn(&[
         ("Action", "UpdateTerminationProtection"),

@@ -539,7 +539,19 @@ def undo_creates(stack, op, names):
     rm = stack.resource_map
     op.failed_deletes, error = [], None
     for name in list(op.failed):
-        if name not in names and records(stack).get(name, {}).get("status") == "CREATE_FAILED":
+        if name in names or records(stack).get(name, {}).get("status") != "CREATE_FAILED":
+            continue
+        custom = getattr(stack, "custom_resources", {}).get(name)
+        if custom is not None and getattr(custom, "physical_id", None):
+            # CloudFormation sends a custom resource whose Create failed a Delete with the
+            # PhysicalResourceId its FAILED answer gave (UserGuide/crpg-ref-requesttypes-delete.html:
+            # "CloudFormation sends a Delete request if ... the stack rolls back").
+            try:
+                rm._delete_resource(custom, rm._resource_json_map.get(name) or {"Type": custom.resource_type})
+            except Exception as e:
+                op.failed_deletes.append(name)
+                error = error or e
+        else:
             resource_event(stack, name, records(stack)[name]["type"], "", "DELETE_COMPLETE")  # nothing was made
     for name in reversed(names):
         resource = rm._parsed_resources.get(name)

@@ -542,6 +542,9 @@ def request(resource, request_type, old=None):
     if reason is None:
         log(f"{request_type} {resource.logical_id}: SUCCESS, PhysicalResourceId {answer['PhysicalResourceId']}")
         return answer
+    if request_type == "Create" and fn is not None and answer is not None and answer.get("PhysicalResourceId"):
+        # The rollback's Delete names the id the FAILED answer gave (patch 16).
+        resource.physical_id = answer["PhysicalResourceId"]
     message = fail(resource, request_type, reason)
     failures[memo_key] = message
     raise CustomResourceFailed(message)

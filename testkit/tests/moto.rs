@@ -395,6 +395,20 @@ fn a_failed_answer_fails_the_resource_with_the_reason_and_the_stack_rolls_back()
     assert!(err.contains("Engineers CREATE_FAILED"), "{err}");
     assert!(err.contains("is not the accounts host"), "{err}");
     assert_eq!(w.stack_status(stack), "ROLLBACK_COMPLETE");
+    // The rollback sends the failed resource a Delete with the id its FAILED answer gave.
+    assert!(
+        w.moto
+            .log()
+            .contains("Delete Engineers (Custom::DatabricksGroup)"),
+        "{}",
+        w.moto.log_tail(40)
+    );
+    let ev = events(&w.moto, stack);
+    assert!(
+        ev.iter()
+            .any(|e| e.logical == "Engineers" && e.status == "DELETE_COMPLETE"),
+        "{ev:?}"
+    );
     let events = w.cfn(&[("Action", "DescribeStackEvents"), ("StackName", stack)]);
     assert!(
         xml_values(&events, "ResourceStatus").contains(&"CREATE_FAILED".to_owned()),

@@ -1500,3 +1500,114 @@ fn create_stack_over_a_retained_bucket_fails_the_bucket_and_rolls_back() {
         .iter()
         .any(|e| e.logical == "Kept" && e.status == "DELETE_SKIPPED"));
 }
+
+#[test]
+fn a_paused_update_rolls_back_to_the_previous_template_with_rollback_stack() {
+    let cfn = Cfn::start();
+    let v1 = template(json!({"Param": parameter("/pu/param", "v1")}));
+    let id = cfn.change_set("pu", "create", "CREATE", &v1, &[]);
+    cfn.execute(&id, &[]);
+    cfn.wait("pu");
+    assert_eq!(cfn.s3("PUT", "/taken-bucket", &[]), 200);
+    let v2 = template(json!({
+        "Param": parameter("/pu/param", "v1"),
+        "Added": parameter("/pu/added", "x"),
+        "Taken": {"Type": "AWS::S3::Bucket", "DependsOn": "Added", "Properties": {"BucketName": "taken-bucket"}}
+    }));
+    let id = cfn.change_set("pu", "update", "UPDATE", &v2, &[]);
+    cfn.execute(&id, &[("DisableRollback", "true")]);
+    assert_eq!(
+        cfn.wait("pu").last().map(String::as_str),
+        Some("UPDATE_FAILED")
+    );
+    assert_eq!(cfn.ssm_value("/pu/added"), "x", "kept while paused");
+    cfn.cfn(&[("Action", "RollbackStack"), ("StackName", "pu")]);
+    assert_eq!(
+        cfn.wait("pu").last().map(String::as_str),
+        Some("UPDATE_ROLLBACK_COMPLETE")
+    );
+    let gone = cfn.moto.json(
+        "ssm",
+        "AmazonSSM.GetParameter",
+        &json!({"Name": "/pu/added"}),
+    );
+    assert!(gone.is_err(), "what the update added is deleted: {gone:?}");
+    let names: Vec<String> = cfn.resources("pu").into_iter().map(|r| r.0).collect();
+    assert_eq!(names, ["Param"]);
+}
+
+#[test]
+fn an_existing_stack_imports_a_resource_beside_its_own() {
+    let cfn = Cfn::start();
+    let v1 = template(json!({"Param": parameter("/ie/param", "v1")}));
+    let id = cfn.change_set("ie", "create", "CREATE", &v1, &[]);
+    cfn.execute(&id, &[]);
+    cfn.wait("ie");
+    assert_eq!(cfn.s3("PUT", "/adopted-bucket", &[]), 200);
+    let v2 = template(json!({
+        "Param": parameter("/ie/param", "v1"),
+        "Adopted": bucket("adopted-bucket", Some("Retain"))
+    }));
+    let import = [
+        ("ResourcesToImport.member.1.ResourceType", "AWS::S3::Bucket"),
+        ("ResourcesToImport.member.1.LogicalResourceId", "Adopted"),
+        (
+            "ResourcesToImport.member.1.ResourceIdentifier.entry.1.key",
+            "BucketName",
+        ),
+        (
+            "ResourcesToImport.member.1.ResourceIdentifier.entry.1.value",
+            "adopted-bucket",
+        ),
+    ];
+    let id = cfn.change_set("ie", "import", "IMPORT", &v2, &import);
+    assert_eq!(
+        first(&cfn.describe_change_set(&id), "Status"),
+        "CREATE_COMPLETE"
+    );
+    cfn.execute(&id, &[]);
+    let seen = cfn.wait("ie");
+    assert_eq!(
+        seen.last().map(String::as_str),
+        Some("IMPORT_COMPLETE"),
+        "{seen:?}"
+    );
+    let mut resources = cfn.resources("ie");
+    resources.sort();
+    assert_eq!(
+        resources,
+        [
+            (
+                "Adopted".into(),
+                "adopted-bucket".into(),
+                "IMPORT_COMPLETE".into()
+            ),
+            ("Param".into(), "/ie/param".into(), "CREATE_COMPLETE".into()),
+        ]
+    );
+}
+
+#[test]
+fn a_deleted_rollback_complete_stack_answers_its_retained_resources_by_arn() {
+    let cfn = Cfn::start();
+    let id = cfn.change_set("rbd", "cs", "CREATE", &failing_create(&cfn), &[]);
+    cfn.execute(&id, &[]);
+    assert_eq!(
+        cfn.wait("rbd").last().map(String::as_str),
+        Some("ROLLBACK_COMPLETE")
+    );
+    let stack_id = first(&cfn.describe_stack("rbd"), "StackId");
+    cfn.cfn(&[("Action", "DeleteStack"), ("StackName", "rbd")]);
+    let status = first(&cfn.describe_stack(&stack_id), "StackStatus");
+    assert_eq!(status, "DELETE_COMPLETE");
+    let kept: Vec<(String, String, String)> = cfn
+        .resources(&stack_id)
+        .into_iter()
+        .filter(|r| r.0 == "Kept")
+        .collect();
+    assert_eq!(
+        kept,
+        [("Kept".into(), "kept-bucket".into(), "DELETE_SKIPPED".into())]
+    );
+    assert_eq!(cfn.s3("HEAD", "/kept-bucket", &[]), 200);
+}

@@ -40,20 +40,41 @@ ContinueUpdateRollback nor UpdateTerminationProtection. Each patch cites the AWS
   22. Termination protection (UserGuide/using-cfn-protect-stacks.html): UpdateTerminationProtection
       and DeleteStack refused while it is on (moto: recorded at CreateStack, never enforced).
   23. Stacks remember: DeletionTime on deleted stacks (API_StackSummary); change-set Tags and
-      RoleARN reach the stack on execution (API_CreateChangeSet).
+      RoleARN reach the stack on execution (API_CreateChangeSet), and the stack's tags and
+      CloudFormation's aws:cloudformation:* tags reach the buckets, keys and EC2 resources it
+      makes (aws-properties-resource-tags). UPDATE/IMPORT change sets are refused for a stack in
+      ROLLBACK_COMPLETE, ROLLBACK_FAILED, UPDATE_ROLLBACK_FAILED or DELETE_FAILED, or while an
+      operation runs; a deleted stack's change sets go with it.
   24. S3 `x-amz-expected-bucket-owner` (userguide/bucket-owner-condition.html): a request naming
       another account than the bucket's answers 403 AccessDenied (moto: ignored).
+
+The pages, under https://docs.aws.amazon.com/AWSCloudFormation/latest/:
+  API_ExecuteChangeSet, API_RollbackStack, API_ContinueUpdateRollback, API_DeleteChangeSet,
+  API_CreateChangeSet, API_ListStackResources, API_StackEvent, API_StackSummary:
+      APIReference/<name>.html
+  stack-failure-options, resource-import, resource-import-new-stack,
+  resource-import-existing-stack, import-resources-automatically (the import requirements),
+  using-cfn-protect-stacks, crpg-ref-requesttypes-delete: UserGuide/<name>.html
+  aws-attribute-deletionpolicy, aws-properties-resource-tags, aws-resource-kms-key,
+  aws-resource-logs-loggroup: TemplateReference/<name>.html
+and https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-owner-condition.html.
+Messages: InvalidChangeSetStatus "ChangeSet [ARN] cannot be executed in its current execution
+status of [S]", "Stack [NAME] cannot be deleted while TerminationProtection is enabled", the
+import refusals ("must have DeletionPolicy attribute specified in the template", "You have
+modified resources [...] in your template that are not being imported. ...") follow what
+CloudFormation answers; the others are this launcher's wording of the same refusal.
 
 `apply(fail_rollback_of)` installs them, after patches 1 to 14.
 """
 
 import json
+import sys
 import threading
 import time
 
 from moto.cloudformation import cloudformation_backends, parsing
 from moto.cloudformation.exceptions import CloudFormationError
-from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Event, Stack
+from moto.cloudformation.models import Change, ChangeSet, CloudFormationBackend, Event, Stack
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import utcnow
@@ -98,8 +119,6 @@ class RollbackFailureInjected(Exception):
 
 
 def log(message):
-    import sys
-
     print(f"[moto_launcher] {message}", file=sys.stderr, flush=True)
 
 
@@ -956,9 +975,6 @@ def expected_owner_check(original):
         return original(self, request, full_url)
 
     return checked
-
-
-from moto.cloudformation.models import Change  # noqa: E402 (kept beside its use above)
 
 
 def apply(fail_rollback_of=()):

@@ -343,7 +343,7 @@ def stack_resources(self):
 def listed_records(stack):
     """The resources DescribeStackResources answers: those of its template CloudFormation worked
     on; deleted ones only for a stack that is gone or rolled back (the others no longer list them)."""
-    template = stack.template_dict.get("Resources", {}) if isinstance(stack.template_dict, dict) else {}
+    template = stack.resource_map._resource_json_map  # the template being worked on, even mid-create
     keep_deleted = stack.status in ("DELETE_COMPLETE", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "ROLLBACK_IN_PROGRESS")
     return [
         (name, rec) for name, rec in list(records(stack).items())

@@ -25,9 +25,9 @@ The patches, each closing one gap:
   4. `CloudFormationResponse.process_cfn_response` (moto: drops FAILED answers, so the stack waits
      forever). Answers are matched to the waiting request by RequestId and checked as
      CloudFormation checks them (ids, PhysicalResourceId, 4 KB). A FAILED answer, a rejected one or
-     none in time fails the API call that ran the request (ExecuteChangeSet, CreateStack,
-     UpdateStack, DeleteStack) with a ValidationError naming the resource and the Reason, adds a
-     `<OP>_FAILED` event for the resource and leaves the stack in `<OP>_FAILED`.
+     none in time adds a `<OP>_FAILED` event for the resource with the Reason; in a change set's
+     execution or a CreateStack the stack then rolls back (patch 16), in UpdateStack and
+     DeleteStack the call fails with a ValidationError naming the resource and the Reason.
   5. `CloudFormationBackend.delete_stack` (moto: forgets the stack before deleting its resources,
      so a failed delete made the stack vanish). A failed delete puts the stack back as
      DELETE_FAILED.
@@ -36,12 +36,12 @@ The patches, each closing one gap:
      CloudFormation does, and keeps what a resource that failed to delete still needs.
   7. `ResourceMap.update` (moto retries a failed modification 4 times). A custom resource that
      failed once in an update call fails again at once, without another event.
-  8. `CloudFormationBackend.execute_change_set` (moto: a stack created by a change set keeps the
-     Outputs of the empty template it started from, i.e. none; and a change set's parameter values
-     reach the resources but not the stack's record, so setting a value back "didn't contain
-     changes"; its exports were never registered, so DeleteStack failed unregistering them).
-     Outputs are rebuilt from the executed template, so they show custom-resource attributes
-     too, their exports are registered, and the stack keeps the values it was given.
+  8. Executing a change set (moto: a stack created by a change set keeps the Outputs of the empty
+     template it started from, i.e. none; and a change set's parameter values reach the resources
+     but not the stack's record, so setting a value back "didn't contain changes"; its exports
+     were never registered, so DeleteStack failed unregistering them). Outputs are rebuilt from
+     the executed template, their exports registered, the stack keeps the values it was given
+     (`finish_change_set` in moto_cfn_lifecycle.py, which runs the execution: patch 15).
   9. `ResourceMap.build_resource_diff` (moto: modifies and removes in template order, and
      modifies a resource for a changed parameter only when it `Ref`s it). Updates run in
      dependency order, removals dependents first, and a resource whose properties hold an
@@ -66,6 +66,12 @@ The patches, each closing one gap:
      e.g. AWS::KMS::Key after a tag change, becomes None, and every later `Fn::GetAtt` of it fails
      with "references undefined resource"). Such a resource stays as it was.
 
+  Patches 15 to 24 live in moto_cfn_lifecycle.py (CloudFormation's unhappy paths: asynchronous
+  execution, rollback, RollbackStack, ContinueUpdateRollback, import, asynchronous DeleteChangeSet,
+  request tokens, termination protection, deleted stacks' resources; S3's expected bucket owner);
+  its docstring lists them. `--fail-rollback-of LOGICAL_ID` makes every rollback step of that
+  resource fail, so a test can reach ROLLBACK_FAILED / UPDATE_ROLLBACK_FAILED.
+
 Prints `moto_launcher ready port=<port>` once moto listens. Stops, with its provider processes,
 on SIGTERM or SIGINT, or with --exit-on-stdin-eof when its stdin closes (the test process that
 started it is gone, even killed).
@@ -88,12 +94,12 @@ from moto.awslambda import lambda_backends
 from moto.awslambda.models import LambdaFunction
 from moto.cloudformation import cloudformation_backends
 from moto.cloudformation.custom_model import CustomModel
-from moto.cloudformation.exceptions import CloudFormationError, ValidationError
-from moto.cloudformation.models import CloudFormationBackend, Event
+from moto.cloudformation.exceptions import CloudFormationError
+from moto.cloudformation.models import CloudFormationBackend
 from moto.cloudformation.parsing import ResourceMap
 from moto.cloudformation.responses import CloudFormationResponse
-from moto.core.responses import ActionResult
 
+import moto_cfn_lifecycle  # patches 15-24, beside this file
 import moto_resource_patches  # patches 10-14, beside this file
 
 ARGS = argparse.Namespace()
@@ -469,9 +475,11 @@ OPERATION = threading.local()  # per API call (one moto request thread): failure
 
 
 class CustomResourceFailed(CloudFormationError):
-    """Raised into moto: the API call that ran the request fails with a 400 ValidationError."""
+    """Raised into moto: the API call that ran the request fails with a 400 ValidationError (or,
+    in a change set's execution, the stack rolls back: patch 16)."""
 
     code = "ValidationError"
+    event_recorded = True  # `fail` added the resource's *_FAILED event
 
 
 def as_delivered(value):
@@ -534,6 +542,9 @@ def request(resource, request_type, old=None):
     if reason is None:
         log(f"{request_type} {resource.logical_id}: SUCCESS, PhysicalResourceId {answer['PhysicalResourceId']}")
         return answer
+    if request_type == "Create" and fn is not None and answer is not None and answer.get("PhysicalResourceId"):
+        # The rollback's Delete names the id the FAILED answer gave (patch 16).
+        resource.physical_id = answer["PhysicalResourceId"]
     message = fail(resource, request_type, reason)
     failures[memo_key] = message
     raise CustomResourceFailed(message)
@@ -560,9 +571,7 @@ def fail(resource, request_type, reason):
     status = request_type.upper() + "_FAILED"
     stack = resource.stack
     log(f"{status} {resource.logical_id} ({resource.resource_type}): {reason}")
-    stack.events.append(
-        Event(stack.stack_id, stack.name, resource.logical_id, resource.physical_id or "", resource.resource_type, status, reason, None)
-    )
+    moto_cfn_lifecycle.resource_event(stack, resource.logical_id, resource.resource_type, resource.physical_id or "", status, reason)
     if not getattr(stack, "deleting", False):
         stack.status = "CREATE_FAILED" if request_type == "Create" else "UPDATE_FAILED"
     return f"{resource.logical_id} ({resource.resource_type}) {status}: {reason}"
@@ -621,13 +630,8 @@ def process_cfn_response(self):
 
 
 def delete_stack(self, name_or_stack_id):
-    """Patch 5: a failed delete leaves the stack in DELETE_FAILED instead of losing it. A stack
-    with termination protection is refused and stays, as CloudFormation refuses it (API reference
-    of UpdateTerminationProtection); the ValidationError's text "Stack [NAME] cannot be deleted
-    while TerminationProtection is enabled" as quoted in rackspace/runway PR 199."""
+    """Patch 5: a failed delete leaves the stack in DELETE_FAILED instead of losing it."""
     stack = next((s for s in self.stacks.values() if name_or_stack_id in (s.stack_id, s.name)), None)
-    if stack is not None and getattr(stack, "enable_termination_protection", False):
-        raise ValidationError(message=f"Stack [{stack.name}] cannot be deleted while TerminationProtection is enabled")
     if stack is not None:
         stack.deleting = True
     try:
@@ -641,17 +645,6 @@ def delete_stack(self, name_or_stack_id):
     finally:
         if stack is not None:
             stack.deleting = False
-
-
-def update_termination_protection(self):
-    """Patch 15: UpdateTerminationProtection, which moto 5.2.1 does not implement (it answers
-    HTTP 500): sets the flag DescribeStacks reports as EnableTerminationProtection and DeleteStack
-    honours; answers the StackId
-    (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateTerminationProtection.html)."""
-    stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
-    enable = self._get_param("EnableTerminationProtection")
-    stack.enable_termination_protection = enable is True or str(enable).lower() == "true"
-    return ActionResult({"StackId": stack.stack_id})
 
 
 def references(value):
@@ -698,7 +691,7 @@ def dependency_order(resources, names):
 def resource_map_delete(self):
     """Patch 6: deletes dependents first, as CloudFormation does, and never what a resource that
     failed to delete still needs; no retries within one call."""
-    resources = {k: v for k, v in self._resource_json_map.items() if v.get("DeletionPolicy") != "Retain"}
+    resources = {k: v for k, v in self._resource_json_map.items() if not moto_cfn_lifecycle.retained(v)}
     needs = dependencies(resources)
     kept, error = set(), None
     for name in reversed(dependency_order(resources, resources)):
@@ -774,25 +767,6 @@ def build_resource_diff(self, other_template, parameters=None):
     return diff
 
 
-def execute_change_set(self, change_set_name, stack_name=None):
-    """Patch 8: a stack made or changed by a change set gets its template, Outputs (moto kept
-    the Outputs of the empty template a CREATE change set starts from: none) and parameter values
-    (moto applied them to the resources but kept the old ones on the stack, so flipping a value
-    back was "no changes")."""
-    ORIGINAL["execute_change_set"](self, change_set_name, stack_name)
-    change_set = self.describe_change_set(change_set_name)
-    stack = self.stacks[change_set.stack_id]
-    if change_set.parameters:
-        stack.parameters = change_set.parameters
-    stack._parse_template()
-    stack.description = stack.template_dict.get("Description")
-    stack.output_map = stack._create_output_map()
-    # moto registers exports only in CreateStack: without this, ListExports misses them and
-    # DeleteStack fails with a KeyError when it unregisters them.
-    for export in stack.exports:
-        self.exports[export.name] = export
-
-
 def resource_map_update(self, template, parameters=None):
     """Patch 7: scopes the failure memo of `request` to one update call."""
     OPERATION.failures = {}
@@ -810,7 +784,6 @@ def patch_moto():
     ORIGINAL["process_cfn_response"] = CloudFormationResponse.process_cfn_response
     ORIGINAL["delete_stack"] = CloudFormationBackend.delete_stack
     ORIGINAL["update"] = ResourceMap.update
-    ORIGINAL["execute_change_set"] = CloudFormationBackend.execute_change_set
     ORIGINAL["build_resource_diff"] = ResourceMap.build_resource_diff
     LambdaFunction.invoke = lambda_invoke
     CustomModel.create_from_cloudformation_json = classmethod(custom_create)
@@ -822,9 +795,8 @@ def patch_moto():
     CloudFormationBackend.delete_stack = delete_stack
     ResourceMap.delete = resource_map_delete
     ResourceMap.update = resource_map_update
-    CloudFormationBackend.execute_change_set = execute_change_set
     ResourceMap.build_resource_diff = build_resource_diff
-    CloudFormationResponse.update_termination_protection = update_termination_protection
+    moto_cfn_lifecycle.apply(ARGS.fail_rollback_of)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -837,6 +809,7 @@ def main():
     parser.add_argument("--provider", help="the provider binary every Lambda invocation runs")
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="provider environment override (repeatable)")
     parser.add_argument("--custom-resource-timeout", type=float, default=300, help="longest wait for a custom resource's answer, seconds (default 300; ServiceTimeout when shorter)")
+    parser.add_argument("--fail-rollback-of", action="append", default=[], metavar="LOGICAL_ID", help="every rollback step of this resource fails (patch 18: reach ROLLBACK_FAILED / UPDATE_ROLLBACK_FAILED; repeatable)")
     parser.add_argument("--exit-on-stdin-eof", action="store_true", help="stop when stdin closes (the harness passes a pipe)")
     ARGS = parser.parse_args()
     ARGS.env = dict(item.split("=", 1) for item in ARGS.env)

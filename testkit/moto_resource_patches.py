@@ -12,8 +12,10 @@ ORIGINAL = {}
 
 
 class ValidationError(CloudFormationError):
-    """A 400 ValidationError, as CloudFormation answers."""
+    """A 400 ValidationError, as CloudFormation answers. Its module is moto's: moto finds an
+    error's service by it, and took this file's name (it starts with "moto") apart: HTTP 500."""
 
+    __module__ = "moto.cloudformation.exceptions"
     code = "ValidationError"
 
 

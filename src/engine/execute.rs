@@ -39,15 +39,11 @@ impl Fingerprint {
     }
 
     fn change_set_half(change_set_id: &str) -> String {
-        sha256(&format!("change-set\n{change_set_id}"))[..HALF].to_owned()
+        sha256(format!("change-set\n{change_set_id}"))[..HALF].to_owned()
     }
 
     fn stack_half(stack_id: &str, newest_event: Option<&str>) -> String {
-        sha256(&format!(
-            "stack\n{stack_id}\n{}",
-            newest_event.unwrap_or("")
-        ))[..HALF]
-            .to_owned()
+        sha256(format!("stack\n{stack_id}\n{}", newest_event.unwrap_or("")))[..HALF].to_owned()
     }
 
     /// Reads a fingerprint as `deploy --no-execute` printed it.

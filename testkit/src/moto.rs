@@ -24,6 +24,11 @@
 //! region from its credential scope and checks no signature. Calls that run custom resources
 //! (ExecuteChangeSet, DeleteStack, …) block until the provider answered, so a test that also
 //! serves the fake Databricks on tokio must use a multi-thread runtime.
+//!
+//! ExecuteChangeSet, RollbackStack and ContinueUpdateRollback answer at once and run in the
+//! background, as in CloudFormation ([`MotoServer::wait_stack`] polls until the stack is stable); a
+//! failure rolls back unless `DisableRollback`. The contract the launcher implements (statuses,
+//! events, errors) is in `testkit/moto_cfn_lifecycle.py`'s docstring.
 
 use std::fmt;
 use std::fs::OpenOptions;
@@ -58,6 +63,10 @@ pub struct MotoOptions {
     pub custom_resource_timeout: Duration,
     /// The longest wait for moto to listen.
     pub startup_timeout: Duration,
+    /// Logical ids whose every rollback step fails (`--fail-rollback-of`): a failed update whose
+    /// rollback reaches one ends in `UPDATE_ROLLBACK_FAILED` (a failed create in
+    /// `ROLLBACK_FAILED`), until `ContinueUpdateRollback` skips it with `ResourcesToSkip`.
+    pub fail_rollback_of: Vec<String>,
 }
 
 impl Default for MotoOptions {
@@ -67,6 +76,7 @@ impl Default for MotoOptions {
             provider_env: Vec::new(),
             custom_resource_timeout: Duration::from_secs(120),
             startup_timeout: Duration::from_secs(60),
+            fail_rollback_of: Vec::new(),
         }
     }
 }
@@ -83,6 +93,12 @@ impl MotoOptions {
     /// Adds a provider environment override.
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> MotoOptions {
         self.provider_env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Makes every rollback step of this logical resource fail ([`MotoOptions::fail_rollback_of`]).
+    pub fn fail_rollback_of(mut self, logical_id: impl Into<String>) -> MotoOptions {
+        self.fail_rollback_of.push(logical_id.into());
         self
     }
 }
@@ -234,6 +250,9 @@ impl MotoServer {
         for (k, v) in &options.provider_env {
             cmd.arg("--env").arg(format!("{k}={v}"));
         }
+        for logical_id in &options.fail_rollback_of {
+            cmd.arg("--fail-rollback-of").arg(logical_id);
+        }
         // Its own process group: Drop kills the launcher and the providers it spawned at once.
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let mut child = cmd
@@ -305,6 +324,71 @@ impl MotoServer {
             ("AWS_CONFIG_FILE", "/dev/null".to_owned()),
             ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".to_owned()),
         ]
+    }
+
+    /// Like [`MotoServer::client_env`], but the caller is in `account` (12 digits): moto decides a
+    /// request's account by its access key (`moto/iam/models.py`, `get_account_id_from`; the keys
+    /// `testing` belong to no account, so they act in the default 123456789012), and STS
+    /// AssumeRole into a role of another account hands out keys of that account
+    /// (`moto/sts/models.py`: "The ARN can point to another account"). This assumes
+    /// `arn:aws:iam::<account>:role/cdkrs-test-caller` (moto does not require the role to exist)
+    /// and returns its temporary keys with `AWS_SESSION_TOKEN`; `GetCallerIdentity` then answers
+    /// `account`, and what the process creates lands in that account's backends.
+    pub fn client_env_for_account(
+        &self,
+        account: &str,
+    ) -> Result<Vec<(&'static str, String)>, MotoError> {
+        let role = format!("arn:aws:iam::{account}:role/cdkrs-test-caller");
+        let out = self.query(
+            "sts",
+            &[
+                ("Action", "AssumeRole"),
+                ("Version", "2011-06-15"),
+                ("RoleArn", &role),
+                ("RoleSessionName", "cdkrs-test"),
+            ],
+        )?;
+        let one = |tag: &str| xml_values(&out, tag).pop().unwrap_or_default();
+        let mut env: Vec<(&'static str, String)> = self
+            .client_env()
+            .into_iter()
+            .filter(|(k, _)| !matches!(*k, "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY"))
+            .collect();
+        env.push(("AWS_ACCESS_KEY_ID", one("AccessKeyId")));
+        env.push(("AWS_SECRET_ACCESS_KEY", one("SecretAccessKey")));
+        env.push(("AWS_SESSION_TOKEN", one("SessionToken")));
+        Ok(env)
+    }
+
+    /// Polls DescribeStacks (every 100 ms, up to `timeout`) until `stack` is in no
+    /// `*_IN_PROGRESS` status (change sets run in the background: the launcher's patch 15), and
+    /// returns every status seen, in order, the stable one last.
+    pub fn wait_stack(&self, stack: &str, timeout: Duration) -> Result<Vec<String>, MotoError> {
+        let deadline = Instant::now() + timeout;
+        let mut seen: Vec<String> = Vec::new();
+        loop {
+            let out = self.query(
+                "cloudformation",
+                &[("Action", "DescribeStacks"), ("StackName", stack)],
+            )?;
+            let status = xml_values(&out, "StackStatus").pop().unwrap_or_default();
+            if seen.last() != Some(&status) {
+                seen.push(status.clone());
+            }
+            if !status.ends_with("_IN_PROGRESS") {
+                return Ok(seen);
+            }
+            if Instant::now() > deadline {
+                return Err(MotoError::Io {
+                    request: format!("DescribeStacks {stack}"),
+                    source: io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("still {status} after {timeout:?} (seen {seen:?})"),
+                    ),
+                });
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// The port moto listens on.

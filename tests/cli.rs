@@ -800,6 +800,15 @@ fn aws_double(
     (url, seen)
 }
 
+/// CloudFormation's answer to ListStacks when no deleted stack of the name is remembered (a
+/// first deploy asks it: what would there be to adopt?).
+fn no_deleted_stacks() -> String {
+    "<ListStacksResponse xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\">\
+     <ListStacksResult><StackSummaries/></ListStacksResult>\
+     <ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></ListStacksResponse>"
+        .to_owned()
+}
+
 /// STS's answer to GetCallerIdentity for `account`.
 fn caller_identity(account: &str) -> String {
     format!(
@@ -872,6 +881,8 @@ fn issue_11_asset_calls_expect_the_bucket_owner_and_a_refusal_names_the_bucket()
     let (endpoint, seen) = aws_double(move |r| {
         if r.body.contains("Action=GetCallerIdentity") {
             (200, caller_identity("123456789012"))
+        } else if r.body.contains("Action=ListStacks") {
+            (200, no_deleted_stacks())
         } else if r.body.contains(&format!("StackName={STACK_NAME}")) {
             (
                 200,
@@ -989,6 +1000,8 @@ fn issue_11_a_failed_deploy_prints_its_result_as_json() {
         let b = &r.body;
         if b.contains("Action=GetCallerIdentity") {
             (200, caller_identity("123456789012"))
+        } else if b.contains("Action=ListStacks") {
+            (200, no_deleted_stacks())
         } else if b.contains("Action=DescribeStacks")
             && b.contains(&format!("StackName={STACK_NAME}"))
         {

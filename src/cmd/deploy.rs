@@ -224,8 +224,11 @@ pub fn environment_plan(
 
 pub fn run(args: Args) -> Result<(), Failure> {
     block_on(async {
-        // Local input first: a missing zip is reported without any AWS call.
-        let plan = environment_plan(&args.config.load()?, args.provider_zip.as_deref())?;
+        // Local input first, without any AWS call: the config and the region it allows, then
+        // the provider zip (which may be built).
+        let config = args.config.load()?;
+        args.aws.resolve_region(config.region().name)?;
+        let plan = environment_plan(&config, args.provider_zip.as_deref())?;
         let ctx = Context::new(&args.config, &args.aws).await?;
         let opts = DeployOptions {
             change_set_name: args.change_set_name.clone(),

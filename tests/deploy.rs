@@ -33,11 +33,12 @@ struct World {
 }
 
 impl World {
-    fn start() -> World {
+    /// A local cloud and a scratch directory of its own (`name`: tests run in parallel).
+    fn start(name: &str) -> World {
         // Workspaces provision quickly, as with the fake's default.
         let cloud = LocalCloud::start(std::time::Duration::from_millis(100))
             .unwrap_or_else(|e| panic!("the local cloud starts: {e}"));
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("deploy-e2e");
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("scratch dir");
         std::fs::write(dir.join("provider.zip"), EMPTY_ZIP).expect("zip written");
@@ -106,6 +107,19 @@ fn api_calls(stderr: &str) -> usize {
         .unwrap_or_else(|| panic!("no call count in:\n{stderr}"))
 }
 
+/// The physical id of one of the environment stack's resources, asked of CloudFormation.
+fn physical_id(w: &World, logical_id: &str) -> String {
+    let out = w.query(
+        "cloudformation",
+        "DescribeStackResource",
+        &[("StackName", STACK), ("LogicalResourceId", logical_id)],
+    );
+    xml_values(&out, "PhysicalResourceId")
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no physical id of {logical_id}: {out}"))
+}
+
 fn status_json(w: &World, cfg: &Path) -> Value {
     let (stdout, _) = w.expect(
         &["status", "-c", cfg.to_str().unwrap(), "--output", "json"],
@@ -139,7 +153,7 @@ fn assert_cluster_untouched(w: &World, before: &Value) {
 
 #[test]
 fn environment_lifecycle_on_moto() {
-    let w = World::start();
+    let w = World::start("deploy-e2e");
     let cfg = w.write_config("team-a", 2);
     let cfg_s = cfg.to_str().unwrap();
 
@@ -374,6 +388,16 @@ fn environment_lifecycle_on_moto() {
     );
     assert_cluster_untouched(&w, &cluster_before);
 
+    // Data in the raw bucket, and the key that encrypts it: both must outlive the stack.
+    let raw = "local-raw-123456789012-us-east-1";
+    let put = w
+        .cloud
+        .moto
+        .request("PUT", &format!("/{raw}/data/keep.csv"), "s3", &[], b"a,b")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(put.status, 200, "{}", put.text());
+    let storage_key = physical_id(&w, "StorageKey");
+
     // Destroy: the data buckets and keys are listed as retained.
     let (stdout, stderr) = w.expect(&["destroy", "-c", cfg_s, "--yes"], 0);
     assert!(
@@ -390,5 +414,149 @@ fn environment_lifecycle_on_moto() {
         "the workspace is deleted"
     );
 
+    // Deploy again over the retained data (issue 11): CloudFormation's record of the deleted
+    // stack names what it retained; those are adopted by an IMPORT change set, reviewed first
+    // (`--no-execute`) and then executed exactly as reviewed (`cdkrs execute`), and the next
+    // deploy builds the rest around them.
+    let (stdout, stderr) = w.expect(
+        &["deploy", "-c", cfg_s, "--no-execute", "--output", "json"],
+        0,
+    );
+    assert!(stderr.contains("adopted by import first"), "{stderr}");
+    let review: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(review["change_set"], "cdkrs-deploy-import", "{review}");
+    let imported: Vec<&str> = review["changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            assert_eq!(c["action"], "Import", "{c}");
+            c["logical_id"].as_str().unwrap_or_default()
+        })
+        .collect();
+    for id in ["RawBucket", "RootBucket", "StorageKey", "LoggingKey"] {
+        assert!(imported.contains(&id), "{id} imported: {imported:?}");
+    }
+    let fingerprint = review["fingerprint"].as_str().expect("a fingerprint");
+    let (stdout, _) = w.expect(
+        &[
+            "execute",
+            "cdkrs-deploy-import",
+            "--fingerprint",
+            fingerprint,
+            "-c",
+            cfg_s,
+        ],
+        0,
+    );
+    assert!(stdout.contains("IMPORT_COMPLETE"), "{stdout}");
+    let (stdout, stderr) = w.expect(&["deploy", "-c", cfg_s, "--require-approval", "never"], 0);
+    assert!(
+        stdout.contains(&format!("{STACK}: UPDATE_COMPLETE")),
+        "{stdout}\n{stderr}"
+    );
+    assert_eq!(physical_id(&w, "RawBucket"), raw);
+    assert_eq!(physical_id(&w, "StorageKey"), storage_key, "the same key");
+    let kept = w
+        .cloud
+        .moto
+        .request("GET", &format!("/{raw}/data/keep.csv"), "s3", &[], b"")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((kept.status, kept.text().as_str()), (200, "a,b"));
+    assert_eq!(w.cloud.fake.state().workspaces.len(), 1);
+    let (stdout, _) = w.expect(&["destroy", "-c", cfg_s, "--yes"], 0);
+    assert!(stdout.contains(&format!("{STACK}: deleted")), "{stdout}");
+
     eprintln!("API calls: full deploy {full_deploy_calls}, no-op deploy {noop_calls}");
+}
+
+/// Issue 11 on moto: a first deploy that fails in a Databricks resource leaves nothing behind
+/// (RetainExceptOnCreate), so the retry after the fix succeeds; an update that fails with
+/// `--no-rollback` pauses the stack, and `cdkrs rollback` returns it to its last stable state.
+#[test]
+fn a_failed_first_deploy_is_retried_and_a_paused_update_rolls_back_on_moto() {
+    let w = World::start("deploy-e2e-unhappy");
+    let cfg = w.write_config("team-a", 2);
+    let cfg_s = cfg.to_str().unwrap();
+    w.expect(&["bootstrap", "-c", cfg_s], 0);
+
+    // The workspace fails to provision: the stack rolls back and deletes what it created.
+    w.cloud.fake.faults().workspace_fails(true);
+    let (_, stderr) = w.expect(&["deploy", "-c", cfg_s, "--require-approval", "never"], 1);
+    assert!(
+        stderr.contains("root cause: DatabricksWorkspace"),
+        "{stderr}"
+    );
+    let status = status_json(&w, &cfg);
+    assert_eq!(
+        status["stacks"][0]["deployed"]["status"], "ROLLBACK_COMPLETE",
+        "{status}"
+    );
+    let buckets = w
+        .cloud
+        .moto
+        .request("GET", "/", "s3", &[], b"")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text();
+    let names = xml_values(&buckets, "Name");
+    assert!(
+        !names.iter().any(|n| n.starts_with("local-raw-")),
+        "nothing retained by the failed create: {names:?}"
+    );
+
+    // Fixed: the rolled-back stack is replaced, nothing collides.
+    w.cloud.fake.faults().workspace_fails(false);
+    let (stdout, stderr) = w.expect(&["deploy", "-c", cfg_s, "--require-approval", "never"], 0);
+    assert!(
+        stdout.contains(&format!("{STACK}: CREATE_COMPLETE")),
+        "{stdout}\n{stderr}"
+    );
+    assert!(stderr.contains("ROLLBACK_COMPLETE"), "{stderr}");
+
+    // An update that fails, without rollback: the stack pauses in UPDATE_FAILED.
+    let cfg = w.write_config("team-a", 3);
+    w.cloud
+        .fake
+        .faults()
+        .on("/api/2.1/clusters/edit")
+        .fail_next(
+            1,
+            400,
+            r#"{"error_code":"INVALID_PARAMETER_VALUE","message":"max_workers is refused"}"#,
+        );
+    let (_, stderr) = w.expect(
+        &[
+            "deploy",
+            "-c",
+            cfg_s,
+            "--require-approval",
+            "never",
+            "--no-rollback",
+        ],
+        1,
+    );
+    assert!(stderr.contains("root cause: DatabricksCluster"), "{stderr}");
+    assert!(stderr.contains("cdkrs rollback"), "{stderr}");
+    let status = status_json(&w, &cfg);
+    assert_eq!(
+        status["stacks"][0]["deployed"]["status"], "UPDATE_FAILED",
+        "{status}"
+    );
+    // A plain deploy refuses a paused stack, naming the way out.
+    let (_, stderr) = w.expect(&["deploy", "-c", cfg_s, "--require-approval", "never"], 1);
+    assert!(stderr.contains("cdkrs rollback"), "{stderr}");
+    let (stdout, _) = w.expect(&["rollback", "-c", cfg_s], 0);
+    assert!(
+        stdout.contains("rolled back (UPDATE_ROLLBACK_COMPLETE)"),
+        "{stdout}"
+    );
+    let (stdout, _) = w.expect(&["deploy", "-c", cfg_s, "--require-approval", "never"], 0);
+    assert!(
+        stdout.contains(&format!("{STACK}: UPDATE_COMPLETE")),
+        "{stdout}"
+    );
+    assert_eq!(
+        w.cloud.fake.state().clusters[0]["autoscale"]["max_workers"],
+        3
+    );
 }

@@ -438,7 +438,13 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         let done = self
             .execute(target, kind, &opts.change_set_name, &change_set, opts)
             .await?;
-        if kind == ChangeSetKind::Create && plan.termination_protection {
+        // Declared protection converges: on after a create, and after any deploy of a stack
+        // that lacks it (one created by an import, or by `cdkrs execute`).
+        let protected = done
+            .stack
+            .as_ref()
+            .is_some_and(|s| s.termination_protection);
+        if plan.termination_protection && !protected {
             self.cfn
                 .update_termination_protection(target.id, true)
                 .await

@@ -648,10 +648,16 @@ async fn destroy_then_deploy_adopts_the_retained_bucket_and_key_by_import_then_u
     );
 
     let mut ui = RecordingUi::default();
-    let report = deploy(&c, &mut ui, &plan(with_data()), &opts(Approval::Never))
+    let protected = StackDeployment {
+        termination_protection: true,
+        ..plan(with_data())
+    };
+    let report = deploy(&c, &mut ui, &protected, &opts(Approval::Never))
         .await
         .unwrap();
     assert_eq!(report.outcome, Outcome::Deployed);
+    // A stack created by import gets its declared protection too.
+    assert!(c.stacks.borrow()[ENV].info.termination_protection);
     let text = ui.text();
     assert!(text.contains("adopted by import first"), "{text}");
     assert!(

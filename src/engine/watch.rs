@@ -52,6 +52,24 @@ fn gave_up(what: &str, state: &str, limit: Duration, look: &str) -> anyhow::Erro
     )
 }
 
+/// [`gave_up`] for a change set still `state` after [`Backoff::change_set_limit`].
+fn change_set_gave_up(
+    stack: &str,
+    change_set: &str,
+    state: &str,
+    backoff: Backoff,
+) -> anyhow::Error {
+    gave_up(
+        &format!("change set {change_set} of {stack}"),
+        state,
+        backoff.change_set_limit,
+        &format!(
+            "aws cloudformation describe-change-set --stack-name {stack} --change-set-name \
+             {change_set}"
+        ),
+    )
+}
+
 impl Backoff {
     /// The delay after `delay`.
     pub fn next(&self, delay: Duration) -> Duration {
@@ -550,15 +568,7 @@ pub async fn change_set_created<C: CloudFormation>(
         "CREATE_PENDING" | "CREATE_IN_PROGRESS"
     ) {
         if started.elapsed() >= backoff.change_set_limit {
-            return Err(gave_up(
-                &format!("change set {change_set} of {stack}"),
-                &info.status,
-                backoff.change_set_limit,
-                &format!(
-                    "aws cloudformation describe-change-set --stack-name {stack} \
-                     --change-set-name {change_set}"
-                ),
-            ));
+            return Err(change_set_gave_up(stack, change_set, &info.status, backoff));
         }
         tokio::time::sleep(delay).await;
         delay = backoff.next(delay);
@@ -594,15 +604,7 @@ pub async fn change_set_deleted<C: CloudFormation>(
             Ok(info) => info.status,
         };
         if started.elapsed() >= backoff.change_set_limit {
-            return Err(gave_up(
-                &format!("change set {change_set} of {stack}"),
-                &status,
-                backoff.change_set_limit,
-                &format!(
-                    "aws cloudformation describe-change-set --stack-name {stack} \
-                     --change-set-name {change_set}"
-                ),
-            ));
+            return Err(change_set_gave_up(stack, change_set, &status, backoff));
         }
         tokio::time::sleep(delay).await;
         delay = backoff.next(delay);

@@ -4,7 +4,7 @@ use cdkrs::aws::AwsArgs;
 use cdkrs::engine::rollback::RollbackOptions;
 use cdkrs::engine::ui::TerminalUi;
 
-use super::context::Context;
+use super::context::{Context, RoleArg};
 use super::{block_on, print_result, ConfigArg, Failure, OutputFormat};
 
 /// Arguments of `cdkrs rollback`.
@@ -24,6 +24,8 @@ pub struct Args {
     /// Result format on stdout.
     #[arg(long, value_enum, default_value_t)]
     output: OutputFormat,
+    #[command(flatten)]
+    role: RoleArg,
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
@@ -33,6 +35,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         let opts = RollbackOptions {
             orphan: args.orphan.clone(),
             force: args.force,
+            role_arn: ctx.role_arn(&args.role)?,
             ..Default::default()
         };
         let mut ui = TerminalUi::default();

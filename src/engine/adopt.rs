@@ -205,7 +205,57 @@ pub async fn find<C: CloudFormation>(cfn: &C, plan: &StackDeployment) -> Result<
             }
         }
     }
+    prune(&plan.template, &mut adoption);
     Ok(adoption)
+}
+
+/// Leaves alone what cannot be imported without the rest of the stack: a resource whose
+/// required property refers to a resource that is not adopted (the import template may hold
+/// the adopted resources alone, and a required property cannot be left out), and then whatever
+/// refers to it in turn.
+fn prune(template: &Value, adoption: &mut Adoption) {
+    loop {
+        let ids: BTreeSet<String> = adoption
+            .adopted
+            .iter()
+            .map(|a| a.logical_id.clone())
+            .collect();
+        let blocked = adoption
+            .adopted
+            .iter()
+            .position(|a| required_outside(template, a, &ids).is_some());
+        let Some(i) = blocked else {
+            return;
+        };
+        let a = adoption.adopted.remove(i);
+        let (property, outside) = required_outside(template, &a, &ids).expect("found just above");
+        adoption.left_alone.push(format!(
+            "{} ({} {}), retained by the deleted stack {}: left alone, its required property \
+             {property} refers to {outside}, which is not adopted (an import holds the adopted \
+             resources alone)",
+            a.logical_id, a.resource_type, a.physical_id, a.retained_by
+        ));
+    }
+}
+
+/// A required property of `a` in the template that refers to a resource or parameter outside
+/// `ids`, and that name.
+fn required_outside(
+    template: &Value,
+    a: &Adopted,
+    ids: &BTreeSet<String>,
+) -> Option<(String, String)> {
+    let meta = cdkrs_constructs::resource_meta(&a.resource_type)?;
+    let properties = template
+        .get("Resources")?
+        .get(&a.logical_id)?
+        .get("Properties")?;
+    meta.required.iter().find_map(|name| {
+        let outside = references(properties.get(*name)?)
+            .into_iter()
+            .find(|n| !ids.contains(n))?;
+        Some(((*name).to_owned(), outside))
+    })
 }
 
 /// Whether the template's resource `id` adopts the retained `physical`: the identifier
@@ -501,6 +551,38 @@ mod tests {
                 "env"
             ),
             Ok("KeyId".into())
+        );
+    }
+
+    #[test]
+    fn a_resource_whose_required_property_needs_a_resource_not_adopted_is_left_alone() {
+        // An alias requires its key (TargetKeyId): with the key not adopted, neither is it.
+        let template = json!({"Resources": {
+            "Alias": {"Type": "AWS::KMS::Alias", "DeletionPolicy": "Retain",
+                      "Properties": {"AliasName": "alias/x", "TargetKeyId": {"Ref": "Key"}}},
+            "Log": {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Retain", "Properties": {}}
+        }});
+        let adopted = |id: &str, ty: &str| Adopted {
+            logical_id: id.into(),
+            resource_type: ty.into(),
+            physical_id: format!("{id}-1"),
+            identifier: String::new(),
+            retained_by: "arn:old".into(),
+        };
+        let mut adoption = Adoption {
+            adopted: vec![
+                adopted("Alias", "AWS::KMS::Alias"),
+                adopted("Log", "AWS::Logs::LogGroup"),
+            ],
+            left_alone: Vec::new(),
+        };
+        prune(&template, &mut adoption);
+        assert_eq!(adoption.adopted.len(), 1);
+        assert_eq!(adoption.adopted[0].logical_id, "Log");
+        assert!(
+            adoption.left_alone[0].contains("required property TargetKeyId refers to Key"),
+            "{:?}",
+            adoption.left_alone
         );
     }
 

@@ -164,6 +164,10 @@ pub struct Deployment {
     /// limit (`None`: the stack publishes nothing).
     #[serde(default)]
     pub bootstrap: Option<BootstrapContract>,
+    /// Termination protection: on once the stack exists (every deploy that executes turns it
+    /// on when the stack lacks it), off only through the destroy command's confirmation.
+    #[serde(default)]
+    pub termination_protection: bool,
 }
 
 impl Deployment {
@@ -174,6 +178,7 @@ impl Deployment {
             parameters: BTreeMap::new(),
             assets: Vec::new(),
             bootstrap: None,
+            termination_protection: false,
         }
     }
 

@@ -31,11 +31,8 @@ pub fn run(args: Args) -> Result<(), Failure> {
     block_on(async {
         let ctx = Context::new(&args.config, &args.aws).await?;
         let (stack, template) = synthesize(bootstrap::build())?;
-        // Termination protection on: every environment of the account and region publishes
-        // through this bucket, and no cdkrs command deletes the stack.
         let plan = cdkrs::engine::StackDeployment {
             tags: ctx.config.tags().clone(),
-            termination_protection: true,
             ..stack_deployment(
                 &bootstrap::deployment(),
                 (&stack, &template),

@@ -192,6 +192,7 @@ pub fn stack_deployment(
         parameters: declared.parameters.clone(),
         assets,
         bootstrap: declared.bootstrap.clone(),
+        termination_protection: declared.termination_protection,
         ..StackDeployment::new(&declared.stack_name, template)
     };
     if plan.bootstrap.is_none() && plan.template_body.len() > INLINE_TEMPLATE_LIMIT {
@@ -217,7 +218,6 @@ pub fn environment_plan(
     let (stack, template) = synthesize(environment::build(config))?;
     Ok(StackDeployment {
         tags: config.tags().clone(),
-        termination_protection: true,
         ..stack_deployment(&declared, (&stack, &template), bytes)?
     })
 }

@@ -4,6 +4,7 @@ use cdkrs::aws::AwsArgs;
 use cdkrs::engine::execute::Fingerprint;
 use cdkrs::engine::ui::TerminalUi;
 use cdkrs::engine::DeployOptions;
+use cdkrs_stacks::environment;
 
 use super::context::Context;
 use super::deploy::change_set_name;
@@ -44,7 +45,13 @@ pub fn run(args: Args) -> Result<(), Failure> {
         let mut ui = TerminalUi::default();
         let result = ctx
             .engine(&mut ui)
-            .execute_reviewed(&stack, &args.change_set, &args.fingerprint, &opts)
+            .execute_reviewed(
+                &stack,
+                &args.change_set,
+                &args.fingerprint,
+                &opts,
+                environment::deployment(&ctx.config).termination_protection,
+            )
             .await;
         ctx.report_calls();
         print_result(args.output, &result?)?;

@@ -438,31 +438,36 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         let done = self
             .execute(target, kind, &opts.change_set_name, &change_set, opts)
             .await?;
-        // Declared protection converges: on after a create, and after any deploy of a stack
-        // that lacks it (one created by an import, or by `cdkrs execute`).
-        let protected = done
-            .stack
-            .as_ref()
-            .is_some_and(|s| s.termination_protection);
-        if plan.termination_protection && !protected {
-            self.cfn
-                .update_termination_protection(target.id, true)
-                .await
-                .with_context(|| {
-                    format!(
-                        "{name} is created, but its termination protection is not on: turn it \
-                         on with `aws cloudformation update-termination-protection \
-                         --enable-termination-protection --stack-name {name}`"
-                    )
-                })?;
-            self.ui
-                .info(&format!("{name}: termination protection is on"));
+        if plan.termination_protection {
+            self.protect(target, done.stack.as_ref()).await?;
         }
         Ok(DeployReport {
             changes: change_set.changes,
             outputs: done.stack.map(|s| s.outputs).unwrap_or_default(),
             ..report(Outcome::Deployed, None, Some(done.status))
         })
+    }
+
+    /// Turns termination protection on when the stack lacks it: declared protection converges
+    /// after a create, an import, or a stack created by `cdkrs execute`.
+    pub async fn protect(&mut self, target: Target<'_>, stack: Option<&StackInfo>) -> Result<()> {
+        if stack.is_some_and(|s| s.termination_protection) {
+            return Ok(());
+        }
+        let name = target.name;
+        self.cfn
+            .update_termination_protection(target.id, true)
+            .await
+            .with_context(|| {
+                format!(
+                    "{name} is deployed, but its termination protection is not on: turn it on \
+                     with `aws cloudformation update-termination-protection \
+                     --enable-termination-protection --stack-name {name}`"
+                )
+            })?;
+        self.ui
+            .info(&format!("{name}: termination protection is on"));
+        Ok(())
     }
 
     /// Adopts what a deleted stack of this name retained ([`adopt`]) through an IMPORT change

@@ -105,6 +105,7 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         name: &str,
         reviewed: &Fingerprint,
         opts: &DeployOptions,
+        termination_protection: bool,
     ) -> Result<DeployReport> {
         let again = "review it again with `cdkrs deploy --no-execute`, then execute the change \
                      set it prints with its fingerprint";
@@ -193,6 +194,9 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         let done = self
             .execute(Target::of(&info), kind, name, &change_set, opts)
             .await?;
+        if termination_protection {
+            self.protect(Target::of(&info), done.stack.as_ref()).await?;
+        }
         Ok(DeployReport {
             stack: stack.to_owned(),
             outcome: Outcome::Deployed,

@@ -712,6 +712,42 @@ async fn destroy_then_deploy_adopts_the_retained_bucket_and_key_by_import_then_u
 }
 
 #[tokio::test(start_paused = true)]
+async fn what_a_rolled_back_create_kept_is_adopted_when_the_stack_is_created_again() {
+    // A create that failed without RetainExceptOnCreate (an older cdkrs, or another tool) kept
+    // its retained bucket and key (DELETE_SKIPPED) in a ROLLBACK_COMPLETE stack.
+    let c = cloud().with_stack(ENV, "ROLLBACK_COMPLETE", "{}", &[]);
+    let kept = [
+        ("Raw", "AWS::S3::Bucket", RAW),
+        ("Key", "AWS::KMS::Key", "key-1"),
+    ];
+    {
+        let mut stacks = c.stacks.borrow_mut();
+        let s = stacks.get_mut(ENV).unwrap();
+        for (id, ty, physical) in kept {
+            s.skipped.push(api::StackResource {
+                logical_id: id.into(),
+                physical_id: Some(physical.into()),
+                resource_type: ty.into(),
+                status: "DELETE_SKIPPED".into(),
+            });
+            c.world.borrow_mut().insert(physical.into(), None);
+        }
+    }
+    let mut ui = RecordingUi::default();
+    let report = deploy(&c, &mut ui, &plan(with_data()), &opts(Approval::Never))
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, Outcome::Deployed);
+    let stack = &c.stacks.borrow()[ENV];
+    assert_eq!(stack.imported["Raw"], RAW);
+    assert_eq!(stack.imported["Key"], "key-1");
+    assert_eq!(
+        c.world.borrow()[RAW].as_deref(),
+        Some(stack.info.id.as_str())
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_bucket_this_stack_did_not_retain_is_never_adopted_and_the_create_fails_on_its_name() {
     // Same name, made by hand (or by another stack): no deleted stack of ours retained it.
     let c = cloud();
@@ -2460,8 +2496,28 @@ mod issue_11_states {
     ) -> anyhow::Result<DeployReport> {
         let fp = Fingerprint::parse(fingerprint).unwrap();
         Engine { cfn: c, s3: c, ui }
-            .execute_reviewed(ENV, name, &fp, o)
+            .execute_reviewed(ENV, name, &fp, o, false)
             .await
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn issue_11_a_stack_created_by_execute_gets_its_declared_termination_protection() {
+        let c = cloud();
+        let mut ui = RecordingUi::default();
+        let reviewed = deploy(&c, &mut ui, &plan(basic()), &review("review-me"))
+            .await
+            .unwrap();
+        let fp = Fingerprint::parse(reviewed.fingerprint.as_deref().unwrap()).unwrap();
+        let report = Engine {
+            cfn: &c,
+            s3: &c,
+            ui: &mut ui,
+        }
+        .execute_reviewed(ENV, "review-me", &fp, &opts(Approval::Never), true)
+        .await
+        .unwrap();
+        assert_eq!(report.status.as_deref(), Some("CREATE_COMPLETE"));
+        assert!(c.stacks.borrow()[ENV].info.termination_protection);
     }
 
     #[tokio::test(start_paused = true)]

@@ -28,9 +28,14 @@ pub fn contract() -> BootstrapContract {
     }
 }
 
-/// The bootstrap stack's deployment: no parameters, no assets, no bootstrap of its own.
+/// The bootstrap stack's deployment: no parameters, no assets, no bootstrap of its own;
+/// termination protection on (every environment of the account and region publishes through
+/// its bucket, and no cdkrs command deletes it).
 pub fn deployment() -> Deployment {
-    Deployment::new(STACK_NAME)
+    Deployment {
+        termination_protection: true,
+        ..Deployment::new(STACK_NAME)
+    }
 }
 
 /// Builds the bootstrap stack. The bucket is named `cdkrs-assets-<account>-<region>`: unique

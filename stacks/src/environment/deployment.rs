@@ -61,6 +61,7 @@ pub fn deployment(config: &Environment) -> Deployment {
         key_suffix: ".zip".to_owned(),
     });
     d.bootstrap = Some(bootstrap::contract());
+    d.termination_protection = true;
     d
 }
 
@@ -105,6 +106,12 @@ mod tests {
                 asleep.to_string()
             );
         }
+    }
+
+    #[test]
+    fn the_environment_and_its_bootstrap_stack_declare_termination_protection() {
+        assert!(deployment(&env(false)).termination_protection);
+        assert!(bootstrap::deployment().termination_protection);
     }
 
     #[test]

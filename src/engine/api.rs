@@ -415,6 +415,9 @@ pub struct DeleteStackRequest {
     pub role_arn: Option<String>,
     /// `ClientRequestToken`: a retried call is recognised as the same request.
     pub client_token: Option<String>,
+    /// `RetainResources`: logical ids kept instead of deleted (CloudFormation takes them only
+    /// for a stack in DELETE_FAILED: the resources a previous delete could not remove).
+    pub retain_resources: Vec<String>,
 }
 
 /// Who the credentials belong to, as STS `GetCallerIdentity` answers.

@@ -942,6 +942,7 @@ pub fn delete_request(
             "delete",
             &format!("{stack_id}/{}", baseline.unwrap_or("")),
         )),
+        retain_resources: Vec::new(),
     }
 }
 

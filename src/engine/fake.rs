@@ -23,6 +23,8 @@ pub struct FakeStack {
     pub imported: BTreeMap<String, String>,
     /// Resources a rollback kept (DELETE_SKIPPED), recorded when the stack is deleted.
     pub skipped: Vec<StackResource>,
+    /// `RetainResources` of the delete under way: kept (DELETE_SKIPPED) instead of deleted.
+    pub retain_on_delete: Vec<String>,
     /// The template and parameters of its last stable state (what a rollback returns to).
     pub stable: Option<(String, BTreeMap<String, String>)>,
     /// Resource statuses as the events left them (ListStackResources; default CREATE_COMPLETE).
@@ -326,7 +328,7 @@ impl FakeCloud {
         let mut resources = stack.skipped.clone();
         for (id, r) in resources_of(&stack.template) {
             let physical = physical_id(&stack, &id, &r);
-            let status = if retains(&r) {
+            let status = if retains(&r) || stack.retain_on_delete.contains(&id) {
                 world.insert(physical.clone(), None);
                 "DELETE_SKIPPED"
             } else {
@@ -945,6 +947,22 @@ impl CloudFormation for FakeCloud {
             .is_some_and(|s| s.info.termination_protection)
         {
             bail!("ValidationError: Stack [{name}] cannot be deleted while TerminationProtection is enabled");
+        }
+        // "RetainResources: for stacks in the DELETE_FAILED state, a list of resource logical
+        // IDs that are associated with the resources you want to retain" (API_DeleteStack.html);
+        // CloudFormation refuses it for a stack in any other state.
+        if !request.retain_resources.is_empty() {
+            let mut stacks = self.stacks.borrow_mut();
+            if let Some(s) = stacks.get_mut(name) {
+                if s.info.status != "DELETE_FAILED" {
+                    bail!(
+                        "ValidationError: Invalid operation on stack [{}]: resources can be \
+                         retained only if the stack is in DELETE_FAILED state",
+                        s.info.id
+                    );
+                }
+                s.retain_on_delete = request.retain_resources.clone();
+            }
         }
         let exec = self.execution.borrow_mut().take();
         let mut pending = self.pending.borrow_mut();

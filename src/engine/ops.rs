@@ -8,8 +8,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::api::{
-    ChangeSetKind, ChangeSetRequest, CloudFormation, ExecuteRequest, ObjectStore, ParameterValue,
-    StackInfo, TemplateSource,
+    ChangeSetKind, ChangeSetRequest, CloudFormation, DeleteStackRequest, ExecuteRequest,
+    ObjectStore, ParameterValue, StackInfo, StackResource, TemplateSource,
 };
 use super::deploy::{client_token, delete_request, render_change_set, Engine, ReadyChangeSet};
 use super::watch::{self, classify, Backoff, StackState, Target};
@@ -240,12 +240,21 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
             serde_json::from_str(&text).unwrap_or(Value::Null)
         };
         let kept = retained_in(&template);
-        let physical = if kept.is_empty() {
+        let failed_before = deployed.status == "DELETE_FAILED";
+        let physical = if kept.is_empty() && !failed_before {
             Vec::new()
         } else {
             self.cfn.stack_resources(&deployed.id).await?
         };
-        let retained: Vec<Retained> = kept
+        // A destroy that failed (DELETE_FAILED: a bucket that is not empty, say) would fail the
+        // same way again: what the last delete could not remove is kept this time
+        // (RetainResources), so the stack goes and the next deploy can adopt what its template
+        // retains. Nothing is deleted that the last attempt did not already try to delete.
+        let stuck: Vec<&StackResource> = physical
+            .iter()
+            .filter(|r| failed_before && r.status == "DELETE_FAILED")
+            .collect();
+        let mut retained: Vec<Retained> = kept
             .into_iter()
             .map(|(logical_id, resource_type, policy)| Retained {
                 physical_id: physical
@@ -257,6 +266,28 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
                 policy,
             })
             .collect();
+        for r in &stuck {
+            if !retained.iter().any(|k| k.logical_id == r.logical_id) {
+                retained.push(Retained {
+                    logical_id: r.logical_id.clone(),
+                    resource_type: r.resource_type.clone(),
+                    physical_id: r.physical_id.clone(),
+                    policy: "RetainResources".into(),
+                });
+            }
+        }
+        if !stuck.is_empty() {
+            self.ui.info(&format!(
+                "{stack} is DELETE_FAILED: the last delete could not remove {}; they are kept \
+                 now (RetainResources) so the stack can go (empty or delete them yourself \
+                 afterwards if they should not stay)",
+                stuck
+                    .iter()
+                    .map(|r| r.logical_id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
         if !retained.is_empty() {
             self.ui.info(&retained_text(&retained));
         }
@@ -281,7 +312,10 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         }
         let baseline = self.newest_event(&deployed.id).await?;
         self.cfn
-            .delete_stack(&delete_request(&deployed.id, baseline.as_deref(), role_arn))
+            .delete_stack(&DeleteStackRequest {
+                retain_resources: stuck.iter().map(|r| r.logical_id.clone()).collect(),
+                ..delete_request(&deployed.id, baseline.as_deref(), role_arn)
+            })
             .await?;
         watch::until_success(
             self.cfn,
@@ -295,7 +329,20 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
                 .and_then(Value::as_object)
                 .map_or(0, |r| r.len()),
         )
-        .await?;
+        .await
+        .map_err(|e| {
+            let failed = e
+                .downcast_ref::<watch::OperationFailed>()
+                .is_some_and(|f| f.status == "DELETE_FAILED");
+            if failed {
+                e.context(format!(
+                    "{stack} is DELETE_FAILED: run `cdkrs destroy` again to keep what could not \
+                     be deleted (RetainResources) and delete the rest"
+                ))
+            } else {
+                e
+            }
+        })?;
         Ok(DestroyReport {
             stack: stack.to_owned(),
             deleted: true,

@@ -279,6 +279,9 @@ impl CloudFormation for Clients {
             .stack_name(name)
             .set_role_arn(request.role_arn.clone())
             .set_client_request_token(request.client_token.clone())
+            .set_retain_resources(
+                (!request.retain_resources.is_empty()).then(|| request.retain_resources.clone()),
+            )
             .send()
             .await
             .map_err(|e| sdk_error(e, self.target(CFN)))

@@ -1042,9 +1042,71 @@ async fn destroy_failure_names_the_resource_that_blocked_it() {
         final_status: "DELETE_FAILED".into(),
     });
     let mut ui = RecordingUi::default();
-    let err = destroy(&c, &mut ui, true).await.unwrap_err().to_string();
+    let err = format!("{:#}", destroy(&c, &mut ui, true).await.unwrap_err());
     assert!(
         err.contains("root cause: Vpc (AWS::EC2::VPC) DELETE_FAILED"),
+        "{err}"
+    );
+    assert!(
+        err.contains("run `cdkrs destroy` again to keep what could not be deleted"),
+        "{err}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn destroying_a_delete_failed_stack_again_keeps_what_could_not_be_deleted() {
+    // The last destroy could not delete the (not retained) data bucket: it is not empty.
+    let c = deployed(&basic(), "DELETE_FAILED");
+    c.stacks
+        .borrow_mut()
+        .get_mut(ENV)
+        .unwrap()
+        .resource_status
+        .insert("Data".into(), "DELETE_FAILED".into());
+    let mut ui = RecordingUi::default();
+    let report = destroy(&c, &mut ui, true).await.unwrap();
+    assert!(report.deleted);
+    let deletions = c.deletions.borrow();
+    assert_eq!(deletions.last().unwrap().retain_resources, ["Data"]);
+    assert!(
+        ui.text()
+            .contains("the last delete could not remove Data; they are kept now"),
+        "{}",
+        ui.text()
+    );
+    assert!(report
+        .retained
+        .iter()
+        .any(|r| r.logical_id == "Data" && r.policy == "RetainResources"));
+    // CloudFormation's record keeps it (DELETE_SKIPPED); the Vpc went.
+    let deleted = c.deleted.borrow();
+    let (_, resources) = deleted.last().unwrap();
+    let status = |id: &str| {
+        resources
+            .iter()
+            .find(|r| r.logical_id == id)
+            .map(|r| r.status.clone())
+    };
+    assert_eq!(status("Data").as_deref(), Some("DELETE_SKIPPED"));
+    assert_eq!(status("Vpc").as_deref(), Some("DELETE_COMPLETE"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn retain_resources_is_refused_for_a_stack_that_is_not_delete_failed() {
+    let c = deployed(&basic(), "CREATE_COMPLETE");
+    let err = api::CloudFormation::delete_stack(
+        &c,
+        &api::DeleteStackRequest {
+            stack: ENV.into(),
+            retain_resources: vec!["Data".into()],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("only if the stack is in DELETE_FAILED state"),
         "{err}"
     );
 }

@@ -506,6 +506,10 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
             ),
         );
         request.resources_to_import = adoption.resources_to_import();
+        // The same service role and stack tags as the change set that follows: the import
+        // creates the stack, and a stack's tags are given when it is created.
+        request.role_arn = opts.role_arn.clone();
+        request.tags = plan.tags.clone();
         let Some(ready) = self
             .change_set(&request, opts.backoff)
             .await

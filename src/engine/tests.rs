@@ -650,6 +650,7 @@ async fn destroy_then_deploy_adopts_the_retained_bucket_and_key_by_import_then_u
     let mut ui = RecordingUi::default();
     let protected = StackDeployment {
         termination_protection: true,
+        tags: BTreeMap::from([("project".to_owned(), "cm-vpc".to_owned())]),
         ..plan(with_data())
     };
     let report = deploy(&c, &mut ui, &protected, &opts(Approval::Never))
@@ -675,6 +676,7 @@ async fn destroy_then_deploy_adopts_the_retained_bucket_and_key_by_import_then_u
         .cloned()
         .collect();
     assert_eq!(imports.len(), 1);
+    assert_eq!(imports[0].tags, protected.tags);
     let ids: Vec<_> = imports[0]
         .resources_to_import
         .iter()

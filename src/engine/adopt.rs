@@ -210,9 +210,10 @@ pub async fn find<C: CloudFormation>(cfn: &C, plan: &StackDeployment) -> Result<
 }
 
 /// Leaves alone what cannot be imported without the rest of the stack: a resource whose
-/// required property refers to a resource that is not adopted (the import template may hold
-/// the adopted resources alone, and a required property cannot be left out), and then whatever
-/// refers to it in turn.
+/// required or create-only property refers to a resource that is not adopted (the import
+/// template may hold the adopted resources alone; a required property cannot be left out, and a
+/// create-only one set by the update that follows would replace the adopted resource), and then
+/// whatever refers to it in turn.
 fn prune(template: &Value, adoption: &mut Adoption) {
     loop {
         let ids: BTreeSet<String> = adoption
@@ -232,14 +233,14 @@ fn prune(template: &Value, adoption: &mut Adoption) {
         adoption.left_alone.push(format!(
             "{} ({} {}), retained by the deleted stack {}: left alone, its required property \
              {property} refers to {outside}, which is not adopted (an import holds the adopted \
-             resources alone)",
+             resources alone, and setting it afterwards would replace the resource)",
             a.logical_id, a.resource_type, a.physical_id, a.retained_by
         ));
     }
 }
 
-/// A required property of `a` in the template that refers to a resource or parameter outside
-/// `ids`, and that name.
+/// A required or create-only property of `a` in the template that refers to a resource or
+/// parameter outside `ids`, and that name.
 fn required_outside(
     template: &Value,
     a: &Adopted,
@@ -250,12 +251,21 @@ fn required_outside(
         .get("Resources")?
         .get(&a.logical_id)?
         .get("Properties")?;
-    meta.required.iter().find_map(|name| {
-        let outside = references(properties.get(*name)?)
-            .into_iter()
-            .find(|n| !ids.contains(n))?;
-        Some(((*name).to_owned(), outside))
-    })
+    let create_only = meta.create_only.iter().filter_map(|pointer| {
+        pointer
+            .strip_prefix("/properties/")
+            .map(|p| p.split('/').next().unwrap_or(p))
+    });
+    meta.required
+        .iter()
+        .copied()
+        .chain(create_only)
+        .find_map(|name| {
+            let outside = references(properties.get(name)?)
+                .into_iter()
+                .find(|n| !ids.contains(n))?;
+            Some((name.to_owned(), outside))
+        })
 }
 
 /// Whether the template's resource `id` adopts the retained `physical`: the identifier
@@ -581,6 +591,33 @@ mod tests {
         assert_eq!(adoption.adopted[0].logical_id, "Log");
         assert!(
             adoption.left_alone[0].contains("required property TargetKeyId refers to Key"),
+            "{:?}",
+            adoption.left_alone
+        );
+    }
+
+    #[test]
+    fn a_create_only_property_that_needs_a_resource_not_adopted_leaves_the_resource_alone() {
+        // A bucket named by a prefix taken from a parameter: imported without it, the update
+        // that sets it would replace the bucket.
+        let template = json!({"Resources": {
+            "Raw": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain",
+                    "Properties": {"BucketNamePrefix": {"Fn::Sub": "${Prefix}-raw"}}}
+        }});
+        let mut adoption = Adoption {
+            adopted: vec![Adopted {
+                logical_id: "Raw".into(),
+                resource_type: "AWS::S3::Bucket".into(),
+                physical_id: "team-raw-abc".into(),
+                identifier: "BucketName".into(),
+                retained_by: "arn:old".into(),
+            }],
+            left_alone: Vec::new(),
+        };
+        prune(&template, &mut adoption);
+        assert!(adoption.adopted.is_empty());
+        assert!(
+            adoption.left_alone[0].contains("property BucketNamePrefix refers to Prefix"),
             "{:?}",
             adoption.left_alone
         );

@@ -285,7 +285,7 @@ fn resource_ids(template: &str) -> BTreeMap<String, String> {
 
 /// The physical id a resource gets in the fake: its name when the template names it (the
 /// type's primary identifier, resolved as CloudFormation would), else `<stack>-<logical id>`.
-fn physical_id(stack: &FakeStack, id: &str, resource: &serde_json::Value) -> String {
+pub fn physical_id(stack: &FakeStack, id: &str, resource: &serde_json::Value) -> String {
     if let Some(p) = stack.imported.get(id) {
         return p.clone();
     }

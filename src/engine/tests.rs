@@ -750,6 +750,46 @@ async fn what_a_rolled_back_create_kept_is_adopted_when_the_stack_is_created_aga
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_rollback_that_could_not_delete_a_bucket_is_destroyed_then_its_data_adopted() {
+    // The first create failed late, after logs reached a bucket: its rollback could not delete
+    // that (not empty) bucket, so the stack is ROLLBACK_FAILED with the bucket and key still in it.
+    let c = cloud().with_stack(ENV, "ROLLBACK_FAILED", &with_data().to_string(), &[]);
+    {
+        let stacks = c.stacks.borrow();
+        let s = &stacks[ENV];
+        for (id, r) in with_data()["Resources"].as_object().unwrap() {
+            if r.get("DeletionPolicy").is_some() {
+                c.world
+                    .borrow_mut()
+                    .insert(fake::physical_id(s, id, r), Some(s.info.id.clone()));
+            }
+        }
+    }
+    // deploy refuses, naming the way out.
+    let mut ui = RecordingUi::default();
+    let err = deploy(&c, &mut ui, &plan(with_data()), &opts(Approval::Never))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("ROLLBACK_FAILED") && err.contains("cdkrs destroy"),
+        "{err}"
+    );
+    assert_eq!(c.count("CreateChangeSet"), 0);
+    // destroy: the retained bucket and key stay (DELETE_SKIPPED in CloudFormation's record).
+    let report = destroy(&c, &mut ui, true).await.unwrap();
+    assert!(report.deleted);
+    assert_eq!(c.world.borrow().get(RAW), Some(&None));
+    // deploy: they are adopted by import, the rest is created.
+    let mut ui = RecordingUi::default();
+    let report = deploy(&c, &mut ui, &plan(with_data()), &opts(Approval::Never))
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, Outcome::Deployed);
+    assert_eq!(c.stacks.borrow()[ENV].imported["Raw"], RAW);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_bucket_this_stack_did_not_retain_is_never_adopted_and_the_create_fails_on_its_name() {
     // Same name, made by hand (or by another stack): no deleted stack of ours retained it.
     let c = cloud();

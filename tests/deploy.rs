@@ -107,6 +107,17 @@ fn api_calls(stderr: &str) -> usize {
         .unwrap_or_else(|| panic!("no call count in:\n{stderr}"))
 }
 
+/// The buckets that exist, asked of S3 (ListBuckets).
+fn bucket_names(w: &World) -> Vec<String> {
+    let buckets = w
+        .cloud
+        .moto
+        .request("GET", "/", "s3", &[], b"")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text();
+    xml_values(&buckets, "Name")
+}
+
 /// The physical id of one of the environment stack's resources, asked of CloudFormation.
 fn physical_id(w: &World, logical_id: &str) -> String {
     let out = w.query(
@@ -226,13 +237,7 @@ fn environment_lifecycle_on_moto() {
             "{s} endpoint in {services:?}"
         );
     }
-    let buckets = w
-        .cloud
-        .moto
-        .request("GET", "/", "s3", &[], b"")
-        .unwrap_or_else(|e| panic!("{e}"))
-        .text();
-    let names = xml_values(&buckets, "Name");
+    let names = bucket_names(&w);
     for suffix in [
         "infra-logs",
         "databricks-logs",
@@ -492,13 +497,7 @@ fn a_failed_first_deploy_is_retried_and_a_paused_update_rolls_back_on_moto() {
         status["stacks"][0]["deployed"]["status"], "ROLLBACK_COMPLETE",
         "{status}"
     );
-    let buckets = w
-        .cloud
-        .moto
-        .request("GET", "/", "s3", &[], b"")
-        .unwrap_or_else(|e| panic!("{e}"))
-        .text();
-    let names = xml_values(&buckets, "Name");
+    let names = bucket_names(&w);
     assert!(
         !names.iter().any(|n| n.starts_with("local-raw-")),
         "nothing retained by the failed create: {names:?}"

@@ -492,6 +492,16 @@ pub fn request_token(op: &str, seed: &str) -> String {
     format!("cdkrs-{op}-{}", &hash[..32])
 }
 
+/// The token of an operation on a stack (a delete, a rollback): seeded by the stack's ARN and
+/// its newest event before the operation, so an SDK retry of the call is the same request and
+/// the next attempt (after the failed one added events) another.
+pub fn stack_operation_token(operation: &str, stack_id: &str, baseline: Option<&str>) -> String {
+    request_token(
+        operation,
+        &format!("{operation}\n{stack_id}\n{}", baseline.unwrap_or("")),
+    )
+}
+
 /// A seed no other request of this machine shares: the time in nanoseconds, the process id and
 /// a counter (for requests with nothing unique to name them by, such as CreateChangeSet).
 pub fn fresh_seed(what: &str) -> String {

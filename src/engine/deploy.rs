@@ -10,9 +10,9 @@ use serde_json::Value;
 
 use super::adopt;
 use super::api::{
-    fresh_seed, request_token, AlreadyExists, ChangeSetInfo, ChangeSetKind, ChangeSetRequest,
-    CloudFormation, DeleteStackRequest, ExecuteRequest, ObjectStore, ParameterValue,
-    ResourceChangeInfo, StackInfo, StackOutput, TemplateSource,
+    fresh_seed, request_token, stack_operation_token, AlreadyExists, ChangeSetInfo, ChangeSetKind,
+    ChangeSetRequest, CloudFormation, DeleteStackRequest, ExecuteRequest, ObjectStore,
+    ParameterValue, ResourceChangeInfo, StackInfo, StackOutput, TemplateSource,
 };
 use super::ui::Ui;
 use super::watch::{self, classify, Backoff, StackState, Target};
@@ -194,6 +194,22 @@ pub struct DeployReport {
     pub fingerprint: Option<String>,
 }
 
+impl DeployReport {
+    /// How `stack`'s deploy ended, with nothing else to report yet.
+    pub fn new(stack: &str, outcome: Outcome) -> DeployReport {
+        DeployReport {
+            stack: stack.to_owned(),
+            outcome,
+            change_set: None,
+            changes: Vec::new(),
+            outputs: Vec::new(),
+            status: None,
+            change_set_id: None,
+            fingerprint: None,
+        }
+    }
+}
+
 impl fmt::Display for DeployReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.outcome {
@@ -371,35 +387,28 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         let comparison = self
             .compare(plan, kind, deployed.as_ref(), bucket.as_deref())
             .await?;
-        let report = |outcome, change_set: Option<String>, status| DeployReport {
-            stack: name.to_owned(),
-            outcome,
-            change_set,
-            changes: Vec::new(),
-            outputs: Vec::new(),
-            status,
-            change_set_id: None,
-            fingerprint: None,
-        };
         if comparison.unchanged(plan, deployed.as_ref()) {
             let d = deployed.as_ref().expect("an unchanged stack is deployed");
             return Ok(DeployReport {
                 outputs: d.outputs.clone(),
-                ..report(Outcome::NoChanges, None, Some(d.status.clone()))
+                status: Some(d.status.clone()),
+                ..DeployReport::new(name, Outcome::NoChanges)
             });
         }
         let diff = comparison.diff(plan, deployed.as_ref());
         let template = self.publish(plan, bucket.as_deref()).await?;
-        let mut request = ChangeSetRequest::new(
-            name,
-            &opts.change_set_name,
-            kind,
-            template,
-            comparison.parameters,
-            format!("cdkrs {} deploy", env!("CARGO_PKG_VERSION")),
+        let request = plan_request(
+            plan,
+            opts,
+            ChangeSetRequest::new(
+                name,
+                &opts.change_set_name,
+                kind,
+                template,
+                comparison.parameters,
+                format!("cdkrs {} deploy", env!("CARGO_PKG_VERSION")),
+            ),
         );
-        request.role_arn = opts.role_arn.clone();
-        request.tags = plan.tags.clone();
         let Some(ReadyChangeSet {
             info: change_set,
             stack_id,
@@ -407,7 +416,7 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         else {
             return Ok(DeployReport {
                 outputs: deployed.map(|d| d.outputs).unwrap_or_default(),
-                ..report(Outcome::NoChanges, None, None)
+                ..DeployReport::new(name, Outcome::NoChanges)
             });
         };
         self.ui
@@ -415,21 +424,18 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         if !opts.execute {
             let fingerprint = self.review_fingerprint(&stack_id, &change_set).await?;
             return Ok(DeployReport {
+                change_set: Some(opts.change_set_name.clone()),
                 change_set_id: Some(change_set.id.clone()),
                 fingerprint: Some(fingerprint.to_string()),
                 changes: change_set.changes,
-                ..report(
-                    Outcome::ChangeSetCreated,
-                    Some(opts.change_set_name.clone()),
-                    None,
-                )
+                ..DeployReport::new(name, Outcome::ChangeSetCreated)
             });
         }
         if !self.review(&diff, opts.approval)? {
             self.cfn
                 .delete_change_set(name, &opts.change_set_name)
                 .await?;
-            return Ok(report(Outcome::Declined, None, None));
+            return Ok(DeployReport::new(name, Outcome::Declined));
         }
         let target = Target {
             name,
@@ -444,7 +450,8 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         Ok(DeployReport {
             changes: change_set.changes,
             outputs: done.stack.map(|s| s.outputs).unwrap_or_default(),
-            ..report(Outcome::Deployed, None, Some(done.status))
+            status: Some(done.status),
+            ..DeployReport::new(name, Outcome::Deployed)
         })
     }
 
@@ -494,22 +501,26 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
         self.ui.info(&lines);
         let change_set_name = import_change_set_name(&opts.change_set_name);
         let body = adopt::import_template(&plan.template, adoption).to_string();
-        let mut request = ChangeSetRequest::new(
-            name,
-            &change_set_name,
-            ChangeSetKind::Import,
-            TemplateSource::Body(body),
-            Vec::new(),
-            format!(
-                "cdkrs {}: adopt retained resources",
-                env!("CARGO_PKG_VERSION")
-            ),
-        );
-        request.resources_to_import = adoption.resources_to_import();
         // The same service role and stack tags as the change set that follows: the import
         // creates the stack, and a stack's tags are given when it is created.
-        request.role_arn = opts.role_arn.clone();
-        request.tags = plan.tags.clone();
+        let request = plan_request(
+            plan,
+            opts,
+            ChangeSetRequest {
+                resources_to_import: adoption.resources_to_import(),
+                ..ChangeSetRequest::new(
+                    name,
+                    &change_set_name,
+                    ChangeSetKind::Import,
+                    TemplateSource::Body(body),
+                    Vec::new(),
+                    format!(
+                        "cdkrs {}: adopt retained resources",
+                        env!("CARGO_PKG_VERSION")
+                    ),
+                )
+            },
+        );
         let Some(ready) = self
             .change_set(&request, opts.backoff)
             .await
@@ -523,24 +534,16 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
             bail!("CloudFormation found nothing to import into {name}, yet {} resources were retained: check them in the console", adoption.adopted.len());
         };
         self.ui.info(&render_change_set(name, &ready.info, None));
-        let report = |outcome, change_set| DeployReport {
-            stack: name.to_owned(),
-            outcome,
-            change_set,
-            change_set_id: None,
-            fingerprint: None,
-            changes: ready.info.changes.clone(),
-            outputs: Vec::new(),
-            status: None,
-        };
         if !opts.execute {
             let fingerprint = self
                 .review_fingerprint(&ready.stack_id, &ready.info)
                 .await?;
             return Ok(Some(DeployReport {
+                change_set: Some(change_set_name.clone()),
                 change_set_id: Some(ready.info.id.clone()),
                 fingerprint: Some(fingerprint.to_string()),
-                ..report(Outcome::ChangeSetCreated, Some(change_set_name.clone()))
+                changes: ready.info.changes.clone(),
+                ..DeployReport::new(name, Outcome::ChangeSetCreated)
             }));
         }
         if opts.approval == Approval::Any
@@ -550,7 +553,10 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
             )?
         {
             self.cfn.delete_change_set(name, &change_set_name).await?;
-            return Ok(Some(report(Outcome::Declined, None)));
+            return Ok(Some(DeployReport {
+                changes: ready.info.changes.clone(),
+                ..DeployReport::new(name, Outcome::Declined)
+            }));
         }
         let target = Target {
             name,
@@ -910,6 +916,20 @@ pub fn resolve_parameters(
         .collect())
 }
 
+/// A change set of `plan` as deploy sends it: with the deploy's service role and the stack's
+/// tags.
+fn plan_request(
+    plan: &StackDeployment,
+    opts: &DeployOptions,
+    request: ChangeSetRequest,
+) -> ChangeSetRequest {
+    ChangeSetRequest {
+        role_arn: opts.role_arn.clone(),
+        tags: plan.tags.clone(),
+        ..request
+    }
+}
+
 /// The import change set's name: the deploy's, marked (at most 128 characters).
 pub fn import_change_set_name(change_set_name: &str) -> String {
     let mut name: String = change_set_name
@@ -931,9 +951,9 @@ pub fn client_token(change_set_id: &str, change_set_name: &str) -> String {
     request_token("exec", seed)
 }
 
-/// A `DeleteStack` request with its `ClientRequestToken`: the stack's ARN and the newest event
-/// before the delete (`baseline`) name this one deletion (a retried call is the same request; a
-/// later deletion of the same stack, after a DELETE_FAILED, is another).
+/// A `DeleteStack` request with its `ClientRequestToken` ([`stack_operation_token`]: a retried
+/// call is the same request; a later deletion of the same stack, after a DELETE_FAILED, is
+/// another).
 pub fn delete_request(
     stack_id: &str,
     baseline: Option<&str>,
@@ -942,10 +962,7 @@ pub fn delete_request(
     DeleteStackRequest {
         stack: stack_id.to_owned(),
         role_arn: role_arn.map(str::to_owned),
-        client_token: Some(request_token(
-            "delete",
-            &format!("{stack_id}/{}", baseline.unwrap_or("")),
-        )),
+        client_token: Some(stack_operation_token("delete", stack_id, baseline)),
         retain_resources: Vec::new(),
     }
 }

@@ -198,14 +198,13 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
             self.protect(Target::of(&info), done.stack.as_ref()).await?;
         }
         Ok(DeployReport {
-            stack: stack.to_owned(),
-            outcome: Outcome::Deployed,
             change_set: Some(name.to_owned()),
             changes: change_set.changes,
             outputs: done.stack.map(|s| s.outputs).unwrap_or_default(),
             status: Some(done.status),
             change_set_id: Some(change_set.id),
             fingerprint: Some(reviewed.to_string()),
+            ..DeployReport::new(stack, Outcome::Deployed)
         })
     }
 }

@@ -273,11 +273,9 @@ impl FakeCloud {
     }
 }
 
+/// The template's resources: logical id → type.
 fn resource_ids(template: &str) -> BTreeMap<String, String> {
-    serde_json::from_str::<serde_json::Value>(template)
-        .ok()
-        .and_then(|t| t.get("Resources").and_then(|r| r.as_object()).cloned())
-        .unwrap_or_default()
+    resources_of(template)
         .into_iter()
         .map(|(id, r)| (id, r["Type"].as_str().unwrap_or("?").to_owned()))
         .collect()

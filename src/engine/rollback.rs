@@ -10,7 +10,9 @@ use std::fmt;
 use anyhow::{bail, Result};
 use serde::Serialize;
 
-use super::api::{CloudFormation, ContinueRollbackRequest, ObjectStore, RollbackRequest};
+use super::api::{
+    stack_operation_token, CloudFormation, ContinueRollbackRequest, ObjectStore, RollbackRequest,
+};
 use super::deploy::Engine;
 use super::watch::{self, classify, Backoff, StackState, Target};
 
@@ -73,13 +75,6 @@ pub fn is_rollback_success(status: &str) -> bool {
     )
 }
 
-/// The `ClientRequestToken` of a rollback call: the same for an SDK retry of the call (same
-/// stack, same newest event), new for the next attempt (the failed attempt added events).
-pub fn rollback_token(operation: &str, stack_id: &str, newest_event: Option<&str>) -> String {
-    let seed = format!("{operation}\n{stack_id}\n{}", newest_event.unwrap_or(""));
-    super::api::request_token(operation, &seed)
-}
-
 impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
     /// Rolls `stack` back to its last stable state, or says there is nothing to roll back.
     pub async fn rollback(
@@ -140,7 +135,11 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
                 .rollback_stack(&RollbackRequest {
                     stack: info.id.clone(),
                     role_arn: opts.role_arn.clone(),
-                    client_token: Some(rollback_token("rollback", &info.id, baseline.as_deref())),
+                    client_token: Some(stack_operation_token(
+                        "rollback",
+                        &info.id,
+                        baseline.as_deref(),
+                    )),
                     // As `cdk rollback`: what the failed operation created is deleted, retained
                     // or not (a failed first deploy leaves nothing to collide with the retry).
                     retain_except_on_create: true,
@@ -162,7 +161,11 @@ impl<C: CloudFormation, S: ObjectStore> Engine<'_, C, S> {
                     stack: info.id.clone(),
                     role_arn: opts.role_arn.clone(),
                     resources_to_skip: skip.clone(),
-                    client_token: Some(rollback_token("continue", &info.id, baseline.as_deref())),
+                    client_token: Some(stack_operation_token(
+                        "continue",
+                        &info.id,
+                        baseline.as_deref(),
+                    )),
                 })
                 .await?;
             ("ContinueUpdateRollback", skip)

@@ -87,6 +87,7 @@ fn readme_names_every_cluster_property() {
         data_security_mode: Some("SINGLE_USER".into()),
         single_user_name: Some("etl@acme.example".into()),
         start_on_create: Some(Lenient(false)),
+        user_groups: None,
     };
     let text = readme();
     let row = row(&text, db::resource_type::CLUSTER);

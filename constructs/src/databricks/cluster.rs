@@ -53,6 +53,12 @@ property_struct! {
         /// starts, stops or restarts the cluster). Absent: true.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub start_on_create: Option<R::Bool>,
+        /// Groups (by display name) that may use the cluster: the provider grants each
+        /// [`ClusterPermissionLevel::CanRestart`](super::ClusterPermissionLevel) on it, revokes
+        /// it from a group removed from the list, and leaves every other entry of the cluster's
+        /// permissions alone. Absent: the cluster's permissions are not managed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub user_groups: Option<R::StrList>,
     }
 }
 
@@ -202,6 +208,7 @@ mod tests {
             data_security_mode: None,
             single_user_name: None,
             start_on_create: None,
+            user_groups: None,
         }
     }
 
@@ -254,6 +261,7 @@ mod tests {
             data_security_mode: Some(DataSecurityMode::SingleUser.into()),
             single_user_name: Some("etl@acme.example".into()),
             start_on_create: Some(false.into()),
+            user_groups: None,
             ..base
         };
         let (ty, props) = synth_custom(stack, &f, "Cluster", cluster);

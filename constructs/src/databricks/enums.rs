@@ -206,6 +206,78 @@ api_enum! {
     }
 }
 
+api_enum! {
+    /// A Unity Catalog securable's type (`securable_type` of the permissions API; databricks-sdk
+    /// `catalog.SecurableType`). Only the types this crate grants on.
+    SecurableType {
+        /// `METASTORE`
+        Metastore = "METASTORE",
+        /// `CATALOG`
+        Catalog = "CATALOG",
+        /// `SCHEMA`
+        Schema = "SCHEMA",
+        /// `EXTERNAL_LOCATION`
+        ExternalLocation = "EXTERNAL_LOCATION",
+        /// `STORAGE_CREDENTIAL`
+        StorageCredential = "STORAGE_CREDENTIAL",
+    }
+}
+
+api_enum! {
+    /// A Unity Catalog privilege (databricks-sdk `catalog.Privilege`): the ones a data reader
+    /// or writer needs on catalogs and external locations.
+    Privilege {
+        /// `BROWSE`: see the securable's metadata.
+        Browse = "BROWSE",
+        /// `USE_CATALOG`: needed to reach anything in a catalog.
+        UseCatalog = "USE_CATALOG",
+        /// `USE_SCHEMA`: needed to reach anything in a schema.
+        UseSchema = "USE_SCHEMA",
+        /// `SELECT`: read tables and views.
+        Select = "SELECT",
+        /// `EXECUTE`: call functions.
+        Execute = "EXECUTE",
+        /// `READ_VOLUME`: read volume files.
+        ReadVolume = "READ_VOLUME",
+        /// `MODIFY`: add, update and delete table data.
+        Modify = "MODIFY",
+        /// `CREATE_SCHEMA`
+        CreateSchema = "CREATE_SCHEMA",
+        /// `CREATE_TABLE`
+        CreateTable = "CREATE_TABLE",
+        /// `CREATE_VOLUME`
+        CreateVolume = "CREATE_VOLUME",
+        /// `WRITE_VOLUME`: add, update and delete volume files.
+        WriteVolume = "WRITE_VOLUME",
+        /// `READ_FILES`: read files at an external location.
+        ReadFiles = "READ_FILES",
+        /// `WRITE_FILES`: write files at an external location.
+        WriteFiles = "WRITE_FILES",
+        /// `CREATE_EXTERNAL_TABLE`: create tables over an external location's files.
+        CreateExternalTable = "CREATE_EXTERNAL_TABLE",
+        /// `CREATE_EXTERNAL_VOLUME`
+        CreateExternalVolume = "CREATE_EXTERNAL_VOLUME",
+        /// `CREATE_MANAGED_STORAGE`: use an external location as managed storage.
+        CreateManagedStorage = "CREATE_MANAGED_STORAGE",
+        /// `MANAGE`: grant and revoke on the securable.
+        Manage = "MANAGE",
+        /// `ALL_PRIVILEGES`
+        AllPrivileges = "ALL_PRIVILEGES",
+    }
+}
+
+api_enum! {
+    /// A cluster permission level (Permissions API `permission_level` on clusters).
+    ClusterPermissionLevel {
+        /// `CAN_ATTACH_TO`: attach notebooks.
+        CanAttachTo = "CAN_ATTACH_TO",
+        /// `CAN_RESTART`: attach, start, restart and terminate.
+        CanRestart = "CAN_RESTART",
+        /// `CAN_MANAGE`: everything, including permissions.
+        CanManage = "CAN_MANAGE",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

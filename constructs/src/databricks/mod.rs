@@ -121,6 +121,7 @@ mod account;
 mod cluster;
 mod enums;
 mod repr;
+mod unity_catalog;
 mod workspace_level;
 
 pub use account::{
@@ -134,10 +135,17 @@ pub use cluster::{
     WorkspaceDestination,
 };
 pub use enums::{
-    ApiEnum, Availability, DataSecurityMode, EbsVolumeType, KeyUseCase, LogType, OutputFormat,
-    PricingTier, S3EncryptionType, WorkspacePermission,
+    ApiEnum, Availability, ClusterPermissionLevel, DataSecurityMode, EbsVolumeType, KeyUseCase,
+    LogType, OutputFormat, PricingTier, Privilege, S3EncryptionType, SecurableType,
+    WorkspacePermission,
 };
 pub use repr::{Lenient, Repr, Runtime, Template};
+pub use unity_catalog::{
+    AccountGroup, AccountGroupAttr, Catalog, CatalogAttr, ExternalLocation, ExternalLocationAttr,
+    Grants, GrantsAttr, MetastoreAssignment, MetastoreAssignmentAttr, SecurableGrant,
+    StorageCredential, StorageCredentialAttr, CATALOG_REPLACEMENT_WARNING,
+    UNITY_CATALOG_MASTER_ROLE_ARN,
+};
 pub use workspace_level::{
     Group, GroupAttr, InstanceProfile, InstanceProfileAttr, WorkspaceFile, WorkspaceFileAttr,
 };
@@ -191,6 +199,18 @@ pub mod resource_type {
     pub const WORKSPACE_FILE: &str = "Custom::DatabricksWorkspaceFile";
     /// [`Cluster`](super::Cluster).
     pub const CLUSTER: &str = "Custom::DatabricksCluster";
+    /// [`MetastoreAssignment`](super::MetastoreAssignment).
+    pub const METASTORE_ASSIGNMENT: &str = "Custom::DatabricksMetastoreAssignment";
+    /// [`AccountGroup`](super::AccountGroup).
+    pub const ACCOUNT_GROUP: &str = "Custom::DatabricksAccountGroup";
+    /// [`StorageCredential`](super::StorageCredential).
+    pub const STORAGE_CREDENTIAL: &str = "Custom::DatabricksStorageCredential";
+    /// [`ExternalLocation`](super::ExternalLocation).
+    pub const EXTERNAL_LOCATION: &str = "Custom::DatabricksExternalLocation";
+    /// [`Catalog`](super::Catalog).
+    pub const CATALOG: &str = "Custom::DatabricksCatalog";
+    /// [`Grants`](super::Grants).
+    pub const GRANTS: &str = "Custom::DatabricksGrants";
 
     /// Every Databricks custom resource type.
     pub const ALL: &[&str] = &[
@@ -205,6 +225,12 @@ pub mod resource_type {
         GROUP,
         WORKSPACE_FILE,
         CLUSTER,
+        METASTORE_ASSIGNMENT,
+        ACCOUNT_GROUP,
+        STORAGE_CREDENTIAL,
+        EXTERNAL_LOCATION,
+        CATALOG,
+        GRANTS,
     ];
 }
 

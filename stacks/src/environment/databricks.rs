@@ -273,6 +273,7 @@ pub fn add(
             // once instead of starting into a network without egress. Not part of the spec:
             // sleep and wake flip it and the provider's Update calls nothing.
             start_on_create: Some(if_(&network.awake, true, false)),
+            user_groups: None,
         },
         props(DEFAULT_TIMEOUT_SECS, cluster_options(stack, network, iam)),
     )?;

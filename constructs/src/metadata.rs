@@ -1,5 +1,7 @@
 //! Accepted linter findings, recorded on the resource with the reason, where the tools read
-//! them: checkov (`Metadata.checkov.skip`) and cfn-lint (`Metadata.cfn-lint.config.ignore_checks`).
+//! them: checkov (`Metadata.checkov.skip`) and cfn-lint (`Metadata.cfn-lint.config.ignore_checks`);
+//! and what a stack tells the reviewer of a diff about resources it no longer declares
+//! ([`add_removal_note`]).
 
 use serde_json::{json, Value as Json};
 
@@ -98,4 +100,25 @@ mod tests {
             })
         );
     }
+}
+
+/// Where a template keeps its removal notes: `Metadata.cdkrs.RemovalNotes`.
+pub const REMOVAL_NOTES_KEY: &str = "RemovalNotes";
+
+/// Records what users must know when the resource `logical_id` (one this stack declared in an
+/// earlier shape and no longer declares) is removed: `cdkrs diff` shows `note` as a warning on
+/// that removal. The note lives in the new template (`Metadata.cdkrs.RemovalNotes`), so it
+/// reaches stacks deployed before the note was written; it is inert when nothing of that id is
+/// deployed.
+pub fn add_removal_note(stack: &mut Stack, logical_id: &str, note: &str) {
+    let mut cdkrs = stack
+        .metadata("cdkrs")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    if let Some(notes) =
+        entry(&mut cdkrs, &[REMOVAL_NOTES_KEY], json!({})).and_then(Json::as_object_mut)
+    {
+        notes.insert(logical_id.to_owned(), Json::from(note));
+    }
+    stack.set_metadata("cdkrs", cdkrs);
 }

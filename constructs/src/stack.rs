@@ -356,6 +356,11 @@ impl Stack {
         self.metadata.insert(key.to_owned(), value);
     }
 
+    /// The template's `Metadata` entry `key`, if set.
+    pub fn metadata(&self, key: &str) -> Option<&Json> {
+        self.metadata.get(key)
+    }
+
     /// Adds a resource under `logical_id` and returns its typed handle. A duplicate or invalid
     /// id is reported by [`Stack::synth`].
     pub fn add<R: Resource>(&mut self, logical_id: &str, resource: R) -> Handle<R> {

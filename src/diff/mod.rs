@@ -19,7 +19,10 @@
 //!   no list may replace ([`Replacement::Conditional`]). A custom resource's
 //!   `cdkrs.ReplacementWarning` (from `CustomResourceProperties::REPLACEMENT_WARNING`: for a
 //!   Databricks workspace, that it and everything in it are deleted) becomes a warning when it
-//!   is replaced (`replaced: …`) or removed (`deleted: …`). A replaced resource changes the values of
+//!   is replaced (`replaced: …`) or removed (`deleted: …`). A removed resource for which the
+//!   new template keeps a note (`Metadata.cdkrs.RemovalNotes`, written with
+//!   `cdkrs_constructs::metadata::add_removal_note`: what users must change when a stack drops
+//!   it) gets the warning `removed: …`. A replaced resource changes the values of
 //!   `Ref`/`Fn::GetAtt` to it, so the resources that use them change too (and are replaced when
 //!   the use is create-only); the same goes for parameter values and conditions that change;
 //! - the security section lists IAM statements, managed policies, boundaries, instance profile

@@ -26,6 +26,9 @@ pub(crate) struct Side<'a> {
     present: BTreeMap<&'a str, &'a Value>,
     /// Logical id → the condition that is false.
     excluded: BTreeMap<&'a str, &'a str>,
+    /// Logical id → what users must know when it is removed (`Metadata.cdkrs.RemovalNotes`
+    /// of the template, see `cdkrs_constructs::metadata::add_removal_note`).
+    removal_notes: BTreeMap<&'a str, &'a str>,
 }
 
 impl<'a> Side<'a> {
@@ -46,7 +49,20 @@ impl<'a> Side<'a> {
                 }
             }
         }
-        Self { present, excluded }
+        let removal_notes = template
+            .and_then(|t| t.get("Metadata"))
+            .and_then(|m| m.get(PUBLISHED))
+            .and_then(|c| c.get(cdkrs_constructs::metadata::REMOVAL_NOTES_KEY))
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter_map(|(id, note)| Some((id.as_str(), note.as_str()?)))
+            .collect();
+        Self {
+            present,
+            excluded,
+            removal_notes,
+        }
     }
 
     /// The resource, if the template creates it.
@@ -159,6 +175,9 @@ pub(crate) fn diff(old: &Side, new: &Side, mut dynamic: Dynamic) -> Vec<Resource
                 if let Some(cond) = new.excluded.get(id) {
                     c.notes
                         .push(format!("deleted: condition {cond} becomes false"));
+                }
+                if let Some(note) = new.removal_notes.get(id) {
+                    c.warnings.push(format!("removed: {note}"));
                 }
                 Some(c)
             }

@@ -796,3 +796,36 @@ fn any_json_is_diffed_and_rendered_without_panicking() {
         }
     }
 }
+
+#[test]
+fn a_removed_resource_shows_the_note_the_new_template_keeps_for_it() {
+    let old = json!({"Resources": {
+        "MetaRole": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "m"}},
+        "Keep": {"Type": "AWS::SNS::Topic"}
+    }});
+    let mut stack = cdkrs_constructs::Stack::new("s");
+    cdkrs_constructs::metadata::add_removal_note(
+        &mut stack,
+        "MetaRole",
+        "notebooks reading through the instance profile must use Unity Catalog",
+    );
+    cdkrs_constructs::metadata::add_removal_note(&mut stack, "Other", "unrelated");
+    let mut new = json!({"Resources": {"Keep": {"Type": "AWS::SNS::Topic"}}});
+    new["Metadata"]["cdkrs"] = stack.metadata("cdkrs").cloned().expect("notes were set");
+    assert_eq!(
+        new["Metadata"]["cdkrs"]["RemovalNotes"]["Other"], "unrelated",
+        "both notes are kept"
+    );
+    let diff = diff_templates(Some(&old), &new);
+    let meta = resource(&diff, "MetaRole");
+    assert_eq!(meta.action, Action::Remove);
+    assert_eq!(
+        meta.warnings,
+        ["removed: notebooks reading through the instance profile must use Unity Catalog"]
+    );
+    assert!(diff
+        .render_text(STACK, false)
+        .contains("removed: notebooks reading through the instance profile"));
+    // A note for something not deployed says nothing.
+    assert!(diff.resources.iter().all(|r| r.logical_id != "Other"));
+}

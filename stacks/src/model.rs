@@ -12,7 +12,7 @@ use cdkrs_constructs::vpc::{Azs, Nat, VpcProps};
 use cdkrs_constructs::Tag;
 use ipnet::Ipv4Net;
 
-use crate::config::{DatabricksConfig, EncryptionConfig};
+use crate::config::{DatabricksConfig, EncryptionConfig, Governance};
 use crate::regions::Region;
 
 /// One Databricks environment, validated.
@@ -79,6 +79,20 @@ impl Environment {
         &self.databricks
     }
 
+    /// How the groups reach the datalake.
+    pub fn governance(&self) -> Governance {
+        self.databricks.governance
+    }
+
+    /// The cluster's runtime: the config's, or the governance's default.
+    pub fn spark_version(&self) -> &str {
+        self.databricks
+            .cluster
+            .spark_version
+            .as_deref()
+            .unwrap_or_else(|| self.governance().default_spark_version())
+    }
+
     /// The same environment without its groups (copied without them: however many there are).
     pub(crate) fn without_groups(&self) -> Environment {
         let d = &self.databricks;
@@ -92,6 +106,7 @@ impl Environment {
             encryption: self.encryption.clone(),
             databricks: DatabricksConfig {
                 account_id: d.account_id.clone(),
+                governance: d.governance,
                 service_principal: d.service_principal.clone(),
                 workspace: d.workspace.clone(),
                 groups: Vec::new(),
@@ -174,6 +189,46 @@ impl BucketName {
     }
 }
 
+/// The datalake layers: one bucket each, and with Unity Catalog one external location and one
+/// catalog each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layer {
+    /// Data as it arrives.
+    Raw,
+    /// Cleaned and conformed data.
+    Prepared,
+    /// Data ready for consumers.
+    Trusted,
+}
+
+impl Layer {
+    /// Every layer, in the order of the stack's datalake buckets.
+    pub const ALL: &'static [Layer] = &[Layer::Raw, Layer::Prepared, Layer::Trusted];
+
+    /// The layer's bucket.
+    pub fn bucket(self) -> BucketName {
+        match self {
+            Layer::Raw => BucketName::Raw,
+            Layer::Prepared => BucketName::Prepared,
+            Layer::Trusted => BucketName::Trusted,
+        }
+    }
+
+    /// Its name in names and logical ids (`raw`).
+    pub fn suffix(self) -> &'static str {
+        self.bucket().suffix()
+    }
+
+    /// Its name in logical ids (`Raw`).
+    pub fn title(self) -> &'static str {
+        match self {
+            Layer::Raw => "Raw",
+            Layer::Prepared => "Prepared",
+            Layer::Trusted => "Trusted",
+        }
+    }
+}
+
 /// The IAM roles of the environment, each named `<prefix>-<suffix>` (the meta role's instance
 /// profile shares its role's name).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -188,6 +243,8 @@ pub enum RoleName {
     DataRead,
     /// Reads and writes the datalake.
     DataWrite,
+    /// The Unity Catalog storage credential's role.
+    UcStorage,
     /// The provider Lambda's role.
     Provider,
 }
@@ -200,6 +257,7 @@ impl RoleName {
         RoleName::Meta,
         RoleName::DataRead,
         RoleName::DataWrite,
+        RoleName::UcStorage,
         RoleName::Provider,
     ];
 
@@ -211,6 +269,7 @@ impl RoleName {
             RoleName::Meta => "meta",
             RoleName::DataRead => "data-read",
             RoleName::DataWrite => "data-write",
+            RoleName::UcStorage => "uc-storage",
             RoleName::Provider => "provider",
         }
     }
@@ -256,6 +315,27 @@ impl Names {
     pub fn role(&self, role: RoleName) -> String {
         self.of(role.suffix())
     }
+
+    /// The metastore created when the account has none in the workspace's region.
+    pub fn metastore(&self) -> String {
+        self.of("metastore")
+    }
+
+    /// The storage credential (named after its role).
+    pub fn storage_credential(&self) -> String {
+        self.role(RoleName::UcStorage)
+    }
+
+    /// The external location of `layer`'s bucket: `<prefix>-<layer>`.
+    pub fn external_location(&self, layer: Layer) -> String {
+        self.of(layer.suffix())
+    }
+
+    /// The catalog of `layer`: `<prefix>_<layer>`, the prefix's hyphens as underscores (a
+    /// catalog name is letters, digits and underscores, so it needs no quoting in SQL).
+    pub fn catalog(&self, layer: Layer) -> String {
+        format!("{}_{}", self.prefix.replace('-', "_"), layer.suffix())
+    }
 }
 
 #[cfg(test)]
@@ -272,5 +352,9 @@ mod tests {
             "acme-raw-${AWS::AccountId}-${AWS::Region}"
         );
         assert_eq!(n.of("storage"), "acme-storage");
+        let n = Names::new("acme-prod");
+        assert_eq!(n.catalog(Layer::Prepared), "acme_prod_prepared");
+        assert_eq!(n.external_location(Layer::Raw), "acme-prod-raw");
+        assert_eq!(n.role(RoleName::UcStorage), "acme-prod-uc-storage");
     }
 }

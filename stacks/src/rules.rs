@@ -15,6 +15,10 @@ use crate::regions;
 pub const MAX_BUCKET_NAME: usize = 63;
 /// The longest IAM role name.
 pub const MAX_ROLE_NAME: usize = 64;
+/// Characters of a Unity Catalog object name (a catalog's): "Names", Databricks SQL language
+/// reference (<https://docs.databricks.com/aws/en/sql/language-manual/sql-ref-names>): at most
+/// 255 characters.
+pub const MAX_UNITY_CATALOG_NAME: usize = 255;
 /// The most tags a config may give: CloudFormation allows 50 per resource, and the constructs
 /// add a few of their own (`Name`, `resource_name`).
 pub const MAX_TAGS: usize = 45;
@@ -137,6 +141,30 @@ pub fn is_spark_version(s: &str) -> bool {
     }
     rest == "scala2.12" || rest == "scala2.13"
 }
+/// The `(major, minor)` of a runtime key of [`is_spark_version`]'s form (`17.3.x-scala2.13`
+/// is `(17, 3)`).
+pub fn spark_version_number(s: &str) -> Option<(u32, u32)> {
+    if !is_spark_version(s) {
+        return None;
+    }
+    let (version, _) = s.split_once(".x-")?;
+    let (major, minor) = version.split_once('.')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
+}
+
+/// The oldest runtime `unity_catalog` accepts: 13.3 LTS. Unity Catalog itself runs from 11.3
+/// LTS, but standard (shared) access mode, the mode this cluster uses, gained Scala, volumes
+/// (the catalogs' file storage) and allow-listed init scripts and libraries only in 13.3 LTS
+/// ("Compute access mode limitations for Unity Catalog",
+/// <https://docs.databricks.com/aws/en/compute/access-mode-limitations>; "What are Unity Catalog
+/// volumes?", <https://docs.databricks.com/aws/en/volumes/>: volumes need 13.3 LTS or above).
+pub const UNITY_CATALOG_MIN_RUNTIME: (u32, u32) = (13, 3);
+
+/// The first runtime `legacy_passthrough` refuses: 15.0, from which Databricks deprecated
+/// credential passthrough ("Credential passthrough (legacy)", a retired page,
+/// <https://docs.databricks.com/aws/en/archive/credential-passthrough/>).
+pub const PASSTHROUGH_END_RUNTIME: (u32, u32) = (15, 0);
+
 /// [`is_spark_version`] as a JSON Schema pattern.
 pub const SPARK_VERSION_PATTERN: &str =
     "^[0-9]+\\.[0-9]+\\.x-(cpu-|gpu-|ml-|photon-|aarch64-)*scala2\\.1[23]$";
@@ -287,6 +315,15 @@ mod tests {
         ] {
             assert!(!is_spark_version(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn spark_version_numbers() {
+        assert_eq!(spark_version_number("17.3.x-scala2.13"), Some((17, 3)));
+        assert_eq!(spark_version_number("14.3.x-photon-scala2.12"), Some((14, 3)));
+        assert_eq!(spark_version_number("13.10.x-cpu-ml-scala2.12"), Some((13, 10)));
+        assert_eq!(spark_version_number("14.3-scala2.12"), None);
+        assert!((13, 10) > UNITY_CATALOG_MIN_RUNTIME && (14, 3) < PASSTHROUGH_END_RUNTIME);
     }
 
     #[test]

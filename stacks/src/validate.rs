@@ -22,10 +22,12 @@ use cdkrs_constructs::vpc::{self, Azs, Nat};
 use cdkrs_constructs::ConstructError;
 use ipnet::Ipv4Net;
 
-use crate::config::{ClusterConfig, Config, DatabricksConfig, NetworkConfig, SecretRef};
+use crate::config::{
+    ClusterConfig, Config, DatabricksConfig, Governance, NetworkConfig, SecretRef,
+};
 use crate::environment;
 use crate::error::{field_path, index_path, or_list, quoted, suggest, ConfigError, ConfigErrors};
-use crate::model::{BucketName, Environment, Names, Network, RoleName};
+use crate::model::{BucketName, Environment, Layer, Names, Network, RoleName};
 use crate::regions::{self, Region, REGIONS};
 use crate::rules::{self, *};
 
@@ -178,6 +180,22 @@ fn check_composed_names(e: &mut Errors, names: &Names, account: Option<&str>, re
             "prefix",
             prefix,
             format!("it makes the bucket name `{name}`, which {problem}"),
+        );
+    }
+    let longest_catalog = Layer::ALL
+        .iter()
+        .map(|l| names.catalog(*l))
+        .max_by_key(String::len)
+        .unwrap_or_default();
+    if longest_catalog.len() > MAX_UNITY_CATALOG_NAME {
+        e.push(
+            "prefix",
+            prefix,
+            format!(
+                "it makes the catalog name `{longest_catalog}` of {} characters; Unity Catalog \
+                 allows {MAX_UNITY_CATALOG_NAME}",
+                longest_catalog.len()
+            ),
         );
     }
     let role = RoleName::ALL
@@ -724,10 +742,60 @@ fn check_databricks(
         }
     }
 
-    check_cluster(e, &d.cluster);
+    check_cluster(e, &d.cluster, d.governance);
 }
 
-fn check_cluster(e: &mut Errors, c: &ClusterConfig) {
+/// The runtime key's form, and whether the governance runs on it.
+fn check_spark_version(e: &mut Errors, version: Option<&str>, governance: Governance) {
+    const PATH: &str = "databricks.cluster.spark_version";
+    let Some(version) = version else {
+        return;
+    };
+    let default = governance.default_spark_version();
+    let Some(number) = spark_version_number(version) else {
+        e.push(
+            PATH,
+            version,
+            format!(
+                "not a Databricks runtime version (`<major>.<minor>.x[-variant]-scala<2.12 or \
+                 2.13>`); use one like `{default}` (`databricks clusters spark-versions` lists \
+                 a workspace's)"
+            ),
+        );
+        return;
+    };
+    let (major, minor) = number;
+    match governance {
+        Governance::UnityCatalog if number < UNITY_CATALOG_MIN_RUNTIME => {
+            let (m, n) = UNITY_CATALOG_MIN_RUNTIME;
+            e.push(
+                PATH,
+                version,
+                format!(
+                    "governance unity_catalog runs the cluster in standard access mode, which \
+                     needs Databricks Runtime {m}.{n} LTS or later (Scala, volumes and \
+                     allow-listed libraries); use `{default}` (or omit spark_version), or set \
+                     databricks.governance: legacy_passthrough"
+                ),
+            );
+        }
+        Governance::LegacyPassthrough if number >= PASSTHROUGH_END_RUNTIME => {
+            let (m, n) = PASSTHROUGH_END_RUNTIME;
+            e.push(
+                PATH,
+                version,
+                format!(
+                    "runtime {major}.{minor}: credential passthrough is deprecated from \
+                     Databricks Runtime {m}.{n}; with governance legacy_passthrough use \
+                     `{default}` (or omit spark_version), or move to governance unity_catalog"
+                ),
+            );
+        }
+        _ => {}
+    }
+}
+
+fn check_cluster(e: &mut Errors, c: &ClusterConfig, governance: Governance) {
     const P: &str = "databricks.cluster";
     let name = c.name.trim();
     if name.is_empty() {
@@ -739,13 +807,7 @@ fn check_cluster(e: &mut Errors, c: &ClusterConfig) {
             format!("a cluster name has at most {MAX_NAME} characters"),
         );
     }
-    if !is_spark_version(&c.spark_version) {
-        e.push(
-            format!("{P}.spark_version"),
-            c.spark_version.as_str(),
-            "not a Databricks runtime version; use one like `14.3.x-scala2.12`",
-        );
-    }
+    check_spark_version(e, c.spark_version.as_deref(), governance);
     if !is_instance_type(&c.node_type) {
         e.push(
             format!("{P}.node_type"),
@@ -861,7 +923,7 @@ fn check_resource_count(env: &Environment) -> Result<(), ConfigErrors> {
             format!("the environment cannot be built: {err}"),
         ))
     })?;
-    let per_group = environment::databricks::RESOURCES_PER_GROUP;
+    let per_group = environment::databricks::resources_per_group(env.governance());
     let groups = env.databricks.groups.len();
     let total = base + groups * per_group;
     if total <= limits::RESOURCES {

@@ -78,7 +78,7 @@ fixtures! {
         r#"databricks.service_principal.secret.secrets_manager_arn: `arn:aws:secretsmanager:eu-west-1:1234:secret:sp`: not a Secrets Manager secret ARN; expected `arn:aws:secretsmanager:<region>:<12-digit account>:secret:<name>`"#,
     ],
     bad_spark_version => [
-        r#"databricks.cluster.spark_version: `14.3`: not a Databricks runtime version; use one like `14.3.x-scala2.12`"#,
+        r#"databricks.cluster.spark_version: `14.3`: not a Databricks runtime version (`<major>.<minor>.x[-variant]-scala<2.12 or 2.13>`); use one like `17.3.x-scala2.13` (`databricks clusters spark-versions` lists a workspace's)"#,
     ],
     bad_ssm_parameter_name => [
         r#"databricks.service_principal.secret.ssm_parameter: `databricks/sp secret`: not an SSM parameter name; use `/path/name` or a plain name of letters, digits, `_`, `.` and `-`, at most 2048 characters"#,
@@ -248,7 +248,16 @@ fixtures! {
         r#"databricks.cluster.ebs_volumes.count: `11`: use 0 to 10 EBS volumes per node"#,
     ],
     too_many_groups_for_one_stack => [
-        r#"databricks.groups: 500 groups make the stack declare 568 resources, and CloudFormation allows 500 per stack: with the rest of this environment (68 resources) give at most 432 groups"#,
+        r#"databricks.groups: 500 groups make the stack declare 1570 resources, and CloudFormation allows 500 per stack: with the rest of this environment (70 resources) give at most 143 groups"#,
+    ],
+    runtime_too_old_for_unity_catalog => [
+        r#"databricks.cluster.spark_version: `12.2.x-scala2.12`: governance unity_catalog runs the cluster in standard access mode, which needs Databricks Runtime 13.3 LTS or later (Scala, volumes and allow-listed libraries); use `17.3.x-scala2.13` (or omit spark_version), or set databricks.governance: legacy_passthrough"#,
+    ],
+    runtime_too_new_for_passthrough => [
+        r#"databricks.cluster.spark_version: `15.4.x-scala2.12`: runtime 15.4: credential passthrough is deprecated from Databricks Runtime 15.0; with governance legacy_passthrough use `14.3.x-scala2.12` (or omit spark_version), or move to governance unity_catalog"#,
+    ],
+    unknown_governance => [
+        r#"databricks.governance: `passthrough`: unknown value; expected one of `unity_catalog` or `legacy_passthrough`"#,
     ],
     top_level_list => [
         r#"(config): the config must be a mapping of fields (`prefix: …`, `region: …`), not a list"#,
@@ -777,6 +786,14 @@ const SCHEMA_CANNOT_EXPRESS: &[(&str, &str)] = &[
     (
         "public_subnet_overlaps_private",
         "address arithmetic across two fields",
+    ),
+    (
+        "runtime_too_new_for_passthrough",
+        "compares two fields (the runtime's version with the governance)",
+    ),
+    (
+        "runtime_too_old_for_unity_catalog",
+        "compares two fields (the runtime's version with the governance's default)",
     ),
     (
         "secret_in_another_account",

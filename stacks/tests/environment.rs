@@ -3,11 +3,12 @@
 
 use cdkrs_constructs::vpc::Azs;
 use cdkrs_constructs::Template;
-use cdkrs_stacks::config::Config;
+use cdkrs_stacks::config::{Config, Governance};
 use cdkrs_stacks::{environment, load, validate};
 use serde_json::{json, Value};
 
 const DEFAULT: &str = include_str!("../../examples/databricks.yaml");
+const LEGACY: &str = include_str!("../../examples/legacy-passthrough.yaml");
 const MINIMAL: &str = include_str!("../../examples/minimal.yaml");
 
 /// A config as written (scenarios change it; [`synth`] validates it).
@@ -23,9 +24,8 @@ fn synth(config: &Config) -> Template {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// The five scenarios the issue names, with their snapshot names.
-fn scenarios() -> Vec<(&'static str, Config)> {
-    let default = config(DEFAULT);
+/// The five scenarios of a default config, with their snapshot names' suffixes.
+fn variants(default: Config, minimal: Config) -> Vec<(&'static str, Config)> {
     let mut flags_off = default.clone();
     flags_off.encryption.enforce_sse_kms_root = false;
     flags_off.encryption.enforce_sse_kms_datalake = false;
@@ -39,12 +39,36 @@ fn scenarios() -> Vec<(&'static str, Config)> {
         "eu-west-1c".into(),
     ]);
     vec![
-        ("environment_default", default),
-        ("environment_encryption_flags_off", flags_off),
-        ("environment_network_asleep", asleep),
-        ("environment_minimal_two_azs", config(MINIMAL)),
-        ("environment_custom_vpc_cidr", custom_cidr),
+        ("", default),
+        ("_encryption_flags_off", flags_off),
+        ("_network_asleep", asleep),
+        ("_minimal_two_azs", minimal),
+        ("_custom_vpc_cidr", custom_cidr),
     ]
+}
+
+/// The minimal config with credential passthrough.
+fn minimal_legacy() -> Config {
+    let mut c = config(MINIMAL);
+    c.databricks.governance = Governance::LegacyPassthrough;
+    c
+}
+
+/// Every scenario in both governance modes, with their snapshot names: Unity Catalog (the
+/// default) as `environment_<scenario>`, credential passthrough as
+/// `environment_legacy_passthrough<_scenario>` (the passthrough snapshots are the templates of
+/// before Unity Catalog, byte for byte).
+fn scenarios() -> Vec<(String, Config)> {
+    let uc = variants(config(DEFAULT), config(MINIMAL))
+        .into_iter()
+        .map(|(suffix, c)| {
+            let name = if suffix.is_empty() { "_default" } else { suffix };
+            (format!("environment{name}"), c)
+        });
+    let legacy = variants(config(LEGACY), minimal_legacy())
+        .into_iter()
+        .map(|(suffix, c)| (format!("environment_legacy_passthrough{suffix}"), c));
+    uc.chain(legacy).collect()
 }
 
 #[test]
@@ -56,7 +80,7 @@ fn every_scenario_matches_its_snapshot() {
             prepend_module_to_snapshot => false,
             omit_expression => true,
         }, {
-            insta::assert_json_snapshot!(name, template.as_json());
+            insta::assert_json_snapshot!(name.as_str(), template.as_json());
         });
     }
 }
@@ -108,8 +132,8 @@ fn sids(t: &Template, policy: &str) -> Vec<String> {
 }
 
 #[test]
-fn default_environment_has_the_documented_resources() {
-    let t = synth(&config(DEFAULT));
+fn legacy_environment_has_the_documented_resources() {
+    let t = synth(&config(LEGACY));
     let counts = t.resource_type_counts();
     let count = |ty: &str| counts.get(ty).copied().unwrap_or(0);
     assert_eq!(count("AWS::EC2::VPC"), 1);
@@ -300,7 +324,7 @@ fn versioning_follows_databricks_delta_guidance() {
 
 #[test]
 fn log_roles_get_the_log_bucket_permissions_databricks_documents() {
-    let t = synth(&config(DEFAULT));
+    let t = synth(&config(LEGACY));
     // The object statement of a prefix grant: its resources' `Fn::Sub` templates and actions.
     let objects_of = |policy: &str| -> (Vec<String>, Value) {
         let s = statements(&t, policy)
@@ -359,7 +383,7 @@ fn flow_log_keeps_the_seeds_record_format() {
 
 #[test]
 fn cluster_waits_for_the_network_without_depending_on_what_sleep_removes() {
-    let t = synth(&config(DEFAULT));
+    let t = synth(&config(LEGACY));
     let cluster = resource(&t, "DatabricksCluster");
     assert_eq!(
         cluster["DependsOn"],
@@ -630,7 +654,7 @@ fn statement_differences(reference: &Value, ours: &Value) -> Vec<String> {
 #[test]
 fn cross_account_policy_is_databricks_restricted_policy() {
     let reference: Value = serde_json::from_str(FIXTURE).unwrap();
-    let t = synth(&config(DEFAULT));
+    let t = synth(&config(LEGACY));
     let policies = &resource(&t, "CrossAccountRole")["Properties"]["Policies"];
     assert_eq!(policies.as_array().unwrap().len(), 1, "{policies}");
     let ours = resolve(&policies[0]["PolicyDocument"]);
@@ -718,7 +742,7 @@ fn the_comparison_catches_a_dropped_condition_action_or_statement() {
 
 #[test]
 fn data_roles_reach_all_three_datalake_buckets() {
-    let t = synth(&config(DEFAULT));
+    let t = synth(&config(LEGACY));
     for (policy, bucket_ids) in [
         (
             "DataReadRoleDefaultPolicy",
@@ -839,11 +863,14 @@ fn the_validate_time_resource_count_is_the_synthesized_count() {
     asleep.network_asleep = true;
     for (name, c) in [
         ("default", config(DEFAULT)),
+        ("legacy", config(LEGACY)),
         ("minimal", config(MINIMAL)),
+        ("minimal legacy", minimal_legacy()),
         ("lean", lean),
         ("six zones", six_zones),
         ("asleep", asleep),
         ("100 groups", with_groups(config(DEFAULT), 100)),
+        ("100 legacy groups", with_groups(config(LEGACY), 100)),
     ] {
         let env = validate::validate(&c).unwrap_or_else(|e| panic!("{name}: {e}"));
         let counted = environment::resource_count(&env).unwrap_or_else(|e| panic!("{e}"));
@@ -853,45 +880,57 @@ fn the_validate_time_resource_count_is_the_synthesized_count() {
 
 #[test]
 fn each_group_adds_the_resources_validation_counts() {
-    let count = |n: usize| synth(&with_groups(config(DEFAULT), n)).resource_ids().len();
-    for n in [1, 2, 7] {
+    for (yaml, governance, per_group) in [
+        (DEFAULT, Governance::UnityCatalog, 3),
+        (LEGACY, Governance::LegacyPassthrough, 1),
+    ] {
+        let count = |n: usize| synth(&with_groups(config(yaml), n)).resource_ids().len();
         assert_eq!(
-            count(n + 1) - count(n),
-            environment::databricks::RESOURCES_PER_GROUP,
-            "group {}",
-            n + 1
+            environment::databricks::resources_per_group(governance),
+            per_group
         );
+        for n in [1, 2, 7] {
+            assert_eq!(
+                count(n + 1) - count(n),
+                environment::databricks::resources_per_group(governance),
+                "{governance:?}: group {}",
+                n + 1
+            );
+        }
     }
 }
 
 #[test]
 fn validation_allows_exactly_the_groups_synth_allows() {
-    let one =
-        validate::validate(&with_groups(config(DEFAULT), 1)).unwrap_or_else(|e| panic!("{e}"));
-    let per_group = environment::databricks::RESOURCES_PER_GROUP;
-    let base = environment::resource_count(&one).unwrap_or_else(|e| panic!("{e}")) - per_group;
-    let most = (cdkrs_constructs::limits::RESOURCES - base) / per_group;
+    for yaml in [DEFAULT, LEGACY] {
+        let one = validate::validate(&with_groups(config(yaml), 1))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let per_group = environment::databricks::resources_per_group(one.governance());
+        let base =
+            environment::resource_count(&one).unwrap_or_else(|e| panic!("{e}")) - per_group;
+        let most = (cdkrs_constructs::limits::RESOURCES - base) / per_group;
 
-    let fits = with_groups(config(DEFAULT), most);
-    assert_eq!(
-        synth(&fits).resource_ids().len(),
-        base + most * per_group,
-        "the most groups validation allows synthesize"
-    );
-    let over = with_groups(config(DEFAULT), most + 1);
-    let errors = validate::validate(&over).expect_err("one group too many");
-    assert_eq!(
-        errors.0.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        [format!(
-            "databricks.groups: {} groups make the stack declare {} resources, and \
-             CloudFormation allows 500 per stack: with the rest of this environment ({base} \
-             resources) give at most {most} groups",
-            most + 1,
-            base + (most + 1) * per_group
-        )]
-    );
-    // One more group would be one resource past synth's limit.
-    assert!(base + (most + 1) * per_group > cdkrs_constructs::limits::RESOURCES);
+        let fits = with_groups(config(yaml), most);
+        assert_eq!(
+            synth(&fits).resource_ids().len(),
+            base + most * per_group,
+            "the most groups validation allows synthesize"
+        );
+        let over = with_groups(config(yaml), most + 1);
+        let errors = validate::validate(&over).expect_err("one group too many");
+        assert_eq!(
+            errors.0.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            [format!(
+                "databricks.groups: {} groups make the stack declare {} resources, and \
+                 CloudFormation allows 500 per stack: with the rest of this environment ({base} \
+                 resources) give at most {most} groups",
+                most + 1,
+                base + (most + 1) * per_group
+            )]
+        );
+        // One more group would be past synth's limit.
+        assert!(base + (most + 1) * per_group > cdkrs_constructs::limits::RESOURCES);
+    }
 }
 
 #[test]

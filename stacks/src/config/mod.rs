@@ -17,7 +17,9 @@ mod schema;
 
 use std::collections::BTreeMap;
 
-use cdkrs_constructs::databricks::{ApiEnum, Availability, EbsVolumeType, PricingTier};
+use cdkrs_constructs::databricks::{
+    ApiEnum, Availability, DataSecurityMode, EbsVolumeType, PricingTier,
+};
 use cdkrs_constructs::vpc::{self, Azs};
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -237,11 +239,19 @@ pub struct DatabricksConfig {
     /// The Databricks account id (a UUID).
     #[schemars(schema_with = "schema::uuid")]
     pub account_id: String,
+    /// How the groups reach the datalake: `unity_catalog` (account groups granted on catalogs
+    /// and external locations through a storage credential) or `legacy_passthrough` (IAM
+    /// credential passthrough: a meta instance profile and two data roles, for accounts without
+    /// Unity Catalog). Default: `unity_catalog`.
+    #[serde(default)]
+    pub governance: Governance,
     /// The service principal the provider authenticates as (OAuth M2M).
     pub service_principal: ServicePrincipalConfig,
     /// The workspace.
     pub workspace: WorkspaceConfig,
-    /// Workspace groups and the data role each may assume; at least one. Group names must
+    /// The groups and their datalake access; at least one. With `unity_catalog` each is an
+    /// account group assigned to the workspace and granted on the catalogs and external
+    /// locations; with `legacy_passthrough` a workspace group mapped to a data role. Group names must
     /// differ, ignoring case: a JSON Schema can only refuse identical entries (`uniqueItems`),
     /// validation compares the names. Default: "Read only" (read) and "All access" (write).
     #[serde(default = "default_groups")]
@@ -311,14 +321,62 @@ fn default_pricing_tier() -> PricingTier {
     PricingTier::Enterprise
 }
 
-/// A workspace group and its data access.
+/// How the environment governs data access.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Governance {
+    /// Unity Catalog: the workspace's metastore, a storage credential (an IAM role Unity
+    /// Catalog assumes), an external location and a catalog per datalake bucket, account
+    /// groups with grants, and a cluster in standard (`USER_ISOLATION`) access mode.
+    #[default]
+    UnityCatalog,
+    /// IAM credential passthrough (deprecated by Databricks from Runtime 15.0, on which this
+    /// environment refuses it):
+    /// a meta instance profile, a data role per access level, workspace groups mapped to the
+    /// roles, the Glue Data Catalog, and a `LEGACY_PASSTHROUGH` cluster.
+    LegacyPassthrough,
+}
+
+impl Governance {
+    /// The config spelling (`unity_catalog`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Governance::UnityCatalog => "unity_catalog",
+            Governance::LegacyPassthrough => "legacy_passthrough",
+        }
+    }
+
+    /// The runtime the cluster gets when the config names none: the newest LTS this mode
+    /// runs on. Unity Catalog: 17.3 LTS (Spark 4.0, Scala 2.13; supported until October
+    /// 2028, <https://docs.databricks.com/aws/en/release-notes/runtime/>). Passthrough: 14.3
+    /// LTS, the last LTS before credential passthrough was deprecated (from 15.0, "and will be
+    /// removed in future Databricks Runtime versions": "Credential passthrough (legacy)", a
+    /// retired page, <https://docs.databricks.com/aws/en/archive/credential-passthrough/>).
+    pub fn default_spark_version(self) -> &'static str {
+        match self {
+            Governance::UnityCatalog => "17.3.x-scala2.13",
+            Governance::LegacyPassthrough => "14.3.x-scala2.12",
+        }
+    }
+
+    /// The cluster's access mode: standard (`USER_ISOLATION`, the shared mode Unity Catalog
+    /// supports for several users) or `LEGACY_PASSTHROUGH`.
+    pub fn access_mode(self) -> DataSecurityMode {
+        match self {
+            Governance::UnityCatalog => DataSecurityMode::UserIsolation,
+            Governance::LegacyPassthrough => DataSecurityMode::LegacyPassthrough,
+        }
+    }
+}
+
+/// A group and its data access.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupConfig {
     /// The group's display name (at most 100 characters; not `admins` or `users`).
     #[schemars(schema_with = "schema::group_name")]
     pub name: String,
-    /// Which data role the group's members may assume.
+    /// What the group's members may do with the raw, prepared and trusted data.
     pub access: Access,
 }
 
@@ -326,9 +384,14 @@ pub struct GroupConfig {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Access {
-    /// The read role (the three datalake buckets, read; Glue catalog, read).
+    /// Read the three datalake layers. `unity_catalog`: read tables in the layer catalogs and
+    /// files at the layer locations. `legacy_passthrough`: the read role (the three buckets,
+    /// read; Glue catalog, read).
     Read,
-    /// The read-write role (the three datalake buckets; Glue catalog, full).
+    /// Read and write the three datalake layers. `unity_catalog`: read's grants plus writing
+    /// tables and creating schemas and tables in the catalogs, and writing files and creating
+    /// external tables at the locations. `legacy_passthrough`: the read-write role (the three
+    /// buckets; Glue catalog, full).
     Write,
 }
 
@@ -352,10 +415,13 @@ pub struct ClusterConfig {
     /// Cluster name (at most 100 characters). Default: `High-Concurrency`.
     #[schemars(schema_with = "schema::cluster_name")]
     pub name: String,
-    /// Databricks runtime (`spark_version` key). Default: `14.3.x-scala2.12` (the last LTS
-    /// with IAM credential passthrough).
+    /// Databricks runtime (`spark_version` key, `<major>.<minor>.x[-variant…]-scala<2.12|2.13>`;
+    /// `databricks clusters spark-versions` lists a workspace's). `unity_catalog` needs 13.3
+    /// or later, `legacy_passthrough` one before 15.0. Default: `17.3.x-scala2.13` (17.3 LTS)
+    /// with `unity_catalog`, `14.3.x-scala2.12` (14.3 LTS, the last with credential
+    /// passthrough) with `legacy_passthrough`.
     #[schemars(schema_with = "schema::spark_version")]
-    pub spark_version: String,
+    pub spark_version: Option<String>,
     /// Worker node type. Default: `r5.large` (2 vCPU, 16 GiB).
     #[schemars(schema_with = "schema::node_type")]
     pub node_type: String,
@@ -390,7 +456,7 @@ impl Default for ClusterConfig {
     fn default() -> Self {
         ClusterConfig {
             name: "High-Concurrency".into(),
-            spark_version: "14.3.x-scala2.12".into(),
+            spark_version: None,
             node_type: "r5.large".into(),
             driver_node_type: None,
             autoscale: Autoscale::default(),

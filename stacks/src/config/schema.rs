@@ -246,7 +246,7 @@ pub(super) fn cluster_name(_: &mut SchemaGenerator) -> Schema {
 
 pub(super) fn spark_version(_: &mut SchemaGenerator) -> Schema {
     ruled(
-        json!({ "type": "string" }),
+        json!({ "type": ["string", "null"] }),
         vec![json!({ "pattern": rules::SPARK_VERSION_PATTERN })],
     )
 }

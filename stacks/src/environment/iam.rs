@@ -10,6 +10,7 @@ use cdkrs_constructs::{sub, ConstructError, Stack, Tag, Value};
 use crate::environment::databricks;
 use crate::environment::network::Network;
 use crate::environment::storage::Storage;
+use crate::config::Governance;
 use crate::model::{Environment, RoleName};
 use crate::regions::DATABRICKS_AWS_ACCOUNT;
 
@@ -136,6 +137,23 @@ pub struct Iam {
     pub cross_account: Role,
     /// Assumed by Databricks' log delivery to write usage and audit logs.
     pub log_delivery: Role,
+    /// How the groups reach the datalake.
+    pub data_access: DataAccess,
+}
+
+/// The roles through which the groups reach the datalake, per governance.
+pub enum DataAccess {
+    /// Credential passthrough (`legacy_passthrough`).
+    Passthrough(PassthroughRoles),
+    /// Unity Catalog (`unity_catalog`): the storage credential's role.
+    UnityCatalog {
+        /// Assumed by Unity Catalog (and by itself) to reach the datalake buckets.
+        storage: Role,
+    },
+}
+
+/// The credential-passthrough roles.
+pub struct PassthroughRoles {
     /// The cluster nodes' role; may assume the data roles (credential passthrough).
     pub meta: Role,
     /// The meta role's instance profile.
@@ -145,6 +163,27 @@ pub struct Iam {
     /// Reads and writes the three datalake buckets and the Glue catalog.
     pub data_write: Role,
 }
+
+/// What the storage-credential role may do in each datalake bucket: the S3 actions of
+/// Databricks' `databricks_aws_unity_catalog_policy` data source
+/// (terraform-provider-databricks `aws/data_aws_unity_catalog_policy.go` at commit
+/// 684f4424982431d3433e5c23353c6b208b263e75), in its order; Databricks documents the same list
+/// ("Create a storage credential for connecting to AWS S3", step 1).
+pub const UNITY_CATALOG_S3_ACTIONS: &[&str] = &[
+    "s3:GetObject",
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:ListBucket",
+    "s3:GetBucketLocation",
+    "s3:ListBucketMultipartUploads",
+    "s3:ListMultipartUploadParts",
+    "s3:AbortMultipartUpload",
+];
+
+/// What the storage-credential role may do with the storage key (the same data source's KMS
+/// statement).
+pub const UNITY_CATALOG_KMS_ACTIONS: &[&str] =
+    &["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*"];
 
 fn arn(resource: &str) -> Value<String> {
     sub(format!(
@@ -186,8 +225,9 @@ fn vendor(operator_key: &str) -> Condition {
 
 /// Databricks' restricted customer-managed-VPC policy for this stack (see the comment on
 /// [`CROSS_ACCOUNT_ACTIONS_ON_ANY_RESOURCE`]), statement by statement in the reference's order,
-/// plus `iam:PassRole` of the meta role (what the data source's `pass_roles` adds).
-pub fn restricted_cross_account_policy(network: &Network, meta: &Role) -> PolicyDocument {
+/// plus, with credential passthrough, `iam:PassRole` of the meta role (what the data source's
+/// `pass_roles` adds). With Unity Catalog no instance profile is passed, so no PassRole.
+pub fn restricted_cross_account_policy(network: &Network, meta: Option<&Role>) -> PolicyDocument {
     let vpc_arn = || {
         sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc/${Vpc}")
             .var("Vpc", network.vpc.id())
@@ -216,7 +256,15 @@ pub fn restricted_cross_account_policy(network: &Network, meta: &Role) -> Policy
         "instance/*",
     ];
     let image_arn = || sub("arn:${AWS::Partition}:ec2:${AWS::Region}::image/*").build();
-    PolicyDocument::of([
+    let pass_meta_role = meta.map(|meta| {
+        // Deviation (the data source adds it only when `pass_roles` is given): Databricks
+        // passes the meta role when it launches instances with the meta instance profile.
+        Statement::allow()
+            .sid("PassMetaRole")
+            .actions(["iam:PassRole"])
+            .resource(meta.arn())
+    });
+    let statements = [
         Statement::allow()
             .actions(CROSS_ACCOUNT_ACTIONS_ON_ANY_RESOURCE.iter().copied())
             .any_resource(),
@@ -231,12 +279,10 @@ pub fn restricted_cross_account_policy(network: &Network, meta: &Role) -> Policy
                 "iam:AWSServiceName",
                 ["spot.amazonaws.com".into()],
             )),
-        // Deviation (the data source adds it only when `pass_roles` is given): Databricks passes
-        // the meta role when it launches instances with the meta instance profile.
-        Statement::allow()
-            .sid("PassMetaRole")
-            .actions(["iam:PassRole"])
-            .resource(meta.arn()),
+    ]
+    .into_iter()
+    .chain(pass_meta_role)
+    .chain([
         Statement::allow()
             .sid("InstancePoolsSupport")
             .actions(INSTANCE_PROFILE_ASSOCIATION_ACTIONS.iter().copied())
@@ -294,7 +340,8 @@ pub fn restricted_cross_account_policy(network: &Network, meta: &Role) -> Policy
                     .build(),
             )
             .condition(in_vpc()),
-    ])
+    ]);
+    PolicyDocument::of(statements)
 }
 
 /// Adds the roles and their permissions, and the storage key's Databricks statements.
@@ -306,33 +353,14 @@ pub fn add(
     storage: &Storage,
 ) -> Result<Iam, ConstructError> {
     let account_id = config.databricks().account_id.as_str();
-    let props = |role: RoleName, description: &str| RoleProps {
-        role_name: role_name(config, role),
-        description: Some(description.to_owned()),
-        tags: tags.to_vec(),
-        ..Default::default()
+    let props = |role: RoleName, description: &str| role_props(config, tags, role, description);
+
+    // Passthrough: the meta role first (the cross-account role passes it, the data roles
+    // trust it).
+    let meta = match config.governance() {
+        Governance::LegacyPassthrough => Some(add_meta_role(stack, config, tags)?),
+        Governance::UnityCatalog => None,
     };
-
-    // Meta role first: the cross-account role passes it, the data roles trust it.
-    let meta = Role::new(
-        stack,
-        "MetaRole",
-        service_trust("ec2.amazonaws.com"),
-        props(
-            RoleName::Meta,
-            "Databricks cluster nodes: assumes the data roles, writes cluster logs",
-        ),
-    )?;
-    let meta_profile = InstanceProfile::new(
-        stack,
-        "MetaInstanceProfile",
-        &meta,
-        InstanceProfileProps {
-            instance_profile_name: role_name(config, RoleName::Meta),
-            ..Default::default()
-        },
-    );
-
     let cross_account = Role::new(
         stack,
         "CrossAccountRole",
@@ -350,7 +378,7 @@ pub fn add(
     cross_account.add_inline_policy(
         stack,
         "databricks-customer-managed-vpc",
-        restricted_cross_account_policy(network, &meta),
+        restricted_cross_account_policy(network, meta.as_ref().map(|(role, _)| role)),
     );
     crate::environment::suppress(
         stack,
@@ -389,6 +417,119 @@ pub fn add(
         ],
     )?;
 
+    let data_access = match meta {
+        Some((meta, meta_profile)) => DataAccess::Passthrough(add_data_roles(
+            stack,
+            config,
+            tags,
+            storage,
+            meta,
+            meta_profile,
+        )?),
+        None => DataAccess::UnityCatalog {
+            storage: add_unity_catalog_role(stack, config, tags, storage)?,
+        },
+    };
+
+    // The storage key serves the root bucket (the control plane writes DBFS), the workspace
+    // storage CMK and cluster EBS volumes (through the cross-account role, via EC2 only).
+    let databricks = || Principal::account(DATABRICKS_AWS_ACCOUNT);
+    let key = &storage.storage_key;
+    key.add_to_policy(
+        stack,
+        Statement::allow()
+            .sid("DatabricksUsesKeyForStorage")
+            .principal(databricks())
+            .actions([
+                "kms:Decrypt",
+                "kms:DescribeKey",
+                "kms:Encrypt",
+                "kms:GenerateDataKey*",
+                "kms:ReEncrypt*",
+            ])
+            .any_resource()
+            .condition(Condition::principal_tag("DatabricksAccountId", account_id)),
+    )?;
+    key.add_to_policy(
+        stack,
+        Statement::allow()
+            .sid("DatabricksGrantsForAwsResources")
+            .principal(databricks())
+            .actions(["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"])
+            .any_resource()
+            .condition(Condition::grant_is_for_aws_resource()),
+    )?;
+    key.add_to_policy(
+        stack,
+        Statement::allow()
+            .sid("CrossAccountRoleEncryptsEbsViaEc2")
+            .principal(Principal::Aws(cross_account.arn()))
+            .actions([
+                "kms:CreateGrant",
+                "kms:Decrypt",
+                "kms:DescribeKey",
+                "kms:GenerateDataKey*",
+            ])
+            .any_resource()
+            .condition(Condition::kms_via_service(["ec2"])),
+    )?;
+
+    Ok(Iam {
+        cross_account,
+        log_delivery,
+        data_access,
+    })
+}
+
+fn role_props(config: &Environment, tags: &[Tag], role: RoleName, description: &str) -> RoleProps {
+    RoleProps {
+        role_name: role_name(config, role),
+        description: Some(description.to_owned()),
+        tags: tags.to_vec(),
+        ..Default::default()
+    }
+}
+
+/// The meta role (the cluster nodes' role) and its instance profile (credential passthrough).
+fn add_meta_role(
+    stack: &mut Stack,
+    config: &Environment,
+    tags: &[Tag],
+) -> Result<(Role, InstanceProfile), ConstructError> {
+    let meta = Role::new(
+        stack,
+        "MetaRole",
+        service_trust("ec2.amazonaws.com"),
+        role_props(
+            config,
+            tags,
+            RoleName::Meta,
+            "Databricks cluster nodes: assumes the data roles, writes cluster logs",
+        ),
+    )?;
+    let meta_profile = InstanceProfile::new(
+        stack,
+        "MetaInstanceProfile",
+        &meta,
+        InstanceProfileProps {
+            instance_profile_name: role_name(config, RoleName::Meta),
+            ..Default::default()
+        },
+    );
+    Ok((meta, meta_profile))
+}
+
+/// The data roles the meta role assumes for the users (credential passthrough), and the meta
+/// role's grants.
+fn add_data_roles(
+    stack: &mut Stack,
+    config: &Environment,
+    tags: &[Tag],
+    storage: &Storage,
+    meta: Role,
+    meta_profile: InstanceProfile,
+) -> Result<PassthroughRoles, ConstructError> {
+    let props = |role: RoleName, description: &str| role_props(config, tags, role, description);
     // The data roles trust only the meta role: users reach them through credential passthrough.
     let data_trust = || {
         PolicyDocument::of([Statement::allow()
@@ -451,55 +592,101 @@ pub fn add(
         &[databricks::CLUSTER_LOGS_PREFIX],
     )?;
 
-    // The storage key serves the root bucket (the control plane writes DBFS), the workspace
-    // storage CMK and cluster EBS volumes (through the cross-account role, via EC2 only).
-    let databricks = || Principal::account(DATABRICKS_AWS_ACCOUNT);
-    let key = &storage.storage_key;
-    key.add_to_policy(
-        stack,
-        Statement::allow()
-            .sid("DatabricksUsesKeyForStorage")
-            .principal(databricks())
-            .actions([
-                "kms:Decrypt",
-                "kms:DescribeKey",
-                "kms:Encrypt",
-                "kms:GenerateDataKey*",
-                "kms:ReEncrypt*",
-            ])
-            .any_resource()
-            .condition(Condition::principal_tag("DatabricksAccountId", account_id)),
-    )?;
-    key.add_to_policy(
-        stack,
-        Statement::allow()
-            .sid("DatabricksGrantsForAwsResources")
-            .principal(databricks())
-            .actions(["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"])
-            .any_resource()
-            .condition(Condition::grant_is_for_aws_resource()),
-    )?;
-    key.add_to_policy(
-        stack,
-        Statement::allow()
-            .sid("CrossAccountRoleEncryptsEbsViaEc2")
-            .principal(Principal::Aws(cross_account.arn()))
-            .actions([
-                "kms:CreateGrant",
-                "kms:Decrypt",
-                "kms:DescribeKey",
-                "kms:GenerateDataKey*",
-            ])
-            .any_resource()
-            .condition(Condition::kms_via_service(["ec2"])),
-    )?;
-
-    Ok(Iam {
-        cross_account,
-        log_delivery,
+    Ok(PassthroughRoles {
         meta,
         meta_profile,
         data_read,
         data_write,
     })
+}
+
+/// The storage credential's role, as Databricks documents it ("Create a storage credential for
+/// connecting to AWS S3", <https://docs.databricks.com/aws/en/connect/unity-catalog/cloud-storage/storage-credentials>)
+/// and as terraform-provider-databricks generates it (commit
+/// 684f4424982431d3433e5c23353c6b208b263e75):
+///
+/// - trust (`aws/data_aws_unity_catalog_assume_role_policy.go`): Unity Catalog's master role
+///   with `sts:ExternalId` = the Databricks account id, and the role itself, with the same
+///   external id. IAM refuses a trust policy whose principal is a role that does not exist yet,
+///   and this role does not exist while its own trust policy is written, so the self-assume
+///   statement names the account (`arn:…:iam::<account>:root`) as principal and pins the caller
+///   with `ArnLike aws:PrincipalArn` = the role's ARN built from its fixed name: exactly the data
+///   source's `ExplicitSelfRoleAssumption`, and no reference to the role (no cycle).
+/// - permissions (`aws/data_aws_unity_catalog_policy.go`): its S3 statement on the three
+///   datalake buckets only, its KMS statement on the storage key only, and `sts:AssumeRole` on
+///   itself. Not its `ManagedFileEvents*` statements: file events are not enabled on the
+///   external locations (nothing here creates the SNS topics and SQS queues they manage). No
+///   Glue: Unity Catalog replaces the Glue metastore.
+///
+/// The storage key's policy needs no statement for it: its `AccountRootAdministers` statement
+/// (`kms:*` to the account) lets IAM policies of the account grant the key, and this role's
+/// policy does. `stacks/tests/environment.rs` compares the documents with the data sources'
+/// output (`stacks/tests/fixtures/databricks_unity_catalog_role.json`).
+fn add_unity_catalog_role(
+    stack: &mut Stack,
+    config: &Environment,
+    tags: &[Tag],
+    storage: &Storage,
+) -> Result<Role, ConstructError> {
+    let account_id = config.databricks().account_id.as_str();
+    let own_arn = || {
+        sub(format!(
+            "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{}",
+            config.names().role(RoleName::UcStorage)
+        ))
+        .build()
+    };
+    let trust = PolicyDocument::of([
+        Statement::allow()
+            .sid("UnityCatalogAssumeRole")
+            .principal(Principal::Aws(
+                cdkrs_constructs::databricks::UNITY_CATALOG_MASTER_ROLE_ARN.into(),
+            ))
+            .actions(["sts:AssumeRole"])
+            .condition(Condition::external_id(account_id)),
+        Statement::allow()
+            .sid("ExplicitSelfRoleAssumption")
+            .principal(Principal::account_root())
+            .actions(["sts:AssumeRole"])
+            .condition(Condition::new("ArnLike", "aws:PrincipalArn", [own_arn()]))
+            .condition(Condition::external_id(account_id)),
+    ]);
+    let role = Role::new(
+        stack,
+        "UnityCatalogStorageRole",
+        trust,
+        role_props(
+            config,
+            tags,
+            RoleName::UcStorage,
+            "Unity Catalog storage credential: reads and writes the raw, prepared and trusted buckets",
+        ),
+    )?;
+    role.add_to_policy(
+        stack,
+        Statement::allow()
+            .sid("DatalakeBuckets")
+            .actions(UNITY_CATALOG_S3_ACTIONS.iter().copied())
+            .resources(
+                storage
+                    .datalake
+                    .iter()
+                    .flat_map(|b| [b.arn_for_objects("*"), b.arn()]),
+            ),
+    )?;
+    role.add_to_policy(
+        stack,
+        Statement::allow()
+            .sid("AssumeItself")
+            .actions(["sts:AssumeRole"])
+            .resource(own_arn()),
+    )?;
+    role.add_to_policy(
+        stack,
+        Statement::allow()
+            .sid("StorageKey")
+            .actions(UNITY_CATALOG_KMS_ACTIONS.iter().copied())
+            .resource(storage.storage_key.arn()),
+    )?;
+    Ok(role)
 }

@@ -174,30 +174,58 @@ pub fn build(config: &Environment) -> Result<Stack, BuildError> {
         iam.log_delivery.arn(),
         "Databricks log-delivery role",
     );
-    out(
-        &mut stack,
-        "MetaRoleArn",
-        iam.meta.arn(),
-        "Cluster (meta) role",
-    );
-    out(
-        &mut stack,
-        "MetaInstanceProfileArn",
-        iam.meta_profile.arn(),
-        "Cluster (meta) instance profile",
-    );
-    out(
-        &mut stack,
-        "DataReadRoleArn",
-        iam.data_read.arn(),
-        "Datalake read role",
-    );
-    out(
-        &mut stack,
-        "DataWriteRoleArn",
-        iam.data_write.arn(),
-        "Datalake read-write role",
-    );
+    match &iam.data_access {
+        iam::DataAccess::Passthrough(roles) => {
+            out(
+                &mut stack,
+                "MetaRoleArn",
+                roles.meta.arn(),
+                "Cluster (meta) role",
+            );
+            out(
+                &mut stack,
+                "MetaInstanceProfileArn",
+                roles.meta_profile.arn(),
+                "Cluster (meta) instance profile",
+            );
+            out(
+                &mut stack,
+                "DataReadRoleArn",
+                roles.data_read.arn(),
+                "Datalake read role",
+            );
+            out(
+                &mut stack,
+                "DataWriteRoleArn",
+                roles.data_write.arn(),
+                "Datalake read-write role",
+            );
+        }
+        iam::DataAccess::UnityCatalog { storage: role } => {
+            out(
+                &mut stack,
+                "StorageCredentialRoleArn",
+                role.arn(),
+                "Unity Catalog storage credential role",
+            );
+        }
+    }
+    if let Some(uc) = &workspace.unity_catalog {
+        out(
+            &mut stack,
+            "MetastoreId",
+            uc.metastore_id.clone(),
+            "The workspace's Unity Catalog metastore",
+        );
+        for (layer, name) in &uc.catalogs {
+            out(
+                &mut stack,
+                &format!("{}CatalogName", layer.title()),
+                name.clone(),
+                &format!("Unity Catalog catalog of the {} layer", layer.suffix()),
+            );
+        }
+    }
     out(
         &mut stack,
         "WorkspaceId",
@@ -230,10 +258,10 @@ pub fn build(config: &Environment) -> Result<Stack, BuildError> {
 }
 
 /// How many resources the stack of `config` declares: the stack without its groups, built,
-/// plus [`databricks::RESOURCES_PER_GROUP`] for each group.
+/// plus [`databricks::resources_per_group`] for each group.
 pub fn resource_count(config: &Environment) -> Result<usize, BuildError> {
     Ok(resources_without_groups(config)?
-        + config.databricks().groups.len() * databricks::RESOURCES_PER_GROUP)
+        + config.databricks().groups.len() * databricks::resources_per_group(config.governance()))
 }
 
 /// The resources of the stack of `config` without its groups (validation checks

@@ -320,8 +320,14 @@ mod tests {
     #[test]
     fn spark_version_numbers() {
         assert_eq!(spark_version_number("17.3.x-scala2.13"), Some((17, 3)));
-        assert_eq!(spark_version_number("14.3.x-photon-scala2.12"), Some((14, 3)));
-        assert_eq!(spark_version_number("13.10.x-cpu-ml-scala2.12"), Some((13, 10)));
+        assert_eq!(
+            spark_version_number("14.3.x-photon-scala2.12"),
+            Some((14, 3))
+        );
+        assert_eq!(
+            spark_version_number("13.10.x-cpu-ml-scala2.12"),
+            Some((13, 10))
+        );
         assert_eq!(spark_version_number("14.3-scala2.12"), None);
         assert!((13, 10) > UNITY_CATALOG_MIN_RUNTIME && (14, 3) < PASSTHROUGH_END_RUNTIME);
     }

@@ -62,7 +62,11 @@ fn scenarios() -> Vec<(String, Config)> {
     let uc = variants(config(DEFAULT), config(MINIMAL))
         .into_iter()
         .map(|(suffix, c)| {
-            let name = if suffix.is_empty() { "_default" } else { suffix };
+            let name = if suffix.is_empty() {
+                "_default"
+            } else {
+                suffix
+            };
             (format!("environment{name}"), c)
         });
     let legacy = variants(config(LEGACY), minimal_legacy())
@@ -903,11 +907,10 @@ fn each_group_adds_the_resources_validation_counts() {
 #[test]
 fn validation_allows_exactly_the_groups_synth_allows() {
     for yaml in [DEFAULT, LEGACY] {
-        let one = validate::validate(&with_groups(config(yaml), 1))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let one =
+            validate::validate(&with_groups(config(yaml), 1)).unwrap_or_else(|e| panic!("{e}"));
         let per_group = environment::databricks::resources_per_group(one.governance());
-        let base =
-            environment::resource_count(&one).unwrap_or_else(|e| panic!("{e}")) - per_group;
+        let base = environment::resource_count(&one).unwrap_or_else(|e| panic!("{e}")) - per_group;
         let most = (cdkrs_constructs::limits::RESOURCES - base) / per_group;
 
         let fits = with_groups(config(yaml), most);

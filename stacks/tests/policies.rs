@@ -35,7 +35,7 @@ const FOREIGN: &str = "444455556666";
 /// The region of each snapshot's config (`examples/minimal.yaml` is us-east-1, the others come
 /// from `examples/databricks.yaml`, eu-west-1); the generic snapshots get eu-west-1.
 fn region_of(snapshot: &str) -> &'static str {
-    if snapshot == "environment_minimal_two_azs" {
+    if snapshot.ends_with("_minimal_two_azs") {
         "us-east-1"
     } else {
         "eu-west-1"
@@ -44,7 +44,7 @@ fn region_of(snapshot: &str) -> &'static str {
 
 /// The Databricks account id (UUID) of the snapshot's config, read from the config itself.
 fn databricks_account_id(snapshot: &str) -> String {
-    let yaml = if snapshot == "environment_minimal_two_azs" {
+    let yaml = if snapshot.ends_with("_minimal_two_azs") {
         include_str!("../../examples/minimal.yaml")
     } else {
         include_str!("../../examples/databricks.yaml")
@@ -112,6 +112,32 @@ impl Stack {
             .filter(|(n, _)| n.starts_with("environment_"))
             .map(|(n, t)| Stack::load(n, t))
             .collect()
+    }
+
+    /// Whether the stack uses credential passthrough (`legacy_passthrough`) rather than Unity
+    /// Catalog.
+    fn passthrough(&self) -> bool {
+        self.template["Resources"].get("MetaRole").is_some()
+    }
+
+    /// The role whose sessions write the datalake: the data write role (passthrough) or the
+    /// storage credential's role, whose credentials Unity Catalog vends (Unity Catalog).
+    fn datalake_writer(&self) -> &'static str {
+        if self.passthrough() {
+            "DataWriteRole"
+        } else {
+            "UnityCatalogStorageRole"
+        }
+    }
+
+    /// The own-account role whose sessions reach AWS from the cluster nodes: the meta role
+    /// (passthrough) or the storage credential's role (Unity Catalog's vended credentials).
+    fn node_role(&self) -> &'static str {
+        if self.passthrough() {
+            "MetaRole"
+        } else {
+            "UnityCatalogStorageRole"
+        }
     }
 
     fn has(&self, logical_id: &str) -> bool {
@@ -428,14 +454,40 @@ fn cross_account_rows(s: &Stack) -> Vec<Row> {
     let via_ec2 = |action: &str, key: &str| {
         base(me.clone(), action, key, r).with("kms:ViaService", &format!("ec2.{r}.amazonaws.com"))
     };
+    // Passthrough clusters launch with the meta instance profile; Unity Catalog ones with none.
+    let instance_launch = request_tags(launch("instance/*"), &vendor)
+        .with("ec2:InstanceType", "i3.xlarge")
+        .with("ec2:AvailabilityZone", &format!("{r}a"));
+    let instance_launch = if s.passthrough() {
+        instance_launch.with("ec2:InstanceProfile", &s.att("MetaInstanceProfile", "Arn"))
+    } else {
+        instance_launch
+    };
+    let pass_meta_role = if s.passthrough() {
+        row(
+            "PassRole of the meta role to EC2",
+            Allowed,
+            base(me.clone(), "iam:PassRole", &s.att("MetaRole", "Arn"), r)
+                .with("iam:PassedToService", "ec2.amazonaws.com"),
+        )
+    } else {
+        row(
+            "PassRole of a role named like the meta role (Unity Catalog passes no role)",
+            Denied,
+            base(
+                me.clone(),
+                "iam:PassRole",
+                &format!("arn:aws:iam::{ACCOUNT}:role/cm-vpc-meta"),
+                r,
+            )
+            .with("iam:PassedToService", "ec2.amazonaws.com"),
+        )
+    };
     let mut rows = vec![
         row(
             "RunInstances: the instance, tagged Vendor=Databricks",
             Allowed,
-            request_tags(launch("instance/*"), &vendor)
-                .with("ec2:InstanceType", "i3.xlarge")
-                .with("ec2:InstanceProfile", &s.att("MetaInstanceProfile", "Arn"))
-                .with("ec2:AvailabilityZone", &format!("{r}a")),
+            instance_launch,
         ),
         row(
             "RunInstances: its root volume, tagged Vendor=Databricks",
@@ -513,12 +565,7 @@ fn cross_account_rows(s: &Stack) -> Vec<Row> {
             )
             .with("iam:AWSServiceName", "spot.amazonaws.com"),
         ),
-        row(
-            "PassRole of the meta role to EC2",
-            Allowed,
-            base(me.clone(), "iam:PassRole", &s.att("MetaRole", "Arn"), r)
-                .with("iam:PassedToService", "ec2.amazonaws.com"),
-        ),
+        pass_meta_role,
         row(
             "KMS CreateGrant on the storage key via EC2 (encrypted EBS)",
             Allowed,
@@ -648,8 +695,8 @@ fn s3_endpoint_rows(s: &Stack) -> Vec<Row> {
     let databricks = Principal::aws(&format!(
         "arn:aws:sts::{DATABRICKS}:assumed-role/databricks-workspace/cluster"
     ));
-    let node = Principal::assumed_role(ACCOUNT, &s.id("MetaRole"), "i-0123456789abcdef0");
-    let data = Principal::assumed_role(ACCOUNT, &s.id("DataWriteRole"), "job");
+    let node = Principal::assumed_role(ACCOUNT, &s.id(s.node_role()), "i-0123456789abcdef0");
+    let data = Principal::assumed_role(ACCOUNT, &s.id(s.datalake_writer()), "job");
     let foreigner = Principal::aws(&format!("arn:aws:sts::{FOREIGN}:assumed-role/x/y"));
     let root = s.bucket_arn("RootBucket");
     let raw = s.bucket_arn("RawBucket");
@@ -753,17 +800,31 @@ fn s3_endpoint_rows(s: &Stack) -> Vec<Row> {
 fn sts_endpoint_rows(s: &Stack) -> Vec<Row> {
     use Want::{Allowed, Denied};
     let r = s.region;
-    let node = Principal::assumed_role(ACCOUNT, &s.id("MetaRole"), "i-0123456789abcdef0");
+    let node = Principal::assumed_role(ACCOUNT, &s.id(s.node_role()), "i-0123456789abcdef0");
     let databricks = Principal::aws(&format!(
         "arn:aws:iam::{DATABRICKS}:user/databricks-datasets-readonly-user-prod"
     ));
     let foreigner = Principal::aws(&format!("arn:aws:iam::{FOREIGN}:user/x"));
-    vec![
+    let own = if s.passthrough() {
         row(
             "own account: a cluster node assumes the data read role",
             Allowed,
             base(node, "sts:AssumeRole", &s.att("DataReadRole", "Arn"), r),
-        ),
+        )
+    } else {
+        row(
+            "own account: the storage-credential role assumes itself",
+            Allowed,
+            base(
+                node,
+                "sts:AssumeRole",
+                &s.att("UnityCatalogStorageRole", "Arn"),
+                r,
+            ),
+        )
+    };
+    vec![
+        own,
         row(
             "Databricks assumes a Databricks role",
             Allowed,
@@ -850,7 +911,7 @@ fn endpoint_failures(s: &Stack) -> Vec<String> {
             if !s.has(logical) {
                 // The asleep network removes its interface endpoints: nothing passes through.
                 assert!(
-                    s.name == "environment_network_asleep" && service != "s3",
+                    s.name.ends_with("_network_asleep") && service != "s3",
                     "{}: the {table} is missing",
                     s.name
                 );
@@ -938,7 +999,7 @@ fn sse_rows(s: &Stack, bucket: &str, writer: &Principal) -> Vec<Row> {
 /// The scenarios whose config enforces SSE-KMS on the root and datalake buckets (all but
 /// `environment_encryption_flags_off`, see stacks/tests/environment.rs).
 fn enforces_sse_kms(snapshot: &str) -> bool {
-    snapshot != "environment_encryption_flags_off"
+    !snapshot.ends_with("_encryption_flags_off")
 }
 
 #[test]
@@ -948,9 +1009,10 @@ fn bucket_policies_enforce_sse_kms_without_refusing_default_encryption() {
         .into_iter()
         .filter(|s| enforces_sse_kms(&s.name))
     {
-        // The datalake: the data write role of this stack, in this account.
-        let writer = Principal::assumed_role(ACCOUNT, &s.id("DataWriteRole"), "job");
-        let identity = s.identity("DataWriteRole");
+        // The datalake: the role that writes it (the data write role, or the storage
+        // credential's role), in this account.
+        let writer = Principal::assumed_role(ACCOUNT, &s.id(s.datalake_writer()), "job");
+        let identity = s.identity(s.datalake_writer());
         let identity: Vec<&Policy> = identity.iter().collect();
         for bucket in ["RawBucket", "PreparedBucket", "TrustedBucket"] {
             let policy = s.bucket_policy(bucket);
@@ -1066,6 +1128,215 @@ fn databricks_log_delivery_writes_the_logs_bucket() {
     assert_no_failures("log delivery", &failures);
 }
 
+// ---------------------------------------------------------------------------------------------
+// The Unity Catalog storage credential's role: who may assume it, and what it reaches.
+//
+// Request shapes: Unity Catalog assumes the role from its master role with the Databricks
+// account id as external id, and the role assumes itself with the same external id
+// (Databricks, "Create a storage credential for connecting to AWS S3"; terraform-provider-
+// databricks `aws/data_aws_unity_catalog_assume_role_policy.go`); it then reads and writes the
+// buckets with the S3 calls of `aws/data_aws_unity_catalog_policy.go`, through S3, which uses
+// the bucket key (`kms:ViaService` = `s3.<region>.amazonaws.com`).
+
+fn unity_catalog_trust_rows(s: &Stack) -> Vec<Row> {
+    use Want::{Allowed, Denied};
+    let r = s.region;
+    let role = s.att("UnityCatalogStorageRole", "Arn");
+    let external_id = databricks_account_id(&s.name);
+    let master = Principal::aws(&format!(
+        "arn:aws:sts::414351767826:assumed-role/unity-catalog-prod-UCMasterRole-14S5ZJVKOTYTL/uc"
+    ));
+    let itself = Principal::assumed_role(ACCOUNT, &s.id("UnityCatalogStorageRole"), "uc");
+    let admin = Principal::aws(&format!("arn:aws:iam::{ACCOUNT}:role/admin"));
+    let foreigner = Principal::aws(&format!("arn:aws:sts::{FOREIGN}:assumed-role/x/y"));
+    let assume = |p: &Principal| base(p.clone(), "sts:AssumeRole", &role, r);
+    vec![
+        row(
+            "Unity Catalog's master role, with the account's external id",
+            Allowed,
+            assume(&master).with("sts:ExternalId", &external_id),
+        ),
+        row(
+            "Unity Catalog's master role, without an external id",
+            Denied,
+            assume(&master),
+        ),
+        row(
+            "Unity Catalog's master role, with another external id",
+            Denied,
+            assume(&master).with("sts:ExternalId", "11111111-1111-4111-8111-111111111111"),
+        ),
+        row(
+            "another account's role, with the external id",
+            Denied,
+            assume(&foreigner).with("sts:ExternalId", &external_id),
+        ),
+        row(
+            "the role itself, with the external id (self-assumption)",
+            Allowed,
+            assume(&itself).with("sts:ExternalId", &external_id),
+        ),
+        row(
+            "an administrator of this account (allowed sts:AssumeRole on any role), with the \
+             external id: the account principal is pinned to the role itself",
+            Denied,
+            assume(&admin).with("sts:ExternalId", &external_id),
+        ),
+    ]
+}
+
+fn unity_catalog_data_rows(s: &Stack) -> Vec<Row> {
+    use Want::{Allowed, Denied};
+    let r = s.region;
+    let me = Principal::assumed_role(ACCOUNT, &s.id("UnityCatalogStorageRole"), "uc");
+    let via_s3 = |action: &str, key: &str| {
+        base(me.clone(), action, key, r).with("kms:ViaService", &format!("s3.{r}.amazonaws.com"))
+    };
+    let mut rows = Vec::new();
+    for bucket in ["RawBucket", "PreparedBucket", "TrustedBucket"] {
+        let arn = s.bucket_arn(bucket);
+        let object = format!("{arn}/unity-catalog/tables/t/part-0000.parquet");
+        for (action, resource) in [
+            ("s3:GetObject", object.as_str()),
+            ("s3:PutObject", object.as_str()),
+            ("s3:DeleteObject", object.as_str()),
+            ("s3:ListBucket", arn.as_str()),
+        ] {
+            rows.push(row(
+                &format!("{action} in {bucket}"),
+                Allowed,
+                s3(&me, action, resource, ACCOUNT, r),
+            ));
+        }
+    }
+    for bucket in ["RootBucket", "DatabricksLogsBucket", "InfraLogsBucket"] {
+        let arn = s.bucket_arn(bucket);
+        rows.push(row(
+            &format!("GetObject in {bucket}"),
+            Denied,
+            s3(&me, "s3:GetObject", &format!("{arn}/x"), ACCOUNT, r),
+        ));
+        rows.push(row(
+            &format!("PutObject in {bucket}"),
+            Denied,
+            s3(&me, "s3:PutObject", &format!("{arn}/x"), ACCOUNT, r),
+        ));
+    }
+    let storage_key = s.att("StorageKey", "Arn");
+    let logging_key = s.att("LoggingKey", "Arn");
+    rows.extend([
+        row(
+            "Decrypt with the storage key via S3",
+            Allowed,
+            via_s3("kms:Decrypt", &storage_key),
+        ),
+        row(
+            "GenerateDataKey with the storage key via S3",
+            Allowed,
+            via_s3("kms:GenerateDataKey", &storage_key),
+        ),
+        row(
+            "Decrypt with the logging key via S3",
+            Denied,
+            via_s3("kms:Decrypt", &logging_key),
+        ),
+        row(
+            "Glue GetTable (Unity Catalog replaces the Glue metastore)",
+            Denied,
+            base(me.clone(), "glue:GetTable", &s.arn("glue", "table/db/t"), r),
+        ),
+    ]);
+    rows
+}
+
+#[test]
+fn unity_catalog_storage_role_is_assumed_only_as_databricks_documents() {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for s in Stack::environments()
+        .into_iter()
+        .filter(|s| !s.passthrough())
+    {
+        checked += 1;
+        let trust = s
+            .policy_for(PolicyKind::Trust, &s.id("UnityCatalogStorageRole"))
+            .unwrap_or_else(|| panic!("{}: the storage role has no trust policy", s.name));
+        let own = s.identity("UnityCatalogStorageRole");
+        let own: Vec<&Policy> = own.iter().collect();
+        let theirs = not_ours("the caller's identity policy (not ours: assumed to allow)");
+        let itself = s.id("UnityCatalogStorageRole");
+        failures.extend(run(
+            &s,
+            "storage role trust",
+            &unity_catalog_trust_rows(&s),
+            |req| {
+                // The role's own identity policy is the stack's; the other callers' are not
+                // (assumed to allow everything: the trust policy alone must stop them).
+                let same_account = req.principal.account == ACCOUNT;
+                if req
+                    .principal
+                    .arn
+                    .contains(&format!("assumed-role/{itself}/"))
+                {
+                    allowed(req, &own, Some(&trust), None, true)
+                } else {
+                    allowed(req, &[&theirs], Some(&trust), None, same_account)
+                }
+            },
+        ));
+    }
+    assert!(checked >= 5, "only {checked} Unity Catalog snapshots");
+    assert_no_failures("Unity Catalog storage role trust", &failures);
+}
+
+#[test]
+fn unity_catalog_storage_role_reaches_the_datalake_and_its_key_only() {
+    let mut failures = Vec::new();
+    for s in Stack::environments()
+        .into_iter()
+        .filter(|s| !s.passthrough())
+    {
+        let identity = s.identity("UnityCatalogStorageRole");
+        let identity: Vec<&Policy> = identity.iter().collect();
+        let storage_key = s.att("StorageKey", "Arn");
+        let logging_key = s.att("LoggingKey", "Arn");
+        let storage_key_policy = s.key_policy("StorageKey");
+        let logging_key_policy = s.key_policy("LoggingKey");
+        let buckets: Vec<(String, Option<Policy>)> = [
+            "RawBucket",
+            "PreparedBucket",
+            "TrustedBucket",
+            "RootBucket",
+            "DatabricksLogsBucket",
+            "InfraLogsBucket",
+        ]
+        .iter()
+        .map(|b| (s.bucket_arn(b), s.bucket_policy(b)))
+        .collect();
+        failures.extend(run(
+            &s,
+            "storage role data",
+            &unity_catalog_data_rows(&s),
+            |req| {
+                let resource = if req.resource == storage_key {
+                    storage_key_policy.as_ref()
+                } else if req.resource == logging_key {
+                    logging_key_policy.as_ref()
+                } else {
+                    buckets
+                        .iter()
+                        .find(|(arn, _)| {
+                            req.resource == *arn || req.resource.starts_with(&format!("{arn}/"))
+                        })
+                        .and_then(|(_, p)| p.as_ref())
+                };
+                allowed(req, &identity, resource, None, true)
+            },
+        ));
+    }
+    assert_no_failures("Unity Catalog storage role data access", &failures);
+}
+
 /// Every environment snapshot resolves and yields the policies the tables need, so a table can
 /// never pass by finding nothing.
 #[test]
@@ -1089,9 +1360,16 @@ fn the_tables_find_their_policies() {
             !s.identity("LogDeliveryRole").is_empty(),
         );
         need(
-            "DataWriteRole identity",
-            !s.identity("DataWriteRole").is_empty(),
+            "datalake writer identity",
+            !s.identity(s.datalake_writer()).is_empty(),
         );
+        if !s.passthrough() {
+            need(
+                "UnityCatalogStorageRole trust",
+                s.policy_for(PolicyKind::Trust, &s.id("UnityCatalogStorageRole"))
+                    .is_some(),
+            );
+        }
         need(
             "StorageKey key policy",
             s.key_policy("StorageKey").is_some(),

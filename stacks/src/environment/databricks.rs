@@ -292,8 +292,7 @@ pub fn add(
 
     let unity_catalog = match &iam.data_access {
         DataAccess::Passthrough(roles) => {
-            let profile_arn =
-                add_passthrough(stack, config, roles, provider, &workspace_url)?;
+            let profile_arn = add_passthrough(stack, config, roles, provider, &workspace_url)?;
             let spark_conf: BTreeMap<String, Value<String>> = BASE_SPARK_CONF
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
@@ -346,7 +345,7 @@ pub fn add(
             // delivery writes with the cluster's instance profile (Clusters API
             // `cluster_log_conf.s3`), and this mode has none; the logs stay readable in the
             // cluster's UI (README: "Unity Catalog", cluster logs).
-                let mut options = cluster_options(network, Some(uc.metastore.clone()));
+            let mut options = cluster_options(network, Some(uc.metastore.clone()));
             options.depends_on.extend(uc.assignments.iter().cloned());
             CustomResource::new(
                 stack,
@@ -501,11 +500,19 @@ fn add_unity_catalog(
             role_arn: role.arn(),
             comment: Some("The raw, prepared and trusted buckets (cdkrs)".into()),
         },
-        after(role.default_policy(stack).map(|h| h.erase()).into_iter().collect()),
+        after(
+            role.default_policy(stack)
+                .map(|h| h.erase())
+                .into_iter()
+                .collect(),
+        ),
     )?;
     let credential_name = credential.attr(db::StorageCredentialAttr::Name);
     let s3_url = |bucket: &cdkrs_constructs::bucket::Bucket, path: &str| {
-        join("", ["s3://".into(), bucket.name(), format!("/{path}").into()])
+        join(
+            "",
+            ["s3://".into(), bucket.name(), format!("/{path}").into()],
+        )
     };
     let mut locations = Vec::new();
     let mut catalogs = Vec::new();

@@ -7,10 +7,10 @@ use cdkrs_constructs::role::{
 };
 use cdkrs_constructs::{sub, ConstructError, Stack, Tag, Value};
 
+use crate::config::Governance;
 use crate::environment::databricks;
 use crate::environment::network::Network;
 use crate::environment::storage::Storage;
-use crate::config::Governance;
 use crate::model::{Environment, RoleName};
 use crate::regions::DATABRICKS_AWS_ACCOUNT;
 

@@ -599,21 +599,28 @@ pub fn allowed(
             }),
         };
     }
-    let is_key = resource.is_some_and(|p| p.kind == Some(PolicyKind::Key));
+    // Key policies and role trust policies must themselves allow, even in one account: "IAM
+    // role trust policies and KMS key policies are exceptions to this logic, because they must
+    // explicitly allow access for principals" (docs.aws.amazon.com/IAM/latest/UserGuide/
+    // reference_policies_evaluation-logic.html, "Identity-based policies with resource-based
+    // policies"). A trust policy naming the account delegates to its identity policies as a key
+    // policy does (…/reference_policies_elements_principal.html, "AWS account principals").
+    let must_allow =
+        resource.is_some_and(|p| matches!(p.kind, Some(PolicyKind::Key) | Some(PolicyKind::Trust)));
     let id_ok = !identity_allow.is_empty();
-    if is_key {
-        // KMS: no access unless the key policy allows, directly or by delegating to the account
-        // (then the account's identity policies must allow too).
+    if must_allow {
+        // No access unless the key (trust) policy allows, directly or by delegating to the
+        // account (then the account's identity policies must allow too).
         return match res_allow {
-            Some((why, false)) if same_account || id_ok => allow(format!("key policy {why}")),
+            Some((why, false)) if same_account || id_ok => allow(format!("key/trust policy {why}")),
             Some((why, true)) if id_ok => allow(format!(
-                "key policy delegates ({why}) and identity allows ({})",
+                "key/trust policy delegates ({why}) and identity allows ({})",
                 identity_allow.join("; ")
             )),
             Some(_) => implicit(format!(
-                "key policy delegates to the account but no identity policy allows ({identity_labels})"
+                "key/trust policy delegates to the account but no identity policy allows ({identity_labels})"
             )),
-            None => implicit("the key policy does not allow".into()),
+            None => implicit("the key/trust policy does not allow".into()),
         };
     }
     if same_account {
@@ -1900,6 +1907,46 @@ mod tests {
             allowed(&r, &[&allow_all], Some(&key), None, true).decision,
             Decision::Allow,
             "KMS: key policy delegates and identity allows"
+        );
+        let mut trust = policy(
+            json!({"Statement": {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "sts:AssumeRole", "Condition": {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::111122223333:role/only"}}}}),
+        );
+        trust.kind = Some(PolicyKind::Trust);
+        let assume = |who: &str| {
+            Request::new(
+                Principal::aws(who),
+                "sts:AssumeRole",
+                "arn:aws:iam::111122223333:role/target",
+            )
+        };
+        assert_eq!(
+            allowed(&assume("arn:aws:iam::111122223333:role/admin"), &[&allow_all], Some(&trust), None, true).decision,
+            Decision::ImplicitDeny,
+            "trust: an identity allow in the same account does not suffice when the trust policy does not allow"
+        );
+        assert_eq!(
+            allowed(
+                &assume("arn:aws:iam::111122223333:role/only"),
+                &[&allow_all],
+                Some(&trust),
+                None,
+                true
+            )
+            .decision,
+            Decision::Allow,
+            "trust: the trust policy delegates to the account and the identity allows"
+        );
+        assert_eq!(
+            allowed(
+                &assume("arn:aws:iam::111122223333:role/only"),
+                &none,
+                Some(&trust),
+                None,
+                true
+            )
+            .decision,
+            Decision::ImplicitDeny,
+            "trust: delegation to the account needs an identity allow"
         );
         let no_key = policy(
             json!({"Statement": {"Effect": "Allow", "Principal": {"AWS": "444455556666"}, "Action": "kms:*", "Resource": "*"}}),

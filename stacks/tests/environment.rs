@@ -168,6 +168,232 @@ fn legacy_environment_has_the_documented_resources() {
 }
 
 #[test]
+fn unity_catalog_environment_has_the_documented_resources() {
+    let t = synth(&config(DEFAULT));
+    let counts = t.resource_type_counts();
+    let count = |ty: &str| counts.get(ty).copied().unwrap_or(0);
+    for (ty, n) in [
+        ("Custom::DatabricksMetastoreAssignment", 1),
+        ("Custom::DatabricksAccountGroup", 2),
+        ("Custom::DatabricksWorkspaceAssignment", 2),
+        ("Custom::DatabricksGrants", 2),
+        ("Custom::DatabricksStorageCredential", 1),
+        ("Custom::DatabricksExternalLocation", 3),
+        ("Custom::DatabricksCatalog", 3),
+        ("Custom::DatabricksCluster", 1),
+        // Nothing of credential passthrough.
+        ("AWS::IAM::InstanceProfile", 0),
+        ("Custom::DatabricksInstanceProfile", 0),
+        ("Custom::DatabricksGroup", 0),
+    ] {
+        assert_eq!(count(ty), n, "{ty}");
+    }
+    for id in [
+        "MetaRole",
+        "DataReadRole",
+        "DataWriteRole",
+        "MetaInstanceProfile",
+    ] {
+        assert!(t.resource(id).is_none(), "{id}");
+    }
+    let text = t.to_json_compact();
+    assert!(!text.contains("glue:"), "no Glue access with Unity Catalog");
+    assert!(!text.contains("PassMetaRole") && !text.contains("iam:PassRole"));
+    // The cluster: standard access mode, nothing of passthrough, the groups as its users.
+    let cluster = &resource(&t, "DatabricksCluster")["Properties"];
+    assert_eq!(cluster["DataSecurityMode"], "USER_ISOLATION");
+    assert_eq!(cluster["SparkVersion"], "17.3.x-scala2.13");
+    for absent in ["SparkConf", "ClusterLogConf", "InitScripts"] {
+        assert!(cluster.get(absent).is_none(), "{absent}");
+    }
+    assert!(cluster["AwsAttributes"].get("InstanceProfileArn").is_none());
+    assert!(cluster["CustomTags"].get("ResourceClass").is_none());
+    assert_eq!(
+        cluster["UserGroups"],
+        json!([
+            {"Fn::GetAtt": ["DatabricksAccountGroup1", "DisplayName"]},
+            {"Fn::GetAtt": ["DatabricksAccountGroup2", "DisplayName"]}
+        ])
+    );
+    // Layer by layer: the location on the bucket, the catalog's managed storage inside it.
+    for layer in ["Raw", "Prepared", "Trusted"] {
+        let location = &resource(&t, &format!("Databricks{layer}Location"))["Properties"];
+        assert_eq!(
+            location["Url"],
+            json!({"Fn::Join": ["", ["s3://", {"Ref": format!("{layer}Bucket")}, "/"]]})
+        );
+        assert_eq!(
+            location["CredentialName"],
+            json!({"Fn::GetAtt": ["DatabricksStorageCredential", "Name"]})
+        );
+        let catalog = &resource(&t, &format!("Databricks{layer}Catalog"))["Properties"];
+        assert_eq!(
+            catalog["Name"],
+            json!(format!("cm_vpc_{}", layer.to_lowercase()))
+        );
+        assert_eq!(
+            catalog["StorageRoot"],
+            json!({"Fn::Join": ["", ["s3://", {"Ref": format!("{layer}Bucket")}, "/unity-catalog"]]})
+        );
+    }
+    // The storage credential waits for the role's permissions (Databricks validates them).
+    assert_eq!(
+        resource(&t, "DatabricksStorageCredential")["DependsOn"],
+        json!([
+            "DatabricksMetastoreAssignment",
+            "UnityCatalogStorageRoleDefaultPolicy"
+        ])
+    );
+    // The outputs of the mode, and none of the other.
+    let outputs = t.as_json()["Outputs"].as_object().unwrap().clone();
+    for present in [
+        "StorageCredentialRoleArn",
+        "MetastoreId",
+        "RawCatalogName",
+        "PreparedCatalogName",
+        "TrustedCatalogName",
+    ] {
+        assert!(outputs.contains_key(present), "{present}");
+    }
+    for absent in [
+        "MetaRoleArn",
+        "MetaInstanceProfileArn",
+        "DataReadRoleArn",
+        "DataWriteRoleArn",
+    ] {
+        assert!(!outputs.contains_key(absent), "{absent}");
+    }
+}
+
+#[test]
+fn everything_databricks_side_below_the_metastore_assignment_waits_for_it() {
+    let t = synth(&config(DEFAULT));
+    let below = [
+        "Custom::DatabricksAccountGroup",
+        "Custom::DatabricksWorkspaceAssignment",
+        "Custom::DatabricksGrants",
+        "Custom::DatabricksStorageCredential",
+        "Custom::DatabricksExternalLocation",
+        "Custom::DatabricksCatalog",
+        "Custom::DatabricksCluster",
+    ];
+    let mut checked = 0;
+    for (id, r) in t.as_json()["Resources"].as_object().unwrap() {
+        if !below.contains(&r["Type"].as_str().unwrap_or_default()) {
+            continue;
+        }
+        checked += 1;
+        let after: Vec<&str> = r["DependsOn"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        assert!(
+            after.contains(&"DatabricksMetastoreAssignment"),
+            "{id}: {after:?}"
+        );
+    }
+    assert_eq!(checked, 1 + 2 + 2 + 2 + 1 + 3 + 3);
+}
+
+#[test]
+fn grants_are_the_named_privilege_lists_and_nothing_more() {
+    use cdkrs_stacks::environment::databricks::{
+        CATALOG_READ_PRIVILEGES, CATALOG_WRITE_PRIVILEGES, LOCATION_READ_PRIVILEGES,
+        LOCATION_WRITE_PRIVILEGES,
+    };
+    let names = |p: &[cdkrs_constructs::databricks::Privilege]| -> Vec<String> {
+        p.iter().map(|p| p.as_str().to_owned()).collect()
+    };
+    let t = synth(&config(DEFAULT));
+    // Group 1 reads, group 2 writes (examples/databricks.yaml).
+    for (id, group, write) in [
+        ("DatabricksGrants1", "DatabricksAccountGroup1", false),
+        ("DatabricksGrants2", "DatabricksAccountGroup2", true),
+    ] {
+        let props = &resource(&t, id)["Properties"];
+        assert_eq!(
+            props["Principal"],
+            json!({"Fn::GetAtt": [group, "DisplayName"]})
+        );
+        let grants = props["Grants"].as_array().unwrap();
+        assert_eq!(grants.len(), 6, "three catalogs and three locations");
+        for g in grants {
+            let (read, extra) = match g["SecurableType"].as_str().unwrap() {
+                "CATALOG" => (CATALOG_READ_PRIVILEGES, CATALOG_WRITE_PRIVILEGES),
+                "EXTERNAL_LOCATION" => (LOCATION_READ_PRIVILEGES, LOCATION_WRITE_PRIVILEGES),
+                other => panic!("{id}: a grant on a {other}"),
+            };
+            let mut want = names(read);
+            if write {
+                want.extend(names(extra));
+            }
+            assert_eq!(g["Privileges"], json!(want), "{id}");
+        }
+    }
+    assert_eq!(
+        names(CATALOG_READ_PRIVILEGES),
+        ["USE_CATALOG", "USE_SCHEMA", "SELECT"]
+    );
+    assert_eq!(names(LOCATION_READ_PRIVILEGES), ["READ_FILES"]);
+    assert_eq!(
+        names(LOCATION_WRITE_PRIVILEGES),
+        ["WRITE_FILES", "CREATE_EXTERNAL_TABLE"]
+    );
+}
+
+#[test]
+fn every_resource_only_passthrough_has_a_removal_note_in_unity_catalog() {
+    for (legacy, uc) in [
+        (config(LEGACY), {
+            let mut c = config(LEGACY);
+            c.databricks.governance = Governance::UnityCatalog;
+            c.databricks.cluster.spark_version = None;
+            c
+        }),
+        (with_groups(config(LEGACY), 5), {
+            let mut c = with_groups(config(LEGACY), 5);
+            c.databricks.governance = Governance::UnityCatalog;
+            c.databricks.cluster.spark_version = None;
+            c
+        }),
+    ] {
+        let (old, new) = (synth(&legacy), synth(&uc));
+        let gone: std::collections::BTreeSet<String> = old
+            .resource_ids()
+            .into_iter()
+            .filter(|id| new.resource(id).is_none())
+            .map(str::to_owned)
+            .collect();
+        let notes: std::collections::BTreeSet<String> = new.as_json()["Metadata"]["cdkrs"]
+            ["RemovalNotes"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(gone, notes);
+        assert!(gone.contains("MetaRole") && gone.contains("DatabricksGroup1"));
+        // The passthrough template carries no notes.
+        assert!(old.as_json().get("Metadata").is_none());
+    }
+}
+
+#[test]
+fn the_unity_catalog_cross_account_policy_is_passthroughs_without_pass_role() {
+    let policy = |t: &Template| {
+        resource(t, "CrossAccountRole")["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let mut legacy = policy(&synth(&config(LEGACY)));
+    legacy.retain(|s| s["Sid"] != "PassMetaRole");
+    assert_eq!(policy(&synth(&config(DEFAULT))), legacy);
+}
+
+#[test]
 fn network_sleep_is_a_condition_on_nat_and_interface_endpoints_only() {
     let t = synth(&config(DEFAULT));
     for id in [
@@ -544,7 +770,12 @@ fn with_arn_deviations(reference: &Value, applied: &mut [bool]) -> Value {
 
 /// Resolves the intrinsics of a policy for the fixture's values.
 fn resolve(v: &Value) -> Value {
-    let vars = |name: &str| -> String {
+    resolve_with(v, &cross_account_vars)
+}
+
+/// The values of the cross-account fixture's inputs.
+fn cross_account_vars(name: &str) -> String {
+    {
         match name {
             "AWS::Partition" => "aws".into(),
             "AWS::Region" => FIXTURE_REGION.into(),
@@ -554,11 +785,19 @@ fn resolve(v: &Value) -> Value {
             "MetaRole.Arn" => format!("arn:aws:iam::{FIXTURE_ACCOUNT}:role/cm-vpc-meta"),
             other => panic!("no value for `{other}` in the cross-account policy"),
         }
-    };
+    }
+}
+
+/// Resolves the intrinsics of a policy with `vars` (pseudo parameters, `Ref`s and
+/// `Logical.Attribute`s).
+fn resolve_with(v: &Value, vars: &dyn Fn(&str) -> String) -> Value {
     let substitute = |text: &str, local: &serde_json::Map<String, Value>| -> String {
         let mut out = text.to_owned();
         for (k, v) in local {
-            out = out.replace(&format!("${{{k}}}"), resolve(v).as_str().unwrap());
+            out = out.replace(
+                &format!("${{{k}}}"),
+                resolve_with(v, vars).as_str().unwrap(),
+            );
         }
         for p in ["AWS::Partition", "AWS::Region", "AWS::AccountId"] {
             out = out.replace(&format!("${{{p}}}"), &vars(p));
@@ -567,7 +806,7 @@ fn resolve(v: &Value) -> Value {
         out
     };
     match v {
-        Value::Array(a) => Value::Array(a.iter().map(resolve).collect()),
+        Value::Array(a) => Value::Array(a.iter().map(|x| resolve_with(x, vars)).collect()),
         Value::Object(o) => {
             if let Some(sub) = o.get("Fn::Sub") {
                 return Value::String(match sub {
@@ -588,7 +827,11 @@ fn resolve(v: &Value) -> Value {
                     ga[1].as_str().unwrap()
                 )));
             }
-            Value::Object(o.iter().map(|(k, v)| (k.clone(), resolve(v))).collect())
+            Value::Object(
+                o.iter()
+                    .map(|(k, v)| (k.clone(), resolve_with(v, vars)))
+                    .collect(),
+            )
         }
         other => other.clone(),
     }
@@ -742,6 +985,134 @@ fn the_comparison_catches_a_dropped_condition_action_or_statement() {
         statement_differences(&reference["Statement"][0], &fewer),
         ["Action dropped: [\"ec2:AssignPrivateIpAddresses\"]"]
     );
+}
+
+const UC_FIXTURE: &str = include_str!("fixtures/databricks_unity_catalog_role.json");
+const UC_FIXTURE_KEY: &str =
+    "arn:aws:kms:us-west-2:123456789012:key/11111111-2222-4333-8444-555555555555";
+
+/// The values of the Unity Catalog fixture's inputs.
+fn unity_catalog_vars(name: &str) -> String {
+    let bucket = |layer: &str| format!("cm-vpc-{layer}-{FIXTURE_ACCOUNT}-{FIXTURE_REGION}");
+    match name {
+        "AWS::Partition" => "aws".into(),
+        "AWS::Region" => FIXTURE_REGION.into(),
+        "AWS::AccountId" => FIXTURE_ACCOUNT.into(),
+        "StorageKey.Arn" => UC_FIXTURE_KEY.into(),
+        "RawBucket.Arn" => format!("arn:aws:s3:::{}", bucket("raw")),
+        "PreparedBucket.Arn" => format!("arn:aws:s3:::{}", bucket("prepared")),
+        "TrustedBucket.Arn" => format!("arn:aws:s3:::{}", bucket("trusted")),
+        "UnityCatalogStorageRole" => "cm-vpc-uc-storage".into(),
+        other => panic!("no value for `{other}` in the storage role's policies"),
+    }
+}
+
+/// The data source's statements the stack leaves out, with why.
+const UC_DEVIATIONS: &[(&str, &str)] = &[
+    (
+        "ManagedFileEventsSetupStatement",
+        "file events are not enabled on the external locations: nothing creates their SNS \
+         topics and SQS queues",
+    ),
+    (
+        "ManagedFileEventsListStatement",
+        "file events are not enabled",
+    ),
+    (
+        "ManagedFileEventsTeardownStatement",
+        "file events are not enabled",
+    ),
+];
+
+/// One reference statement against ours: Effect, Action, Resource, Principal and Condition
+/// (as sets; Sids may differ: the data source names only some statements).
+fn same_statement(reference: &Value, ours: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut r = reference.clone();
+    let mut o = ours.clone();
+    for s in [&mut r, &mut o] {
+        s.as_object_mut().unwrap().remove("Sid");
+    }
+    out.extend(statement_differences(&r, &o));
+    if r.get("Principal") != o.get("Principal") {
+        out.push(format!(
+            "Principal: reference {:?}, ours {:?}",
+            r.get("Principal"),
+            o.get("Principal")
+        ));
+    }
+    out
+}
+
+#[test]
+fn unity_catalog_role_is_databricks_documented_role() {
+    let reference: Value = serde_json::from_str(UC_FIXTURE).unwrap();
+    let t = synth(&config(DEFAULT));
+    let trust = resolve_with(
+        &resource(&t, "UnityCatalogStorageRole")["Properties"]["AssumeRolePolicyDocument"],
+        &unity_catalog_vars,
+    );
+    // The trust policy: both statements, as the data source writes them (Sids included).
+    let ref_trust = reference["assume_role_policy"]["Statement"]
+        .as_array()
+        .unwrap();
+    let our_trust = trust["Statement"].as_array().unwrap();
+    assert_eq!(ref_trust.len(), our_trust.len(), "{trust}");
+    for (r, o) in ref_trust.iter().zip(our_trust) {
+        assert_eq!(r["Sid"], o["Sid"]);
+        assert_eq!(same_statement(r, o), Vec::<String>::new(), "{}", r["Sid"]);
+    }
+
+    // The permissions: the S3 statement for each of the three buckets, sts on itself, KMS on
+    // the storage key; nothing else.
+    let ours = resolve_with(
+        &resource(&t, "UnityCatalogStorageRoleDefaultPolicy")["Properties"]["PolicyDocument"],
+        &unity_catalog_vars,
+    );
+    let ours = ours["Statement"].as_array().unwrap();
+    let mut matched = vec![false; ours.len()];
+    let raw = format!("cm-vpc-raw-{FIXTURE_ACCOUNT}-{FIXTURE_REGION}");
+    for r in reference["policy"]["Statement"].as_array().unwrap() {
+        if let Some(sid) = r["Sid"].as_str() {
+            if UC_DEVIATIONS.iter().any(|(d, _)| *d == sid) {
+                continue;
+            }
+        }
+        let mut r = r.clone();
+        // One bucket in the data source, three here.
+        if set(&r["Action"]).contains("s3:GetObject") {
+            let resources: Vec<String> = set(&r["Resource"])
+                .into_iter()
+                .flat_map(|arn| {
+                    ["raw", "prepared", "trusted"].map(|layer| {
+                        arn.replace(
+                            &raw,
+                            &format!("cm-vpc-{layer}-{FIXTURE_ACCOUNT}-{FIXTURE_REGION}"),
+                        )
+                    })
+                })
+                .collect();
+            r["Resource"] = json!(resources);
+        }
+        let first = set(&r["Action"]).into_iter().next().unwrap();
+        let j = ours
+            .iter()
+            .position(|o| set(&o["Action"]).contains(&first))
+            .unwrap_or_else(|| panic!("no statement of ours holds {first}"));
+        matched[j] = true;
+        assert_eq!(
+            same_statement(&r, &ours[j]),
+            Vec::<String>::new(),
+            "{first}"
+        );
+    }
+    assert!(
+        matched.iter().all(|m| *m),
+        "statements the data source does not have: {ours:?}"
+    );
+    // No file events, no Glue anywhere in the role's policies.
+    let text = serde_json::to_string(ours).unwrap();
+    assert!(!text.contains("sqs:") && !text.contains("sns:") && !text.contains("glue:"));
 }
 
 #[test]

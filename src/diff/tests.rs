@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::*;
 
-const DEFAULT: &str = include_str!("../../examples/databricks.yaml");
+const DEFAULT: &str = include_str!("../../examples/legacy-passthrough.yaml");
 const STACK: &str = "cm-vpc-databricks";
 
 /// The default config as written (tests change it, then [`synth`] validates it).

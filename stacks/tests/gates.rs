@@ -9,8 +9,9 @@ use std::path::PathBuf;
 fn snapshot_files(dir: &str) -> (Vec<(String, serde_json::Value)>, Vec<PathBuf>) {
     let templates = testkit::snapshot_templates();
     assert!(
-        templates.len() >= 6,
-        "expected the sample and five environment snapshots, found {}",
+        templates.len() >= 12,
+        "expected the sample, the bootstrap and the five environment scenarios in both \
+         governance modes, found {}",
         templates.len()
     );
     let files = testkit::write_templates(

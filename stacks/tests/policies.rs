@@ -1144,7 +1144,7 @@ fn unity_catalog_trust_rows(s: &Stack) -> Vec<Row> {
     let role = s.att("UnityCatalogStorageRole", "Arn");
     let external_id = databricks_account_id(&s.name);
     let master = Principal::aws(&format!(
-        "arn:aws:sts::414351767826:assumed-role/unity-catalog-prod-UCMasterRole-14S5ZJVKOTYTL/uc"
+        "arn:aws:sts::{DATABRICKS}:assumed-role/unity-catalog-prod-UCMasterRole-14S5ZJVKOTYTL/uc"
     ));
     let itself = Principal::assumed_role(ACCOUNT, &s.id("UnityCatalogStorageRole"), "uc");
     let admin = Principal::aws(&format!("arn:aws:iam::{ACCOUNT}:role/admin"));

@@ -1,5 +1,7 @@
-//! IAM: the cross-account role, the log-delivery role, the meta role and its instance profile,
-//! the data roles, and the storage key's Databricks statements.
+//! IAM: the cross-account role, the log-delivery role, the storage key's Databricks statements,
+//! and per governance the roles through which the groups reach the datalake: with Unity
+//! Catalog the storage credential's role; with credential passthrough the meta role, its
+//! instance profile and the data roles.
 
 use cdkrs_constructs::policy::{Condition, PolicyDocument, Principal, Statement};
 use cdkrs_constructs::role::{

@@ -7,9 +7,10 @@
 //! - layers ([`allowed`]): explicit deny in any layer wins; in one account an identity-based or a
 //!   resource-based allow suffices; across accounts both must allow (…/
 //!   reference_policies_evaluation-logic-cross-account.html); a VPC endpoint policy must allow too
-//!   (docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html); a KMS key policy must
-//!   allow, directly or by delegating to the account (docs.aws.amazon.com/kms/latest/developerguide/
-//!   key-policy-default.html);
+//!   (docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html); a KMS key policy or
+//!   a role trust policy must allow, directly or by delegating to the account, even in one
+//!   account (docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html; "IAM role
+//!   trust policies and KMS key policies are exceptions", reference_policies_evaluation-logic.html);
 //! - elements: Action/NotAction (case-insensitive, `*` and `?`), Resource/NotResource (…/
 //!   reference_policies_elements_resource.html: wildcards stay inside their colon-separated ARN
 //!   segment, except a `*` that ends its segment, which may span colons; `*` spans `/`),

@@ -463,6 +463,59 @@ fn every_valid_config_loads_and_synthesizes() {
 }
 
 #[test]
+fn governance_defaults_to_unity_catalog_and_picks_the_runtime_and_access_mode() {
+    use cdkrs_constructs::databricks::DataSecurityMode;
+    use cdkrs_stacks::config::Governance;
+    let base = "prefix: acme
+region: us-east-1
+databricks:
+  account_id: 00000000-0000-4000-8000-000000000000
+  service_principal:
+    client_id: 11111111-1111-4111-8111-111111111111
+    secret:
+      ssm_parameter: /databricks/sp-secret
+  workspace:
+    name: acme
+";
+    let env = load(base).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(env.governance(), Governance::UnityCatalog);
+    assert_eq!(env.spark_version(), "17.3.x-scala2.13");
+    assert_eq!(
+        env.governance().access_mode(),
+        DataSecurityMode::UserIsolation
+    );
+    let legacy = base.replace(
+        "  service_principal:",
+        "  governance: legacy_passthrough\n  service_principal:",
+    );
+    let env = load(&legacy).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(env.governance(), Governance::LegacyPassthrough);
+    assert_eq!(env.spark_version(), "14.3.x-scala2.12");
+    assert_eq!(
+        env.governance().access_mode(),
+        DataSecurityMode::LegacyPassthrough
+    );
+    // A runtime given is kept, whatever the mode, when the mode runs on it; the edges of each
+    // mode's range are accepted.
+    for (governance, version) in [
+        ("unity_catalog", "13.3.x-scala2.12"),
+        ("unity_catalog", "16.4.x-photon-scala2.13"),
+        ("legacy_passthrough", "14.3.x-photon-scala2.12"),
+        ("legacy_passthrough", "13.3.x-scala2.12"),
+    ] {
+        let yaml = format!("{base}  cluster:\n    spark_version: {version}\n").replace(
+            "  service_principal:",
+            &format!("  governance: {governance}\n  service_principal:"),
+        );
+        let env = load(&yaml).unwrap_or_else(|e| panic!("{governance} {version}: {e}"));
+        assert_eq!(env.spark_version(), version);
+    }
+    // The schema lists both modes and documents the default.
+    let schema = cdkrs_stacks::config::Config::json_schema().to_string();
+    assert!(schema.contains("unity_catalog") && schema.contains("legacy_passthrough"));
+}
+
+#[test]
 fn old_alias_names_still_work() {
     let yaml = with_old_names();
     assert_ne!(yaml, DEFAULT, "the default config's encryption block moved");

@@ -251,9 +251,9 @@ pub struct DatabricksConfig {
     pub workspace: WorkspaceConfig,
     /// The groups and their datalake access; at least one. With `unity_catalog` each is an
     /// account group assigned to the workspace and granted on the catalogs and external
-    /// locations; with `legacy_passthrough` a workspace group mapped to a data role. Group names must
-    /// differ, ignoring case: a JSON Schema can only refuse identical entries (`uniqueItems`),
-    /// validation compares the names. Default: "Read only" (read) and "All access" (write).
+    /// locations; with `legacy_passthrough` a workspace group mapped to a data role. Group
+    /// names must differ, ignoring case: a JSON Schema can only refuse identical entries
+    /// (`uniqueItems`), validation compares the names. Default: "Read only" (read) and "All access" (write).
     #[serde(default = "default_groups")]
     #[schemars(schema_with = "schema::groups")]
     pub groups: Vec<GroupConfig>,

@@ -97,7 +97,7 @@ fn plan(
         list.extend(add);
         return Some((Method::PUT, Value::Array(list)));
     }
-    (!add.is_empty()).then(|| (Method::PATCH, Value::Array(add)))
+    (!add.is_empty()).then_some((Method::PATCH, Value::Array(add)))
 }
 
 /// Converges the permissions of cluster `id` for `new` (the new `UserGroups`) and `old` (the

@@ -50,14 +50,14 @@ const FOUND: &str = "automatic";
 /// The progress of a Create waiting for automatic assignment.
 #[derive(Debug, Serialize, Deserialize)]
 struct Progress {
-    /// When the first look found no assignment (seconds since the Unix epoch).
-    waiting_since: u64,
+    /// When the first look found no assignment (milliseconds since the Unix epoch).
+    waiting_since_ms: u64,
 }
 
-fn now() -> u64 {
+fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
+        .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
 }
 
@@ -169,17 +169,17 @@ async fn create(ctx: &Ctx, p: &Props, progress: Option<Value>) -> StepResult {
         return finished(ws, &metastore_id, false);
     }
     let since = match progress {
-        Some(progress) => read_progress::<Progress>(progress)?.waiting_since,
-        None => now(),
+        Some(progress) => read_progress::<Progress>(progress)?.waiting_since_ms,
+        None => now_ms(),
     };
-    let budget = ctx.client.retry_policy().eventual_consistency.as_secs();
-    if now().saturating_sub(since) < budget {
+    let budget = ctx.client.retry_policy().eventual_consistency.as_millis() as u64;
+    if now_ms().saturating_sub(since) < budget {
         tracing::info!(
             workspace_id = ws,
             "no metastore assigned yet; waiting for automatic assignment"
         );
         return Ok(Step::Wait(json!(Progress {
-            waiting_since: since
+            waiting_since_ms: since
         })));
     }
     assign(ctx, p, ws).await

@@ -288,7 +288,7 @@ fn is_credentials_race(message: &str) -> bool {
 /// mounts", `StorageCredentialsAPI.delete` "Force deletion even if there are dependent external
 /// locations or external tables"): `INVALID_STATE`, a `…_NOT_EMPTY` code, or the words of those
 /// refusals ("Schema 'c.s' is not empty. The schema has 1 tables(s)…",
-/// terraform-provider-databricks issue 3659; "has dependent …").
+/// terraform-provider-databricks issue 3659; "… has 2 dependent external locations").
 fn is_in_use_refusal(kind: ErrorKind, code: Option<&str>, message: &str) -> bool {
     if kind == ErrorKind::InvalidState || code.is_some_and(|c| c.ends_with("_NOT_EMPTY")) {
         return true;
@@ -302,7 +302,7 @@ fn is_in_use_refusal(kind: ErrorKind, code: Option<&str>, message: &str) -> bool
 }
 
 /// The words of an in-use refusal (lower case).
-const IN_USE_MESSAGES: &[&str] = &["is not empty", "has dependent", "is in use", "is used by"];
+const IN_USE_MESSAGES: &[&str] = &["is not empty", " dependent ", "is in use", "is used by"];
 
 /// Unity Catalog's validation of a storage credential's or external location's role right
 /// after the role was created: Databricks assumes the role (through its master role, with the
@@ -573,7 +573,7 @@ mod tests {
         .is_in_use());
         assert!(e(
             400,
-            r#"{"error_code":"INVALID_PARAMETER_VALUE","message":"Storage credential 'c' has dependent external locations"}"#
+            r#"{"error_code":"INVALID_PARAMETER_VALUE","message":"Storage credential 'c' has 2 dependent external locations"}"#
         )
         .is_in_use());
         assert!(!e(

@@ -126,8 +126,17 @@ impl UcObject for Catalog {
                 Err(e) if e.is_not_found() => return Refusal::Retry,
                 Err(_) => {}
             }
+            return Refusal::Keep(format!(
+                "it holds schema {DEFAULT_SCHEMA}, which is not empty"
+            ));
         }
-        Refusal::Keep(format!("it holds schemas {}", schemas.join(", ")))
+        // The automatic `default` is named only when it is all there is.
+        let named: Vec<&str> = schemas
+            .iter()
+            .map(String::as_str)
+            .filter(|s| *s != DEFAULT_SCHEMA)
+            .collect();
+        Refusal::Keep(format!("it holds schemas {}", named.join(", ")))
     }
 }
 

@@ -293,12 +293,11 @@ fn is_in_use_refusal(kind: ErrorKind, code: Option<&str>, message: &str) -> bool
     if kind == ErrorKind::InvalidState || code.is_some_and(|c| c.ends_with("_NOT_EMPTY")) {
         return true;
     }
-    matches!(
-        kind,
-        ErrorKind::InvalidParameter | ErrorKind::Other | ErrorKind::PermissionDenied
-    ) && IN_USE_MESSAGES
-        .iter()
-        .any(|m| message.to_ascii_lowercase().contains(m))
+    // Never a permission refusal: a delete the principal may not make fails loudly.
+    matches!(kind, ErrorKind::InvalidParameter | ErrorKind::Other)
+        && IN_USE_MESSAGES
+            .iter()
+            .any(|m| message.to_ascii_lowercase().contains(m))
 }
 
 /// The words of an in-use refusal (lower case).
@@ -589,6 +588,11 @@ mod tests {
         assert!(!e(
             500,
             r#"{"error_code":"INTERNAL_ERROR","message":"is in use"}"#
+        )
+        .is_in_use());
+        assert!(!e(
+            403,
+            r#"{"error_code":"PERMISSION_DENIED","message":"cannot drop: catalog is not empty and you are not its owner"}"#
         )
         .is_in_use());
     }

@@ -985,7 +985,12 @@ async fn a_catalog_holding_a_schema_is_deleted_only_with_force() {
         .await;
     assert_error(&no_catalog, 404, "CATALOG_DOES_NOT_EXIST", "nope");
     let refused = uc.ws.delete(&format!("{UC}/catalogs/acme_raw")).await;
-    assert_error(&refused, 400, "CATALOG_NOT_EMPTY", "acme_raw");
+    assert_error(
+        &refused,
+        400,
+        "CATALOG_NOT_EMPTY",
+        "Catalog 'acme_raw' is not empty. The catalog has 1 schemas(s)",
+    );
     assert!(uc.fake.state().catalog("acme_raw").is_some());
     let forced = uc
         .ws

@@ -23,7 +23,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -34,7 +34,7 @@ use super::metastores::{current_assignment, UNITY_CATALOG_MASTER_ROLE};
 use super::real_errors;
 use super::state::{Store, UcGrant};
 use super::wire::{now_millis, opt_str, parse_body, query_param, required_str, ApiError};
-use super::{Inner, Shared};
+use super::{permissions, Inner, Shared};
 
 /// The workspace-host routes of Unity Catalog.
 pub(crate) fn routes() -> Router<Shared> {
@@ -389,16 +389,29 @@ fn non_self_assuming() -> Box<Response> {
     Box::new(real_errors::get("storage_credential_non_self_assuming").response())
 }
 
-/// `aws_iam_role` as the API answers it: the role, the external id Databricks uses when it
-/// assumes the role (the account id: the trust policy of terraform-provider-databricks'
-/// `docs/guides/unity-catalog.md` and issue 1855 conditions `sts:ExternalId` on the Databricks
-/// account id) and the Unity Catalog master role that assumes it (`AwsIamRoleResponse`).
-fn role_answer(inner: &Inner, arn: &str) -> Value {
+/// `aws_iam_role` as the API answers it (`AwsIamRoleResponse`): the role, the external id
+/// Databricks passes when it assumes the role, and the Unity Catalog master role that assumes
+/// it.
+fn role_answer(arn: &str, external_id: &str) -> Value {
     json!({
         "role_arn": arn,
-        "external_id": inner.config.account_id,
+        "external_id": external_id,
         "unity_catalog_iam_arn": UNITY_CATALOG_MASTER_ROLE,
     })
+}
+
+/// The external id of a new storage credential: "If you are a Databricks account admin …,
+/// the external ID is populated with your Databricks account ID. If you are not a Databricks
+/// account admin, a new external ID will be created as a random ID" (Databricks knowledge
+/// base, "AWS S3 storage credential validation failure due to external ID",
+/// https://kb.databricks.com/unity-catalog/aws-s3-storage-credential-validation-failure-due-to-external-id).
+/// The fake's main client is the account admin; the other principals are not.
+fn new_external_id(inner: &Inner, store: &mut Store, who: &permissions::Who) -> String {
+    if who.id == inner.config.client_id {
+        inner.config.account_id.clone()
+    } else {
+        store.uuid()
+    }
 }
 
 fn answer(result: Result<Value, Box<Response>>) -> Response {
@@ -408,7 +421,12 @@ fn answer(result: Result<Value, Box<Response>>) -> Response {
     }
 }
 
-async fn create_credential(State(inner): State<Shared>, body: Bytes) -> Response {
+async fn create_credential(
+    State(inner): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let who = permissions::who(&inner, &headers);
     answer((|| {
         let body = parse_body(&body)?;
         let mut store = inner.store();
@@ -424,11 +442,12 @@ async fn create_credential(State(inner): State<Shared>, body: Bytes) -> Response
             .into());
         }
         let arn = check_role(&inner, &mut store, &body)?.unwrap_or_default();
+        let external_id = new_external_id(&inner, &mut store, &who);
         let mut object = json!({
             "id": store.uuid(),
             "name": name,
             "full_name": name,
-            "aws_iam_role": role_answer(&inner, &arn),
+            "aws_iam_role": role_answer(&arn, &external_id),
             "read_only": flag(&body, "read_only"),
             "isolation_mode": "ISOLATION_MODE_OPEN",
             "used_for_managed_storage": false,
@@ -461,7 +480,11 @@ async fn update_credential(
         let arn = check_role(&inner, &mut store, &body)?;
         let object = &mut store.storage_credentials[idx];
         if let Some(arn) = arn {
-            object["aws_iam_role"] = role_answer(&inner, &arn);
+            let external_id = object["aws_iam_role"]["external_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            object["aws_iam_role"] = role_answer(&arn, &external_id);
         }
         copy_fields(
             object,

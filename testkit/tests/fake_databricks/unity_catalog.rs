@@ -628,6 +628,42 @@ async fn storage_credentials_create_get_list_update_and_answer_the_role_databric
 }
 
 #[tokio::test]
+async fn a_storage_credential_made_by_a_non_account_admin_gets_a_random_external_id() {
+    let uc = uc_start_with(FakeConfig {
+        non_admin_principals: vec![testkit::databricks::FakePrincipal {
+            client_id: "dev-sp".into(),
+            client_secret: "dev-secret".into(),
+            groups: Vec::new(),
+        }],
+        ..uc_config()
+    })
+    .await;
+    let dev = non_admin(&uc.fake, "dev-sp", "dev-secret").await;
+    let made = dev
+        .post(
+            &format!("{UC}/storage-credentials"),
+            json!({"name": "dev-cred", "aws_iam_role": {"role_arn": ROLE}}),
+        )
+        .await;
+    assert_eq!(made.status, 200, "{}", made.text());
+    let external_id = made.json()["aws_iam_role"]["external_id"].clone();
+    assert_ne!(external_id, json!(uc.fake.config().account_id));
+    assert!(
+        external_id.as_str().is_some_and(|id| id.len() == 36),
+        "{external_id}"
+    );
+    // A later role change keeps it.
+    let changed = uc
+        .ws
+        .patch(
+            &format!("{UC}/storage-credentials/dev-cred"),
+            json!({"aws_iam_role": {"role_arn": "arn:aws:iam::123456789012:role/other"}}),
+        )
+        .await;
+    assert_eq!(changed.json()["aws_iam_role"]["external_id"], external_id);
+}
+
+#[tokio::test]
 async fn a_storage_credential_role_that_is_not_an_iam_role_arn_is_refused() {
     let uc = uc_start().await;
     for bad in [

@@ -197,11 +197,59 @@ impl Kind {
         )
     }
 
+    /// Whether names of this kind are stored lower-case: "Unity Catalog stores all object
+    /// names as lowercase" (docs "Names",
+    /// https://docs.databricks.com/aws/sql/language-manual/sql-ref-names); Terraform ignores
+    /// case differences in the names of catalogs, schemas and external locations
+    /// (`EqualFoldDiffSuppress` in `catalog/resource_catalog.go`, `resource_schema.go`,
+    /// `resource_external_location.go`), but not of storage credentials, whose case the fake
+    /// keeps (**\[unverified\]**).
+    fn lower_case(self) -> bool {
+        self != Kind::Credential
+    }
+
+    /// A requested name as stored, checked against the rules of the same docs page: at most
+    /// 255 characters, no period (except between a schema's catalog and name), space, forward
+    /// slash or control character (400 `INVALID_PARAMETER_VALUE`, wording
+    /// **\[unverified\]**).
+    fn canonical(self, raw: &str) -> Result<String, ApiError> {
+        let bad = raw.chars().count() > 255
+            || raw.is_empty()
+            || raw
+                .chars()
+                .any(|c| c == '.' || c == ' ' || c == '/' || c.is_control());
+        if bad {
+            return Err(ApiError::invalid(format!(
+                "Invalid {} name '{raw}': at most 255 characters, without periods, spaces, forward slashes or control characters",
+                self.label()
+            )));
+        }
+        Ok(if self.lower_case() {
+            raw.to_lowercase()
+        } else {
+            raw.to_owned()
+        })
+    }
+
+    /// The index of the object named `name` (in any case, for the lower-case kinds).
     fn find(self, store: &Store, name: &str) -> Result<usize, ApiError> {
+        let wanted = if self.lower_case() {
+            name.to_lowercase()
+        } else {
+            name.to_owned()
+        };
         self.items(store)
             .iter()
-            .position(|v| v[self.key()] == json!(name))
+            .position(|v| v[self.key()] == json!(wanted))
             .ok_or_else(|| self.missing(name))
+    }
+
+    /// The stored name of the object at `idx`.
+    fn name_at(self, store: &Store, idx: usize) -> String {
+        self.items(store)[idx][self.key()]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 }
 
@@ -431,7 +479,7 @@ async fn create_credential(
         let body = parse_body(&body)?;
         let mut store = inner.store();
         let metastore = metastore_id(&store)?;
-        let name = required_str(&body, "name")?.to_owned();
+        let name = Kind::Credential.canonical(required_str(&body, "name")?)?;
         if Kind::Credential.find(&store, &name).is_ok() {
             return Err(Kind::Credential.exists(&name).into());
         }
@@ -469,9 +517,11 @@ async fn update_credential(
         let mut store = inner.store();
         metastore_id(&store)?;
         let idx = Kind::Credential.find(&store, &name)?;
-        let new_name = opt_str(&body, "new_name")
-            .filter(|n| *n != name)
-            .map(str::to_owned);
+        let name = Kind::Credential.name_at(&store, idx);
+        let new_name = match opt_str(&body, "new_name") {
+            Some(n) => Some(Kind::Credential.canonical(n)?).filter(|n| *n != name),
+            None => None,
+        };
         if let Some(new) = &new_name {
             if Kind::Credential.find(&store, new).is_ok() {
                 return Err(Kind::Credential.exists(new).into());
@@ -583,7 +633,7 @@ async fn create_location(State(inner): State<Shared>, body: Bytes) -> Response {
         let body = parse_body(&body)?;
         let mut store = inner.store();
         let metastore = metastore_id(&store)?;
-        let name = required_str(&body, "name")?.to_owned();
+        let name = Kind::Location.canonical(required_str(&body, "name")?)?;
         let url = required_str(&body, "url")?;
         let credential_name = required_str(&body, "credential_name")?;
         if Kind::Location.find(&store, &name).is_ok() {
@@ -628,9 +678,11 @@ async fn update_location(
         let mut store = inner.store();
         metastore_id(&store)?;
         let idx = Kind::Location.find(&store, &name)?;
-        let new_name = opt_str(&body, "new_name")
-            .filter(|n| *n != name)
-            .map(str::to_owned);
+        let name = Kind::Location.name_at(&store, idx);
+        let new_name = match opt_str(&body, "new_name") {
+            Some(n) => Some(Kind::Location.canonical(n)?).filter(|n| *n != name),
+            None => None,
+        };
         if let Some(new) = &new_name {
             if Kind::Location.find(&store, new).is_ok() {
                 return Err(Kind::Location.exists(new).into());
@@ -711,7 +763,7 @@ async fn create_catalog(State(inner): State<Shared>, body: Bytes) -> Response {
         let body = parse_body(&body)?;
         let mut store = inner.store();
         let metastore = metastore_id(&store)?;
-        let name = required_str(&body, "name")?.to_owned();
+        let name = Kind::Catalog.canonical(required_str(&body, "name")?)?;
         if Kind::Catalog.find(&store, &name).is_ok() {
             return Err(Kind::Catalog.exists(&name).into());
         }
@@ -799,9 +851,11 @@ async fn update_catalog(
         let mut store = inner.store();
         metastore_id(&store)?;
         let idx = Kind::Catalog.find(&store, &name)?;
-        let new_name = opt_str(&body, "new_name")
-            .filter(|n| *n != name)
-            .map(str::to_owned);
+        let name = Kind::Catalog.name_at(&store, idx);
+        let new_name = match opt_str(&body, "new_name") {
+            Some(n) => Some(Kind::Catalog.canonical(n)?).filter(|n| *n != name),
+            None => None,
+        };
         if let Some(new) = &new_name {
             if Kind::Catalog.find(&store, new).is_ok() {
                 return Err(Kind::Catalog.exists(new).into());
@@ -844,9 +898,9 @@ async fn create_schema(State(inner): State<Shared>, body: Bytes) -> Response {
         let body = parse_body(&body)?;
         let mut store = inner.store();
         let metastore = metastore_id(&store)?;
-        let name = required_str(&body, "name")?.to_owned();
-        let catalog = required_str(&body, "catalog_name")?.to_owned();
-        Kind::Catalog.find(&store, &catalog)?;
+        let name = Kind::Schema.canonical(required_str(&body, "name")?)?;
+        let catalog_idx = Kind::Catalog.find(&store, required_str(&body, "catalog_name")?)?;
+        let catalog = Kind::Catalog.name_at(&store, catalog_idx);
         let full = format!("{catalog}.{name}");
         if Kind::Schema.find(&store, &full).is_ok() {
             return Err(Kind::Schema.exists(&full).into());
@@ -876,6 +930,7 @@ async fn delete(
         let mut store = inner.store();
         metastore_id(&store)?;
         let idx = kind.find(&store, &name)?;
+        let name = kind.name_at(&store, idx);
         if !force {
             refuse_in_use(&store, kind, &name)?;
         }
@@ -1095,18 +1150,19 @@ fn securable_exists(
     kind: &str,
     full_name: &str,
     metastore: &str,
-) -> Result<(), ApiError> {
+) -> Result<String, ApiError> {
+    let stored = |k: Kind| k.find(store, full_name).map(|idx| k.name_at(store, idx));
     match kind {
-        "METASTORE" if full_name == metastore => Ok(()),
+        "METASTORE" if full_name == metastore => Ok(full_name.to_owned()),
         "METASTORE" => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "METASTORE_DOES_NOT_EXIST",
             format!("Metastore '{full_name}' does not exist."),
         )),
-        "CATALOG" => Kind::Catalog.find(store, full_name).map(drop),
-        "SCHEMA" => Kind::Schema.find(store, full_name).map(drop),
-        "EXTERNAL_LOCATION" => Kind::Location.find(store, full_name).map(drop),
-        _ => Kind::Credential.find(store, full_name).map(drop),
+        "CATALOG" => stored(Kind::Catalog),
+        "SCHEMA" => stored(Kind::Schema),
+        "EXTERNAL_LOCATION" => stored(Kind::Location),
+        _ => stored(Kind::Credential),
     }
 }
 
@@ -1150,7 +1206,7 @@ async fn get_grants(
         let store = inner.store();
         let metastore = metastore_id(&store)?;
         let (kind, _) = securable_type(&segment)?;
-        securable_exists(&store, kind, &full_name, &metastore)?;
+        let full_name = securable_exists(&store, kind, &full_name, &metastore)?;
         let principal = query_param(query.as_deref(), "principal");
         Ok(assignments(&store, kind, &full_name, principal.as_deref()))
     })())
@@ -1166,7 +1222,7 @@ async fn update_grants(
         let mut store = inner.store();
         let metastore = metastore_id(&store)?;
         let (kind, allowed) = securable_type(&segment)?;
-        securable_exists(&store, kind, &full_name, &metastore)?;
+        let full_name = securable_exists(&store, kind, &full_name, &metastore)?;
         let changes = body
             .get("changes")
             .and_then(Value::as_array)

@@ -1336,3 +1336,67 @@ async fn cluster_permissions_refuse_unknown_groups_unassigned_account_groups_and
         .await;
     assert_error(&missing, 404, "RESOURCE_DOES_NOT_EXIST", "0000-000000-nope");
 }
+
+#[tokio::test]
+async fn catalog_schema_and_location_names_are_stored_lower_case_and_found_in_any_case() {
+    let uc = uc_start().await;
+    uc.credential("Acme-Cred", ROLE).await;
+    let loc = uc.location("Acme-Raw", "s3://acme-raw", "Acme-Cred").await;
+    assert_eq!(loc.json()["name"], "acme-raw");
+    let cat = uc.catalog("Acme_Raw", "s3://acme-raw/catalog").await;
+    assert_eq!(cat.json()["name"], "acme_raw");
+    let schema = uc
+        .ws
+        .post(
+            &format!("{UC}/schemas"),
+            json!({"name": "Sales", "catalog_name": "ACME_RAW"}),
+        )
+        .await;
+    assert_eq!(schema.json()["full_name"], "acme_raw.sales");
+    assert_eq!(
+        uc.ws.get(&format!("{UC}/catalogs/ACME_raw")).await.status,
+        200
+    );
+    // A second catalog differing only in case is the same name.
+    let dup = uc.catalog("ACME_RAW", "s3://acme-raw/catalog").await;
+    assert_error(&dup, 409, "CATALOG_ALREADY_EXISTS", "acme_raw");
+    // Storage credential names keep their case.
+    assert!(uc.fake.state().storage_credential("Acme-Cred").is_some());
+    assert_eq!(
+        uc.ws
+            .get(&format!("{UC}/storage-credentials/acme-cred"))
+            .await
+            .status,
+        404
+    );
+    uc.account_group("acme-readers").await;
+    let grant = uc
+        .ws
+        .patch(
+            &format!("{UC}/permissions/catalog/Acme_Raw"),
+            json!({"changes": [{"principal": "acme-readers", "add": ["USE_CATALOG"]}]}),
+        )
+        .await;
+    assert_eq!(grant.status, 200, "{}", grant.text());
+    assert_eq!(
+        uc.fake
+            .state()
+            .privileges("CATALOG", "acme_raw", "acme-readers"),
+        ["USE_CATALOG"]
+    );
+}
+
+#[tokio::test]
+async fn unity_catalog_names_with_periods_spaces_or_slashes_are_refused() {
+    let uc = uc_start().await;
+    uc.credential("acme-cred", ROLE).await;
+    uc.location("acme-raw", "s3://acme-raw", "acme-cred").await;
+    for bad in ["a.b", "a b", "a/b", ""] {
+        let resp = uc.catalog(bad, "s3://acme-raw/c").await;
+        assert_eq!(resp.status, 400, "{bad:?}: {}", resp.text());
+        assert_eq!(resp.json()["error_code"], "INVALID_PARAMETER_VALUE");
+    }
+    let long = "c".repeat(256);
+    assert_eq!(uc.catalog(&long, "s3://acme-raw/c").await.status, 400);
+    assert!(uc.fake.state().catalogs.is_empty());
+}

@@ -380,10 +380,7 @@ async fn levels(
 /// Reads an access-control list of a PUT or PATCH body of a workspace object.
 fn parse_acl(store: &Store, body: &Value) -> Result<Vec<Grant>, ApiError> {
     parse_acl_with(body, &LEVELS, "workspace objects", |name| {
-        store
-            .groups
-            .iter()
-            .any(|g| g["displayName"].as_str() == Some(name))
+        workspace_knows_group(store, name)
     })
 }
 

@@ -23,7 +23,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -34,7 +34,7 @@ use super::metastores::{current_assignment, UNITY_CATALOG_MASTER_ROLE};
 use super::real_errors;
 use super::state::{Store, UcGrant};
 use super::wire::{now_millis, opt_str, parse_body, query_param, required_str, ApiError};
-use super::{Inner, Shared};
+use super::{permissions, Inner, Shared};
 
 /// The workspace-host routes of Unity Catalog.
 pub(crate) fn routes() -> Router<Shared> {
@@ -177,8 +177,9 @@ impl Kind {
         }
     }
 
-    /// 404 `<KIND>_DOES_NOT_EXIST` "<Label> '<name>' does not exist." (wording
-    /// **\[unverified\]**, the pattern of `No metastore assigned …`-style UC messages).
+    /// 404 `<KIND>_DOES_NOT_EXIST` "<Label> '<name>' does not exist.": the real schema answer
+    /// is "Schema 'mysql.default' does not exist." (terraform-provider-databricks issue
+    /// 2621); the other kinds' labels are **\[unverified\]**.
     fn missing(self, name: &str) -> ApiError {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -196,11 +197,59 @@ impl Kind {
         )
     }
 
+    /// Whether names of this kind are stored lower-case: "Unity Catalog stores all object
+    /// names as lowercase" (docs "Names",
+    /// https://docs.databricks.com/aws/sql/language-manual/sql-ref-names); Terraform ignores
+    /// case differences in the names of catalogs, schemas and external locations
+    /// (`EqualFoldDiffSuppress` in `catalog/resource_catalog.go`, `resource_schema.go`,
+    /// `resource_external_location.go`), but not of storage credentials, whose case the fake
+    /// keeps (**\[unverified\]**).
+    fn lower_case(self) -> bool {
+        self != Kind::Credential
+    }
+
+    /// A requested name as stored, checked against the rules of the same docs page: at most
+    /// 255 characters, no period (except between a schema's catalog and name), space, forward
+    /// slash or control character (400 `INVALID_PARAMETER_VALUE`, wording
+    /// **\[unverified\]**).
+    fn canonical(self, raw: &str) -> Result<String, ApiError> {
+        let bad = raw.chars().count() > 255
+            || raw.is_empty()
+            || raw
+                .chars()
+                .any(|c| c == '.' || c == ' ' || c == '/' || c.is_control());
+        if bad {
+            return Err(ApiError::invalid(format!(
+                "Invalid {} name '{raw}': at most 255 characters, without periods, spaces, forward slashes or control characters",
+                self.label()
+            )));
+        }
+        Ok(if self.lower_case() {
+            raw.to_lowercase()
+        } else {
+            raw.to_owned()
+        })
+    }
+
+    /// The index of the object named `name` (in any case, for the lower-case kinds).
     fn find(self, store: &Store, name: &str) -> Result<usize, ApiError> {
+        let wanted = if self.lower_case() {
+            name.to_lowercase()
+        } else {
+            name.to_owned()
+        };
         self.items(store)
             .iter()
-            .position(|v| v[self.key()] == json!(name))
+            .position(|v| v[self.key()] == json!(wanted))
             .ok_or_else(|| self.missing(name))
+    }
+
+    /// The stored name of the object at `idx`.
+    fn name_at(self, store: &Store, idx: usize) -> String {
+        self.items(store)[idx][self.key()]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 }
 
@@ -388,16 +437,29 @@ fn non_self_assuming() -> Box<Response> {
     Box::new(real_errors::get("storage_credential_non_self_assuming").response())
 }
 
-/// `aws_iam_role` as the API answers it: the role, the external id Databricks uses when it
-/// assumes the role (the account id: the trust policy of terraform-provider-databricks'
-/// `docs/guides/unity-catalog.md` and issue 1855 conditions `sts:ExternalId` on the Databricks
-/// account id) and the Unity Catalog master role that assumes it (`AwsIamRoleResponse`).
-fn role_answer(inner: &Inner, arn: &str) -> Value {
+/// `aws_iam_role` as the API answers it (`AwsIamRoleResponse`): the role, the external id
+/// Databricks passes when it assumes the role, and the Unity Catalog master role that assumes
+/// it.
+fn role_answer(arn: &str, external_id: &str) -> Value {
     json!({
         "role_arn": arn,
-        "external_id": inner.config.account_id,
+        "external_id": external_id,
         "unity_catalog_iam_arn": UNITY_CATALOG_MASTER_ROLE,
     })
+}
+
+/// The external id of a new storage credential: "If you are a Databricks account admin …,
+/// the external ID is populated with your Databricks account ID. If you are not a Databricks
+/// account admin, a new external ID will be created as a random ID" (Databricks knowledge
+/// base, "AWS S3 storage credential validation failure due to external ID",
+/// https://kb.databricks.com/unity-catalog/aws-s3-storage-credential-validation-failure-due-to-external-id).
+/// The fake's main client is the account admin; the other principals are not.
+fn new_external_id(inner: &Inner, store: &mut Store, who: &permissions::Who) -> String {
+    if who.id == inner.config.client_id {
+        inner.config.account_id.clone()
+    } else {
+        store.uuid()
+    }
 }
 
 fn answer(result: Result<Value, Box<Response>>) -> Response {
@@ -407,12 +469,17 @@ fn answer(result: Result<Value, Box<Response>>) -> Response {
     }
 }
 
-async fn create_credential(State(inner): State<Shared>, body: Bytes) -> Response {
+async fn create_credential(
+    State(inner): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let who = permissions::who(&inner, &headers);
     answer((|| {
         let body = parse_body(&body)?;
         let mut store = inner.store();
         let metastore = metastore_id(&store)?;
-        let name = required_str(&body, "name")?.to_owned();
+        let name = Kind::Credential.canonical(required_str(&body, "name")?)?;
         if Kind::Credential.find(&store, &name).is_ok() {
             return Err(Kind::Credential.exists(&name).into());
         }
@@ -423,11 +490,12 @@ async fn create_credential(State(inner): State<Shared>, body: Bytes) -> Response
             .into());
         }
         let arn = check_role(&inner, &mut store, &body)?.unwrap_or_default();
+        let external_id = new_external_id(&inner, &mut store, &who);
         let mut object = json!({
             "id": store.uuid(),
             "name": name,
             "full_name": name,
-            "aws_iam_role": role_answer(&inner, &arn),
+            "aws_iam_role": role_answer(&arn, &external_id),
             "read_only": flag(&body, "read_only"),
             "isolation_mode": "ISOLATION_MODE_OPEN",
             "used_for_managed_storage": false,
@@ -449,9 +517,11 @@ async fn update_credential(
         let mut store = inner.store();
         metastore_id(&store)?;
         let idx = Kind::Credential.find(&store, &name)?;
-        let new_name = opt_str(&body, "new_name")
-            .filter(|n| *n != name)
-            .map(str::to_owned);
+        let name = Kind::Credential.name_at(&store, idx);
+        let new_name = match opt_str(&body, "new_name") {
+            Some(n) => Some(Kind::Credential.canonical(n)?).filter(|n| *n != name),
+            None => None,
+        };
         if let Some(new) = &new_name {
             if Kind::Credential.find(&store, new).is_ok() {
                 return Err(Kind::Credential.exists(new).into());
@@ -460,7 +530,11 @@ async fn update_credential(
         let arn = check_role(&inner, &mut store, &body)?;
         let object = &mut store.storage_credentials[idx];
         if let Some(arn) = arn {
-            object["aws_iam_role"] = role_answer(&inner, &arn);
+            let external_id = object["aws_iam_role"]["external_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            object["aws_iam_role"] = role_answer(&arn, &external_id);
         }
         copy_fields(
             object,
@@ -559,7 +633,7 @@ async fn create_location(State(inner): State<Shared>, body: Bytes) -> Response {
         let body = parse_body(&body)?;
         let mut store = inner.store();
         let metastore = metastore_id(&store)?;
-        let name = required_str(&body, "name")?.to_owned();
+        let name = Kind::Location.canonical(required_str(&body, "name")?)?;
         let url = required_str(&body, "url")?;
         let credential_name = required_str(&body, "credential_name")?;
         if Kind::Location.find(&store, &name).is_ok() {
@@ -604,9 +678,11 @@ async fn update_location(
         let mut store = inner.store();
         metastore_id(&store)?;
         let idx = Kind::Location.find(&store, &name)?;
-        let new_name = opt_str(&body, "new_name")
-            .filter(|n| *n != name)
-            .map(str::to_owned);
+        let name = Kind::Location.name_at(&store, idx);
+        let new_name = match opt_str(&body, "new_name") {
+            Some(n) => Some(Kind::Location.canonical(n)?).filter(|n| *n != name),
+            None => None,
+        };
         if let Some(new) = &new_name {
             if Kind::Location.find(&store, new).is_ok() {
                 return Err(Kind::Location.exists(new).into());
@@ -687,7 +763,7 @@ async fn create_catalog(State(inner): State<Shared>, body: Bytes) -> Response {
         let body = parse_body(&body)?;
         let mut store = inner.store();
         let metastore = metastore_id(&store)?;
-        let name = required_str(&body, "name")?.to_owned();
+        let name = Kind::Catalog.canonical(required_str(&body, "name")?)?;
         if Kind::Catalog.find(&store, &name).is_ok() {
             return Err(Kind::Catalog.exists(&name).into());
         }
@@ -775,9 +851,11 @@ async fn update_catalog(
         let mut store = inner.store();
         metastore_id(&store)?;
         let idx = Kind::Catalog.find(&store, &name)?;
-        let new_name = opt_str(&body, "new_name")
-            .filter(|n| *n != name)
-            .map(str::to_owned);
+        let name = Kind::Catalog.name_at(&store, idx);
+        let new_name = match opt_str(&body, "new_name") {
+            Some(n) => Some(Kind::Catalog.canonical(n)?).filter(|n| *n != name),
+            None => None,
+        };
         if let Some(new) = &new_name {
             if Kind::Catalog.find(&store, new).is_ok() {
                 return Err(Kind::Catalog.exists(new).into());
@@ -820,9 +898,9 @@ async fn create_schema(State(inner): State<Shared>, body: Bytes) -> Response {
         let body = parse_body(&body)?;
         let mut store = inner.store();
         let metastore = metastore_id(&store)?;
-        let name = required_str(&body, "name")?.to_owned();
-        let catalog = required_str(&body, "catalog_name")?.to_owned();
-        Kind::Catalog.find(&store, &catalog)?;
+        let name = Kind::Schema.canonical(required_str(&body, "name")?)?;
+        let catalog_idx = Kind::Catalog.find(&store, required_str(&body, "catalog_name")?)?;
+        let catalog = Kind::Catalog.name_at(&store, catalog_idx);
         let full = format!("{catalog}.{name}");
         if Kind::Schema.find(&store, &full).is_ok() {
             return Err(Kind::Schema.exists(&full).into());
@@ -852,6 +930,7 @@ async fn delete(
         let mut store = inner.store();
         metastore_id(&store)?;
         let idx = kind.find(&store, &name)?;
+        let name = kind.name_at(&store, idx);
         if !force {
             refuse_in_use(&store, kind, &name)?;
         }
@@ -879,9 +958,13 @@ async fn delete(
 ///   of an ext location that covers a catalog's `storage_root`"; the code is
 ///   **\[unverified\]**);
 /// - a catalog holding a schema besides `default` and `information_schema`: 400
-///   `CATALOG_NOT_EMPTY` (the error catalog's code; wording **\[unverified\]**). `force`:
-///   "Force deletion even if the catalog is not empty" (the SDK's docstring of
-///   `CatalogsAPI.delete`).
+///   `CATALOG_NOT_EMPTY` (the error catalog's code). The wording follows the schema's real
+///   refusal, "Schema 'ed.patients' is not empty. The schema has 1 tables(s), 0 functions(s),
+///   0 volumes(s)" (terraform-provider-databricks issues 3659, 2906, 4046); the catalog's own
+///   text is **\[unverified\]**, and so is whether `default` counts (Terraform deletes a new
+///   catalog's `default` schema, `catalog/resource_catalog.go`, "since the schema is not
+///   managed by Terraform", issue 2764: the fake lets it not count). `force`: "Force deletion
+///   even if the catalog is not empty" (the SDK's docstring of `CatalogsAPI.delete`).
 fn refuse_in_use(store: &Store, kind: Kind, name: &str) -> Result<(), ApiError> {
     match kind {
         Kind::Credential => {
@@ -927,7 +1010,7 @@ fn refuse_in_use(store: &Store, kind: Kind, name: &str) -> Result<(), ApiError> 
                 return Err(ApiError::new(
                     StatusCode::BAD_REQUEST,
                     "CATALOG_NOT_EMPTY",
-                    format!("Catalog '{name}' is not empty. The catalog has {n} schemas (excluding default and information_schema)."),
+                    format!("Catalog '{name}' is not empty. The catalog has {n} schemas(s)"),
                 ));
             }
         }
@@ -1067,18 +1150,19 @@ fn securable_exists(
     kind: &str,
     full_name: &str,
     metastore: &str,
-) -> Result<(), ApiError> {
+) -> Result<String, ApiError> {
+    let stored = |k: Kind| k.find(store, full_name).map(|idx| k.name_at(store, idx));
     match kind {
-        "METASTORE" if full_name == metastore => Ok(()),
+        "METASTORE" if full_name == metastore => Ok(full_name.to_owned()),
         "METASTORE" => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "METASTORE_DOES_NOT_EXIST",
             format!("Metastore '{full_name}' does not exist."),
         )),
-        "CATALOG" => Kind::Catalog.find(store, full_name).map(drop),
-        "SCHEMA" => Kind::Schema.find(store, full_name).map(drop),
-        "EXTERNAL_LOCATION" => Kind::Location.find(store, full_name).map(drop),
-        _ => Kind::Credential.find(store, full_name).map(drop),
+        "CATALOG" => stored(Kind::Catalog),
+        "SCHEMA" => stored(Kind::Schema),
+        "EXTERNAL_LOCATION" => stored(Kind::Location),
+        _ => stored(Kind::Credential),
     }
 }
 
@@ -1122,7 +1206,7 @@ async fn get_grants(
         let store = inner.store();
         let metastore = metastore_id(&store)?;
         let (kind, _) = securable_type(&segment)?;
-        securable_exists(&store, kind, &full_name, &metastore)?;
+        let full_name = securable_exists(&store, kind, &full_name, &metastore)?;
         let principal = query_param(query.as_deref(), "principal");
         Ok(assignments(&store, kind, &full_name, principal.as_deref()))
     })())
@@ -1138,7 +1222,7 @@ async fn update_grants(
         let mut store = inner.store();
         let metastore = metastore_id(&store)?;
         let (kind, allowed) = securable_type(&segment)?;
-        securable_exists(&store, kind, &full_name, &metastore)?;
+        let full_name = securable_exists(&store, kind, &full_name, &metastore)?;
         let changes = body
             .get("changes")
             .and_then(Value::as_array)
@@ -1171,11 +1255,20 @@ async fn update_grants(
                 {
                     let p = p.as_str().unwrap_or_default();
                     if !allowed.contains(&p) {
-                        // Wording [unverified]; the rule is the docs' table (PRIVILEGES).
+                        // "Privilege ABC is not applicable to this entity" (terraform-provider-
+                        // databricks `catalog/grants_test.go`, TestUcAccGrantsForIdChange: an
+                        // unknown name, upper-cased); on a catalog the message ends with the
+                        // entity kind, "Privilege UPDATE is not applicable to this entity
+                        // [CATALOG/CATALOG_STANDARD]" (quoted from a `terraform apply` in
+                        // public notes). The bracket of other kinds is [unverified]: left out.
+                        let entity = if kind == "CATALOG" {
+                            " [CATALOG/CATALOG_STANDARD]"
+                        } else {
+                            ""
+                        };
                         return Err(ApiError::invalid(format!(
-                            "Privilege {p} is not applicable to this entity [{}:{full_name}]. Privileges of a {kind}: {}",
-                            kind.to_ascii_lowercase(),
-                            allowed.join(", ")
+                            "Privilege {} is not applicable to this entity{entity}",
+                            p.to_ascii_uppercase()
                         )));
                     }
                     out.push(p.to_owned());

@@ -628,6 +628,42 @@ async fn storage_credentials_create_get_list_update_and_answer_the_role_databric
 }
 
 #[tokio::test]
+async fn a_storage_credential_made_by_a_non_account_admin_gets_a_random_external_id() {
+    let uc = uc_start_with(FakeConfig {
+        non_admin_principals: vec![testkit::databricks::FakePrincipal {
+            client_id: "dev-sp".into(),
+            client_secret: "dev-secret".into(),
+            groups: Vec::new(),
+        }],
+        ..uc_config()
+    })
+    .await;
+    let dev = non_admin(&uc.fake, "dev-sp", "dev-secret").await;
+    let made = dev
+        .post(
+            &format!("{UC}/storage-credentials"),
+            json!({"name": "dev-cred", "aws_iam_role": {"role_arn": ROLE}}),
+        )
+        .await;
+    assert_eq!(made.status, 200, "{}", made.text());
+    let external_id = made.json()["aws_iam_role"]["external_id"].clone();
+    assert_ne!(external_id, json!(uc.fake.config().account_id));
+    assert!(
+        external_id.as_str().is_some_and(|id| id.len() == 36),
+        "{external_id}"
+    );
+    // A later role change keeps it.
+    let changed = uc
+        .ws
+        .patch(
+            &format!("{UC}/storage-credentials/dev-cred"),
+            json!({"aws_iam_role": {"role_arn": "arn:aws:iam::123456789012:role/other"}}),
+        )
+        .await;
+    assert_eq!(changed.json()["aws_iam_role"]["external_id"], external_id);
+}
+
+#[tokio::test]
 async fn a_storage_credential_role_that_is_not_an_iam_role_arn_is_refused() {
     let uc = uc_start().await;
     for bad in [
@@ -985,7 +1021,12 @@ async fn a_catalog_holding_a_schema_is_deleted_only_with_force() {
         .await;
     assert_error(&no_catalog, 404, "CATALOG_DOES_NOT_EXIST", "nope");
     let refused = uc.ws.delete(&format!("{UC}/catalogs/acme_raw")).await;
-    assert_error(&refused, 400, "CATALOG_NOT_EMPTY", "acme_raw");
+    assert_error(
+        &refused,
+        400,
+        "CATALOG_NOT_EMPTY",
+        "Catalog 'acme_raw' is not empty. The catalog has 1 schemas(s)",
+    );
     assert!(uc.fake.state().catalog("acme_raw").is_some());
     let forced = uc
         .ws
@@ -1294,4 +1335,68 @@ async fn cluster_permissions_refuse_unknown_groups_unassigned_account_groups_and
         .get("/api/2.0/permissions/clusters/0000-000000-nope")
         .await;
     assert_error(&missing, 404, "RESOURCE_DOES_NOT_EXIST", "0000-000000-nope");
+}
+
+#[tokio::test]
+async fn catalog_schema_and_location_names_are_stored_lower_case_and_found_in_any_case() {
+    let uc = uc_start().await;
+    uc.credential("Acme-Cred", ROLE).await;
+    let loc = uc.location("Acme-Raw", "s3://acme-raw", "Acme-Cred").await;
+    assert_eq!(loc.json()["name"], "acme-raw");
+    let cat = uc.catalog("Acme_Raw", "s3://acme-raw/catalog").await;
+    assert_eq!(cat.json()["name"], "acme_raw");
+    let schema = uc
+        .ws
+        .post(
+            &format!("{UC}/schemas"),
+            json!({"name": "Sales", "catalog_name": "ACME_RAW"}),
+        )
+        .await;
+    assert_eq!(schema.json()["full_name"], "acme_raw.sales");
+    assert_eq!(
+        uc.ws.get(&format!("{UC}/catalogs/ACME_raw")).await.status,
+        200
+    );
+    // A second catalog differing only in case is the same name.
+    let dup = uc.catalog("ACME_RAW", "s3://acme-raw/catalog").await;
+    assert_error(&dup, 409, "CATALOG_ALREADY_EXISTS", "acme_raw");
+    // Storage credential names keep their case.
+    assert!(uc.fake.state().storage_credential("Acme-Cred").is_some());
+    assert_eq!(
+        uc.ws
+            .get(&format!("{UC}/storage-credentials/acme-cred"))
+            .await
+            .status,
+        404
+    );
+    uc.account_group("acme-readers").await;
+    let grant = uc
+        .ws
+        .patch(
+            &format!("{UC}/permissions/catalog/Acme_Raw"),
+            json!({"changes": [{"principal": "acme-readers", "add": ["USE_CATALOG"]}]}),
+        )
+        .await;
+    assert_eq!(grant.status, 200, "{}", grant.text());
+    assert_eq!(
+        uc.fake
+            .state()
+            .privileges("CATALOG", "acme_raw", "acme-readers"),
+        ["USE_CATALOG"]
+    );
+}
+
+#[tokio::test]
+async fn unity_catalog_names_with_periods_spaces_or_slashes_are_refused() {
+    let uc = uc_start().await;
+    uc.credential("acme-cred", ROLE).await;
+    uc.location("acme-raw", "s3://acme-raw", "acme-cred").await;
+    for bad in ["a.b", "a b", "a/b", ""] {
+        let resp = uc.catalog(bad, "s3://acme-raw/c").await;
+        assert_eq!(resp.status, 400, "{bad:?}: {}", resp.text());
+        assert_eq!(resp.json()["error_code"], "INVALID_PARAMETER_VALUE");
+    }
+    let long = "c".repeat(256);
+    assert_eq!(uc.catalog(&long, "s3://acme-raw/c").await.status, 400);
+    assert!(uc.fake.state().catalogs.is_empty());
 }

@@ -109,34 +109,54 @@ impl UcObject for Catalog {
         let Some(schemas) = schemas(ctx, p, name).await else {
             return Refusal::Keep(error.message.clone());
         };
-        if schemas.is_empty() {
-            return Refusal::Keep(error.message.clone());
-        }
-        if schemas == [DEFAULT_SCHEMA] {
-            let path = format!(
-                "/api/2.1/unity-catalog/schemas/{}",
-                path_segment(&format!("{name}.{DEFAULT_SCHEMA}"))
-            );
-            match ctx
-                .client
-                .workspace(&p.workspace_url, Method::DELETE, &path, None)
-                .await
-            {
-                Ok(_) => return Refusal::Retry,
-                Err(e) if e.is_not_found() => return Refusal::Retry,
-                Err(_) => {}
+        match in_the_way(&schemas) {
+            InTheWay::Unknown => Refusal::Keep(error.message.clone()),
+            InTheWay::Schemas(names) => Refusal::Keep(format!("it holds schemas {names}")),
+            InTheWay::OnlyDefault => {
+                let path = format!(
+                    "/api/2.1/unity-catalog/schemas/{}",
+                    path_segment(&format!("{name}.{DEFAULT_SCHEMA}"))
+                );
+                match ctx
+                    .client
+                    .workspace(&p.workspace_url, Method::DELETE, &path, None)
+                    .await
+                {
+                    Ok(_) => Refusal::Retry,
+                    Err(e) if e.is_not_found() => Refusal::Retry,
+                    Err(e) => Refusal::Keep(format!(
+                        "it holds schema {DEFAULT_SCHEMA}, which could not be deleted: {e}"
+                    )),
+                }
             }
-            return Refusal::Keep(format!(
-                "it holds schema {DEFAULT_SCHEMA}, which is not empty"
-            ));
         }
-        // The automatic `default` is named only when it is all there is.
-        let named: Vec<&str> = schemas
-            .iter()
-            .map(String::as_str)
-            .filter(|s| *s != DEFAULT_SCHEMA)
-            .collect();
-        Refusal::Keep(format!("it holds schemas {}", named.join(", ")))
+    }
+}
+
+/// What keeps a catalog from being deleted, by the schemas it holds (built-in ones aside).
+#[derive(Debug, PartialEq, Eq)]
+enum InTheWay {
+    /// No schema: Databricks' own words say why.
+    Unknown,
+    /// Only the automatic `default`: deleted without `force` (refused if it holds anything),
+    /// then the catalog is deleted again.
+    OnlyDefault,
+    /// Schemas somebody made (named, `default` left out): the catalog is kept.
+    Schemas(String),
+}
+
+fn in_the_way(schemas: &[String]) -> InTheWay {
+    match schemas {
+        [] => InTheWay::Unknown,
+        [only] if only == DEFAULT_SCHEMA => InTheWay::OnlyDefault,
+        _ => InTheWay::Schemas(
+            schemas
+                .iter()
+                .map(String::as_str)
+                .filter(|s| *s != DEFAULT_SCHEMA)
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
     }
 }
 
@@ -206,6 +226,21 @@ mod tests {
         assert_eq!(
             Catalog::update_body(&p, "cdkrs-000000000001", &current).unwrap(),
             Some(json!({"properties": {"team": "data", "cdkrs-owner": "cdkrs-000000000001"}}))
+        );
+    }
+
+    #[test]
+    fn only_an_automatic_default_schema_is_cleared_and_other_schemas_are_named() {
+        let names = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(in_the_way(&[]), InTheWay::Unknown);
+        assert_eq!(in_the_way(&names(&["default"])), InTheWay::OnlyDefault);
+        assert_eq!(
+            in_the_way(&names(&["default", "sales", "web"])),
+            InTheWay::Schemas("sales, web".into())
+        );
+        assert_eq!(
+            in_the_way(&names(&["sales"])),
+            InTheWay::Schemas("sales".into())
         );
     }
 

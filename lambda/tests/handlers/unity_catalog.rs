@@ -787,3 +787,33 @@ async fn a_cluster_without_user_groups_never_calls_the_permissions_api() {
         .iter()
         .all(|r| !r.path.starts_with("/api/2.0/permissions/clusters")));
 }
+
+#[tokio::test]
+async fn a_role_that_never_becomes_assumable_fails_the_create_naming_the_cause_after_the_budget() {
+    let config = FakeConfig {
+        storage_credential_propagation: testkit::databricks::Propagation {
+            failures: 1000,
+            window: Duration::from_secs(120),
+        },
+        ..automatic(Duration::ZERO)
+    };
+    let h = Harness::with(config, SECRET).await;
+    let ws = running_workspace(&h, 1, "t-ws").await;
+    ok(&h.create(METASTORE_ASSIGNMENT, &assignment(&h, &ws)).await);
+    let started = std::time::Instant::now();
+    let reason = failed(&h.create(STORAGE_CREDENTIAL, &credential(&h, None)).await);
+    assert!(
+        reason.contains("creating storage credential t-cred")
+            && reason.contains("non self-assuming"),
+        "{reason}"
+    );
+    // Retried for the eventual-consistency budget (5 s in these tests), then given up.
+    let path = format!("{UC}/storage-credentials");
+    assert!(h.answered("POST", &path, 400) > 2);
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(h.fake.state().storage_credential("t-cred").is_none());
+}

@@ -1,4 +1,5 @@
-//! The fault matrix of issue 4: every resource type x Create / Update / Delete x the happy path
+//! The fault matrix of issue 4 (extended with the Unity Catalog types of issue 12): every
+//! resource type x Create / Update / Delete x the happy path
 //! and each fault the fake Databricks server can inject, driven with real event JSON through
 //! `dispatch::respond` (the entry point the runtime uses; harness in `common/mod.rs`). The
 //! cluster appears twice: awake, and asleep (`StartOnCreate` false: created then terminated,
@@ -39,12 +40,16 @@ use cdkrs_constructs::custom_resource::CustomAttribute;
 use cdkrs_constructs::databricks as db;
 use common::*;
 use serde_json::{json, Value};
-use testkit::databricks::{FakeConfig, FakeDatabricks, Faults, RequestRecord, Snapshot};
+use testkit::databricks::{
+    AutomaticMetastore, FakeConfig, FakeDatabricks, Faults, Propagation, RequestRecord, Snapshot,
+};
 
 const ROLE_2: &str = "arn:aws:iam::123456789012:role/t-xacct-2";
 const DATA_ROLE_2: &str = "arn:aws:iam::123456789012:role/t-data-2";
 const FILE_PATH: &str = "/cdkrs/init/sse.sh";
 const PRINCIPAL: &str = "7654321";
+const UC_ROLE_2: &str = "arn:aws:iam::123456789012:role/t-uc-access-2";
+const UC: &str = "/api/2.1/unity-catalog";
 /// The slow fault's delay (the client's request timeout is 5 s).
 const SLOW: Duration = Duration::from_millis(200);
 
@@ -77,6 +82,14 @@ enum Type {
     /// The cluster while the network is asleep (`StartOnCreate` false): created, then
     /// terminated; edited while terminated.
     ClusterAsleep,
+    /// The metastore assignment, on an account without a regional metastore (made and
+    /// assigned by the resource).
+    Metastore,
+    AccountGroup,
+    StorageCredential,
+    ExternalLocation,
+    Catalog,
+    Grants,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -209,7 +222,61 @@ impl Type {
             Type::Group => GROUP,
             Type::File => FILE,
             Type::Cluster | Type::ClusterAsleep => CLUSTER,
+            Type::Metastore => METASTORE_ASSIGNMENT,
+            Type::AccountGroup => ACCOUNT_GROUP,
+            Type::StorageCredential => STORAGE_CREDENTIAL,
+            Type::ExternalLocation => EXTERNAL_LOCATION,
+            Type::Catalog => CATALOG,
+            Type::Grants => GRANTS,
         }
+    }
+
+    /// Whether the type's objects live in a workspace's Unity Catalog metastore.
+    fn in_metastore(self) -> bool {
+        matches!(
+            self,
+            Type::StorageCredential | Type::ExternalLocation | Type::Catalog | Type::Grants
+        )
+    }
+
+    /// The fake for the type: the Unity Catalog objects need a metastore assigned at once, and
+    /// no role propagation race (the matrix is about faults).
+    fn fake(self) -> FakeConfig {
+        if self.in_metastore() {
+            FakeConfig {
+                automatic_metastore: Some(AutomaticMetastore {
+                    region: "eu-west-1".into(),
+                    assignment_delay: Duration::ZERO,
+                }),
+                storage_credential_propagation: Propagation::NONE,
+                ..quick_fake()
+            }
+        } else if self == Type::Metastore {
+            // Its eventual-consistency budget is zero (see `policy`): no validation race in
+            // the dependencies either.
+            FakeConfig {
+                credentials_propagation: Propagation::NONE,
+                ..quick_fake()
+            }
+        } else {
+            quick_fake()
+        }
+    }
+
+    /// The retry policy: the metastore assignment waits for an automatic assignment for its
+    /// eventual-consistency budget, zero here so that its calls are the same in every case
+    /// (`handlers.rs` covers the wait).
+    fn policy(self) -> databricks_provider::client::RetryPolicy {
+        let mut p = fast_retries();
+        if self == Type::Metastore {
+            p.eventual_consistency = Duration::ZERO;
+        }
+        p
+    }
+
+    /// Whether the matrix's Update leaves the object as it was (nothing of it changes).
+    fn update_keeps(self) -> bool {
+        matches!(self, Type::Metastore | Type::AccountGroup)
     }
 
     /// The keys a success carries: the type's `…Attr::ALL`, sorted.
@@ -226,6 +293,12 @@ impl Type {
             Type::Group => names(db::GroupAttr::ALL),
             Type::File => names(db::WorkspaceFileAttr::ALL),
             Type::Cluster | Type::ClusterAsleep => names(db::ClusterAttr::ALL),
+            Type::Metastore => names(db::MetastoreAssignmentAttr::ALL),
+            Type::AccountGroup => names(db::AccountGroupAttr::ALL),
+            Type::StorageCredential => names(db::StorageCredentialAttr::ALL),
+            Type::ExternalLocation => names(db::ExternalLocationAttr::ALL),
+            Type::Catalog => names(db::CatalogAttr::ALL),
+            Type::Grants => names(db::GrantsAttr::ALL),
         };
         all.sort_unstable();
         all
@@ -245,6 +318,9 @@ impl Type {
             Type::Group => Some("GroupId"),
             Type::File => Some("Path"),
             Type::Cluster | Type::ClusterAsleep => Some("ClusterId"),
+            Type::Metastore | Type::Grants => None,
+            Type::AccountGroup => Some("GroupId"),
+            Type::StorageCredential | Type::ExternalLocation | Type::Catalog => Some("Name"),
         }
     }
 
@@ -280,6 +356,20 @@ impl Type {
             (File, Create) => Some((2, "POST")),
             // mkdirs, then import with overwrite.
             (File, Update) => Some((1, "POST")),
+            // The assignment is read (none), then made: the metastore is listed and created
+            // on the account's other paths, then assigned.
+            (Metastore, Create) => Some((1, "POST")),
+            // The assignment is read and kept; it is removed with one call.
+            (Metastore, Update | Delete) => None,
+            // The group is looked up, then created; an Update reads it and keeps it.
+            (AccountGroup, Create) => Some((1, "POST")),
+            (AccountGroup, Update) => None,
+            // Read by name, then created / PATCHed / deleted.
+            (StorageCredential | ExternalLocation | Catalog, Create) => Some((1, "POST")),
+            (StorageCredential | ExternalLocation | Catalog, Update) => Some((1, "PATCH")),
+            (StorageCredential | ExternalLocation | Catalog, Delete) => Some((1, "DELETE")),
+            // One PATCH of the permissions per securable (one securable here).
+            (Grants, _) => None,
             // A PUT, a DELETE, an edit, a remove, a disable, a permanent-delete: one call.
             (Assignment, _) | (Cluster, Update) | (_, Delete) => None,
         }
@@ -303,6 +393,13 @@ impl Type {
             Type::Group => "/api/2.0/preview/scim/v2/Groups".to_owned(),
             Type::File => "/api/2.0/workspace/".to_owned(),
             Type::Cluster | Type::ClusterAsleep => "/api/2.1/clusters".to_owned(),
+            // The assignment's read (`…/metastore`) and writes (`…/metastores/{id}`).
+            Type::Metastore => format!("{account}/workspaces/{}/metastore", deps.workspace),
+            Type::AccountGroup => format!("{account}/scim/v2/Groups"),
+            Type::StorageCredential => format!("{UC}/storage-credentials"),
+            Type::ExternalLocation => format!("{UC}/external-locations"),
+            Type::Catalog => format!("{UC}/catalogs"),
+            Type::Grants => format!("{UC}/permissions/"),
         }
     }
 
@@ -317,6 +414,43 @@ impl Type {
                     network,
                     ..Deps::default()
                 }
+            }
+            Type::Metastore => {
+                let ids = prerequisites(h, 1).await;
+                let (ws, _) = ok(&h.create(WORKSPACE, &workspace(h, "t-ws", &ids)).await);
+                Deps {
+                    workspace: ws,
+                    ..Deps::default()
+                }
+            }
+            t if t.in_metastore() => {
+                let ids = prerequisites(h, 1).await;
+                let (ws, _) = ok(&h.create(WORKSPACE, &workspace(h, "t-ws", &ids)).await);
+                // What the type's object needs, in order (never the object itself).
+                let mut chain = Vec::new();
+                if t != Type::StorageCredential {
+                    chain.push((STORAGE_CREDENTIAL, Type::StorageCredential));
+                }
+                if matches!(t, Type::Catalog | Type::Grants) {
+                    chain.push((EXTERNAL_LOCATION, Type::ExternalLocation));
+                }
+                if t == Type::Grants {
+                    chain.push((CATALOG, Type::Catalog));
+                    ok(&h
+                        .create(
+                            ACCOUNT_GROUP,
+                            &json!({"AccountId": h.account(), "DisplayName": "t-readers"}),
+                        )
+                        .await);
+                }
+                let deps = Deps {
+                    workspace: ws,
+                    ..Deps::default()
+                };
+                for (rt, dep) in chain {
+                    ok(&h.create(rt, &dep.props(h, &deps, Version::Old)).await);
+                }
+                deps
             }
             Type::Assignment => {
                 let ids = prerequisites(h, 1).await;
@@ -405,6 +539,31 @@ impl Type {
             }),
             Type::Cluster => cluster(h, if new { 8 } else { 4 }),
             Type::ClusterAsleep => cluster_asleep(h, if new { 8 } else { 4 }),
+            Type::Metastore => json!({
+                "AccountId": h.account(), "WorkspaceId": deps.workspace, "Region": "eu-west-1",
+                // Concerns creation only: the Update keeps the assignment.
+                "MetastoreName": if new { "t-metastore-2" } else { "t-metastore" }
+            }),
+            Type::AccountGroup => json!({"AccountId": h.account(), "DisplayName": "t-readers"}),
+            Type::StorageCredential => json!({
+                "WorkspaceUrl": h.url(), "Name": "t-cred",
+                "RoleArn": if new { UC_ROLE_2 } else { UC_ROLE }
+            }),
+            Type::ExternalLocation => json!({
+                "WorkspaceUrl": h.url(), "Name": "t-raw", "CredentialName": "t-cred",
+                "Url": if new { "s3://t-raw/v2" } else { "s3://t-raw" }
+            }),
+            Type::Catalog => json!({
+                "WorkspaceUrl": h.url(), "Name": "t_raw", "StorageRoot": "s3://t-raw/catalog",
+                "Comment": if new { "raw data, v2" } else { "raw data" }
+            }),
+            Type::Grants => json!({
+                "WorkspaceUrl": h.url(), "Principal": "t-readers",
+                "Grants": [{
+                    "SecurableType": "CATALOG", "FullName": "t_raw",
+                    "Privileges": if new { json!(["USE_CATALOG", "SELECT"]) } else { json!(["USE_CATALOG"]) }
+                }]
+            }),
         }
     }
 
@@ -447,6 +606,33 @@ impl Type {
                 })
                 .collect(),
             Type::Cluster | Type::ClusterAsleep => by(&s.clusters, "cluster_id"),
+            Type::Metastore => s
+                .metastore_assignments
+                .iter()
+                .map(|a| {
+                    (
+                        format!(
+                            "{}/{}",
+                            id_text(&a["workspace_id"]),
+                            id_text(&a["metastore_id"])
+                        ),
+                        a.clone(),
+                    )
+                })
+                .collect(),
+            Type::AccountGroup => by(&s.account_groups, "id"),
+            Type::StorageCredential => by(&s.storage_credentials, "name"),
+            Type::ExternalLocation => by(&s.external_locations, "name"),
+            Type::Catalog => by(&s.catalogs, "name"),
+            Type::Grants => {
+                let mut privileges = s.privileges("CATALOG", "t_raw", "t-readers");
+                privileges.sort();
+                if privileges.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![("grants/t-readers".to_owned(), json!(privileges))]
+                }
+            }
         }
     }
 
@@ -535,6 +721,24 @@ impl Type {
                     o["autoscale"]["max_workers"] == 8,
                 )
             }
+            // Nothing of the object differs between the two properties.
+            Type::Metastore | Type::AccountGroup => Version::Old,
+            Type::StorageCredential => {
+                let role = o.pointer("/aws_iam_role/role_arn");
+                pick(
+                    role == Some(&json!(UC_ROLE)),
+                    role == Some(&json!(UC_ROLE_2)),
+                )
+            }
+            Type::ExternalLocation => {
+                let url = o["url"].as_str().unwrap_or_default().trim_end_matches('/');
+                pick(url == "s3://t-raw", url == "s3://t-raw/v2")
+            }
+            Type::Catalog => pick(o["comment"] == "raw data", o["comment"] == "raw data, v2"),
+            Type::Grants => pick(
+                *o == json!(["USE_CATALOG"]),
+                *o == json!(["SELECT", "USE_CATALOG"]),
+            ),
         }
     }
 }
@@ -567,7 +771,7 @@ fn scim_values(o: &Value, key: &str) -> Vec<String> {
 /// Runs one case; panics with the case named in every message.
 async fn run_case(t: Type, op: Op, fault: Fault, target: Target) -> Duration {
     let case = format!("[{t:?} {op:?}, fault {fault:?} on the {target:?}]");
-    let h = Harness::with(quick_fake(), SECRET).await;
+    let h = Harness::with_policy(t.fake(), SECRET, t.policy()).await;
     let rt = t.resource_type();
     let deps = t.dependencies(&h).await;
     let old = t.props(&h, &deps, Version::Old);
@@ -780,7 +984,12 @@ async fn run_case(t: Type, op: Op, fault: Fault, target: Target) -> Duration {
         (Op::Update, Some(old_id)) if success => {
             assert_eq!(&id, old_id, "{case}: changed in place");
             assert_eq!(ids, [id.as_str()], "{case}: no other object");
-            assert_eq!(version_of(&id), Some(Version::New), "{case}: {objects:?}");
+            let want = if t.update_keeps() {
+                Version::Old
+            } else {
+                Version::New
+            };
+            assert_eq!(version_of(&id), Some(want), "{case}: {objects:?}");
         }
         (Op::Delete, Some(old_id)) if success => {
             if t == Type::LogDelivery {
@@ -907,6 +1116,24 @@ matrix_tests! {
     cluster_asleep_create: ClusterAsleep Create;
     cluster_asleep_update: ClusterAsleep Update;
     cluster_asleep_delete: ClusterAsleep Delete;
+    metastore_assignment_create: Metastore Create;
+    metastore_assignment_update: Metastore Update;
+    metastore_assignment_delete: Metastore Delete;
+    account_group_create: AccountGroup Create;
+    account_group_update: AccountGroup Update;
+    account_group_delete: AccountGroup Delete;
+    storage_credential_create: StorageCredential Create;
+    storage_credential_update: StorageCredential Update;
+    storage_credential_delete: StorageCredential Delete;
+    external_location_create: ExternalLocation Create;
+    external_location_update: ExternalLocation Update;
+    external_location_delete: ExternalLocation Delete;
+    catalog_create: Catalog Create;
+    catalog_update: Catalog Update;
+    catalog_delete: Catalog Delete;
+    grants_create: Grants Create;
+    grants_update: Grants Update;
+    grants_delete: Grants Delete;
 }
 
 /// The matrix covers every resource type the provider serves.
@@ -925,6 +1152,12 @@ fn the_matrix_covers_every_resource_type() {
         Type::File,
         Type::Cluster,
         Type::ClusterAsleep,
+        Type::Metastore,
+        Type::AccountGroup,
+        Type::StorageCredential,
+        Type::ExternalLocation,
+        Type::Catalog,
+        Type::Grants,
     ];
     let mut covered: Vec<&str> = all.iter().map(|t| t.resource_type()).collect();
     let mut served: Vec<&str> = db::resource_type::ALL.to_vec();

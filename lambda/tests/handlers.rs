@@ -7,6 +7,8 @@
 mod common;
 #[path = "handlers/real_error_bodies.rs"]
 mod real_error_bodies;
+#[path = "handlers/unity_catalog.rs"]
+mod unity_catalog;
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};

@@ -31,6 +31,12 @@ fn readme_names_every_resource_type_and_attribute() {
         names(db::GroupAttr::ALL),
         names(db::WorkspaceFileAttr::ALL),
         names(db::ClusterAttr::ALL),
+        names(db::MetastoreAssignmentAttr::ALL),
+        names(db::AccountGroupAttr::ALL),
+        names(db::StorageCredentialAttr::ALL),
+        names(db::ExternalLocationAttr::ALL),
+        names(db::CatalogAttr::ALL),
+        names(db::GrantsAttr::ALL),
     ];
     for a in attributes.iter().flatten() {
         assert!(
@@ -87,7 +93,7 @@ fn readme_names_every_cluster_property() {
         data_security_mode: Some("SINGLE_USER".into()),
         single_user_name: Some("etl@acme.example".into()),
         start_on_create: Some(Lenient(false)),
-        user_groups: None,
+        user_groups: Some(vec!["g".into()]),
     };
     let text = readme();
     let row = row(&text, db::resource_type::CLUSTER);

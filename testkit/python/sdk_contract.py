@@ -30,7 +30,7 @@ from typing import Any, Callable, List, Optional
 from databricks.sdk import AccountClient, WorkspaceClient, core
 from databricks.sdk import errors
 from databricks.sdk.config import Config
-from databricks.sdk.service import billing, compute, iam, provisioning, workspace
+from databricks.sdk.service import billing, catalog, compute, iam, provisioning, workspace
 
 # The first User-Agent token of every SDK call here: the fake records it, and
 # check_requests.py checks this client's requests against the SDK's own table too.
@@ -38,6 +38,11 @@ PRODUCT = "cdkrs-sdk-contract"
 
 FAILURES: List[str] = []
 CHECKED = 0
+
+# The real failure bodies the fake answers with (testkit/fixtures/databricks_errors.json).
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures",
+                       "databricks_errors.json")) as _fixtures:
+    REAL_ERRORS = json.load(_fixtures)
 
 # ---------------------------------------------------------------------------------------------
 # Raw answers: every ApiClient.do answer, so each typed result can be compared with what the
@@ -310,7 +315,8 @@ def log_delivery(env: Env, a: AccountClient, objs: dict, ws: provisioning.Worksp
 
 
 def assignments(env: Env, a: AccountClient, ws: provisioning.Workspace, principal_id: int) -> None:
-    """Workspace permission assignments (handlers/workspace_assignment.rs)."""
+    """Workspace permission assignments (handlers/workspace_assignment.rs), of an account group
+    on the identity-federated workspace (the fake checks both, identity_federation_checks)."""
     a.workspace_assignment.update(ws.workspace_id, principal_id, permissions=[iam.WorkspacePermission.USER])
     survives(last_raw("PUT", f"/principals/{principal_id}"), iam.PermissionAssignment,
              "PUT workspaces/{id}/permissionassignments/principals/{id}")
@@ -323,6 +329,8 @@ def assignments(env: Env, a: AccountClient, ws: provisioning.Workspace, principa
     a.workspace_assignment.delete(ws.workspace_id, principal_id)
     raises(errors.NotFound, "DELETE an assignment that does not exist",
            lambda: a.workspace_assignment.delete(ws.workspace_id, principal_id))
+    raises(errors.NotFound, "PUT an assignment of a principal that is not in the account",
+           lambda: a.workspace_assignment.update(ws.workspace_id, 4242, permissions=[iam.WorkspacePermission.USER]))
 
 
 def groups(env: Env, w: WorkspaceClient) -> int:
@@ -457,6 +465,211 @@ def clusters(env: Env, w: WorkspaceClient) -> None:
            lambda: w.clusters.get(cluster.cluster_id))
 
 
+UC_ROLE = "arn:aws:iam::123456789012:role/sdk-uc"
+
+
+def unity_catalog_account(env: Env, a: AccountClient, ws: provisioning.Workspace) -> dict:
+    """Metastores, their assignment to the workspace and account groups (the Unity Catalog
+    handlers of the provider)."""
+    c = catalog
+    created = a.metastores.create(metastore_info=c.CreateAccountsMetastore(
+        name="sdk-metastore", region="eu-west-1", storage_root="s3://sdk-metastore/root"))
+    survives(last_raw("POST", "/metastores"), c.AccountsCreateMetastoreResponse, "POST metastores")
+    ms = created.metastore_info.metastore_id
+    a.metastores.get(ms)
+    survives(last_raw("GET", f"/metastores/{ms}"), c.AccountsGetMetastoreResponse, "GET metastores/{id}")
+    expect(any(m.metastore_id == ms for m in a.metastores.list()), "metastores list lacks the new one")
+    survives(last_raw("GET", "/metastores"), c.AccountsListMetastoresResponse, "GET metastores")
+    a.metastores.update(ms, metastore_info=c.UpdateAccountsMetastore(owner=env.client_id))
+    survives(last_raw("PUT", f"/metastores/{ms}"), c.AccountsUpdateMetastoreResponse, "PUT metastores/{id}")
+    raises(errors.InvalidState, "POST a second metastore in a region", lambda: a.metastores.create(
+        metastore_info=c.CreateAccountsMetastore(name="sdk-second", region="eu-west-1")))
+    raises(errors.NotFound, "GET a metastore that does not exist",
+           lambda: a.metastores.get("00000000-0000-4000-8000-000000000000"))
+    raises(errors.NotFound, "GET the metastore assignment of a workspace without one",
+           lambda: a.metastore_assignments.get(ws.workspace_id))
+    a.metastore_assignments.create(ws.workspace_id, ms, metastore_assignment=c.CreateMetastoreAssignment(
+        workspace_id=ws.workspace_id, metastore_id=ms, default_catalog_name="main"))
+    survives(last_raw("POST", f"/metastores/{ms}"), c.AccountsCreateMetastoreAssignmentResponse,
+             "POST workspaces/{id}/metastores/{id}")
+    got = a.metastore_assignments.get(ws.workspace_id)
+    survives(last_raw("GET", f"/workspaces/{ws.workspace_id}/metastore"), c.AccountsMetastoreAssignment,
+             "GET workspaces/{id}/metastore")
+    expect(got.metastore_assignment.metastore_id == ms, f"metastore assignment: {got}")
+    a.metastore_assignments.update(ws.workspace_id, ms, metastore_assignment=c.UpdateMetastoreAssignment(
+        workspace_id=ws.workspace_id, default_catalog_name="sdk_main"))
+    survives(last_raw("PUT", f"/metastores/{ms}"), c.AccountsUpdateMetastoreAssignmentResponse,
+             "PUT workspaces/{id}/metastores/{id}")
+
+    groups_path = f"/accounts/{env.account_id}/scim/v2/Groups"
+    group = a.groups.create(display_name="sdk-readers", external_id="sdk-readers-ext")
+    survives(last_raw("POST", groups_path), iam.Group, "POST account Groups")
+    got_group = a.groups.get(group.id)
+    survives(last_raw("GET", f"{groups_path}/{group.id}"), iam.Group, "GET account Groups/{id}")
+    expect(got_group.external_id == "sdk-readers-ext", f"account group externalId: {got_group.external_id}")
+    found = list(a.groups.list(filter='displayName eq "sdk-readers"'))
+    expect([g.id for g in found] == [group.id], f"account Groups filter found {[g.id for g in found]}")
+    survives(last_raw("GET", groups_path), iam.ListGroupsResponse, "GET account Groups")
+    raises(errors.ResourceConflict, "POST account Groups with a taken displayName",
+           lambda: a.groups.create(display_name="sdk-readers"))
+    raises(errors.NotFound, "GET an account group that does not exist", lambda: a.groups.get("9999999999999"))
+    return {"metastore": ms, "group": group}
+
+
+def unity_catalog_workspace(env: Env, a: AccountClient, w: WorkspaceClient, ws: provisioning.Workspace,
+                            uc: dict) -> None:
+    """Storage credentials, external locations, catalogs, schemas, grants and cluster
+    permissions on the workspace host (the Unity Catalog handlers of the provider)."""
+    c = catalog
+    current = w.metastores.current()
+    survives(last_raw("GET", "/current-metastore-assignment"), c.MetastoreAssignment,
+             "GET current-metastore-assignment")
+    expect(current.metastore_id == uc["metastore"], f"current metastore: {current}")
+
+    cred = w.storage_credentials.create("sdk-cred", aws_iam_role=c.AwsIamRoleRequest(role_arn=UC_ROLE),
+                                        comment="sdk")
+    survives(last_raw("POST", "/storage-credentials"), c.StorageCredentialInfo, "POST storage-credentials")
+    expect(cred.aws_iam_role is not None and cred.aws_iam_role.external_id == env.account_id,
+           f"storage credential external id: {cred.aws_iam_role}")
+    w.storage_credentials.create("sdk-cred-2", aws_iam_role=c.AwsIamRoleRequest(role_arn=UC_ROLE),
+                                 skip_validation=True)
+    w.storage_credentials.get("sdk-cred")
+    survives(last_raw("GET", "/storage-credentials/sdk-cred"), c.StorageCredentialInfo,
+             "GET storage-credentials/{name}")
+    w.storage_credentials.update("sdk-cred", comment="sdk, updated")
+    survives(last_raw("PATCH", "/storage-credentials/sdk-cred"), c.StorageCredentialInfo,
+             "PATCH storage-credentials/{name}")
+    names = [x.name for x in w.storage_credentials.list(max_results=1)]
+    expect(names == ["sdk-cred", "sdk-cred-2"], f"storage-credentials list, one per page: {names}")
+    survives(last_raw("GET", "/storage-credentials"), c.ListStorageCredentialsResponse, "GET storage-credentials")
+    raises(errors.InvalidParameterValue, "POST storage-credentials with a role that is not an IAM role ARN",
+           lambda: w.storage_credentials.create("sdk-bad", aws_iam_role=c.AwsIamRoleRequest(role_arn="not-an-arn")))
+    raises(errors.ResourceConflict, "POST storage-credentials with a taken name",
+           lambda: w.storage_credentials.create("sdk-cred", aws_iam_role=c.AwsIamRoleRequest(role_arn=UC_ROLE)))
+    raises(errors.NotFound, "GET a storage credential that does not exist",
+           lambda: w.storage_credentials.get("sdk-nope"))
+    # The role race's real body (the fake answers it while a new role propagates).
+    race = REAL_ERRORS["storage_credential_non_self_assuming"]
+    control(op="fail", prefix="/api/2.1/unity-catalog/storage-credentials", n=1, status=race["status"],
+            body=race["body"])
+    raises(errors.InvalidParameterValue, "POST storage-credentials while the role's trust propagates",
+           lambda: w.storage_credentials.create("sdk-race", aws_iam_role=c.AwsIamRoleRequest(role_arn=UC_ROLE)))
+
+    loc = w.external_locations.create("sdk-raw", "s3://sdk-raw", "sdk-cred", comment="raw", read_only=False)
+    survives(last_raw("POST", "/external-locations"), c.ExternalLocationInfo, "POST external-locations")
+    expect(loc.url == "s3://sdk-raw", f"external location url: {loc.url}")
+    w.external_locations.get("sdk-raw")
+    survives(last_raw("GET", "/external-locations/sdk-raw"), c.ExternalLocationInfo, "GET external-locations/{name}")
+    w.external_locations.update("sdk-raw", comment="raw layer")
+    survives(last_raw("PATCH", "/external-locations/sdk-raw"), c.ExternalLocationInfo,
+             "PATCH external-locations/{name}")
+    expect([x.name for x in w.external_locations.list()] == ["sdk-raw"], "external-locations list")
+    survives(last_raw("GET", "/external-locations"), c.ListExternalLocationsResponse, "GET external-locations")
+    raises(errors.InvalidParameterValue, "POST external-locations overlapping another",
+           lambda: w.external_locations.create("sdk-raw-child", "s3://sdk-raw/child", "sdk-cred"))
+    raises(errors.NotFound, "POST external-locations on a credential that does not exist",
+           lambda: w.external_locations.create("sdk-other", "s3://sdk-other", "sdk-nope"))
+    raises(errors.InvalidState, "DELETE a storage credential an external location uses",
+           lambda: w.storage_credentials.delete("sdk-cred"))
+
+    cat = w.catalogs.create("sdk_raw", storage_root="s3://sdk-raw/catalog", comment="raw",
+                            properties={"layer": "raw"})
+    survives(last_raw("POST", "/catalogs"), c.CatalogInfo, "POST catalogs")
+    expect(cat.storage_root == "s3://sdk-raw/catalog", f"catalog storage_root: {cat.storage_root}")
+    w.catalogs.get("sdk_raw")
+    survives(last_raw("GET", "/catalogs/sdk_raw"), c.CatalogInfo, "GET catalogs/{name}")
+    w.catalogs.update("sdk_raw", comment="raw layer")
+    survives(last_raw("PATCH", "/catalogs/sdk_raw"), c.CatalogInfo, "PATCH catalogs/{name}")
+    expect([x.name for x in w.catalogs.list()] == ["sdk_raw"], "catalogs list")
+    survives(last_raw("GET", "/catalogs"), c.ListCatalogsResponse, "GET catalogs")
+    raises(errors.ResourceConflict, "POST catalogs with a taken name",
+           lambda: w.catalogs.create("sdk_raw", storage_root="s3://sdk-raw/catalog"))
+    raises(errors.InvalidParameterValue, "POST catalogs with a root outside every external location",
+           lambda: w.catalogs.create("sdk_out", storage_root="s3://sdk-elsewhere"))
+    raises(errors.NotFound, "GET a catalog that does not exist", lambda: w.catalogs.get("sdk_nope"))
+    w.schemas.create("sales", "sdk_raw", comment="sales")
+    survives(last_raw("POST", "/unity-catalog/schemas"), c.SchemaInfo, "POST schemas")
+    raises(errors.BadRequest, "DELETE a catalog holding a schema without force",
+           lambda: w.catalogs.delete("sdk_raw"))
+    raises(errors.InvalidState, "DELETE an external location under a catalog without force",
+           lambda: w.external_locations.delete("sdk-raw"))
+
+    reader = uc["group"].display_name
+    cat_type = c.SecurableType.CATALOG.value
+    w.grants.update(cat_type, "sdk_raw", changes=[c.PermissionsChange(
+        principal=reader, add=[c.Privilege.USE_CATALOG, c.Privilege.USE_SCHEMA, c.Privilege.SELECT])])
+    survives(last_raw("PATCH", "/permissions/CATALOG/sdk_raw"), c.UpdatePermissionsResponse,
+             "PATCH permissions/CATALOG/{name}")
+    w.grants.update(c.SecurableType.EXTERNAL_LOCATION.value, "sdk-raw", changes=[c.PermissionsChange(
+        principal=reader, add=[c.Privilege.READ_FILES])])
+    got = w.grants.get(cat_type, "sdk_raw")
+    survives(last_raw("GET", "/permissions/CATALOG/sdk_raw"), c.GetPermissionsResponse,
+             "GET permissions/CATALOG/{name}")
+    privileges = [p for a_ in got.privilege_assignments or [] if a_.principal == reader for p in a_.privileges or []]
+    expect(privileges == [c.Privilege.USE_CATALOG, c.Privilege.USE_SCHEMA, c.Privilege.SELECT],
+           f"grants of {reader} on the catalog: {privileges}")
+    w.grants.update(cat_type, "sdk_raw", changes=[c.PermissionsChange(principal=reader, remove=[c.Privilege.SELECT])])
+    # "sdk-data-engineers" is the workspace-local group of the groups step.
+    raises(errors.NotFound, "PATCH grants to a workspace-local group",
+           lambda: w.grants.update(cat_type, "sdk_raw", changes=[c.PermissionsChange(
+               principal="sdk-data-engineers", add=[c.Privilege.USE_CATALOG])]))
+    raises(errors.InvalidParameterValue, "PATCH grants of a privilege the securable does not take",
+           lambda: w.grants.update(cat_type, "sdk_raw", changes=[c.PermissionsChange(
+               principal=reader, add=[c.Privilege.READ_FILES])]))
+    raises(errors.NotFound, "GET grants on a catalog that does not exist",
+           lambda: w.grants.get(cat_type, "sdk_nope"))
+
+    # Cluster permissions: the account group, once assigned to the workspace, is visible there.
+    a.workspace_assignment.update(ws.workspace_id, int(uc["group"].id), permissions=[iam.WorkspacePermission.USER])
+    cluster = w.clusters.create(spark_version="15.4.x-scala2.12", cluster_name="sdk-uc", node_type_id="i3.xlarge",
+                                num_workers=1, data_security_mode=compute.DataSecurityMode.USER_ISOLATION).cluster_id
+    w.clusters.set_permissions(cluster, access_control_list=[compute.ClusterAccessControlRequest(
+        group_name=reader, permission_level=compute.ClusterPermissionLevel.CAN_ATTACH_TO)])
+    survives(last_raw("PUT", f"/permissions/clusters/{cluster}"), compute.ClusterPermissions,
+             "PUT permissions/clusters/{id}")
+    w.clusters.update_permissions(cluster, access_control_list=[compute.ClusterAccessControlRequest(
+        group_name="users", permission_level=compute.ClusterPermissionLevel.CAN_RESTART)])
+    survives(last_raw("PATCH", f"/permissions/clusters/{cluster}"), compute.ClusterPermissions,
+             "PATCH permissions/clusters/{id}")
+    perms = w.clusters.get_permissions(cluster)
+    survives(last_raw("GET", f"/permissions/clusters/{cluster}"), compute.ClusterPermissions,
+             "GET permissions/clusters/{id}")
+    levels = {(x.group_name, p.permission_level) for x in perms.access_control_list or []
+              for p in x.all_permissions or []}
+    expect((reader, compute.ClusterPermissionLevel.CAN_ATTACH_TO) in levels
+           and ("admins", compute.ClusterPermissionLevel.CAN_MANAGE) in levels,
+           f"cluster permissions: {levels}")
+    w.clusters.get_permission_levels(cluster)
+    survives(last_raw("GET", "/permissionLevels"), compute.GetClusterPermissionLevelsResponse,
+             "GET permissions/clusters/{id}/permissionLevels")
+    raises(errors.InvalidParameterValue, "PUT cluster permissions of a group the workspace does not know",
+           lambda: w.clusters.set_permissions(cluster, access_control_list=[compute.ClusterAccessControlRequest(
+               group_name="sdk-nobody", permission_level=compute.ClusterPermissionLevel.CAN_RESTART)]))
+    w.clusters.permanent_delete(cluster)
+    a.workspace_assignment.delete(ws.workspace_id, int(uc["group"].id))
+
+    w.catalogs.delete("sdk_raw", force=True)
+    raises(errors.NotFound, "GET a deleted catalog", lambda: w.catalogs.get("sdk_raw"))
+    w.external_locations.delete("sdk-raw")
+    w.storage_credentials.delete("sdk-cred")
+    w.storage_credentials.delete("sdk-cred-2", force=True)
+    raises(errors.NotFound, "GET a deleted storage credential", lambda: w.storage_credentials.get("sdk-cred"))
+
+
+def delete_unity_catalog_account(a: AccountClient, ws: provisioning.Workspace, uc: dict) -> None:
+    """The metastore assignment, the metastore and the account group, deleted."""
+    c = catalog
+    a.metastore_assignments.delete(ws.workspace_id, uc["metastore"])
+    survives(last_raw("DELETE", f"/metastores/{uc['metastore']}"), c.AccountsDeleteMetastoreAssignmentResponse,
+             "DELETE workspaces/{id}/metastores/{id}")
+    raises(errors.NotFound, "GET the metastore assignment after its delete",
+           lambda: a.metastore_assignments.get(ws.workspace_id))
+    a.metastores.delete(uc["metastore"], force=True)
+    raises(errors.NotFound, "GET a deleted metastore", lambda: a.metastores.get(uc["metastore"]))
+    a.groups.delete(uc["group"].id)
+    raises(errors.NotFound, "GET a deleted account group", lambda: a.groups.get(uc["group"].id))
+
+
 def auth_and_throttling(env: Env) -> None:
     """401, 403, 429 as the SDK sees them."""
     a = env.account()
@@ -512,10 +725,13 @@ def main() -> int:
         ("workspaces", lambda: state.update(ws=workspaces(env, a, state["objs"]))),
         ("log delivery", lambda: log_delivery(env, a, state["objs"], state["ws"])),
         ("groups", lambda: state.update(group=groups(env, w))),
-        ("assignments", lambda: assignments(env, a, state["ws"], state["group"])),
+        ("unity catalog account", lambda: state.update(uc=unity_catalog_account(env, a, state["ws"]))),
+        ("assignments", lambda: assignments(env, a, state["ws"], int(state["uc"]["group"].id))),
+        ("unity catalog workspace", lambda: unity_catalog_workspace(env, a, w, state["ws"], state["uc"])),
         ("instance profiles", lambda: instance_profiles(env, w)),
         ("workspace files", lambda: workspace_files(env, w)),
         ("clusters", lambda: clusters(env, w)),
+        ("unity catalog account delete", lambda: delete_unity_catalog_account(a, state["ws"], state["uc"])),
         ("workspace delete", lambda: delete_workspace(a, state["ws"])),
         ("account objects delete", lambda: delete_account_objects(a, state["objs"])),
         ("group delete", lambda: delete_group(w, state["group"])),
@@ -527,7 +743,7 @@ def main() -> int:
             step()
         except Exception:  # noqa: BLE001 - one broken step must not hide the others
             FAILURES.append(f"{name}: stopped by an unexpected error:\n{traceback.format_exc()}")
-            if name in ("account objects", "workspaces", "groups"):
+            if name in ("account objects", "workspaces", "groups", "unity catalog account"):
                 break
     print(f"sdk_contract: databricks-sdk {sdk_version()}: {CHECKED} calls checked, {len(FAILURES)} failed")
     for f in FAILURES:

@@ -5,6 +5,8 @@
 mod request_log;
 #[path = "fake_databricks/sdk.rs"]
 mod sdk;
+#[path = "fake_databricks/unity_catalog.rs"]
+mod unity_catalog;
 
 use std::time::Duration;
 

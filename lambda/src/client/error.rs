@@ -135,6 +135,13 @@ impl ApiError {
         self.kind == ErrorKind::AlreadyExists
     }
 
+    /// Whether a delete was refused because the object is in use or not empty (a catalog
+    /// holding schemas, a location other objects depend on, a credential locations use): see
+    /// [`is_in_use_refusal`].
+    pub fn is_in_use(&self) -> bool {
+        is_in_use_refusal(self.kind, self.error_code.as_deref(), &self.message)
+    }
+
     /// Reads an error answer: any body shape of reference §4.1, the endpoint unknown.
     pub fn from_response(status: u16, content_type: &str, body: &str) -> ApiError {
         ApiError::from_response_at(None, status, content_type, body)
@@ -275,6 +282,45 @@ fn is_credentials_race(message: &str) -> bool {
         || message.contains("Failed credentials validation checks")
 }
 
+/// Unity Catalog's refusals of a delete without `force` (databricks-sdk 0.167 `catalog.py`:
+/// `CatalogsAPI.delete` "force: Force deletion even if the catalog is not empty",
+/// `ExternalLocationsAPI.delete` "Force deletion even if there are dependent external tables or
+/// mounts", `StorageCredentialsAPI.delete` "Force deletion even if there are dependent external
+/// locations or external tables"): `INVALID_STATE`, a `…_NOT_EMPTY` code, or the words of those
+/// refusals ("Schema 'c.s' is not empty. The schema has 1 tables(s)…",
+/// terraform-provider-databricks issue 3659; "… has 2 dependent external locations").
+fn is_in_use_refusal(kind: ErrorKind, code: Option<&str>, message: &str) -> bool {
+    if kind == ErrorKind::InvalidState || code.is_some_and(|c| c.ends_with("_NOT_EMPTY")) {
+        return true;
+    }
+    // Never a permission refusal: a delete the principal may not make fails loudly.
+    matches!(kind, ErrorKind::InvalidParameter | ErrorKind::Other)
+        && IN_USE_MESSAGES
+            .iter()
+            .any(|m| message.to_ascii_lowercase().contains(m))
+}
+
+/// The words of an in-use refusal (lower case).
+const IN_USE_MESSAGES: &[&str] = &["is not empty", " dependent ", "is in use", "is used by"];
+
+/// Unity Catalog's validation of a storage credential's or external location's role right
+/// after the role was created: Databricks assumes the role (through its master role, with the
+/// external id) and the role assumes itself, which fails while IAM propagates the new trust
+/// policy ("INVALID_PARAMETER_VALUE.UC_IAM_ROLE_NON_SELF_ASSUMING: The IAM role for this
+/// storage credential was found to be non self-assuming"; "the AWS IAM role in the storage
+/// credential is not configured correctly": terraform-provider-databricks issue 2421, which
+/// Databricks answers by waiting; "AWS IAM role does not have READ permissions on url …":
+/// issue 3069, "not getting created in first run … after some time without any fix, its
+/// getting created"). A role that really lacks the trust fails the same way until the
+/// eventual-consistency budget runs out.
+const UC_ROLE_RACE_MESSAGES: &[&str] = &[
+    "UC_IAM_ROLE_NON_SELF_ASSUMING",
+    "non self-assuming",
+    "AWS IAM role in the storage credential is not configured correctly",
+    "AWS IAM role does not have READ permissions on url",
+    "AWS IAM role does not have WRITE permissions on url",
+];
+
 /// Log delivery's S3 write check while a new role or bucket policy propagates
 /// (terraform-provider-databricks PR 4258). A role that really lacks the permissions fails the
 /// same way, until the eventual-consistency budget runs out.
@@ -292,7 +338,10 @@ pub fn classify(
         // SCIM sometimes wraps the rate limit in a 500 (reference §4.3).
         return ErrorKind::RateLimited;
     }
-    if NOT_READY_MESSAGES.iter().any(|m| message.contains(m)) || message.contains(PUT_OBJECT_RACE) {
+    if NOT_READY_MESSAGES.iter().any(|m| message.contains(m))
+        || message.contains(PUT_OBJECT_RACE)
+        || UC_ROLE_RACE_MESSAGES.iter().any(|m| message.contains(m))
+    {
         return ErrorKind::EventuallyConsistent;
     }
     if let Some(code) = error_code {
@@ -494,6 +543,58 @@ mod tests {
             ),
             ErrorKind::InvalidParameter
         );
+    }
+
+    #[test]
+    fn unity_catalog_role_validation_races_are_eventually_consistent() {
+        let body = r#"{"error_code":"INVALID_PARAMETER_VALUE","message":"INVALID_PARAMETER_VALUE.UC_IAM_ROLE_NON_SELF_ASSUMING: The IAM role for this storage credential was found to be non self-assuming."}"#;
+        assert_eq!(kind(400, body), ErrorKind::EventuallyConsistent);
+        let location = r#"{"error_code":"PERMISSION_DENIED","message":"AWS IAM role does not have READ permissions on url s3://b/. Please contact your account admin to update the storage credential."}"#;
+        assert_eq!(kind(403, location), ErrorKind::EventuallyConsistent);
+        // Any other bad parameter of a storage credential stays a caller error.
+        assert_eq!(
+            kind(
+                400,
+                r#"{"error_code":"INVALID_PARAMETER_VALUE","message":"Invalid role ARN"}"#
+            ),
+            ErrorKind::InvalidParameter
+        );
+    }
+
+    #[test]
+    fn refusals_of_deletes_in_use_are_recognised_and_nothing_else() {
+        let e = |status, body| ApiError::from_response(status, "application/json", body);
+        assert!(e(400, r#"{"error_code":"INVALID_STATE","message":"busy"}"#).is_in_use());
+        assert!(e(
+            400,
+            r#"{"error_code":"CATALOG_NOT_EMPTY","message":"Catalog 'raw' is not empty."}"#
+        )
+        .is_in_use());
+        assert!(e(
+            400,
+            r#"{"error_code":"INVALID_PARAMETER_VALUE","message":"Storage credential 'c' has 2 dependent external locations"}"#
+        )
+        .is_in_use());
+        assert!(!e(
+            400,
+            r#"{"error_code":"INVALID_PARAMETER_VALUE","message":"bad name"}"#
+        )
+        .is_in_use());
+        assert!(!e(
+            404,
+            r#"{"error_code":"CATALOG_DOES_NOT_EXIST","message":"Catalog 'raw' is not empty"}"#
+        )
+        .is_in_use());
+        assert!(!e(
+            500,
+            r#"{"error_code":"INTERNAL_ERROR","message":"is in use"}"#
+        )
+        .is_in_use());
+        assert!(!e(
+            403,
+            r#"{"error_code":"PERMISSION_DENIED","message":"cannot drop: catalog is not empty and you are not its owner"}"#
+        )
+        .is_in_use());
     }
 
     #[test]

@@ -37,11 +37,17 @@
 //! the same way (`no_wait`, `is_pinned` are in `clusterConfigFieldsToIgnore`,
 //! `clusters/resource_cluster.go`), and terminates a cluster it had to start for a library
 //! change once done ("was in TERMINATED state, so terminating it again", same file).
+//!
+//! `UserGroups` (when present): the cluster's permissions are converged for them
+//! (`handlers::cluster_permissions`) once the cluster's id is known on a Create, and before the
+//! edit on an Update (also when only the groups changed, which needs no edit). Absent: the
+//! permissions are not touched.
 
 use cdkrs_constructs::databricks::{self as db, ClusterAttr, Lenient, Runtime};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::cluster_permissions;
 use super::{
     create_only_changes, data, deleted, done, find_or_create, mark, read_progress, required, text,
     Context, Ctx, HandlerError, Resource, Step, StepResult,
@@ -305,6 +311,19 @@ async fn start_create(
         Err(e) => return Err(e),
     };
     let id = required(&cluster, "cluster_id", "creating a cluster")?;
+    if let Err(e) =
+        cluster_permissions::converge(ctx, url, &id, p.user_groups.as_deref(), None).await
+    {
+        if adopted {
+            return Err(e);
+        }
+        // Nobody else will delete it: CloudFormation skips a failed Create's Delete.
+        let note = match permanent_delete(ctx, url, &id).await {
+            Ok(()) => "; the cluster was deleted".to_owned(),
+            Err(d) => format!("; deleting it failed too: {d}"),
+        };
+        return Err(HandlerError::Invalid(format!("{e}{note}")));
+    }
     if starts(p) {
         tracing::info!(cluster_id = %id, adopted, "cluster starting");
         return wait(Phase::Create, &id);
@@ -610,6 +629,21 @@ impl Resource for Cluster {
             // cluster with a new id; CloudFormation deletes the old one. Never an edit.
             tracing::info!(cluster_id = %id, fields = ?replaced, "create-only fields changed; replacing the cluster");
             return start_create(ctx, request, p, Some(id)).await;
+        }
+        match cluster_permissions::converge(
+            ctx,
+            &p.workspace_url,
+            id,
+            p.user_groups.as_deref(),
+            old.user_groups.as_deref(),
+        )
+        .await
+        {
+            Ok(()) => {}
+            // Gone behind the stack's back: the edit below makes it again (and converges the
+            // new cluster's permissions).
+            Err(HandlerError::Api { source, .. }) if source.is_not_found() => {}
+            Err(e) => return Err(e),
         }
         let tag = mark::mark(request);
         if canonical(&spec(p, &tag)) == canonical(&spec(old, &tag)) {

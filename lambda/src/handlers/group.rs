@@ -11,22 +11,20 @@
 //! that name without it is somebody else's, and the Create fails naming it without changing its
 //! members, roles or entitlements.
 //!
-//! The lookup asks for `filter=displayName eq "…"` as Terraform does (`scim/groups.go`,
-//! `Filter`) and follows the SCIM pages (`startIndex`, `count`, `totalResults`,
-//! `itemsPerPage`: RFC 7644 §3.4.2.4) as the SDK's `GroupsAPI.list` does (it advances
-//! `startIndex` by the number of `Resources` until a page has none).
+//! The SCIM calls (lookup by name through the pages, create, delete) are `handlers::scim`'s,
+//! shared with the account groups.
 
 use std::collections::BTreeSet;
-use std::future::Future;
 
 use cdkrs_constructs::databricks::{self as db, GroupAttr, Runtime};
 use serde_json::{json, Value};
 
+use super::scim::{self, quoted, value_list, values, Base, PATCH_SCHEMA};
 use super::{
-    create_only_changes, data, deleted, done, find_or_create, items, mark, required, text, Context,
-    Ctx, HandlerError, Resource, StepResult,
+    create_only_changes, data, deleted, done, mark, Context, Ctx, HandlerError, Resource,
+    StepResult,
 };
-use crate::client::{with_query, Method};
+use crate::client::Method;
 use crate::event::Request;
 
 /// The handler.
@@ -34,9 +32,6 @@ pub(crate) struct Group;
 
 type Props = db::Group<Runtime>;
 
-const GROUPS: &str = "/api/2.0/preview/scim/v2/Groups";
-const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 /// The entitlements this resource manages (others are left alone).
 const MANAGED_ENTITLEMENTS: [&str; 2] = ["allow-cluster-create", "allow-instance-pool-create"];
 
@@ -61,114 +56,11 @@ fn entitlements(p: &Props) -> BTreeSet<String> {
     set
 }
 
-/// The `value`s of a multi-valued SCIM attribute.
-fn values(group: &Value, key: &str) -> BTreeSet<String> {
-    group
-        .get(key)
-        .and_then(Value::as_array)
-        .map(|list| {
-            list.iter()
-                .filter_map(|v| v.get("value").and_then(Value::as_str))
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// `[{"value": …}, …]`.
-fn value_list(set: &BTreeSet<String>) -> Value {
-    Value::Array(set.iter().map(|v| json!({"value": v})).collect())
-}
-
-/// A SCIM filter string literal.
-fn quoted(text: &str) -> String {
-    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
-/// The page size the lookup asks for.
-const PAGE: usize = 100;
-/// Pages read at most (a filter by name matches one group; this bounds a server that ignores it).
-const MAX_PAGES: usize = 100;
-
-/// The group named `name`, if any, following the SCIM pages.
-async fn lookup(ctx: &Ctx, url: &str, name: &str) -> Result<Option<Value>, HandlerError> {
-    let filter = format!("displayName eq {}", quoted(name));
-    find_in_pages(name, |start| {
-        let path = with_query(
-            GROUPS,
-            &[
-                ("filter", &filter),
-                ("startIndex", &start.to_string()),
-                ("count", &PAGE.to_string()),
-            ],
-        );
-        async move {
-            ctx.client
-                .workspace(url, Method::GET, &path, None)
-                .await
-                .context(|| format!("looking up group {name}"))
-        }
-    })
-    .await
-}
-
-/// The group named `name` in the SCIM list answers `fetch(startIndex)` gives: from index 1,
-/// advancing by the number of `Resources` of each page, until a page has none or
-/// `totalResults` are read.
-async fn find_in_pages<F, Fut>(name: &str, mut fetch: F) -> Result<Option<Value>, HandlerError>
-where
-    F: FnMut(usize) -> Fut,
-    Fut: Future<Output = Result<Value, HandlerError>>,
-{
-    let mut start = 1usize;
-    for _ in 0..MAX_PAGES {
-        let page = fetch(start).await?;
-        let total = page.get("totalResults").and_then(Value::as_u64);
-        let resources = items(page, "Resources");
-        if resources.is_empty() {
-            return Ok(None);
-        }
-        start += resources.len();
-        if let Some(g) = resources
-            .into_iter()
-            .find(|g| g.get("displayName").and_then(Value::as_str) == Some(name))
-        {
-            return Ok(Some(g));
-        }
-        if total.is_some_and(|t| (start as u64) > t) {
-            return Ok(None);
-        }
-    }
-    Err(HandlerError::Invalid(format!(
-        "looking up group {name}: more than {MAX_PAGES} pages of groups answered the filter"
-    )))
-}
-
-/// The group named `name` if it is this resource's (its `externalId` is `mark`); somebody
-/// else's group of that name is an error naming it.
-async fn lookup_ours(
-    ctx: &Ctx,
-    url: &str,
-    name: &str,
-    mark: &str,
-) -> Result<Option<Value>, HandlerError> {
-    match lookup(ctx, url, name).await? {
-        Some(g) if text(&g, "externalId").as_deref() == Some(mark) => Ok(Some(g)),
-        Some(g) => Err(mark::foreign(
-            "group",
-            name,
-            &text(&g, "id").unwrap_or_default(),
-        )),
-        None => Ok(None),
-    }
-}
-
 /// PATCHes the group's roles and managed entitlements to the declared sets.
 async fn reconcile(ctx: &Ctx, p: &Props, id: &str) -> Result<(), HandlerError> {
-    let url = p.workspace_url.as_str();
-    let current = ctx
-        .client
-        .workspace(url, Method::GET, &format!("{GROUPS}/{id}"), None)
+    let base = Base::Workspace(&p.workspace_url);
+    let current = base
+        .call(ctx, Method::GET, &base.group(id), None)
         .await
         .context(|| format!("reading group {id}"))?;
     let want_roles = roles(p);
@@ -194,54 +86,41 @@ async fn reconcile(ctx: &Ctx, p: &Props, id: &str) -> Result<(), HandlerError> {
     if ops.is_empty() {
         return Ok(());
     }
-    ctx.client
-        .workspace(
-            url,
-            Method::PATCH,
-            &format!("{GROUPS}/{id}"),
-            Some(&json!({"schemas": [PATCH_SCHEMA], "Operations": ops})),
+    base.call(
+        ctx,
+        Method::PATCH,
+        &base.group(id),
+        Some(&json!({"schemas": [PATCH_SCHEMA], "Operations": ops})),
+    )
+    .await
+    .context(|| {
+        format!(
+            "updating the roles and entitlements of group {}",
+            p.display_name
         )
-        .await
-        .context(|| {
-            format!(
-                "updating the roles and entitlements of group {}",
-                p.display_name
-            )
-        })?;
+    })?;
     Ok(())
 }
 
 /// Creates the group of `p` (or adopts this resource's group of that name) with the declared
 /// attributes.
 async fn ensure(ctx: &Ctx, request: &Request, p: &Props) -> StepResult {
-    let url = p.workspace_url.as_str();
     let name = p.display_name.as_str();
     if name == "users" || name == "admins" {
         return Err(HandlerError::Invalid(format!(
             "{name} is a built-in group of every workspace and cannot be created"
         )));
     }
-    let mark = mark::mark(request);
-    let mut body = json!({"schemas": [GROUP_SCHEMA], "displayName": name, "externalId": mark});
+    let mut extra = serde_json::Map::new();
     let (want_roles, want_ent) = (roles(p), entitlements(p));
     if !want_roles.is_empty() {
-        body["roles"] = value_list(&want_roles);
+        extra.insert("roles".into(), value_list(&want_roles));
     }
     if !want_ent.is_empty() {
-        body["entitlements"] = value_list(&want_ent);
+        extra.insert("entitlements".into(), value_list(&want_ent));
     }
-    let (group, adopted) = find_or_create(
-        ctx,
-        || lookup_ours(ctx, url, name, &mark),
-        || async {
-            ctx.client
-                .workspace_create(url, GROUPS, &body)
-                .await
-                .context(|| format!("creating group {name}"))
-        },
-    )
-    .await?;
-    let id = required(&group, "id", "creating a group")?;
+    let base = Base::Workspace(&p.workspace_url);
+    let (id, adopted) = scim::ensure(ctx, base, name, &mark::mark(request), extra).await?;
     if adopted {
         reconcile(ctx, p, &id).await?;
     }
@@ -279,66 +158,7 @@ impl Resource for Group {
     }
 
     async fn delete(ctx: &Ctx, _: &Request, id: &str, p: &Props, _: Option<Value>) -> StepResult {
-        match ctx
-            .client
-            .workspace(
-                &p.workspace_url,
-                Method::DELETE,
-                &format!("{GROUPS}/{id}"),
-                None,
-            )
-            .await
-        {
-            Ok(_) => deleted(id),
-            Err(e) if e.is_not_found() => deleted(id),
-            Err(e) => Err(e).context(|| format!("deleting group {id}")),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A SCIM list of `names`, answered `size` at a time.
-    fn paged(names: &[&str], size: usize, start: usize) -> Value {
-        let page: Vec<Value> = names
-            .iter()
-            .skip(start - 1)
-            .take(size)
-            .map(|n| json!({"id": n, "displayName": n}))
-            .collect();
-        let mut body =
-            json!({"totalResults": names.len(), "startIndex": start, "itemsPerPage": page.len()});
-        if !page.is_empty() {
-            body["Resources"] = Value::Array(page);
-        }
-        body
-    }
-
-    #[tokio::test]
-    async fn the_lookup_follows_pages_until_found_or_all_read() {
-        let names = ["users", "admins", "a", "b", "t-eng"];
-        let mut asked = Vec::new();
-        let found = find_in_pages("t-eng", |start| {
-            asked.push(start);
-            let page = paged(&names, 2, start);
-            async move { Ok(page) }
-        })
-        .await
-        .expect("a lookup");
-        assert_eq!(found.map(|g| g["id"].clone()), Some(json!("t-eng")));
-        assert_eq!(asked, [1, 3, 5]);
-
-        let mut asked = Vec::new();
-        let none = find_in_pages("nobody", |start| {
-            asked.push(start);
-            let page = paged(&names, 2, start);
-            async move { Ok(page) }
-        })
-        .await
-        .expect("a lookup");
-        assert!(none.is_none());
-        assert_eq!(asked, [1, 3, 5], "stops once totalResults are read");
+        scim::delete(ctx, Base::Workspace(&p.workspace_url), id).await?;
+        deleted(id)
     }
 }

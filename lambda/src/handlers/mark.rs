@@ -22,6 +22,21 @@
 //!   [`same_account_and_region`]) with the same use cases; any other configuration of that key
 //!   is somebody else's.
 //! - **Tags** ([`TAG_KEY`]): workspaces and clusters.
+//! - **Stable mark** ([`stable`]) for the Unity Catalog objects that hold data (storage
+//!   credentials, external locations, catalogs): derived from the stack ARN *without* its GUID
+//!   and the logical id, so a later stack of the same name adopts what an earlier one kept
+//!   (the provider keeps a catalog that still holds schemas instead of deleting it). Catalogs
+//!   carry it in `properties` under [`TAG_KEY`]; credentials and locations have only a
+//!   `comment`, which carries it as a suffix ([`with_comment_mark`], read back with
+//!   [`comment_mark`]).
+//!
+//!   Why this is safe: a stack name is unique among the live stacks of one AWS account and
+//!   region (CloudFormation refuses a second `CreateStack` of a live name: "AlreadyExistsException",
+//!   <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html>),
+//!   so at most one live stack has a given stable mark; the one that adopts is the successor
+//!   of the stack that kept the object, in the same account, region and name, deploying the same
+//!   logical id. Another team's stack has another name (or account, or region) and never
+//!   matches; a same-named object without the mark is still refused.
 
 use crate::event::Request;
 
@@ -39,6 +54,55 @@ pub(crate) const PREFIX: &str = "cdkrs-";
 pub(crate) fn mark(request: &Request) -> String {
     let common = request.common();
     of(&common.stack_id, &common.logical_resource_id)
+}
+
+/// The stack ARN without its GUID: `arn:aws:cloudformation:<region>:<account>:stack/<name>`
+/// (an ARN of another form is returned as it is).
+pub(crate) fn stack_without_guid(stack_id: &str) -> &str {
+    match stack_id.split_once(":stack/") {
+        Some((_, rest)) => match rest.find('/') {
+            Some(slash) => &stack_id[..stack_id.len() - rest.len() + slash],
+            None => stack_id,
+        },
+        None => stack_id,
+    }
+}
+
+/// The stable mark of the resource `request` is about (see the module docs): the same for
+/// every stack of this name in this AWS account and region, different for every logical id.
+pub(crate) fn stable(request: &Request) -> String {
+    let common = request.common();
+    of(
+        stack_without_guid(&common.stack_id),
+        &common.logical_resource_id,
+    )
+}
+
+/// The opening of the mark carried at the end of a comment: `[cdkrs-owner: <mark>]`.
+const COMMENT_OPEN: &str = "[cdkrs-owner: ";
+
+/// The comment an object carrying `mark` gets: the configured `comment` (if any) and
+/// ` [cdkrs-owner: <mark>]`.
+pub(crate) fn with_comment_mark(comment: Option<&str>, mark: &str) -> String {
+    match comment.map(str::trim_end).filter(|c| !c.is_empty()) {
+        Some(c) => format!("{c} {COMMENT_OPEN}{mark}]"),
+        None => format!("{COMMENT_OPEN}{mark}]"),
+    }
+}
+
+/// The mark a comment carries (see [`with_comment_mark`]) and the configured comment without
+/// it; `(None, comment)` when it carries none.
+pub(crate) fn comment_mark(comment: &str) -> (Option<&str>, &str) {
+    let Some(start) = comment.rfind(COMMENT_OPEN) else {
+        return (None, comment);
+    };
+    let rest = &comment[start + COMMENT_OPEN.len()..];
+    match rest.strip_suffix(']') {
+        Some(mark) if mark.starts_with(PREFIX) && !mark.contains(' ') => {
+            (Some(mark), comment[..start].trim_end())
+        }
+        _ => (None, comment),
+    }
 }
 
 /// The custom tags `tags` (a resource's declared ones) with the mark under [`TAG_KEY`]: what
@@ -166,6 +230,44 @@ mod tests {
         assert!(named(&"é".repeat(400), &m, None).chars().count() < NAME_MAX);
         assert!(long.ends_with(&format!("-{m}-0000abcd")));
         assert!(is_named(&long, &"é".repeat(400), &m));
+    }
+
+    #[test]
+    fn a_stable_mark_survives_a_new_stack_of_the_same_name_only() {
+        let first = "arn:aws:cloudformation:eu-west-1:123456789012:stack/acme-databricks/6f1c0a2e-0000-4000-8000-000000000001";
+        let second = "arn:aws:cloudformation:eu-west-1:123456789012:stack/acme-databricks/6f1c0a2e-0000-4000-8000-000000000002";
+        assert_eq!(
+            stack_without_guid(first),
+            "arn:aws:cloudformation:eu-west-1:123456789012:stack/acme-databricks"
+        );
+        let m = of(stack_without_guid(first), "RawCatalog");
+        assert_eq!(m, of(stack_without_guid(second), "RawCatalog"));
+        assert_ne!(m, of(first, "RawCatalog"), "not the per-stack mark");
+        for other in [
+            "arn:aws:cloudformation:eu-west-1:123456789012:stack/acme-databricks-2/g",
+            "arn:aws:cloudformation:eu-west-1:210987654321:stack/acme-databricks/g",
+            "arn:aws:cloudformation:us-east-1:123456789012:stack/acme-databricks/g",
+        ] {
+            assert_ne!(m, of(stack_without_guid(other), "RawCatalog"), "{other}");
+        }
+        assert_ne!(m, of(stack_without_guid(first), "TrustedCatalog"));
+        assert_eq!(stack_without_guid("not-an-arn"), "not-an-arn");
+    }
+
+    #[test]
+    fn a_comment_carries_the_mark_and_reads_back_without_it() {
+        let m = of("s", "L");
+        let c = with_comment_mark(Some("raw data"), &m);
+        assert_eq!(c, format!("raw data [cdkrs-owner: {m}]"));
+        assert_eq!(comment_mark(&c), (Some(m.as_str()), "raw data"));
+        let bare = with_comment_mark(None, &m);
+        assert_eq!(comment_mark(&bare), (Some(m.as_str()), ""));
+        assert_eq!(with_comment_mark(Some("  "), &m), bare);
+        assert_eq!(comment_mark("raw data"), (None, "raw data"));
+        assert_eq!(
+            comment_mark("x [cdkrs-owner: someone else]"),
+            (None, "x [cdkrs-owner: someone else]")
+        );
     }
 
     #[test]

@@ -10,22 +10,35 @@
 //!   own key). A same-named object without the mark fails the Create, naming it and the fix,
 //!   and is neither changed nor deleted. A create whose outcome is unknown (a 5xx, a cut
 //!   answer) is followed by another look before trying again.
-//! - The account configuration objects share one implementation (`handlers::account_object`).
+//! - The account configuration objects share one implementation (`handlers::account_object`);
+//!   so do the Unity Catalog objects that hold data (`handlers::uc_object`: storage credentials,
+//!   external locations, catalogs, which carry a *stable* mark and are kept, not deleted, while
+//!   in use or not empty) and the SCIM groups of a workspace and of the account
+//!   (`handlers::scim`).
 //! - Routing: [`handle`] picks the handler whose property type's `RESOURCE_TYPE` is the
 //!   request's, from one list of handler types ([`HANDLED`]).
 //! - **Delete** of an object that is already gone succeeds.
 //! - Success carries exactly the attributes of the type's `…Attr::ALL` as `Data`.
 
+mod account_group;
 mod account_object;
+mod catalog;
 mod cluster;
+mod cluster_permissions;
 mod credentials;
+mod external_location;
+mod grants;
 mod group;
 mod instance_profile;
 mod key;
 mod log_delivery;
 mod mark;
+mod metastore;
 mod network;
+mod scim;
 mod storage;
+mod storage_credential;
+mod uc_object;
 mod workspace;
 mod workspace_assignment;
 mod workspace_file;
@@ -150,6 +163,12 @@ properties!(
     Group,
     WorkspaceFile,
     Cluster,
+    MetastoreAssignment,
+    AccountGroup,
+    StorageCredential,
+    ExternalLocation,
+    Catalog,
+    Grants,
 );
 
 /// The one list of handlers: [`handle`] routes a request to the handler whose property type's
@@ -186,6 +205,12 @@ handlers!(
     group::Group,
     workspace_file::WorkspaceFile,
     cluster::Cluster,
+    metastore::MetastoreAssignment,
+    account_group::AccountGroup,
+    uc_object::Uc<storage_credential::StorageCredential>,
+    uc_object::Uc<external_location::ExternalLocation>,
+    uc_object::Uc<catalog::Catalog>,
+    grants::Grants,
 );
 
 /// The `Fn::GetAtt` attributes of an answer.

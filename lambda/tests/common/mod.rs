@@ -180,6 +180,11 @@ impl Harness {
     }
 
     pub async fn with(config: FakeConfig, secret: &str) -> Harness {
+        Harness::with_policy(config, secret, fast_retries()).await
+    }
+
+    /// As [`Harness::with`], retrying by `policy`.
+    pub async fn with_policy(config: FakeConfig, secret: &str, policy: RetryPolicy) -> Harness {
         let logs = Logs::default();
         let guard = tracing::subscriber::set_default(logs.clone());
         let config = FakeConfig {
@@ -189,7 +194,7 @@ impl Harness {
         let fake = FakeDatabricks::start(config).await;
         let mut auth = Auth::new(&fake.config().account_id, &fake.config().client_id, secret);
         auth.accounts_host = fake.base_url().to_owned();
-        let client = DatabricksClient::new(auth, fast_retries()).expect("client");
+        let client = DatabricksClient::new(auth, policy).expect("client");
         let mut ctx = Ctx::with_client(client);
         ctx.poll_interval = Duration::from_millis(20);
         Harness {
@@ -346,6 +351,14 @@ pub const INSTANCE_PROFILE: &str = "Custom::DatabricksInstanceProfile";
 pub const GROUP: &str = "Custom::DatabricksGroup";
 pub const FILE: &str = "Custom::DatabricksWorkspaceFile";
 pub const CLUSTER: &str = "Custom::DatabricksCluster";
+pub const METASTORE_ASSIGNMENT: &str = "Custom::DatabricksMetastoreAssignment";
+pub const ACCOUNT_GROUP: &str = "Custom::DatabricksAccountGroup";
+pub const STORAGE_CREDENTIAL: &str = "Custom::DatabricksStorageCredential";
+pub const EXTERNAL_LOCATION: &str = "Custom::DatabricksExternalLocation";
+pub const CATALOG: &str = "Custom::DatabricksCatalog";
+pub const GRANTS: &str = "Custom::DatabricksGrants";
+/// The storage credential's role (trusting Unity Catalog's master role and itself).
+pub const UC_ROLE: &str = "arn:aws:iam::123456789012:role/t-uc-access";
 
 pub fn credentials(h: &Harness, name: &str) -> Value {
     json!({"AccountId": h.account(), "CredentialsName": name, "RoleArn": ROLE})

@@ -32,9 +32,22 @@ const EXPECTED: &[(&str, &str, &str, ErrorKind)] = &[
         ErrorKind::EventuallyConsistent,
     ),
     (
+        // Another location's path: a caller error, never retried as a race.
+        "external_location_overlap",
+        "POST",
+        "/api/2.1/unity-catalog/external-locations",
+        ErrorKind::InvalidParameter,
+    ),
+    (
         "log_delivery_put_object_race",
         "POST",
         "/api/2.0/accounts/a/log-delivery",
+        ErrorKind::EventuallyConsistent,
+    ),
+    (
+        "storage_credential_non_self_assuming",
+        "POST",
+        "/api/2.1/unity-catalog/storage-credentials",
         ErrorKind::EventuallyConsistent,
     ),
     (

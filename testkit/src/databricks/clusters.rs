@@ -540,6 +540,7 @@ async fn create(State(inner): State<Shared>, body: Bytes) -> Response {
             "Finding instances for new nodes, acquiring more instances if necessary",
         );
         store.clusters.push(rec);
+        super::permissions::cluster_created(&mut store, &inner.config.client_id, &id);
         Ok(json!({"cluster_id": id}))
     })
 }
@@ -709,7 +710,8 @@ async fn permanent_delete(State(inner): State<Shared>, body: Bytes) -> Response 
                 store.clusters[idx].id()
             )));
         }
-        store.clusters.remove(idx);
+        let gone = store.clusters.remove(idx);
+        store.cluster_acls.remove(gone.id());
         Ok(json!({}))
     })
 }

@@ -19,9 +19,11 @@
 //! ```
 //!
 //! Areas: [`auth`] (OAuth M2M and bearer checks), [`account`] (account objects, workspaces,
-//! log delivery, permission assignments), [`workspace`] (SCIM groups, instance profiles,
-//! workspace files), [`clusters`], [`faults`] (fault injection), [`state`] (storage and
-//! snapshots).
+//! log delivery, permission assignments), [`metastores`] (Unity Catalog metastores and their
+//! assignments, account groups), [`workspace`] (SCIM groups, instance profiles, workspace
+//! files), [`unity_catalog`] (storage credentials, external locations, catalogs, schemas,
+//! grants), [`clusters`], [`permissions`] (workspace-object and cluster permissions),
+//! [`faults`] (fault injection), [`state`] (storage and snapshots).
 //!
 //! Where the reference marks a behaviour **\[unverified\]** the fake picks one and says so on the
 //! handler; a client should classify errors by `error_code` first, as the reference advises.
@@ -30,9 +32,11 @@ pub mod account;
 pub mod auth;
 pub mod clusters;
 pub mod faults;
+pub mod metastores;
 pub mod permissions;
 pub mod real_errors;
 pub mod state;
+pub mod unity_catalog;
 mod wire;
 pub mod workspace;
 
@@ -55,7 +59,10 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 pub use faults::{FaultKind, Faults};
-pub use state::{ErrorAnswer, PermissionAssignment, RequestRecord, Snapshot, WorkspaceObject};
+pub use metastores::AutomaticMetastore;
+pub use state::{
+    ErrorAnswer, PermissionAssignment, RequestRecord, Snapshot, UcGrant, WorkspaceObject,
+};
 
 use state::Store;
 use wire::ApiError;
@@ -125,6 +132,21 @@ pub struct FakeConfig {
     /// ([`RequestRecord`]) in a file of its own. Default: the directory named by
     /// [`REQUEST_LOG_ENV`], when set.
     pub request_log: Option<PathBuf>,
+    /// Automatic enablement of Unity Catalog: a metastore Databricks made in this region,
+    /// assigned to every workspace created there after a short delay (see [`metastores`]).
+    /// Default: none (an account without Unity Catalog until a test creates a metastore).
+    pub automatic_metastore: Option<AutomaticMetastore>,
+    /// The Unity Catalog role check while a new role's trust propagates: the first attempts
+    /// to create a storage credential (or an external location on it) for a new role ARN fail
+    /// with the real "non self-assuming" body (see [`unity_catalog`]). Default:
+    /// [`Propagation::SHORT`].
+    pub storage_credential_propagation: Propagation,
+    /// Whether workspace permission assignments are checked as on an identity-federated
+    /// account: the workspace must have a metastore assigned and the principal must be an
+    /// account principal (an account group, or the service principal
+    /// [`Self::principal_id`]). Default: false, so tests written before account groups existed
+    /// (made-up principal ids on workspaces without a metastore) keep their meaning.
+    pub identity_federation_checks: bool,
 }
 
 /// A non-admin service principal of [`FakeConfig::non_admin_principals`].
@@ -185,6 +207,9 @@ impl Default for FakeConfig {
             request_log: std::env::var_os(REQUEST_LOG_ENV)
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),
+            automatic_metastore: None,
+            storage_credential_propagation: Propagation::SHORT,
+            identity_federation_checks: false,
         }
     }
 }
@@ -277,11 +302,13 @@ impl FakeDatabricks {
             .local_addr()
             .expect("a bound listener has an address");
         let log_file = open_request_log(config.request_log.as_deref());
+        let mut store = Store::new();
+        metastores::seed(&mut store, &config);
         let inner = Arc::new(Inner {
             config,
             base_url: format!("http://{addr}"),
             faults: Faults::default(),
-            store: Mutex::new(Store::new()),
+            store: Mutex::new(store),
             log: Mutex::new(Vec::new()),
             log_file,
         });
@@ -425,7 +452,9 @@ fn router(inner: Shared) -> Router {
     Router::new()
         .merge(auth::routes())
         .merge(account::routes())
+        .merge(metastores::routes())
         .merge(workspace::routes())
+        .merge(unity_catalog::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .layer(middleware::from_fn_with_state(Arc::clone(&inner), gate))

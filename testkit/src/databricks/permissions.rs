@@ -204,9 +204,27 @@ pub(crate) fn deleted(store: &mut Store, path: &str) {
         .retain(|p, _| p != path && !p.starts_with(&prefix));
 }
 
-/// The Permissions API routes for workspace objects.
+/// The Permissions API routes for workspace objects and clusters.
 pub(crate) fn routes() -> Router<Shared> {
-    let mut router = Router::new();
+    let mut router = Router::new()
+        .route(
+            "/api/2.0/permissions/clusters/{id}",
+            get(get_cluster_acl)
+                .put(
+                    |s: State<Shared>, h: HeaderMap, p: Path<String>, b: Bytes| {
+                        set_cluster_acl(s, h, p, b, true)
+                    },
+                )
+                .patch(
+                    |s: State<Shared>, h: HeaderMap, p: Path<String>, b: Bytes| {
+                        set_cluster_acl(s, h, p, b, false)
+                    },
+                ),
+        )
+        .route(
+            "/api/2.0/permissions/clusters/{id}/permissionLevels",
+            get(cluster_levels),
+        );
     for kind in ["directories", "files", "notebooks"] {
         let base = format!("/api/2.0/permissions/{kind}/{{id}}");
         router = router
@@ -359,8 +377,21 @@ async fn levels(
     }))
 }
 
-/// Reads an access-control list of a PUT or PATCH body.
+/// Reads an access-control list of a PUT or PATCH body of a workspace object.
 fn parse_acl(store: &Store, body: &Value) -> Result<Vec<Grant>, ApiError> {
+    parse_acl_with(body, &LEVELS, "workspace objects", |name| {
+        workspace_knows_group(store, name)
+    })
+}
+
+/// Reads an access-control list with these levels; `group_exists` says whether a group name
+/// is one the workspace knows.
+fn parse_acl_with(
+    body: &Value,
+    levels: &[&'static str],
+    what: &str,
+    group_exists: impl Fn(&str) -> bool,
+) -> Result<Vec<Grant>, ApiError> {
     let list = body
         .get("access_control_list")
         .and_then(Value::as_array)
@@ -381,19 +412,14 @@ fn parse_acl(store: &Store, body: &Value) -> Result<Vec<Grant>, ApiError> {
             .get("permission_level")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let Some(level) = LEVELS.iter().copied().find(|l| *l == requested) else {
+        let Some(level) = levels.iter().copied().find(|l| *l == requested) else {
             // Values are case-sensitive (the SDK's enum); wording [unverified].
             return Err(ApiError::invalid(format!(
-                "Permission level {requested:?} is not supported for workspace objects: use one of {}",
-                LEVELS.join(", ")
+                "Permission level {requested:?} is not supported for {what}: use one of {}",
+                levels.join(", ")
             )));
         };
-        if *kind == "group_name"
-            && !store
-                .groups
-                .iter()
-                .any(|g| g["displayName"].as_str() == Some(*name))
-        {
+        if *kind == "group_name" && !group_exists(name) {
             // Wording [unverified].
             return Err(ApiError::invalid(format!(
                 "Principal: GroupName({name}) does not exist"
@@ -434,6 +460,157 @@ async fn set_acl(
             }
         }
         Ok(describe(&store, kind, &path))
+    })())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cluster permissions
+
+/// Cluster permission levels, lowest first (databricks-sdk-py 0.167 `ClusterPermissionLevel`;
+/// terraform-provider-databricks `permissions/permission_definitions.go`, `cluster_id`).
+pub const CLUSTER_LEVELS: [&str; 3] = ["CAN_ATTACH_TO", "CAN_RESTART", "CAN_MANAGE"];
+
+/// A new cluster: its creator manages it ("the user who creates a cluster … has CAN MANAGE";
+/// docs "Compute permissions",
+/// https://docs.databricks.com/aws/en/compute/clusters-manage#compute-permissions).
+pub(crate) fn cluster_created(store: &mut Store, creator: &str, cluster_id: &str) {
+    store.cluster_acls.insert(
+        cluster_id.to_owned(),
+        vec![Grant {
+            kind: "service_principal_name",
+            name: creator.to_owned(),
+            level: "CAN_MANAGE",
+        }],
+    );
+}
+
+/// Whether a group name is visible in the workspace: a workspace-local group, or an account
+/// group assigned to a workspace ("identity federation": an account group assigned to an
+/// identity-federated workspace can be used there like a workspace group, docs "Manage
+/// groups", https://docs.databricks.com/aws/en/admin/users-groups/groups). All workspaces of
+/// the fake share one store, so an assignment to any workspace counts.
+pub(crate) fn workspace_knows_group(store: &Store, name: &str) -> bool {
+    store
+        .groups
+        .iter()
+        .any(|g| g["displayName"].as_str() == Some(name))
+        || store.account_groups.iter().any(|g| {
+            g["displayName"].as_str() == Some(name)
+                && store
+                    .permission_assignments
+                    .iter()
+                    .any(|p| g["id"] == json!(p.principal_id.to_string()))
+        })
+}
+
+fn cluster_missing(id: &str) -> ApiError {
+    // Wording [unverified].
+    ApiError::not_found(format!("Cluster {id} does not exist."))
+}
+
+/// The cluster's `ClusterPermissions`: workspace admins manage every cluster, shown as
+/// inherited from `/clusters/` (as workspace objects inherit from the root), then the direct
+/// grants.
+fn describe_cluster(store: &Store, id: &str) -> Value {
+    let mut acl = vec![json!({
+        "group_name": "admins",
+        "all_permissions": [{"permission_level": "CAN_MANAGE", "inherited": true,
+                             "inherited_from_object": ["/clusters/"]}],
+    })];
+    for g in store.cluster_acls.get(id).into_iter().flatten() {
+        let mut e = json!({"all_permissions": [{"permission_level": g.level, "inherited": false}]});
+        e[g.kind] = json!(g.name);
+        if g.kind != "group_name" {
+            e["display_name"] = json!(g.name);
+        }
+        acl.push(e);
+    }
+    json!({
+        "object_id": format!("/clusters/{id}"),
+        "object_type": "cluster",
+        "access_control_list": acl,
+    })
+}
+
+/// 403 unless `who` is an admin or holds CAN_MANAGE on the cluster.
+fn require_cluster_manage(store: &Store, who: &Who, id: &str) -> Result<(), ApiError> {
+    let manages = who.admin
+        || store
+            .cluster_acls
+            .get(id)
+            .into_iter()
+            .flatten()
+            .any(|g| g.level == "CAN_MANAGE" && matches(g, who));
+    if manages {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "PERMISSION_DENIED",
+            format!(
+                "{} does not have Manage permissions on cluster {id}.",
+                who.id
+            ),
+        ))
+    }
+}
+
+async fn get_cluster_acl(State(inner): State<Shared>, Path(id): Path<String>) -> Response {
+    let store = inner.store();
+    respond(if store.clusters.iter().any(|c| c.id() == id) {
+        Ok(describe_cluster(&store, &id))
+    } else {
+        Err(cluster_missing(&id))
+    })
+}
+
+async fn cluster_levels(State(inner): State<Shared>, Path(id): Path<String>) -> Response {
+    let store = inner.store();
+    respond(if store.clusters.iter().any(|c| c.id() == id) {
+        let levels: Vec<Value> = CLUSTER_LEVELS
+            .iter()
+            .map(|l| json!({"permission_level": l, "description": format!("Can {}", l.trim_start_matches("CAN_").to_ascii_lowercase().replace('_', " "))}))
+            .collect();
+        Ok(json!({"permission_levels": levels}))
+    } else {
+        Err(cluster_missing(&id))
+    })
+}
+
+/// `PUT` replaces the cluster's direct grants (the creator's `CAN_MANAGE` too: Terraform adds
+/// the calling user back on every cluster PUT, "to avoid accidentally revoking the calling
+/// user's ability to manage the current object", `permissions/update/customizers.go`
+/// `AddCurrentUserAsManage`, issue 1504); `PATCH` adds to them. Admins keep `CAN_MANAGE`
+/// (inherited, not a direct grant). A group must be known to the workspace
+/// ([`workspace_knows_group`]).
+async fn set_cluster_acl(
+    State(inner): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+    replace: bool,
+) -> Response {
+    let who = who(&inner, &headers);
+    respond((|| {
+        let body = parse_body(&body)?;
+        let mut store = inner.store();
+        if !store.clusters.iter().any(|c| c.id() == id) {
+            return Err(cluster_missing(&id));
+        }
+        require_cluster_manage(&store, &who, &id)?;
+        let grants = parse_acl_with(&body, &CLUSTER_LEVELS, "clusters", |name| {
+            workspace_knows_group(&store, name)
+        })?;
+        let slot = store.cluster_acls.entry(id.clone()).or_default();
+        if replace {
+            *slot = grants;
+        } else {
+            for g in grants {
+                slot.retain(|old| !(old.kind == g.kind && old.name == g.name));
+                slot.push(g);
+            }
+        }
+        Ok(describe_cluster(&store, &id))
     })())
 }
 

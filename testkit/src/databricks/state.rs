@@ -114,6 +114,41 @@ pub struct Snapshot {
     pub workspace_objects: BTreeMap<String, WorkspaceObject>,
     /// How many OAuth tokens were issued.
     pub tokens_issued: usize,
+    /// Unity Catalog metastores of the account (`MetastoreInfo`).
+    pub metastores: Vec<Value>,
+    /// Metastore assignments (`MetastoreAssignment`: `workspace_id`, `metastore_id`,
+    /// `default_catalog_name`).
+    pub metastore_assignments: Vec<Value>,
+    /// Account SCIM groups (`/api/2.0/accounts/{account_id}/scim/v2/Groups`).
+    pub account_groups: Vec<Value>,
+    /// Unity Catalog storage credentials (`StorageCredentialInfo`).
+    pub storage_credentials: Vec<Value>,
+    /// Unity Catalog external locations (`ExternalLocationInfo`).
+    pub external_locations: Vec<Value>,
+    /// Unity Catalog catalogs (`CatalogInfo`).
+    pub catalogs: Vec<Value>,
+    /// Unity Catalog schemas (`SchemaInfo`), the automatic `default` and
+    /// `information_schema` of each catalog included.
+    pub schemas: Vec<Value>,
+    /// Unity Catalog privilege assignments, by securable.
+    pub grants: Vec<UcGrant>,
+    /// Direct cluster permissions, by cluster id (`access_control_list` entries as PUT takes
+    /// them: one principal key and `permission_level`).
+    pub cluster_acls: BTreeMap<String, Vec<Value>>,
+}
+
+/// The privileges one principal holds on one Unity Catalog securable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UcGrant {
+    /// The securable type, upper-case (`CATALOG`, `EXTERNAL_LOCATION`, …).
+    pub securable_type: String,
+    /// The securable's full name.
+    pub full_name: String,
+    /// The principal (an account group's display name, or a service principal's application
+    /// id).
+    pub principal: String,
+    /// The privileges, in the order granted.
+    pub privileges: Vec<String>,
 }
 
 fn find<'a>(items: &'a [Value], key: &str, wanted: &Value) -> Option<&'a Value> {
@@ -164,6 +199,59 @@ impl Snapshot {
     /// The workspace-file-system object at `path`.
     pub fn workspace_object(&self, path: &str) -> Option<&WorkspaceObject> {
         self.workspace_objects.get(path)
+    }
+
+    /// The metastore with this name.
+    pub fn metastore(&self, name: &str) -> Option<&Value> {
+        find(&self.metastores, "name", &json!(name))
+    }
+
+    /// The metastore assigned to this workspace.
+    pub fn metastore_assignment(&self, workspace_id: i64) -> Option<&Value> {
+        find(
+            &self.metastore_assignments,
+            "workspace_id",
+            &json!(workspace_id),
+        )
+    }
+
+    /// The account group with this `displayName`.
+    pub fn account_group(&self, display_name: &str) -> Option<&Value> {
+        find(&self.account_groups, "displayName", &json!(display_name))
+    }
+
+    /// The storage credential with this name.
+    pub fn storage_credential(&self, name: &str) -> Option<&Value> {
+        find(&self.storage_credentials, "name", &json!(name))
+    }
+
+    /// The external location with this name.
+    pub fn external_location(&self, name: &str) -> Option<&Value> {
+        find(&self.external_locations, "name", &json!(name))
+    }
+
+    /// The catalog with this name.
+    pub fn catalog(&self, name: &str) -> Option<&Value> {
+        find(&self.catalogs, "name", &json!(name))
+    }
+
+    /// The privileges `principal` holds on a securable (empty when none); `securable_type`
+    /// in any case.
+    pub fn privileges(
+        &self,
+        securable_type: &str,
+        full_name: &str,
+        principal: &str,
+    ) -> Vec<String> {
+        self.grants
+            .iter()
+            .find(|g| {
+                g.securable_type.eq_ignore_ascii_case(securable_type)
+                    && g.full_name == full_name
+                    && g.principal == principal
+            })
+            .map(|g| g.privileges.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -286,6 +374,26 @@ pub(crate) struct Store {
     /// Eventual-consistency races by key: when the key was first seen and how many attempts
     /// failed (see `account::race`).
     pub(crate) races: HashMap<String, (Instant, u32)>,
+    /// Unity Catalog metastores (see [`super::metastores`]).
+    pub(crate) metastores: Vec<Value>,
+    /// Metastore assignments.
+    pub(crate) metastore_assignments: Vec<Value>,
+    /// Automatic assignments not made yet: workspace, metastore, when.
+    pub(crate) pending_assignments: Vec<(i64, String, Instant)>,
+    /// Account SCIM groups.
+    pub(crate) account_groups: Vec<Value>,
+    /// Storage credentials (see [`super::unity_catalog`]).
+    pub(crate) storage_credentials: Vec<Value>,
+    /// External locations.
+    pub(crate) external_locations: Vec<Value>,
+    /// Catalogs.
+    pub(crate) catalogs: Vec<Value>,
+    /// Schemas.
+    pub(crate) schemas: Vec<Value>,
+    /// Unity Catalog grants.
+    pub(crate) uc_grants: Vec<UcGrant>,
+    /// Direct cluster permissions by cluster id (see [`super::permissions`]).
+    pub(crate) cluster_acls: BTreeMap<String, Vec<super::permissions::Grant>>,
 }
 
 impl Store {
@@ -306,6 +414,16 @@ impl Store {
             objects: BTreeMap::new(),
             acls: super::permissions::default_acls(),
             races: HashMap::new(),
+            metastores: Vec::new(),
+            metastore_assignments: Vec::new(),
+            pending_assignments: Vec::new(),
+            account_groups: Vec::new(),
+            storage_credentials: Vec::new(),
+            external_locations: Vec::new(),
+            catalogs: Vec::new(),
+            schemas: Vec::new(),
+            uc_grants: Vec::new(),
+            cluster_acls: BTreeMap::new(),
         };
         for path in ["/", "/Shared", "/Users"] {
             store.insert_dir(path);
@@ -434,7 +552,16 @@ impl Store {
             }
             self.permission_assignments
                 .retain(|p| !gone.contains(&p.workspace_id));
+            // A deleted workspace leaves its metastore (the metastore stays in the account).
+            self.metastore_assignments.retain(|a| {
+                !a["workspace_id"]
+                    .as_i64()
+                    .is_some_and(|id| gone.contains(&id))
+            });
+            self.pending_assignments
+                .retain(|(ws, _, _)| !gone.contains(ws));
         }
+        super::metastores::advance(self, now);
         for cluster in &mut self.clusters {
             if cluster.deadline.is_some_and(|d| d <= now) {
                 cluster.deadline = None;
@@ -485,6 +612,25 @@ impl Store {
             clusters: self.clusters.iter().map(|c| c.body.clone()).collect(),
             workspace_objects: self.objects.clone(),
             tokens_issued: self.tokens_issued,
+            metastores: self.metastores.clone(),
+            metastore_assignments: self.metastore_assignments.clone(),
+            account_groups: self.account_groups.clone(),
+            storage_credentials: self.storage_credentials.clone(),
+            external_locations: self.external_locations.clone(),
+            catalogs: self.catalogs.clone(),
+            schemas: self.schemas.clone(),
+            grants: self.uc_grants.clone(),
+            cluster_acls: self
+                .cluster_acls
+                .iter()
+                .map(|(id, grants)| {
+                    let entries = grants
+                        .iter()
+                        .map(|g| json!({g.kind: g.name, "permission_level": g.level}))
+                        .collect();
+                    (id.clone(), entries)
+                })
+                .collect(),
         }
     }
 }

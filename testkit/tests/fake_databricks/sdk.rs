@@ -46,6 +46,10 @@ async fn the_databricks_sdk_for_python_drives_every_call_of_the_provider_against
             // every call must answer as the SDK expects at once.
             credentials_propagation: Propagation::NONE,
             log_delivery_propagation: Propagation::NONE,
+            storage_credential_propagation: Propagation::NONE,
+            // Permission assignments as on an identity-federated account: the script assigns
+            // an account group to a workspace that has a metastore.
+            identity_federation_checks: true,
             // The script updates the workspace, then makes clusters at once.
             compute_blocked_after_update: std::time::Duration::ZERO,
             ..FakeConfig::default()

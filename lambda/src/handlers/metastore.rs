@@ -6,9 +6,7 @@
 //!   metastore is assigned to the workspace, the assignment will not be found and a 404
 //!   returned"). An assigned metastore is used as it is: the account assigned it (automatic
 //!   assignment, for accounts with a regional metastore) or somebody did, and this resource
-//!   does not own that assignment. Automatic assignment can lag a workspace that was just
-//!   created, so the provider looks again ([`Step::Wait`]) within the eventual-consistency
-//!   budget before deciding there is none. Then it uses the account's metastore in `Region`
+//!   does not own that assignment. Otherwise it uses the account's metastore in `Region`
 //!   (`GET /metastores`, `metastores[].region`; preferring one named `MetastoreName`), or creates
 //!   one (`POST /metastores` with `metastore_info: {name, region}`: no storage root, since
 //!   every catalog here has its own managed storage), and assigns it (`POST
@@ -26,15 +24,12 @@
 //! assigned and takes it as found (`…/automatic`): the assignment then outlives the stack,
 //! which is harmless (the workspace keeps its metastore) and never removes somebody else's.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use cdkrs_constructs::databricks::{self as db, MetastoreAssignmentAttr, Runtime};
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::{
-    check_account, create_only_changes, data, deleted, done, find_or_create, items, read_progress,
-    required, text, Context, Ctx, HandlerError, Resource, Step, StepResult,
+    check_account, create_only_changes, data, deleted, done, find_or_create, items, required, text,
+    Context, Ctx, HandlerError, Resource, StepResult,
 };
 use crate::client::Method;
 use crate::event::Request;
@@ -46,20 +41,6 @@ type Props = db::MetastoreAssignment<Runtime>;
 
 /// The suffix of the physical id of an assignment this resource found (and does not own).
 const FOUND: &str = "automatic";
-
-/// The progress of a Create waiting for automatic assignment.
-#[derive(Debug, Serialize, Deserialize)]
-struct Progress {
-    /// When the first look found no assignment (milliseconds since the Unix epoch).
-    waiting_since_ms: u64,
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
 
 /// The workspace id as the API's integer.
 fn workspace_id(p: &Props) -> Result<i64, HandlerError> {
@@ -160,27 +141,18 @@ async fn assign(ctx: &Ctx, p: &Props, ws: i64) -> StepResult {
     }
 }
 
-/// One step of a Create: use an assigned metastore, wait for automatic assignment within the
-/// eventual-consistency budget, then assign one.
-async fn create(ctx: &Ctx, p: &Props, progress: Option<Value>) -> StepResult {
+/// A Create: use an assigned metastore, else assign one of the region (found or created).
+///
+/// It does not wait for automatic assignment: when the account has a metastore in the region,
+/// assigning it is what automatic assignment would do, and an assignment that lands first
+/// makes the POST fail and is then used as found (see [`assign`]); when the account has none,
+/// no automatic assignment can come. Waiting would cost every workspace of an account without
+/// automatic assignment minutes for nothing.
+async fn create(ctx: &Ctx, p: &Props) -> StepResult {
     check_account(ctx, &p.account_id)?;
     let ws = workspace_id(p)?;
     if let Some(metastore_id) = assigned(ctx, ws).await? {
         return finished(ws, &metastore_id, false);
-    }
-    let since = match progress {
-        Some(progress) => read_progress::<Progress>(progress)?.waiting_since_ms,
-        None => now_ms(),
-    };
-    let budget = ctx.client.retry_policy().eventual_consistency.as_millis() as u64;
-    if now_ms().saturating_sub(since) < budget {
-        tracing::info!(
-            workspace_id = ws,
-            "no metastore assigned yet; waiting for automatic assignment"
-        );
-        return Ok(Step::Wait(json!(Progress {
-            waiting_since_ms: since
-        })));
     }
     assign(ctx, p, ws).await
 }
@@ -202,8 +174,8 @@ impl Resource for MetastoreAssignment {
     type Attr = MetastoreAssignmentAttr;
     const ATTRS: &'static [MetastoreAssignmentAttr] = MetastoreAssignmentAttr::ALL;
 
-    async fn create(ctx: &Ctx, _: &Request, p: &Props, progress: Option<Value>) -> StepResult {
-        create(ctx, p, progress).await
+    async fn create(ctx: &Ctx, _: &Request, p: &Props, _: Option<Value>) -> StepResult {
+        create(ctx, p).await
     }
 
     async fn update(
@@ -212,12 +184,10 @@ impl Resource for MetastoreAssignment {
         id: &str,
         p: &Props,
         _: &Props,
-        progress: Option<Value>,
+        _: Option<Value>,
     ) -> StepResult {
         check_account(ctx, &p.account_id)?;
-        if progress.is_none()
-            && create_only_changes::<db::MetastoreAssignment<db::Template>>(request).is_empty()
-        {
+        if create_only_changes::<db::MetastoreAssignment<db::Template>>(request).is_empty() {
             if let Some((ws, metastore_id, owned)) = parse_id(id) {
                 let ws: i64 = ws.parse().unwrap_or_default();
                 if assigned(ctx, ws).await?.as_deref() == Some(metastore_id) {
@@ -225,7 +195,7 @@ impl Resource for MetastoreAssignment {
                 }
             }
         }
-        create(ctx, p, progress).await
+        create(ctx, p).await
     }
 
     async fn delete(ctx: &Ctx, _: &Request, id: &str, _: &Props, _: Option<Value>) -> StepResult {

@@ -101,8 +101,8 @@ fn logged(h: &Harness, text: &str) -> bool {
 // Metastore assignment
 
 #[tokio::test]
-async fn metastore_assignment_waits_for_the_automatic_one_and_never_removes_it() {
-    let h = Harness::with(automatic(Duration::from_millis(300)), SECRET).await;
+async fn metastore_assignment_uses_the_automatic_one_and_never_removes_it() {
+    let h = Harness::with(automatic(Duration::ZERO), SECRET).await;
     let ws = running_workspace(&h, 1, "t-ws").await;
     let props = assignment(&h, &ws);
     let (id, data) = ok(&h.create(METASTORE_ASSIGNMENT, &props).await);
@@ -113,7 +113,6 @@ async fn metastore_assignment_waits_for_the_automatic_one_and_never_removes_it()
     let metastore_id = auto["metastore_id"].as_str().expect("an id");
     assert_eq!(id, format!("{ws}/{metastore_id}/automatic"));
     assert_eq!(data, json!({"MetastoreId": metastore_id}));
-    // Not assigned at the first look: it waited instead of making its own.
     assert_eq!(state.metastores.len(), 1, "no metastore of its own");
     assert!(writes(&h, &format!("/api/2.0/accounts/{}/", h.account()))
         .iter()
@@ -128,6 +127,30 @@ async fn metastore_assignment_waits_for_the_automatic_one_and_never_removes_it()
         "an assignment the stack did not make is left as it is"
     );
     assert_eq!(state.metastores.len(), 1);
+}
+
+#[tokio::test]
+async fn metastore_assignment_does_not_wait_for_a_lagging_automatic_assignment() {
+    // Automatic assignment would come much later than any deploy should wait: the provider
+    // assigns the region's metastore itself (what automatic assignment would assign), owns that
+    // assignment, and removes only it.
+    let h = Harness::with(automatic(Duration::from_secs(3600)), SECRET).await;
+    let ws = running_workspace(&h, 1, "t-ws").await;
+    let props = assignment(&h, &ws);
+    let (id, data) = ok(&h.create(METASTORE_ASSIGNMENT, &props).await);
+    let state = h.fake.state();
+    let auto = state
+        .metastore("metastore_aws_eu_west_1")
+        .expect("the automatic metastore");
+    let metastore_id = auto["metastore_id"].as_str().expect("an id");
+    assert_eq!(id, format!("{ws}/{metastore_id}"));
+    assert_eq!(data, json!({"MetastoreId": metastore_id}));
+    assert_eq!(state.metastores.len(), 1, "the region's metastore, not a new one");
+    ok(&h.delete(METASTORE_ASSIGNMENT, &id, &props).await);
+    let ws_id: i64 = ws.parse().expect("numeric");
+    let state = h.fake.state();
+    assert!(state.metastore_assignment(ws_id).is_none(), "its own assignment is removed");
+    assert_eq!(state.metastores.len(), 1, "the metastore is never deleted");
 }
 
 #[tokio::test]

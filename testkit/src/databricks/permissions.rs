@@ -485,22 +485,13 @@ pub(crate) fn cluster_created(store: &mut Store, creator: &str, cluster_id: &str
 }
 
 /// Whether a group name is visible in the workspace: a workspace-local group, or an account
-/// group assigned to a workspace ("identity federation": an account group assigned to an
-/// identity-federated workspace can be used there like a workspace group, docs "Manage
-/// groups", https://docs.databricks.com/aws/en/admin/users-groups/groups). All workspaces of
-/// the fake share one store, so an assignment to any workspace counts.
+/// group assigned to a workspace (identity federation, see
+/// [`GroupScope::visible`](super::workspace::GroupScope::visible)).
 pub(crate) fn workspace_knows_group(store: &Store, name: &str) -> bool {
-    store
-        .groups
+    super::workspace::GroupScope::Workspace
+        .visible(store)
         .iter()
         .any(|g| g["displayName"].as_str() == Some(name))
-        || store.account_groups.iter().any(|g| {
-            g["displayName"].as_str() == Some(name)
-                && store
-                    .permission_assignments
-                    .iter()
-                    .any(|p| g["id"] == json!(p.principal_id.to_string()))
-        })
 }
 
 fn cluster_missing(id: &str) -> ApiError {

@@ -1400,3 +1400,47 @@ async fn unity_catalog_names_with_periods_spaces_or_slashes_are_refused() {
     assert_eq!(uc.catalog(&long, "s3://acme-raw/c").await.status, 400);
     assert!(uc.fake.state().catalogs.is_empty());
 }
+
+#[tokio::test]
+async fn an_account_group_assigned_to_the_workspace_is_listed_by_the_workspace_scim_api_read_only()
+{
+    let uc = uc_start().await;
+    let readers = uc.account_group("acme-readers").await;
+    uc.account_group("acme-writers").await;
+    let filter = |name: &str| {
+        format!("/api/2.0/preview/scim/v2/Groups?filter=displayName%20eq%20%22{name}%22")
+    };
+    // Not before it is assigned.
+    let before = uc.ws.get(&filter("acme-readers")).await.json();
+    assert_eq!(before["totalResults"], 0);
+    uc.account
+        .call(
+            "PUT",
+            &uc.acct(&format!(
+                "workspaces/{}/permissionassignments/principals/{readers}",
+                uc.workspace_id
+            )),
+            json!({"permissions": ["USER"]}),
+        )
+        .await;
+    let after = uc.ws.get(&filter("acme-readers")).await.json();
+    assert_eq!(after["Resources"][0]["id"], json!(readers));
+    assert_eq!(after["Resources"][0]["meta"]["resourceType"], "Group");
+    let got = uc
+        .ws
+        .get(&format!("/api/2.0/preview/scim/v2/Groups/{readers}"))
+        .await;
+    assert_eq!(got.status, 200, "{}", got.text());
+    // The unassigned one stays invisible.
+    assert_eq!(
+        uc.ws.get(&filter("acme-writers")).await.json()["totalResults"],
+        0
+    );
+    // It is changed at the account, not through the workspace.
+    let deleted = uc
+        .ws
+        .delete(&format!("/api/2.0/preview/scim/v2/Groups/{readers}"))
+        .await;
+    assert_eq!(deleted.status, 400, "{}", deleted.text());
+    assert!(uc.fake.state().account_group("acme-readers").is_some());
+}

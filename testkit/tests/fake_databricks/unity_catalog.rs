@@ -1444,3 +1444,58 @@ async fn an_account_group_assigned_to_the_workspace_is_listed_by_the_workspace_s
     assert_eq!(deleted.status, 400, "{}", deleted.text());
     assert!(uc.fake.state().account_group("acme-readers").is_some());
 }
+
+#[tokio::test]
+async fn a_workspace_whose_metastore_was_deleted_can_be_assigned_the_regions_new_one() {
+    let uc = uc_start().await;
+    // Deleting the metastore frees the region and unassigns the workspace.
+    let deleted = uc
+        .account
+        .delete(&uc.acct(&format!("metastores/{}?force=true", uc.metastore_id)))
+        .await;
+    assert_eq!(deleted.status, 200, "{}", deleted.text());
+    assert!(uc
+        .fake
+        .state()
+        .metastore_assignment(uc.workspace_id)
+        .is_none());
+    let other = uc
+        .account
+        .post(
+            &uc.acct("metastores"),
+            json!({"metastore_info": {"name": "second", "region": "eu-west-1"}}),
+        )
+        .await
+        .json();
+    let second = other["metastore_info"]["metastore_id"].as_str().unwrap();
+    let assigned = uc
+        .account
+        .post(
+            &uc.acct(&format!("workspaces/{}/metastores/{second}", uc.workspace_id)),
+            json!({"metastore_assignment": {"metastore_id": second, "default_catalog_name": "main"}}),
+        )
+        .await;
+    assert_eq!(assigned.status, 200, "{}", assigned.text());
+    assert_eq!(
+        uc.fake
+            .state()
+            .metastore_assignment(uc.workspace_id)
+            .unwrap()["metastore_id"],
+        json!(second)
+    );
+}
+
+#[tokio::test]
+async fn a_metastore_in_use_is_deleted_only_with_force() {
+    let uc = uc_start().await;
+    let path = uc.acct(&format!("metastores/{}", uc.metastore_id));
+    let refused = uc.account.delete(&path).await;
+    assert_error(&refused, 400, "METASTORE_NOT_EMPTY", "is not empty");
+    assert_eq!(uc.fake.state().metastores.len(), 1);
+    uc.raw_layer().await;
+    let forced = uc.account.delete(&format!("{path}?force=true")).await;
+    assert_eq!(forced.status, 200, "{}", forced.text());
+    let state = uc.fake.state();
+    assert!(state.metastores.is_empty());
+    assert!(state.catalogs.is_empty() && state.storage_credentials.is_empty());
+}

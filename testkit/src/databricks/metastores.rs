@@ -21,7 +21,7 @@
 //! - **One metastore per region**: "you cannot have more than one metastore per region"
 //!   (terraform-provider-databricks issue 2482; issue 1665: more than one per region "is not
 //!   supported anymore"). A second create in a region answers the real message "This account
-//!   with id <account> has reached the limit for metastores in region <region>" (quoted in
+//!   with id `<account>` has reached the limit for metastores in region `<region>`" (quoted in
 //!   Azure-Samples/modern-data-warehouse-dataops PR 911, `Infra/README.md`, and in public
 //!   Terraform logs as "cannot create metastore: This account with id … has reached the limit
 //!   for metastores in region eastus2"). The status and `error_code` are not shown in those
@@ -36,7 +36,7 @@
 //!   automatically: each is assigned the metastore of its region, which Databricks creates when
 //!   the region has none (docs "Get started with Unity Catalog", section "Automatic enablement
 //!   of Unity Catalog",
-//!   https://docs.databricks.com/aws/en/data-governance/unity-catalog/get-started#automatic-enablement-of-unity-catalog;
+//!   <https://docs.databricks.com/aws/en/data-governance/unity-catalog/get-started#automatic-enablement-of-unity-catalog>;
 //!   paraphrased). A metastore owned by nobody in particular belongs to the "System User"
 //!   (the SDK docs of `createMetastore`, databricks/sdk-js `MetastoresClient`).
 //!   The auto-created metastore has no root storage (a public note of an auto-provisioned

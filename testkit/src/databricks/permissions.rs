@@ -1,5 +1,8 @@
 //! Workspace-object permissions (folders, files, notebooks): who may read, change or delete
-//! what in the workspace tree, and the Permissions API that sets it.
+//! what in the workspace tree, and the Permissions API that sets it; and cluster permissions
+//! (`/api/2.0/permissions/clusters/{cluster_id}`, see [`CLUSTER_LEVELS`] and
+//! `set_cluster_acl`). A group named in an ACL must be known to the workspace: a
+//! workspace-local group or an account group assigned to the workspace.
 //!
 //! The model follows Databricks' "Access control lists" page
 //! (<https://docs.databricks.com/aws/en/security/auth/access-control>) and "Folder

@@ -6,7 +6,10 @@
 //!   with `Operations`; `add`/`remove`/`replace`, paths like `roles[value eq "…"]`; answers 204),
 //!   PUT (replace), DELETE (204), and `/Me`. Answers are `application/scim+json`; errors use the
 //!   SCIM error body (`detail`, string `status`). Empty arrays are omitted. The built-in `users`
-//!   and `admins` groups exist from the start; duplicate names answer 409.
+//!   and `admins` groups exist from the start; duplicate names answer 409. The same handlers
+//!   serve the account's groups (`GroupScope::Account`, routed in [`super::metastores`]);
+//!   an account group assigned to a workspace is listed by the workspace API too, read-only
+//!   (`GroupScope::visible`).
 //! - Instance profiles (§3.2): `add` (ARN checked, `is_meta_instance_profile`,
 //!   `skip_validation`), `edit`, `list` (key absent when empty), `remove`.
 //! - Clusters (§3.3): see [`super::clusters`].

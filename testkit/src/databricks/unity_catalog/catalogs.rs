@@ -17,7 +17,7 @@ use crate::databricks::{Inner, Shared};
 
 /// Schemas every new catalog has: "When you create a catalog, two schemas (databases) are
 /// automatically created: `default` and `information_schema`" (Databricks docs, "What are
-/// schemas in Databricks?", https://docs.databricks.com/aws/en/schemas/).
+/// schemas in Databricks?", <https://docs.databricks.com/aws/en/schemas/>).
 pub const AUTOMATIC_SCHEMAS: [&str; 2] = ["default", "information_schema"];
 
 pub(super) fn new_schema(

@@ -606,6 +606,9 @@ def unity_catalog_workspace(env: Env, a: AccountClient, w: WorkspaceClient, ws: 
     raises(errors.NotFound, "GET a catalog that does not exist", lambda: w.catalogs.get("sdk_nope"))
     w.schemas.create("sales", "sdk_raw", comment="sales")
     survives(last_raw("POST", "/unity-catalog/schemas"), c.SchemaInfo, "POST schemas")
+    w.schemas.create("scratch", "sdk_raw")
+    w.schemas.delete("sdk_raw.scratch")
+    raises(errors.NotFound, "DELETE a schema that does not exist", lambda: w.schemas.delete("sdk_raw.scratch"))
     raises(errors.BadRequest, "DELETE a catalog holding a schema without force",
            lambda: w.catalogs.delete("sdk_raw"))
     raises(errors.InvalidState, "DELETE an external location under a catalog without force",

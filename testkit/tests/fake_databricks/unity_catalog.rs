@@ -1039,6 +1039,35 @@ async fn a_catalog_holding_a_schema_is_deleted_only_with_force() {
 }
 
 #[tokio::test]
+async fn a_catalog_whose_extra_schema_was_deleted_is_deleted_without_force() {
+    let uc = uc_start().await;
+    uc.raw_layer().await;
+    uc.ws
+        .post(
+            &format!("{UC}/schemas"),
+            json!({"name": "sales", "catalog_name": "acme_raw"}),
+        )
+        .await;
+    // Terraform deletes a new catalog's `default` schema the same way.
+    for schema in ["sales", "default"] {
+        let gone = uc
+            .ws
+            .delete(&format!("{UC}/schemas/acme_raw.{schema}"))
+            .await;
+        assert_eq!(gone.status, 200, "{}", gone.text());
+    }
+    let again = uc.ws.delete(&format!("{UC}/schemas/acme_raw.sales")).await;
+    assert_error(
+        &again,
+        404,
+        "SCHEMA_DOES_NOT_EXIST",
+        "Schema 'acme_raw.sales' does not exist.",
+    );
+    let deleted = uc.ws.delete(&format!("{UC}/catalogs/acme_raw")).await;
+    assert_eq!(deleted.status, 200, "{}", deleted.text());
+}
+
+#[tokio::test]
 async fn a_catalog_with_only_its_automatic_schemas_is_deleted_without_force() {
     let uc = uc_start().await;
     uc.raw_layer().await;

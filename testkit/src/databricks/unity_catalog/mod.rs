@@ -93,7 +93,9 @@ pub(crate) fn routes() -> Router<Shared> {
         )
         .route(
             "/api/2.1/unity-catalog/schemas/{full_name}",
-            get(|s: State<Shared>, p: Path<String>| get_one(s, p, Kind::Schema)),
+            get(|s: State<Shared>, p: Path<String>| get_one(s, p, Kind::Schema)).delete(
+                |s: State<Shared>, p: Path<String>, q: RawQuery| delete(s, p, q, Kind::Schema),
+            ),
         )
         .route(
             "/api/2.1/unity-catalog/permissions/{securable_type}/{full_name}",

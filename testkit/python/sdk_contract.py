@@ -184,6 +184,23 @@ class Env:
             **extra,
         ))
 
+    def non_admin(self) -> Optional[WorkspaceClient]:
+        """A workspace client of the fake's non-admin principal (CDKRS_FAKE_NON_ADMIN,
+        `id:secret`), None without one."""
+        pair = os.environ.get("CDKRS_FAKE_NON_ADMIN", "")
+        if ":" not in pair:
+            return None
+        client_id, secret = pair.split(":", 1)
+        return WorkspaceClient(config=Config(
+            host=self.base,
+            client_id=client_id,
+            client_secret=secret,
+            auth_type="oauth-m2m",
+            discovery_url=f"{self.base}/oidc/.well-known/oauth-authorization-server",
+            product=PRODUCT,
+            product_version=sdk_version(),
+        ))
+
 
 def account_objects(env: Env, a: AccountClient) -> dict:
     """Credentials, storage, network and key configurations: create, get, list (handlers
@@ -589,6 +606,9 @@ def unity_catalog_workspace(env: Env, a: AccountClient, w: WorkspaceClient, ws: 
     raises(errors.NotFound, "GET a catalog that does not exist", lambda: w.catalogs.get("sdk_nope"))
     w.schemas.create("sales", "sdk_raw", comment="sales")
     survives(last_raw("POST", "/unity-catalog/schemas"), c.SchemaInfo, "POST schemas")
+    w.schemas.create("scratch", "sdk_raw")
+    w.schemas.delete("sdk_raw.scratch")
+    raises(errors.NotFound, "DELETE a schema that does not exist", lambda: w.schemas.delete("sdk_raw.scratch"))
     raises(errors.BadRequest, "DELETE a catalog holding a schema without force",
            lambda: w.catalogs.delete("sdk_raw"))
     raises(errors.InvalidState, "DELETE an external location under a catalog without force",
@@ -642,6 +662,14 @@ def unity_catalog_workspace(env: Env, a: AccountClient, w: WorkspaceClient, ws: 
     w.clusters.get_permission_levels(cluster)
     survives(last_raw("GET", "/permissionLevels"), compute.GetClusterPermissionLevelsResponse,
              "GET permissions/clusters/{id}/permissionLevels")
+    # A member that does not manage the cluster may not change its permissions.
+    dev = env.non_admin()
+    if dev is not None:
+        raises(errors.PermissionDenied, "PUT cluster permissions by a principal that does not manage the cluster",
+               lambda: dev.clusters.set_permissions(cluster, access_control_list=[compute.ClusterAccessControlRequest(
+                   group_name="users", permission_level=compute.ClusterPermissionLevel.CAN_MANAGE)]))
+    else:
+        FAILURES.append("CDKRS_FAKE_NON_ADMIN is not set: the PermissionDenied case of cluster permissions did not run")
     raises(errors.InvalidParameterValue, "PUT cluster permissions of a group the workspace does not know",
            lambda: w.clusters.set_permissions(cluster, access_control_list=[compute.ClusterAccessControlRequest(
                group_name="sdk-nobody", permission_level=compute.ClusterPermissionLevel.CAN_RESTART)]))

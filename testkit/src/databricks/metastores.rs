@@ -21,7 +21,7 @@
 //! - **One metastore per region**: "you cannot have more than one metastore per region"
 //!   (terraform-provider-databricks issue 2482; issue 1665: more than one per region "is not
 //!   supported anymore"). A second create in a region answers the real message "This account
-//!   with id <account> has reached the limit for metastores in region <region>" (quoted in
+//!   with id `<account>` has reached the limit for metastores in region `<region>`" (quoted in
 //!   Azure-Samples/modern-data-warehouse-dataops PR 911, `Infra/README.md`, and in public
 //!   Terraform logs as "cannot create metastore: This account with id … has reached the limit
 //!   for metastores in region eastus2"). The status and `error_code` are not shown in those
@@ -31,11 +31,14 @@
 //!   **\[unverified\]**, 400 `INVALID_PARAMETER_VALUE`.
 //! - A metastore's `storage_root` is stored with `/<metastore_id>` appended (the create answer
 //!   quoted in databricks/databricks-cli PR 547).
-//! - **Automatic enablement** ([`FakeConfig::automatic_metastore`]): "Databricks began to
-//!   enable new workspaces for Unity Catalog automatically on November 9, 2023 … the workspace
-//!   is assigned to the metastore in its region; if there is no metastore in the region,
-//!   Databricks creates one" (docs "Automatic enablement of Unity Catalog",
-//!   https://docs.databricks.com/aws/en/data-governance/unity-catalog/get-started#automatic-enablement-of-unity-catalog).
+//! - **Automatic enablement** ([`FakeConfig::automatic_metastore`]): on accounts enabled for it
+//!   (new accounts since late 2023), new workspaces are enabled for Unity Catalog
+//!   automatically: each is assigned the metastore of its region, which Databricks creates when
+//!   the region has none (docs "Get started with Unity Catalog", section "Automatic enablement
+//!   of Unity Catalog",
+//!   <https://docs.databricks.com/aws/en/data-governance/unity-catalog/get-started#automatic-enablement-of-unity-catalog>;
+//!   paraphrased). A metastore owned by nobody in particular belongs to the "System User"
+//!   (the SDK docs of `createMetastore`, databricks/sdk-js `MetastoresClient`).
 //!   The auto-created metastore has no root storage (a public note of an auto-provisioned
 //!   `metastore_aws_us_east_2` with `storage_root: None`, whose catalogs need a managed
 //!   location). The assignment is made a little after the workspace is created
@@ -84,7 +87,7 @@ pub(crate) fn seed(store: &mut Store, config: &FakeConfig) {
             &automatic_metastore_name(&auto.region),
             &auto.region,
             None,
-            "System user",
+            "System User",
         );
         store.metastores.push(metastore);
     }
@@ -528,15 +531,14 @@ async fn set_assignment(
                 ws_region.as_str().unwrap_or_default()
             )));
         }
+        // A create over an existing assignment overwrites it ("If an assignment for the same
+        // workspace_id exists, it will be overwritten by the new metastore_id and
+        // default_catalog_name", API reference of the workspace-level create,
+        // https://docs.databricks.com/api/uc-metastores/v1/create-metastore-assignment); with
+        // one metastore per region and the region check above, that can only be the same
+        // metastore again, so a create is an upsert.
         let current = assignment_of(&store, ws).cloned();
         match (create, current) {
-            (true, Some(a)) if a["metastore_id"] != json!(metastore_id) => {
-                // [unverified] code and wording: a workspace has at most one metastore.
-                return Err(ApiError::invalid_state(format!(
-                    "Workspace {ws} already has metastore {} assigned",
-                    a["metastore_id"].as_str().unwrap_or_default()
-                )));
-            }
             (false, None) => {
                 return Err(ApiError::new(
                     StatusCode::NOT_FOUND,

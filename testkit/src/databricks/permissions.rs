@@ -1,5 +1,8 @@
 //! Workspace-object permissions (folders, files, notebooks): who may read, change or delete
-//! what in the workspace tree, and the Permissions API that sets it.
+//! what in the workspace tree, and the Permissions API that sets it; and cluster permissions
+//! (`/api/2.0/permissions/clusters/{cluster_id}`, see [`CLUSTER_LEVELS`] and
+//! `set_cluster_acl`). A group named in an ACL must be known to the workspace: a
+//! workspace-local group or an account group assigned to the workspace.
 //!
 //! The model follows Databricks' "Access control lists" page
 //! (<https://docs.databricks.com/aws/en/security/auth/access-control>) and "Folder
@@ -485,22 +488,13 @@ pub(crate) fn cluster_created(store: &mut Store, creator: &str, cluster_id: &str
 }
 
 /// Whether a group name is visible in the workspace: a workspace-local group, or an account
-/// group assigned to a workspace ("identity federation": an account group assigned to an
-/// identity-federated workspace can be used there like a workspace group, docs "Manage
-/// groups", https://docs.databricks.com/aws/en/admin/users-groups/groups). All workspaces of
-/// the fake share one store, so an assignment to any workspace counts.
+/// group assigned to a workspace (identity federation, see
+/// [`GroupScope::visible`](super::workspace::GroupScope::visible)).
 pub(crate) fn workspace_knows_group(store: &Store, name: &str) -> bool {
-    store
-        .groups
+    super::workspace::GroupScope::Workspace
+        .visible(store)
         .iter()
         .any(|g| g["displayName"].as_str() == Some(name))
-        || store.account_groups.iter().any(|g| {
-            g["displayName"].as_str() == Some(name)
-                && store
-                    .permission_assignments
-                    .iter()
-                    .any(|p| g["id"] == json!(p.principal_id.to_string()))
-        })
 }
 
 fn cluster_missing(id: &str) -> ApiError {

@@ -6,7 +6,10 @@
 //!   with `Operations`; `add`/`remove`/`replace`, paths like `roles[value eq "…"]`; answers 204),
 //!   PUT (replace), DELETE (204), and `/Me`. Answers are `application/scim+json`; errors use the
 //!   SCIM error body (`detail`, string `status`). Empty arrays are omitted. The built-in `users`
-//!   and `admins` groups exist from the start; duplicate names answer 409.
+//!   and `admins` groups exist from the start; duplicate names answer 409. The same handlers
+//!   serve the account's groups (`GroupScope::Account`, routed in [`super::metastores`]);
+//!   an account group assigned to a workspace is listed by the workspace API too, read-only
+//!   (`GroupScope::visible`).
 //! - Instance profiles (§3.2): `add` (ARN checked, `is_meta_instance_profile`,
 //!   `skip_validation`), `edit`, `list` (key absent when empty), `remove`.
 //! - Clusters (§3.3): see [`super::clusters`].
@@ -129,6 +132,26 @@ impl GroupScope {
         }
     }
 
+    /// The groups a read of this scope sees. A workspace also sees the account groups assigned
+    /// to it: "account groups … assigned to an identity-federated workspace" are listed by the
+    /// workspace's SCIM API and usable there (docs "Manage groups",
+    /// https://docs.databricks.com/aws/en/admin/users-groups/groups; their `meta.resourceType`
+    /// is `Group`, the workspace-local ones `WorkspaceGroup`). All workspaces of the fake share
+    /// one store, so an assignment to any workspace counts.
+    pub(crate) fn visible(self, store: &Store) -> Vec<Value> {
+        let mut groups = self.groups(store).clone();
+        if self == GroupScope::Workspace {
+            groups.extend(
+                store
+                    .account_groups
+                    .iter()
+                    .filter(|g| account_group_assigned(store, g))
+                    .cloned(),
+            );
+        }
+        groups
+    }
+
     /// `meta.resourceType`: workspace groups are `WorkspaceGroup` (reference §3.1); account
     /// groups `Group` (**\[unverified\]**: the SDK's `ResourceMeta` only says it is free text).
     fn resource_type(self) -> &'static str {
@@ -137,6 +160,33 @@ impl GroupScope {
             GroupScope::Account => "Group",
         }
     }
+}
+
+/// Whether an account group is assigned to a workspace (a permission assignment names its id).
+pub(crate) fn account_group_assigned(store: &Store, group: &Value) -> bool {
+    store
+        .permission_assignments
+        .iter()
+        .any(|p| group["id"] == json!(p.principal_id.to_string()))
+}
+
+/// A change through the workspace SCIM API of an account group it only sees through its
+/// assignment: account groups are managed at the account (docs "Manage groups", which has
+/// account admins create and manage them in the account console or through the account API;
+/// the refusal's wording and status are **\[unverified\]**).
+fn account_group_in_workspace(store: &Store, scope: GroupScope, id: &str) -> Option<Response> {
+    (scope == GroupScope::Workspace
+        && store
+            .account_groups
+            .iter()
+            .any(|g| g["id"] == json!(id) && account_group_assigned(store, g)))
+    .then(|| {
+        scim_error(
+            StatusCode::BAD_REQUEST,
+            "This group is an account group: change it through the account SCIM API.",
+            Some("mutability"),
+        )
+    })
 }
 
 fn group_not_found() -> Response {
@@ -248,7 +298,7 @@ pub(crate) fn get_group(
 ) -> Response {
     let attributes = query_param(query, "attributes");
     let store = inner.store();
-    match scope.groups(&store).iter().find(|g| g["id"] == json!(id)) {
+    match scope.visible(&store).iter().find(|g| g["id"] == json!(id)) {
         Some(group) => scim(StatusCode::OK, &project(group, attributes.as_deref())),
         None => group_not_found(),
     }
@@ -362,8 +412,8 @@ pub(crate) fn list_groups(inner: &Inner, scope: GroupScope, query: Option<&str>)
         .and_then(|s| s.parse::<usize>().ok())
         .unwrap_or(DEFAULT_SCIM_PAGE);
     let store = inner.store();
-    let all: Vec<&Value> = scope
-        .groups(&store)
+    let visible = scope.visible(&store);
+    let all: Vec<&Value> = visible
         .iter()
         .filter(|g| filter.as_ref().is_none_or(|f| matches(g, f)))
         .collect();
@@ -487,6 +537,9 @@ pub(crate) fn patch_group(inner: &Inner, scope: GroupScope, id: &str, body: &[u8
         );
     };
     let mut store = inner.store();
+    if let Some(refusal) = account_group_in_workspace(&store, scope, id) {
+        return refusal;
+    }
     let Some(idx) = scope
         .groups(&store)
         .iter()
@@ -524,6 +577,9 @@ pub(crate) fn replace_group(inner: &Inner, scope: GroupScope, id: &str, body: &[
         );
     };
     let mut store = inner.store();
+    if let Some(refusal) = account_group_in_workspace(&store, scope, id) {
+        return refusal;
+    }
     let groups = scope.groups(&store);
     let Some(idx) = groups.iter().position(|g| g["id"] == json!(id)) else {
         return group_not_found();
@@ -542,6 +598,9 @@ pub(crate) fn replace_group(inner: &Inner, scope: GroupScope, id: &str, body: &[
 
 pub(crate) fn delete_group(inner: &Inner, scope: GroupScope, id: &str) -> Response {
     let mut store = inner.store();
+    if let Some(refusal) = account_group_in_workspace(&store, scope, id) {
+        return refusal;
+    }
     let groups = scope.groups_mut(&mut store);
     let Some(idx) = groups.iter().position(|g| g["id"] == json!(id)) else {
         return group_not_found();

@@ -50,6 +50,12 @@ async fn the_databricks_sdk_for_python_drives_every_call_of_the_provider_against
             // Permission assignments as on an identity-federated account: the script assigns
             // an account group to a workspace that has a metastore.
             identity_federation_checks: true,
+            // A member that is no admin, for the PermissionDenied cases.
+            non_admin_principals: vec![testkit::databricks::FakePrincipal {
+                client_id: "sdk-dev".to_owned(),
+                client_secret: "sdk-dev-secret".to_owned(),
+                groups: Vec::new(),
+            }],
             // The script updates the workspace, then makes clusters at once.
             compute_blocked_after_update: std::time::Duration::ZERO,
             ..FakeConfig::default()
@@ -67,6 +73,14 @@ async fn the_databricks_sdk_for_python_drives_every_call_of_the_provider_against
             .args(["--base-url", &base, "--account-id", &config.account_id])
             .args(["--client-id", &config.client_id])
             .env("CDKRS_FAKE_CLIENT_SECRET", &config.client_secret)
+            .env(
+                "CDKRS_FAKE_NON_ADMIN",
+                config
+                    .non_admin_principals
+                    .first()
+                    .map(|p| format!("{}:{}", p.client_id, p.client_secret))
+                    .unwrap_or_default(),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

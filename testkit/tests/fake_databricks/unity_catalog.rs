@@ -1039,6 +1039,35 @@ async fn a_catalog_holding_a_schema_is_deleted_only_with_force() {
 }
 
 #[tokio::test]
+async fn a_catalog_whose_extra_schema_was_deleted_is_deleted_without_force() {
+    let uc = uc_start().await;
+    uc.raw_layer().await;
+    uc.ws
+        .post(
+            &format!("{UC}/schemas"),
+            json!({"name": "sales", "catalog_name": "acme_raw"}),
+        )
+        .await;
+    // Terraform deletes a new catalog's `default` schema the same way.
+    for schema in ["sales", "default"] {
+        let gone = uc
+            .ws
+            .delete(&format!("{UC}/schemas/acme_raw.{schema}"))
+            .await;
+        assert_eq!(gone.status, 200, "{}", gone.text());
+    }
+    let again = uc.ws.delete(&format!("{UC}/schemas/acme_raw.sales")).await;
+    assert_error(
+        &again,
+        404,
+        "SCHEMA_DOES_NOT_EXIST",
+        "Schema 'acme_raw.sales' does not exist.",
+    );
+    let deleted = uc.ws.delete(&format!("{UC}/catalogs/acme_raw")).await;
+    assert_eq!(deleted.status, 200, "{}", deleted.text());
+}
+
+#[tokio::test]
 async fn a_catalog_with_only_its_automatic_schemas_is_deleted_without_force() {
     let uc = uc_start().await;
     uc.raw_layer().await;
@@ -1399,4 +1428,103 @@ async fn unity_catalog_names_with_periods_spaces_or_slashes_are_refused() {
     let long = "c".repeat(256);
     assert_eq!(uc.catalog(&long, "s3://acme-raw/c").await.status, 400);
     assert!(uc.fake.state().catalogs.is_empty());
+}
+
+#[tokio::test]
+async fn an_account_group_assigned_to_the_workspace_is_listed_by_the_workspace_scim_api_read_only()
+{
+    let uc = uc_start().await;
+    let readers = uc.account_group("acme-readers").await;
+    uc.account_group("acme-writers").await;
+    let filter = |name: &str| {
+        format!("/api/2.0/preview/scim/v2/Groups?filter=displayName%20eq%20%22{name}%22")
+    };
+    // Not before it is assigned.
+    let before = uc.ws.get(&filter("acme-readers")).await.json();
+    assert_eq!(before["totalResults"], 0);
+    uc.account
+        .call(
+            "PUT",
+            &uc.acct(&format!(
+                "workspaces/{}/permissionassignments/principals/{readers}",
+                uc.workspace_id
+            )),
+            json!({"permissions": ["USER"]}),
+        )
+        .await;
+    let after = uc.ws.get(&filter("acme-readers")).await.json();
+    assert_eq!(after["Resources"][0]["id"], json!(readers));
+    assert_eq!(after["Resources"][0]["meta"]["resourceType"], "Group");
+    let got = uc
+        .ws
+        .get(&format!("/api/2.0/preview/scim/v2/Groups/{readers}"))
+        .await;
+    assert_eq!(got.status, 200, "{}", got.text());
+    // The unassigned one stays invisible.
+    assert_eq!(
+        uc.ws.get(&filter("acme-writers")).await.json()["totalResults"],
+        0
+    );
+    // It is changed at the account, not through the workspace.
+    let deleted = uc
+        .ws
+        .delete(&format!("/api/2.0/preview/scim/v2/Groups/{readers}"))
+        .await;
+    assert_eq!(deleted.status, 400, "{}", deleted.text());
+    assert!(uc.fake.state().account_group("acme-readers").is_some());
+}
+
+#[tokio::test]
+async fn a_workspace_whose_metastore_was_deleted_can_be_assigned_the_regions_new_one() {
+    let uc = uc_start().await;
+    // Deleting the metastore frees the region and unassigns the workspace.
+    let deleted = uc
+        .account
+        .delete(&uc.acct(&format!("metastores/{}?force=true", uc.metastore_id)))
+        .await;
+    assert_eq!(deleted.status, 200, "{}", deleted.text());
+    assert!(uc
+        .fake
+        .state()
+        .metastore_assignment(uc.workspace_id)
+        .is_none());
+    let other = uc
+        .account
+        .post(
+            &uc.acct("metastores"),
+            json!({"metastore_info": {"name": "second", "region": "eu-west-1"}}),
+        )
+        .await
+        .json();
+    let second = other["metastore_info"]["metastore_id"].as_str().unwrap();
+    let assigned = uc
+        .account
+        .post(
+            &uc.acct(&format!("workspaces/{}/metastores/{second}", uc.workspace_id)),
+            json!({"metastore_assignment": {"metastore_id": second, "default_catalog_name": "main"}}),
+        )
+        .await;
+    assert_eq!(assigned.status, 200, "{}", assigned.text());
+    assert_eq!(
+        uc.fake
+            .state()
+            .metastore_assignment(uc.workspace_id)
+            .unwrap()["metastore_id"],
+        json!(second)
+    );
+}
+
+#[tokio::test]
+async fn a_metastore_in_use_is_deleted_only_with_force() {
+    let uc = uc_start().await;
+    let path = uc.acct(&format!("metastores/{}", uc.metastore_id));
+    let refused = uc.account.delete(&path).await;
+    assert_error(&refused, 400, "METASTORE_NOT_EMPTY", "is not empty");
+    assert_eq!(uc.fake.state().metastores.len(), 1);
+    uc.raw_layer().await;
+    let forced = uc.account.delete(&format!("{path}?force=true")).await;
+    assert_eq!(forced.status, 200, "{}", forced.text());
+    let state = uc.fake.state();
+    assert!(state.metastores.is_empty());
+    assert!(state.catalogs.is_empty() && state.storage_credentials.is_empty());
 }

@@ -42,9 +42,9 @@ The patches, each closing one gap:
      were never registered, so DeleteStack failed unregistering them). Outputs are rebuilt from
      the executed template, their exports registered, the stack keeps the values it was given
      (`finish_change_set` in moto_cfn_lifecycle.py, which runs the execution: patch 15).
-  9. `ResourceMap.build_resource_diff` (moto: modifies and removes in template order, and
-     modifies a resource for a changed parameter only when it `Ref`s it). Updates run in
-     dependency order, removals dependents first, and a resource whose properties hold an
+  9. `ResourceMap.build_resource_diff` (moto: adds, modifies and removes in template order,
+     ignoring `DependsOn`, and modifies a resource for a changed parameter only when it `Ref`s
+     it). Additions and updates run in dependency order, removals dependents first, and a resource whose properties hold an
      `Fn::If` on a condition the changed parameters flip is modified (its Update is sent).
   Patches 10 to 14 live in moto_resource_patches.py (resource emulation):
   10. `kms Key.create_from_cloudformation_json` (moto: passes CloudFormation's `Tags`
@@ -762,6 +762,13 @@ def build_resource_diff(self, other_template, parameters=None):
                 and flipped & set(condition_inputs(resource.get("Properties", {})))
             ):
                 diff["Modify"].append(name)
+    # Additions too (moto: template order, with `DependsOn` ignored and references resolved
+    # lazily): CloudFormation creates a resource only after everything it refers to or names in
+    # `DependsOn` ("DependsOn attribute", AWS CloudFormation User Guide,
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-dependson.html:
+    # "the resource is created only after the creation of the resource specified in the
+    # DependsOn attribute"). A change set that creates a stack runs through here.
+    diff["Add"] = dependency_order(other_template["Resources"], diff["Add"])
     diff["Modify"] = dependency_order(other_template["Resources"], diff["Modify"])
     diff["Remove"] = dependency_order(self._resource_json_map, diff["Remove"])[::-1]
     return diff

@@ -13,10 +13,17 @@ use testkit::moto::xml_values;
 const STACK: &str = "local-databricks";
 
 /// The config a newcomer deploys to moto (README), with the tag `owner` and the cluster's
-/// `max_workers` set: `examples/local.yaml` with two values swapped.
+/// `max_workers` set: `examples/local.yaml` with two values swapped. Unity Catalog governs it
+/// (the default).
 fn config(owner: &str, max_workers: u32) -> String {
+    config_with(owner, max_workers, "read")
+}
+
+/// [`config`] with the access of the group `Readers` (`read` or `write`).
+fn config_with(owner: &str, max_workers: u32, readers: &str) -> String {
     let text = include_str!("../examples/local.yaml");
-    for needle in ["owner: you\n", "max_workers: 2\n"] {
+    let readers_line = "- name: Readers\n      access: read\n";
+    for needle in ["owner: you\n", "max_workers: 2\n", readers_line] {
         assert_eq!(
             text.matches(needle).count(),
             1,
@@ -25,6 +32,20 @@ fn config(owner: &str, max_workers: u32) -> String {
     }
     text.replace("owner: you\n", &format!("owner: {owner}\n"))
         .replace("max_workers: 2\n", &format!("max_workers: {max_workers}\n"))
+        .replace(
+            readers_line,
+            &format!("- name: Readers\n      access: {readers}\n"),
+        )
+}
+
+/// [`config`] in the legacy mode (IAM credential passthrough).
+fn legacy_config(owner: &str, max_workers: u32) -> String {
+    let text = config(owner, max_workers);
+    assert_eq!(text.matches("\ndatabricks:\n").count(), 1);
+    text.replace(
+        "\ndatabricks:\n",
+        "\ndatabricks:\n  governance: legacy_passthrough\n",
+    )
 }
 
 struct World {
@@ -46,8 +67,13 @@ impl World {
     }
 
     fn write_config(&self, tag: &str, max_workers: u32) -> PathBuf {
+        self.write(&config(tag, max_workers))
+    }
+
+    /// Writes `text` as the config file and returns its path.
+    fn write(&self, text: &str) -> PathBuf {
         let path = self.dir.join("config.yaml");
-        std::fs::write(&path, config(tag, max_workers)).expect("config");
+        std::fs::write(&path, text).expect("config");
         path
     }
 
@@ -89,6 +115,12 @@ impl World {
             .query(service, &params)
             .unwrap_or_else(|e| panic!("{service} {action}: {e}"))
     }
+}
+
+/// `v` sorted (the order privileges are listed in means nothing).
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
 }
 
 fn text(b: &[u8]) -> String {
@@ -270,32 +302,119 @@ fn environment_lifecycle_on_moto() {
     }
     let roles = w.query("iam", "ListRoles", &[]);
     let role_names = xml_values(&roles, "RoleName");
-    assert!(
-        role_names.len() >= 6,
-        "cross-account, meta, data read/write, log delivery, provider: {role_names:?}"
-    );
+    for role in [
+        "local-cross-account",
+        "local-log-delivery",
+        "local-uc-storage",
+    ] {
+        assert!(
+            role_names.contains(&role.to_owned()),
+            "{role} in {role_names:?}"
+        );
+    }
+    for role in ["local-meta", "local-data-read", "local-data-write"] {
+        assert!(
+            !role_names.contains(&role.to_owned()),
+            "no passthrough role {role} under Unity Catalog: {role_names:?}"
+        );
+    }
     let profiles = w.query("iam", "ListInstanceProfiles", &[]);
-    assert_eq!(
-        xml_values(&profiles, "InstanceProfileName").len(),
-        1,
-        "{profiles}"
+    assert!(
+        xml_values(&profiles, "InstanceProfileName").is_empty(),
+        "no instance profile under Unity Catalog: {profiles}"
     );
 
     // The Databricks side, made by the real provider through the custom-resource protocol.
     let state = w.cloud.fake.state();
     assert_eq!(state.workspaces.len(), 1, "{:?}", state.workspaces);
     assert_eq!(state.workspaces[0]["workspace_status"], "RUNNING");
-    let groups: Vec<&str> = state
-        .groups
-        .iter()
-        .filter_map(|g| g["displayName"].as_str())
-        .collect();
-    assert!(
-        groups.contains(&"Readers") && groups.contains(&"Writers"),
-        "{groups:?}"
+    let workspace_id = state.workspaces[0]["workspace_id"]
+        .as_i64()
+        .expect("a workspace id");
+    // No metastore in the account's region yet: the stack made one and assigned it.
+    let metastore = state.metastore("local-metastore").expect("a metastore");
+    assert_eq!(metastore["region"], "us-east-1");
+    assert_eq!(
+        state.metastore_assignment(workspace_id).expect("assigned")["metastore_id"],
+        metastore["metastore_id"]
     );
+    for group in ["Readers", "Writers"] {
+        assert!(
+            state.group(group).is_none(),
+            "{group} is no workspace-local group: {:?}",
+            state.groups
+        );
+        let g = state.account_group(group).expect("an account group");
+        let id: i64 = g["id"]
+            .as_str()
+            .and_then(|i| i.parse().ok())
+            .expect("an id");
+        assert!(
+            state
+                .permission_assignments
+                .iter()
+                .any(|a| a.workspace_id == workspace_id
+                    && a.principal_id == id
+                    && a.permissions == ["USER"]),
+            "{group} is assigned to the workspace: {:?}",
+            state.permission_assignments
+        );
+    }
+    let credential = state
+        .storage_credential("local-uc-storage")
+        .expect("the storage credential");
+    assert_eq!(
+        credential["aws_iam_role"]["role_arn"],
+        "arn:aws:iam::123456789012:role/local-uc-storage"
+    );
+    for layer in ["raw", "prepared", "trusted"] {
+        let bucket = format!("local-{layer}-123456789012-us-east-1");
+        let location = state
+            .external_location(&format!("local-{layer}"))
+            .expect("a location per layer");
+        // Unity Catalog keeps a location's URL without its trailing slash.
+        assert_eq!(
+            location["url"].as_str().map(|u| u.trim_end_matches('/')),
+            Some(format!("s3://{bucket}").as_str())
+        );
+        assert_eq!(location["credential_name"], "local-uc-storage");
+        let catalog = format!("local_{layer}");
+        let c = state.catalog(&catalog).expect("a catalog per layer");
+        assert_eq!(c["storage_root"], format!("s3://{bucket}/unity-catalog"));
+        assert_eq!(
+            sorted(state.privileges("CATALOG", &catalog, "Readers")),
+            ["SELECT", "USE_CATALOG", "USE_SCHEMA"],
+            "{catalog}"
+        );
+        assert!(
+            state
+                .privileges("CATALOG", &catalog, "Writers")
+                .contains(&"MODIFY".to_owned()),
+            "{catalog}"
+        );
+        assert_eq!(
+            state.privileges("EXTERNAL_LOCATION", &format!("local-{layer}"), "Readers"),
+            ["READ_FILES"]
+        );
+    }
     assert_eq!(state.clusters.len(), 1);
-    assert_eq!(state.clusters[0]["autoscale"]["max_workers"], 2);
+    let cluster = &state.clusters[0];
+    assert_eq!(cluster["autoscale"]["max_workers"], 2);
+    assert_eq!(cluster["data_security_mode"], "USER_ISOLATION");
+    assert!(
+        cluster["aws_attributes"]
+            .get("instance_profile_arn")
+            .is_none(),
+        "{cluster}"
+    );
+    let cluster_id = cluster["cluster_id"].as_str().expect("an id").to_owned();
+    let acl = format!("{:?}", state.cluster_acls.get(&cluster_id));
+    for group in ["Readers", "Writers"] {
+        assert!(
+            acl.contains(group) && acl.contains("CAN_RESTART"),
+            "{group} may use the cluster: {acl}"
+        );
+    }
 
     // Deploy again: nothing changed, no change set, at most 4 calls (the identity check, then
     // DescribeStacks of both stacks and GetTemplate).
@@ -356,6 +475,76 @@ fn environment_lifecycle_on_moto() {
     let (stdout, _) = w.expect(&["diff", "-c", cfg_s], 0);
     assert!(stdout.contains("no differences"), "{stdout}");
 
+    // A group's access changes from read to write: one resource (its grants) changes, and the
+    // provider only grants what was added.
+    // (The same file, so `cfg_s` names it.)
+    w.write(&config_with("team-b", 4, "write"));
+    let (stdout, _) = w.expect(&["diff", "-c", cfg_s, "--format", "json"], 1);
+    let diff: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let changed: Vec<(&str, &str)> = diff["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            (
+                r["logical_id"].as_str().unwrap_or_default(),
+                r["action"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(changed, [("DatabricksGrants1", "modify")], "{stdout}");
+    let writers_before: Vec<Vec<String>> = ["raw", "prepared", "trusted"]
+        .iter()
+        .map(|l| {
+            sorted(
+                w.cloud
+                    .fake
+                    .state()
+                    .privileges("CATALOG", &format!("local_{l}"), "Writers"),
+            )
+        })
+        .collect();
+    w.cloud.fake.clear_requests();
+    let (stdout, stderr) = w.expect(&["deploy", "-c", cfg_s, "--require-approval", "never"], 0);
+    assert!(
+        stdout.contains(&format!("{STACK}: UPDATE_COMPLETE")),
+        "{stdout}\n{stderr}"
+    );
+    let writes: Vec<String> = w
+        .cloud
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| r.method != "GET" && !r.path.contains("token"))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert!(
+        !writes.is_empty()
+            && writes
+                .iter()
+                .all(|w| w.starts_with("PATCH /api/2.1/unity-catalog/permissions/")),
+        "only grants change: {writes:?}"
+    );
+    let state = w.cloud.fake.state();
+    for (layer, writers) in ["raw", "prepared", "trusted"].iter().zip(&writers_before) {
+        let catalog = format!("local_{layer}");
+        assert_eq!(
+            &sorted(state.privileges("CATALOG", &catalog, "Readers")),
+            writers,
+            "Readers now hold what Writers hold on {catalog}"
+        );
+        assert_eq!(
+            &sorted(state.privileges("CATALOG", &catalog, "Writers")),
+            writers,
+            "Writers untouched"
+        );
+        assert!(state
+            .privileges("EXTERNAL_LOCATION", &format!("local-{layer}"), "Readers")
+            .contains(&"WRITE_FILES".to_owned()));
+    }
+    let (stdout, _) = w.expect(&["diff", "-c", cfg_s], 0);
+    assert!(stdout.contains("no differences"), "{stdout}");
+
     // Sleep and wake: parameter-only updates. They flip the cluster's StartOnCreate, so the
     // provider gets an Update (moto sends it through the launcher, as CloudFormation would) and
     // answers it without a Databricks call: the cluster is not restarted, stopped or recreated.
@@ -403,6 +592,12 @@ fn environment_lifecycle_on_moto() {
     assert_eq!(put.status, 200, "{}", put.text());
     let storage_key = physical_id(&w, "StorageKey");
 
+    // A user's schema in the raw catalog: the catalog now holds data.
+    w.cloud
+        .fake
+        .add_schema("local_raw", "sales")
+        .unwrap_or_else(|e| panic!("{e}"));
+
     // Destroy: the data buckets and keys are listed as retained.
     let (stdout, stderr) = w.expect(&["destroy", "-c", cfg_s, "--yes"], 0);
     assert!(
@@ -414,9 +609,29 @@ fn environment_lifecycle_on_moto() {
     }
     let status = status_json(&w, &cfg);
     assert!(status["stacks"][0]["deployed"].is_null(), "{status}");
+    let state = w.cloud.fake.state();
+    assert!(state.workspaces.is_empty(), "the workspace is deleted");
+    // Unity Catalog: what holds data is kept (the raw catalog has a schema, so its location and
+    // the credential stay too), the empty catalogs go, the groups and the assignment go, and
+    // the metastore (account-wide) stays.
     assert!(
-        w.cloud.fake.state().workspaces.is_empty(),
-        "the workspace is deleted"
+        state.catalog("local_raw").is_some(),
+        "kept: it holds a schema"
+    );
+    assert!(state.external_location("local-raw").is_some());
+    assert!(state.storage_credential("local-uc-storage").is_some());
+    for gone in ["local_prepared", "local_trusted"] {
+        assert!(state.catalog(gone).is_none(), "{gone} was empty: deleted");
+    }
+    assert!(
+        state.account_groups.is_empty(),
+        "{:?}",
+        state.account_groups
+    );
+    assert!(state.metastore_assignments.is_empty());
+    assert!(
+        state.metastore("local-metastore").is_some(),
+        "never deleted"
     );
 
     // Deploy again over the retained data (issue 11): CloudFormation's record of the deleted
@@ -468,7 +683,18 @@ fn environment_lifecycle_on_moto() {
         .request("GET", &format!("/{raw}/data/keep.csv"), "s3", &[], b"")
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((kept.status, kept.text().as_str()), (200, "a,b"));
-    assert_eq!(w.cloud.fake.state().workspaces.len(), 1);
+    let state = w.cloud.fake.state();
+    assert_eq!(state.workspaces.len(), 1);
+    // The kept catalog (with its schema), location and credential are this stack's again; the
+    // region's metastore is found and assigned, not made twice.
+    assert_eq!(state.catalogs.len(), 3, "{:?}", state.catalogs);
+    assert!(state
+        .schemas
+        .iter()
+        .any(|s| s["full_name"] == "local_raw.sales"));
+    assert_eq!(state.storage_credentials.len(), 1);
+    assert_eq!(state.metastores.len(), 1);
+    assert_eq!(state.account_groups.len(), 2);
     let (stdout, _) = w.expect(&["destroy", "-c", cfg_s, "--yes"], 0);
     assert!(stdout.contains(&format!("{STACK}: deleted")), "{stdout}");
 
@@ -480,8 +706,9 @@ fn environment_lifecycle_on_moto() {
 /// `--no-rollback` pauses the stack, and `cdkrs rollback` returns it to its last stable state.
 #[test]
 fn a_failed_first_deploy_is_retried_and_a_paused_update_rolls_back_on_moto() {
+    // The legacy mode (credential passthrough) here, so both modes deploy on moto.
     let w = World::start("deploy-e2e-unhappy");
-    let cfg = w.write_config("team-a", 2);
+    let cfg = w.write(&legacy_config("team-a", 2));
     let cfg_s = cfg.to_str().unwrap();
     w.expect(&["bootstrap", "-c", cfg_s], 0);
 
@@ -512,8 +739,20 @@ fn a_failed_first_deploy_is_retried_and_a_paused_update_rolls_back_on_moto() {
     );
     assert!(stderr.contains("ROLLBACK_COMPLETE"), "{stderr}");
 
+    let state = w.cloud.fake.state();
+    assert_eq!(
+        state.clusters[0]["data_security_mode"], "LEGACY_PASSTHROUGH",
+        "{:?}",
+        state.clusters[0]
+    );
+    assert!(state.group("Readers").is_some(), "a workspace group");
+    assert!(
+        state.metastores.is_empty(),
+        "no Unity Catalog in the legacy mode"
+    );
+
     // An update that fails, without rollback: the stack pauses in UPDATE_FAILED.
-    let cfg = w.write_config("team-a", 3);
+    let cfg = w.write(&legacy_config("team-a", 3));
     w.cloud
         .fake
         .faults()

@@ -42,6 +42,9 @@ impl LocalCloud {
             // As on a real account: the stack's workspace-level resources get a workspace token
             // because the provider's principal created the workspace.
             workspace_membership_required: true,
+            // As on a real account: permission assignments need an identity-federated
+            // workspace (one with a metastore) and an account principal.
+            identity_federation_checks: true,
             ..FakeConfig::default()
         }));
         let moto = MotoServer::start(

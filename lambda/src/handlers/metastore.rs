@@ -144,8 +144,9 @@ async fn assign(ctx: &Ctx, p: &Props, ws: i64) -> StepResult {
 /// A Create: use an assigned metastore, else assign one of the region (found or created).
 ///
 /// It does not wait for automatic assignment: when the account has a metastore in the region,
-/// assigning it is what automatic assignment would do, and an assignment that lands first
-/// makes the POST fail and is then used as found (see [`assign`]); when the account has none,
+/// assigning it is what automatic assignment would do (an account has at most one metastore
+/// per region, so an automatic assignment landing at the same time names the same metastore;
+/// a refused POST is read back and used as found, see [`assign`]); when the account has none,
 /// no automatic assignment can come. Waiting would cost every workspace of an account without
 /// automatic assignment minutes for nothing.
 async fn create(ctx: &Ctx, p: &Props) -> StepResult {

@@ -145,11 +145,18 @@ async fn metastore_assignment_does_not_wait_for_a_lagging_automatic_assignment()
     let metastore_id = auto["metastore_id"].as_str().expect("an id");
     assert_eq!(id, format!("{ws}/{metastore_id}"));
     assert_eq!(data, json!({"MetastoreId": metastore_id}));
-    assert_eq!(state.metastores.len(), 1, "the region's metastore, not a new one");
+    assert_eq!(
+        state.metastores.len(),
+        1,
+        "the region's metastore, not a new one"
+    );
     ok(&h.delete(METASTORE_ASSIGNMENT, &id, &props).await);
     let ws_id: i64 = ws.parse().expect("numeric");
     let state = h.fake.state();
-    assert!(state.metastore_assignment(ws_id).is_none(), "its own assignment is removed");
+    assert!(
+        state.metastore_assignment(ws_id).is_none(),
+        "its own assignment is removed"
+    );
     assert_eq!(state.metastores.len(), 1, "the metastore is never deleted");
 }
 

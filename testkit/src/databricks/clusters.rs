@@ -104,6 +104,16 @@ pub(crate) fn routes() -> Router<Shared> {
 /// answer's shape (`{"versions": [{"key", "name"}]}`, reference §3.3; databricks-sdk-py 0.167
 /// `GetSparkVersionsResponse`).
 pub const SPARK_VERSIONS: &[(&str, &str)] = &[
+    // 17.3 LTS (October 2025, Spark 4.0): Scala 2.13 only ("Starting with Databricks Runtime
+    // 17 (Spark 4), only Scala 2.13 will be supported", 16.4 LTS release notes).
+    (
+        "17.3.x-scala2.13",
+        "17.3 LTS (includes Apache Spark 4.0.0, Scala 2.13)",
+    ),
+    (
+        "17.3.x-photon-scala2.13",
+        "17.3 LTS Photon (includes Apache Spark 4.0.0, Scala 2.13)",
+    ),
     (
         "16.4.x-scala2.13",
         "16.4 LTS (includes Apache Spark 3.5.2, Scala 2.13)",

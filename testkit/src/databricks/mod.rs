@@ -417,6 +417,12 @@ impl FakeDatabricks {
         ids
     }
 
+    /// Puts schema `name` into catalog `catalog` (as a user's `CREATE SCHEMA` would): a catalog
+    /// holding data, which a delete without `force` refuses. Errors name what is missing.
+    pub fn add_schema(&self, catalog: &str, name: &str) -> Result<serde_json::Value, String> {
+        unity_catalog::add_schema(&self.inner, catalog, name)
+    }
+
     /// Invalidates every issued token: later calls with them answer 401, as after expiry.
     pub fn revoke_tokens(&self) {
         self.inner.store().tokens.clear();

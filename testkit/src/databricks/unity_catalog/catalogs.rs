@@ -192,6 +192,23 @@ pub(super) async fn create_schema(State(inner): State<Shared>, body: Bytes) -> R
     })())
 }
 
+/// Puts schema `name` into `catalog` as a user would (`CREATE SCHEMA`), for tests that need a
+/// catalog holding data; the same checks as `POST /api/2.1/unity-catalog/schemas`.
+pub(crate) fn add_schema(inner: &Inner, catalog: &str, name: &str) -> Result<Value, String> {
+    let mut store = inner.store();
+    let metastore = metastore_id(&store).map_err(|e| e.message)?;
+    let name = Kind::Schema.canonical(name).map_err(|e| e.message)?;
+    let idx = Kind::Catalog.find(&store, catalog).map_err(|e| e.message)?;
+    let catalog = Kind::Catalog.name_at(&store, idx);
+    let full = format!("{catalog}.{name}");
+    if Kind::Schema.find(&store, &full).is_ok() {
+        return Err(format!("schema {full} exists"));
+    }
+    let schema = new_schema(inner, &mut store, &catalog, &name, &metastore);
+    store.schemas.push(schema.clone());
+    Ok(schema)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Delete
 

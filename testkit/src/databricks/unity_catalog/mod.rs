@@ -38,6 +38,7 @@ mod catalogs;
 mod grants;
 mod storage;
 
+pub(crate) use catalogs::add_schema;
 pub use catalogs::AUTOMATIC_SCHEMAS;
 use catalogs::{create_catalog, create_schema, delete, update_catalog};
 use grants::{get_grants, update_grants};

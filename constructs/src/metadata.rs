@@ -66,6 +66,27 @@ pub fn ignore_cfn_lint<R>(stack: &mut Stack, handle: &Handle<R>, rules: &[(&str,
     }
 }
 
+/// Where a template keeps its removal notes: `Metadata.cdkrs.RemovalNotes`.
+pub const REMOVAL_NOTES_KEY: &str = "RemovalNotes";
+
+/// Records what users must know when the resource `logical_id` (one this stack declared in an
+/// earlier shape and no longer declares) is removed: `cdkrs diff` shows `note` as a warning on
+/// that removal. The note lives in the new template (`Metadata.cdkrs.RemovalNotes`), so it
+/// reaches stacks deployed before the note was written; it is inert when nothing of that id is
+/// deployed.
+pub fn add_removal_note(stack: &mut Stack, logical_id: &str, note: &str) {
+    let mut cdkrs = stack
+        .metadata("cdkrs")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    if let Some(notes) =
+        entry(&mut cdkrs, &[REMOVAL_NOTES_KEY], json!({})).and_then(Json::as_object_mut)
+    {
+        notes.insert(logical_id.to_owned(), Json::from(note));
+    }
+    stack.set_metadata("cdkrs", cdkrs);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,25 +121,4 @@ mod tests {
             })
         );
     }
-}
-
-/// Where a template keeps its removal notes: `Metadata.cdkrs.RemovalNotes`.
-pub const REMOVAL_NOTES_KEY: &str = "RemovalNotes";
-
-/// Records what users must know when the resource `logical_id` (one this stack declared in an
-/// earlier shape and no longer declares) is removed: `cdkrs diff` shows `note` as a warning on
-/// that removal. The note lives in the new template (`Metadata.cdkrs.RemovalNotes`), so it
-/// reaches stacks deployed before the note was written; it is inert when nothing of that id is
-/// deployed.
-pub fn add_removal_note(stack: &mut Stack, logical_id: &str, note: &str) {
-    let mut cdkrs = stack
-        .metadata("cdkrs")
-        .cloned()
-        .unwrap_or_else(|| json!({}));
-    if let Some(notes) =
-        entry(&mut cdkrs, &[REMOVAL_NOTES_KEY], json!({})).and_then(Json::as_object_mut)
-    {
-        notes.insert(logical_id.to_owned(), Json::from(note));
-    }
-    stack.set_metadata("cdkrs", cdkrs);
 }

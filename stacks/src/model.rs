@@ -84,6 +84,15 @@ impl Environment {
         self.databricks.governance
     }
 
+    /// The cluster's name: the config's, or the governance's default.
+    pub fn cluster_name(&self) -> &str {
+        self.databricks
+            .cluster
+            .name
+            .as_deref()
+            .unwrap_or_else(|| self.governance().default_cluster_name())
+    }
+
     /// The cluster's runtime: the config's, or the governance's default.
     pub fn spark_version(&self) -> &str {
         self.databricks

@@ -797,13 +797,16 @@ fn check_spark_version(e: &mut Errors, version: Option<&str>, governance: Govern
 
 fn check_cluster(e: &mut Errors, c: &ClusterConfig, governance: Governance) {
     const P: &str = "databricks.cluster";
-    let name = c.name.trim();
-    if name.is_empty() {
+    let name = c
+        .name
+        .as_deref()
+        .unwrap_or(governance.default_cluster_name());
+    if name.trim().is_empty() {
         e.push(format!("{P}.name"), "", "the cluster name is empty");
-    } else if c.name.chars().count() > MAX_NAME {
+    } else if name.chars().count() > MAX_NAME {
         e.push(
             format!("{P}.name"),
-            c.name.as_str(),
+            name,
             format!("a cluster name has at most {MAX_NAME} characters"),
         );
     }

@@ -359,6 +359,16 @@ impl Governance {
         }
     }
 
+    /// The cluster's name when the config names none: `Shared` (a standard-access-mode cluster
+    /// the groups share) or the seed's `High-Concurrency` (a high-concurrency passthrough
+    /// cluster).
+    pub fn default_cluster_name(self) -> &'static str {
+        match self {
+            Governance::UnityCatalog => "Shared",
+            Governance::LegacyPassthrough => "High-Concurrency",
+        }
+    }
+
     /// The cluster's access mode: standard (`USER_ISOLATION`, the shared mode Unity Catalog
     /// supports for several users) or `LEGACY_PASSTHROUGH`.
     pub fn access_mode(self) -> DataSecurityMode {
@@ -412,9 +422,11 @@ fn default_groups() -> Vec<GroupConfig> {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClusterConfig {
-    /// Cluster name (at most 100 characters). Default: `High-Concurrency`.
+    /// Cluster name (at most 100 characters). Default: `Shared` with `unity_catalog` (a
+    /// standard-access-mode cluster the groups share), `High-Concurrency` (the seed's) with
+    /// `legacy_passthrough`.
     #[schemars(schema_with = "schema::cluster_name")]
-    pub name: String,
+    pub name: Option<String>,
     /// Databricks runtime (`spark_version` key, `<major>.<minor>.x[-variant…]-scala<2.12|2.13>`;
     /// `databricks clusters spark-versions` lists a workspace's). `unity_catalog` needs 13.3
     /// or later, `legacy_passthrough` one before 15.0. Default: `17.3.x-scala2.13` (17.3 LTS)
@@ -455,7 +467,7 @@ pub struct ClusterConfig {
 impl Default for ClusterConfig {
     fn default() -> Self {
         ClusterConfig {
-            name: "High-Concurrency".into(),
+            name: None,
             spark_version: None,
             node_type: "r5.large".into(),
             driver_node_type: None,

@@ -239,7 +239,7 @@ pub(super) fn group_name(_: &mut SchemaGenerator) -> Schema {
 
 pub(super) fn cluster_name(_: &mut SchemaGenerator) -> Schema {
     ruled(
-        json!({ "type": TEXT }),
+        json!({ "type": [TEXT[0], TEXT[1], TEXT[2], "null"] }),
         vec![json!({ "pattern": rules::NOT_BLANK_PATTERN, "maxLength": rules::MAX_NAME })],
     )
 }

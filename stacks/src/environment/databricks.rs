@@ -251,7 +251,7 @@ pub fn add(
     let c = &config.databricks().cluster;
     let base_cluster = |workspace_url: Value<String>| db::Cluster {
         workspace_url,
-        cluster_name: c.name.as_str().into(),
+        cluster_name: config.cluster_name().into(),
         spark_version: config.spark_version().into(),
         node_type_id: c.node_type.as_str().into(),
         driver_node_type_id: c.driver_node_type.as_deref().map(Value::from),

@@ -128,15 +128,7 @@ pub(super) async fn update_catalog(
         metastore_id(&store)?;
         let idx = Kind::Catalog.find(&store, &name)?;
         let name = Kind::Catalog.name_at(&store, idx);
-        let new_name = match opt_str(&body, "new_name") {
-            Some(n) => Some(Kind::Catalog.canonical(n)?).filter(|n| *n != name),
-            None => None,
-        };
-        if let Some(new) = &new_name {
-            if Kind::Catalog.find(&store, new).is_ok() {
-                return Err(Kind::Catalog.exists(new).into());
-            }
-        }
+        let new_name = Kind::Catalog.rename_target(&store, &name, &body)?;
         let object = &mut store.catalogs[idx];
         copy_fields(
             object,

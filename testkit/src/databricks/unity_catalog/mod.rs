@@ -114,6 +114,27 @@ enum Kind {
 }
 
 impl Kind {
+    /// The `new_name` of an update body, canonical, when it renames the object `name`; a name
+    /// another object of this kind holds is refused as a create of it would be.
+    fn rename_target(
+        self,
+        store: &Store,
+        name: &str,
+        body: &Value,
+    ) -> Result<Option<String>, ApiError> {
+        let Some(new) = opt_str(body, "new_name") else {
+            return Ok(None);
+        };
+        let new = self.canonical(new)?;
+        if new == name {
+            return Ok(None);
+        }
+        if self.find(store, &new).is_ok() {
+            return Err(self.exists(&new));
+        }
+        Ok(Some(new))
+    }
+
     fn items(self, store: &Store) -> &Vec<Value> {
         match self {
             Kind::Credential => &store.storage_credentials,

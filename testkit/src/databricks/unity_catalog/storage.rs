@@ -148,15 +148,7 @@ pub(super) async fn update_credential(
         metastore_id(&store)?;
         let idx = Kind::Credential.find(&store, &name)?;
         let name = Kind::Credential.name_at(&store, idx);
-        let new_name = match opt_str(&body, "new_name") {
-            Some(n) => Some(Kind::Credential.canonical(n)?).filter(|n| *n != name),
-            None => None,
-        };
-        if let Some(new) = &new_name {
-            if Kind::Credential.find(&store, new).is_ok() {
-                return Err(Kind::Credential.exists(new).into());
-            }
-        }
+        let new_name = Kind::Credential.rename_target(&store, &name, &body)?;
         let arn = check_role(&inner, &mut store, &body)?;
         let object = &mut store.storage_credentials[idx];
         if let Some(arn) = arn {
@@ -293,15 +285,7 @@ pub(super) async fn update_location(
         metastore_id(&store)?;
         let idx = Kind::Location.find(&store, &name)?;
         let name = Kind::Location.name_at(&store, idx);
-        let new_name = match opt_str(&body, "new_name") {
-            Some(n) => Some(Kind::Location.canonical(n)?).filter(|n| *n != name),
-            None => None,
-        };
-        if let Some(new) = &new_name {
-            if Kind::Location.find(&store, new).is_ok() {
-                return Err(Kind::Location.exists(new).into());
-            }
-        }
+        let new_name = Kind::Location.rename_target(&store, &name, &body)?;
         let url = match opt_str(&body, "url") {
             Some(url) => Some(checked_url(
                 &store,

@@ -480,7 +480,11 @@ databricks:
     let env = load(base).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(env.governance(), Governance::UnityCatalog);
     assert_eq!(env.spark_version(), "17.3.x-scala2.13");
-    assert_eq!(env.cluster_name(), "Shared", "not the passthrough era's name");
+    assert_eq!(
+        env.cluster_name(),
+        "Shared",
+        "not the passthrough era's name"
+    );
     assert_eq!(
         env.governance().access_mode(),
         DataSecurityMode::UserIsolation
@@ -492,7 +496,11 @@ databricks:
     let env = load(&legacy).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(env.governance(), Governance::LegacyPassthrough);
     assert_eq!(env.spark_version(), "14.3.x-scala2.12");
-    assert_eq!(env.cluster_name(), "High-Concurrency", "the seed's, unchanged");
+    assert_eq!(
+        env.cluster_name(),
+        "High-Concurrency",
+        "the seed's, unchanged"
+    );
     assert_eq!(
         env.governance().access_mode(),
         DataSecurityMode::LegacyPassthrough

@@ -30,7 +30,6 @@
 
 pub mod bucket;
 pub mod custom_resource;
-pub mod databricks;
 pub mod deployment;
 pub mod endpoint;
 mod error;

@@ -8,9 +8,9 @@ use aws_sdk_lambda::types::InvocationType;
 use crate::dispatch::Continuation;
 
 /// Environment variable naming the Secrets Manager secret (ARN) that holds the OAuth secret.
-pub const SECRET_ARN_ENV: &str = cdkrs_constructs::databricks::env::CLIENT_SECRET_ARN;
+pub const SECRET_ARN_ENV: &str = cdkrs_databricks::env::CLIENT_SECRET_ARN;
 /// Environment variable naming the SSM SecureString parameter that holds the OAuth secret.
-pub const SECRET_SSM_ENV: &str = cdkrs_constructs::databricks::env::CLIENT_SECRET_SSM_PARAMETER;
+pub const SECRET_SSM_ENV: &str = cdkrs_databricks::env::CLIENT_SECRET_SSM_PARAMETER;
 
 /// Where the OAuth secret lives.
 #[derive(Clone, Debug, PartialEq, Eq)]

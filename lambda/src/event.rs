@@ -1,7 +1,7 @@
 //! The CloudFormation custom-resource request, as the Lambda receives it.
 //!
 //! Properties arrive with every scalar as a string (`"30"`, `"true"`); the typed property structs
-//! of `cdkrs_constructs::databricks` read them in their `Runtime` form, which accepts both.
+//! of `cdkrs_databricks` read them in their `Runtime` form, which accepts both.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -113,7 +113,7 @@ impl Request {
         }
     }
 
-    /// The properties read as `P` (a `…<Runtime>` struct of `cdkrs_constructs::databricks`).
+    /// The properties read as `P` (a `…<Runtime>` struct of `cdkrs_databricks`).
     pub fn properties<P: DeserializeOwned>(&self) -> Result<P, EventError> {
         read(
             &self.common().resource_properties,
@@ -144,7 +144,7 @@ fn read<P: DeserializeOwned>(v: &serde_json::Value, resource_type: &str) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cdkrs_constructs::databricks::{Cluster, Credentials, Runtime};
+    use cdkrs_databricks::{Cluster, Credentials, Runtime};
 
     const CREATE: &str = include_str!("../tests/fixtures/create_credentials.json");
     const UPDATE: &str = include_str!("../tests/fixtures/update_cluster.json");

@@ -37,7 +37,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use cdkrs_constructs::custom_resource::CustomAttribute;
-use cdkrs_constructs::databricks as db;
+use cdkrs_databricks as db;
 use common::*;
 use serde_json::{json, Value};
 use testkit::databricks::{

@@ -2,7 +2,7 @@
 //! and every attribute the provider returns is named there, so the table cannot fall behind.
 
 use cdkrs_constructs::custom_resource::CustomAttribute;
-use cdkrs_constructs::databricks as db;
+use cdkrs_databricks as db;
 
 fn readme() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))

@@ -301,7 +301,7 @@ fn a_replaced_configuration_replaces_what_uses_it_where_that_use_is_create_only(
 
 #[test]
 fn replacing_or_removing_the_workspace_warns_that_it_and_its_contents_are_deleted() {
-    let warning = cdkrs_constructs::databricks::WORKSPACE_REPLACEMENT_WARNING;
+    let warning = cdkrs_databricks::WORKSPACE_REPLACEMENT_WARNING;
     let diff = diff_edit(|t| {
         let ws = &mut t["Resources"]["DatabricksWorkspace"];
         // The list the workspace publishes (its provider's), at least the deployment name.
@@ -342,7 +342,7 @@ fn renaming_the_workspace_in_the_config_says_replace_and_that_its_contents_are_d
         property(ws, "Properties.WorkspaceName").replacement,
         Replacement::Always
     );
-    let warning = cdkrs_constructs::databricks::WORKSPACE_REPLACEMENT_WARNING;
+    let warning = cdkrs_databricks::WORKSPACE_REPLACEMENT_WARNING;
     let text = diff.render_text(STACK, false);
     assert!(
         text.contains("[~] Custom::DatabricksWorkspace DatabricksWorkspace (replace)"),

@@ -23,7 +23,7 @@
 /// Databricks' AWS account in the commercial partition: the control plane, the log-delivery
 /// role, the artifact and system-table buckets (SRA `databricks_aws_account_id` and
 /// `databricks_artifact_and_sample_data_account_id`, both 414351767826 outside GovCloud).
-pub const DATABRICKS_AWS_ACCOUNT: &str = cdkrs_constructs::databricks::DATABRICKS_AWS_ACCOUNT_ID;
+pub const DATABRICKS_AWS_ACCOUNT: &str = cdkrs_databricks::DATABRICKS_AWS_ACCOUNT_ID;
 
 /// One region Databricks supports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

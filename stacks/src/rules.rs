@@ -5,8 +5,8 @@
 
 use std::ops::RangeInclusive;
 
-use cdkrs_constructs::databricks::{EbsVolumeType, PricingTier};
 use cdkrs_constructs::vpc;
+use cdkrs_databricks::{EbsVolumeType, PricingTier};
 
 use crate::model::{BucketName, Names, RoleName};
 use crate::regions;

@@ -376,7 +376,7 @@ databricks:
     assert!(env.databricks().log_delivery);
     assert_eq!(
         env.databricks().workspace.pricing_tier,
-        cdkrs_constructs::databricks::PricingTier::Enterprise
+        cdkrs_databricks::PricingTier::Enterprise
     );
 }
 
@@ -464,7 +464,7 @@ fn every_valid_config_loads_and_synthesizes() {
 
 #[test]
 fn governance_defaults_to_unity_catalog_and_picks_the_runtime_and_access_mode() {
-    use cdkrs_constructs::databricks::DataSecurityMode;
+    use cdkrs_databricks::DataSecurityMode;
     use cdkrs_stacks::config::Governance;
     let base = "prefix: acme
 region: us-east-1

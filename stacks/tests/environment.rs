@@ -303,7 +303,7 @@ fn grants_are_the_named_privilege_lists_and_nothing_more() {
         CATALOG_READ_PRIVILEGES, CATALOG_WRITE_PRIVILEGES, LOCATION_READ_PRIVILEGES,
         LOCATION_WRITE_PRIVILEGES,
     };
-    let names = |p: &[cdkrs_constructs::databricks::Privilege]| -> Vec<String> {
+    let names = |p: &[cdkrs_databricks::Privilege]| -> Vec<String> {
         p.iter().map(|p| p.as_str().to_owned()).collect()
     };
     let t = synth(&config(DEFAULT));

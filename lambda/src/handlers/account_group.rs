@@ -12,7 +12,7 @@
 //! renames are unreliable), so an Update without a change keeps the group, and makes it again
 //! when it was deleted behind the stack's back. Delete tolerates absence.
 
-use cdkrs_constructs::databricks::{self as db, AccountGroupAttr, Runtime};
+use cdkrs_databricks::{self as db, AccountGroupAttr, Runtime};
 use serde_json::Value;
 
 use super::scim::{self, Base};

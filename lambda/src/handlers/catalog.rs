@@ -13,7 +13,7 @@
 //! in the log) and adopted by the next deploy of a stack of the same name
 //! (`handlers::uc_object`).
 
-use cdkrs_constructs::databricks::{self as db, CatalogAttr, Runtime};
+use cdkrs_databricks::{self as db, CatalogAttr, Runtime};
 use serde_json::{json, Value};
 
 use super::uc_object::{path_segment, Refusal, UcObject};

@@ -43,7 +43,7 @@
 //! edit on an Update (also when only the groups changed, which needs no edit). Absent: the
 //! permissions are not touched.
 
-use cdkrs_constructs::databricks::{self as db, ClusterAttr, Lenient, Runtime};
+use cdkrs_databricks::{self as db, ClusterAttr, Lenient, Runtime};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 

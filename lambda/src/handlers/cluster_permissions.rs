@@ -15,7 +15,7 @@
 
 use std::collections::BTreeSet;
 
-use cdkrs_constructs::databricks::ClusterPermissionLevel;
+use cdkrs_databricks::ClusterPermissionLevel;
 use serde_json::{json, Value};
 
 use super::{Context, Ctx, HandlerError};

@@ -3,7 +3,7 @@
 //! (replacement). Its name is the configured one with the resource's mark appended
 //! (`<CredentialsName>-cdkrs-…`, see [`super::mark`]); names are unique in the account.
 
-use cdkrs_constructs::databricks::{self as db, CredentialsAttr, Runtime};
+use cdkrs_databricks::{self as db, CredentialsAttr, Runtime};
 use serde_json::{json, Value};
 
 use super::account_object::AccountObject;

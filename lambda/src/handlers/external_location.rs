@@ -10,7 +10,7 @@
 //! credential's role was created fails for a while as the credential's does, and is retried
 //! the same way (`client::error`, `UC_ROLE_RACE_MESSAGES`).
 
-use cdkrs_constructs::databricks::{self as db, ExternalLocationAttr, Runtime};
+use cdkrs_databricks::{self as db, ExternalLocationAttr, Runtime};
 use serde_json::{json, Value};
 
 use super::uc_object::UcObject;

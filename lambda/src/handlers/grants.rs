@@ -27,7 +27,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
-use cdkrs_constructs::databricks::{self as db, GrantsAttr, Privilege, Runtime, SecurableType};
+use cdkrs_databricks::{self as db, GrantsAttr, Privilege, Runtime, SecurableType};
 use serde_json::{json, Value};
 
 use super::uc_object::path_segment;

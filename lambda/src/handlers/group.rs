@@ -16,7 +16,7 @@
 
 use std::collections::BTreeSet;
 
-use cdkrs_constructs::databricks::{self as db, GroupAttr, Runtime};
+use cdkrs_databricks::{self as db, GroupAttr, Runtime};
 use serde_json::{json, Value};
 
 use super::scim::{self, quoted, value_list, values, Base, PATCH_SCHEMA};

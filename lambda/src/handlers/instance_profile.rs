@@ -3,7 +3,7 @@
 //! the profile with an EC2 dry run that fails for a while after the IAM profile was created; the
 //! client retries that (`DRY_RUN_FAILED`) for a bounded time.
 
-use cdkrs_constructs::databricks::{self as db, InstanceProfileAttr, Runtime};
+use cdkrs_databricks::{self as db, InstanceProfileAttr, Runtime};
 use serde_json::{json, Value};
 
 use super::{

@@ -10,7 +10,7 @@
 //! another account, whose configurations this stack cannot tell from somebody else's) fails the
 //! Create naming it, and nothing is changed.
 
-use cdkrs_constructs::databricks::{self as db, CustomerManagedKeyAttr, Runtime};
+use cdkrs_databricks::{self as db, CustomerManagedKeyAttr, Runtime};
 use serde_json::{json, Value};
 
 use super::account_object::{AccountObject, Owner};

@@ -7,7 +7,7 @@
 //! An enabled configuration of somebody else's named exactly as configured fails the Create; a
 //! disabled one is inert and cannot be deleted, so it is ignored.
 
-use cdkrs_constructs::databricks::{self as db, LogDeliveryAttr, Runtime};
+use cdkrs_databricks::{self as db, LogDeliveryAttr, Runtime};
 use serde_json::{json, Value};
 
 use super::account_object::{AccountObject, Owner};

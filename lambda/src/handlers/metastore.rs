@@ -24,7 +24,7 @@
 //! assigned and takes it as found (`…/automatic`): the assignment then outlives the stack,
 //! which is harmless (the workspace keeps its metastore) and never removes somebody else's.
 
-use cdkrs_constructs::databricks::{self as db, MetastoreAssignmentAttr, Runtime};
+use cdkrs_databricks::{self as db, MetastoreAssignmentAttr, Runtime};
 use serde_json::{json, Value};
 
 use super::{

@@ -49,7 +49,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cdkrs_constructs::custom_resource::{CustomAttribute, CustomResourceProperties};
-use cdkrs_constructs::databricks as db;
+use cdkrs_databricks as db;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -60,11 +60,11 @@ use crate::event::{EventError, Request};
 use crate::response::{Outcome, Redactor};
 
 /// Environment variable holding the Databricks account id.
-pub const ACCOUNT_ID_ENV: &str = cdkrs_constructs::databricks::env::ACCOUNT_ID;
+pub const ACCOUNT_ID_ENV: &str = cdkrs_databricks::env::ACCOUNT_ID;
 /// Environment variable holding the Account API host (optional).
-pub const ACCOUNTS_HOST_ENV: &str = cdkrs_constructs::databricks::env::ACCOUNTS_HOST;
+pub const ACCOUNTS_HOST_ENV: &str = cdkrs_databricks::env::ACCOUNTS_HOST;
 /// Environment variable holding the service principal's OAuth client id.
-pub const CLIENT_ID_ENV: &str = cdkrs_constructs::databricks::env::CLIENT_ID;
+pub const CLIENT_ID_ENV: &str = cdkrs_databricks::env::CLIENT_ID;
 
 /// The wait between two polls of a long operation (a workspace provisioning, a cluster starting).
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(10);

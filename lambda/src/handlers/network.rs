@@ -3,7 +3,7 @@
 //! (replacement); Databricks refuses a replacement that reuses a subnet or security group of
 //! the current one. Its name is the configured one with the resource's mark appended.
 
-use cdkrs_constructs::databricks::{self as db, NetworkAttr, Runtime};
+use cdkrs_databricks::{self as db, NetworkAttr, Runtime};
 use serde_json::{json, Value};
 
 use super::account_object::AccountObject;

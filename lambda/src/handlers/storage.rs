@@ -2,7 +2,7 @@
 //! [`AccountObject`]. The API has no update, so any change makes a new configuration
 //! (replacement). Its name is the configured one with the resource's mark appended.
 
-use cdkrs_constructs::databricks::{self as db, Runtime, StorageConfigurationAttr};
+use cdkrs_databricks::{self as db, Runtime, StorageConfigurationAttr};
 use serde_json::{json, Value};
 
 use super::account_object::AccountObject;

@@ -17,7 +17,7 @@
 //! configuration's validation race is: the create surely did not happen, so repeating it
 //! makes no duplicate.
 
-use cdkrs_constructs::databricks::{self as db, Runtime, StorageCredentialAttr};
+use cdkrs_databricks::{self as db, Runtime, StorageCredentialAttr};
 use serde_json::{json, Value};
 
 use super::uc_object::UcObject;

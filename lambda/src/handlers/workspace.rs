@@ -35,7 +35,7 @@
 //! CloudFormation never deletes a resource whose Create failed.
 
 use cdkrs_constructs::custom_resource::CustomAttribute;
-use cdkrs_constructs::databricks::{self as db, Runtime, WorkspaceAttr};
+use cdkrs_databricks::{self as db, Runtime, WorkspaceAttr};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 

@@ -7,9 +7,7 @@
 //! unsupported value would remove its permissions. The provider refuses such a value before
 //! calling.
 
-use cdkrs_constructs::databricks::{
-    self as db, Runtime, WorkspaceAssignmentAttr, WorkspacePermission,
-};
+use cdkrs_databricks::{self as db, Runtime, WorkspaceAssignmentAttr, WorkspacePermission};
 use serde_json::{json, Value};
 
 use super::{check_account, data, deleted, done, Context, Ctx, HandlerError, Resource, StepResult};

@@ -24,7 +24,7 @@
 //!   service principal can edit or manage the file. A file this Create made is deleted first
 //!   (CloudFormation sends no Delete after a failed Create).
 
-use cdkrs_constructs::databricks::{self as db, Runtime, WorkspaceFileAttr};
+use cdkrs_databricks::{self as db, Runtime, WorkspaceFileAttr};
 use serde_json::{json, Value};
 
 use super::{

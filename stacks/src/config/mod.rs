@@ -17,10 +17,8 @@ mod schema;
 
 use std::collections::BTreeMap;
 
-use cdkrs_constructs::databricks::{
-    ApiEnum, Availability, DataSecurityMode, EbsVolumeType, PricingTier,
-};
 use cdkrs_constructs::vpc::{self, Azs};
+use cdkrs_databricks::{ApiEnum, Availability, DataSecurityMode, EbsVolumeType, PricingTier};
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 

@@ -11,8 +11,8 @@
 //! YAML reads any scalar as text, so a text field that validation may accept as `2024` or
 //! `true` also allows numbers or booleans here.
 
-use cdkrs_constructs::databricks::{ApiEnum, EbsVolumeType, PricingTier};
 use cdkrs_constructs::vpc;
+use cdkrs_databricks::{ApiEnum, EbsVolumeType, PricingTier};
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde_json::{json, Map, Value as Json};
 

@@ -21,12 +21,12 @@
 use std::collections::BTreeMap;
 
 use cdkrs_constructs::custom_resource::{CustomResource, CustomResourceProps};
-use cdkrs_constructs::databricks as db;
 use cdkrs_constructs::function::Function;
 use cdkrs_constructs::metadata::add_removal_note;
 use cdkrs_constructs::{
     if_, join, AnyHandle, ConstructError, Pseudo, ResourceOptions, Stack, Value,
 };
+use cdkrs_databricks as db;
 
 use crate::config::Access;
 use crate::environment::iam::{DataAccess, Iam, PassthroughRoles};

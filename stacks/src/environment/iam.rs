@@ -396,7 +396,7 @@ pub fn add(
         "LogDeliveryRole",
         PolicyDocument::of([Statement::allow()
             .principal(Principal::Aws(
-                cdkrs_constructs::databricks::DATABRICKS_LOG_DELIVERY_ROLE_ARN.into(),
+                cdkrs_databricks::DATABRICKS_LOG_DELIVERY_ROLE_ARN.into(),
             ))
             .actions(["sts:AssumeRole"])
             .condition(Condition::external_id(account_id))]),
@@ -642,7 +642,7 @@ fn add_unity_catalog_role(
         Statement::allow()
             .sid("UnityCatalogAssumeRole")
             .principal(Principal::Aws(
-                cdkrs_constructs::databricks::UNITY_CATALOG_MASTER_ROLE_ARN.into(),
+                cdkrs_databricks::UNITY_CATALOG_MASTER_ROLE_ARN.into(),
             ))
             .actions(["sts:AssumeRole"])
             .condition(Condition::external_id(account_id)),

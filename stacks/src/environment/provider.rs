@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use cdkrs_constructs::databricks::env as var;
 use cdkrs_constructs::function::{Function, FunctionCode, FunctionProps};
 use cdkrs_constructs::policy::{Condition, PolicyDocument, Principal, Statement};
 use cdkrs_constructs::role::{Role, RoleProps};
 use cdkrs_constructs::{sub, ConstructError, ParamHandle, Pseudo, Stack, Tag, Value};
+use cdkrs_databricks::env as var;
 
 use crate::config::SecretRef;
 use crate::environment::storage::Storage;

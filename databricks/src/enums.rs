@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::Value;
+use cdkrs_constructs::Value;
 
 /// What every enum of Databricks API strings offers, for code generic over them.
 pub trait ApiEnum: Copy + fmt::Debug + PartialEq + 'static {

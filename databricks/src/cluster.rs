@@ -167,14 +167,12 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::custom_resource::{CustomResource, CustomResourceProps};
-    use crate::databricks::test_support::{
-        as_delivered, json_of, keys, stack_with_provider, synth_custom,
-    };
-    use crate::databricks::{
+    use crate::test_support::{as_delivered, json_of, keys, stack_with_provider, synth_custom};
+    use crate::{
         Availability, DataSecurityMode, EbsVolumeType, Lenient, Runtime, S3EncryptionType,
         WorkspaceFile, WorkspaceFileAttr,
     };
+    use cdkrs_constructs::custom_resource::{CustomResource, CustomResourceProps};
 
     const URL: &str = "https://acme-prod.cloud.databricks.com";
     const KEY: &str = "arn:aws:kms:eu-west-1:123456789012:key/k";
@@ -421,7 +419,7 @@ mod tests {
 
     #[test]
     fn first_on_demand_and_the_workspace_are_create_only() {
-        use crate::custom_resource::CustomResourceProperties;
+        use cdkrs_constructs::custom_resource::CustomResourceProperties;
         let pointers = <Cluster<Template> as CustomResourceProperties>::CREATE_ONLY;
         assert_eq!(
             pointers,

@@ -1,11 +1,13 @@
+//! # cdkrs-databricks
+//!
 //! The contract between the template and the Databricks provider Lambda: one property struct per
 //! Databricks custom resource, shared by both sides.
 //!
 //! Each struct is generic over a [`Repr`]:
 //!
 //! - [`Template`]: what the stack writes. Values may be intrinsics (`Ref`, `Fn::GetAtt`, …), and
-//!   `X<Template>` implements [`CustomResourceProperties`](crate::custom_resource::CustomResourceProperties),
-//!   so it goes straight into a [`CustomResource`](crate::custom_resource::CustomResource).
+//!   `X<Template>` implements [`CustomResourceProperties`](cdkrs_constructs::custom_resource::CustomResourceProperties),
+//!   so it goes straight into a [`CustomResource`](cdkrs_constructs::custom_resource::CustomResource).
 //! - [`Runtime`]: what the provider reads from the event's `ResourceProperties`. CloudFormation
 //!   delivers every scalar as a string (`"30"`, `"true"`), so integers and booleans are
 //!   [`Lenient`] and accept both forms.
@@ -15,7 +17,7 @@
 //! client id and secret from its environment and from Secrets Manager or SSM.
 //!
 //! ```
-//! use cdkrs_constructs::databricks::{Credentials, CredentialsAttr, Runtime, Template};
+//! use cdkrs_databricks::{Credentials, CredentialsAttr, Runtime, Template};
 //! use cdkrs_constructs::custom_resource::CustomAttribute;
 //!
 //! let props = Credentials::<Template> {
@@ -31,6 +33,8 @@
 //! assert_eq!(event.role_arn, "arn:aws:iam::123456789012:role/acme-xacct");
 //! assert_eq!(CredentialsAttr::CredentialsId.name(), "CredentialsId");
 //! ```
+
+#![warn(missing_docs)]
 
 /// Declares an attribute enum: variant names are the `Data` keys the provider returns.
 macro_rules! attributes {
@@ -49,7 +53,7 @@ macro_rules! attributes {
             pub const ALL: &'static [Self] = &[$(Self::$variant),+];
         }
 
-        impl $crate::custom_resource::CustomAttribute for $name {
+        impl ::cdkrs_constructs::custom_resource::CustomAttribute for $name {
             fn name(self) -> &'static str {
                 match self {
                     $(Self::$variant => stringify!($variant)),+
@@ -82,9 +86,9 @@ macro_rules! property_struct {
 
 /// Implements `CustomResourceProperties` for the template form of a property struct.
 /// `create_only: [...]` lists the JSON pointers of the properties the provider cannot change in
-/// place (see [`CustomResourceProperties::CREATE_ONLY`](crate::custom_resource::CustomResourceProperties::CREATE_ONLY));
+/// place (see [`CustomResourceProperties::CREATE_ONLY`](cdkrs_constructs::custom_resource::CustomResourceProperties::CREATE_ONLY));
 /// `replacement_warning: "…"` says what a replacement destroys (see
-/// [`CustomResourceProperties::REPLACEMENT_WARNING`](crate::custom_resource::CustomResourceProperties::REPLACEMENT_WARNING)).
+/// [`CustomResourceProperties::REPLACEMENT_WARNING`](cdkrs_constructs::custom_resource::CustomResourceProperties::REPLACEMENT_WARNING)).
 macro_rules! template_properties {
     ($props:ident, $resource_type:expr, $attr:ident) => {
         template_properties!($props, $resource_type, $attr, create_only: []);
@@ -93,8 +97,8 @@ macro_rules! template_properties {
         template_properties!($props, $resource_type, $attr, create_only: [], replacement_warning: $warning);
     };
     ($props:ident, $resource_type:expr, $attr:ident, create_only: [$($pointer:expr),* $(,)?] $(,)?) => {
-        impl $crate::custom_resource::CustomResourceProperties
-            for $props<$crate::databricks::Template>
+        impl ::cdkrs_constructs::custom_resource::CustomResourceProperties
+            for $props<$crate::Template>
         {
             const RESOURCE_TYPE: &'static str = $resource_type;
             type Attribute = $attr;
@@ -106,8 +110,8 @@ macro_rules! template_properties {
         create_only: [$($pointer:expr),* $(,)?],
         replacement_warning: $warning:expr $(,)?
     ) => {
-        impl $crate::custom_resource::CustomResourceProperties
-            for $props<$crate::databricks::Template>
+        impl ::cdkrs_constructs::custom_resource::CustomResourceProperties
+            for $props<$crate::Template>
         {
             const RESOURCE_TYPE: &'static str = $resource_type;
             type Attribute = $attr;
@@ -241,10 +245,12 @@ pub(crate) mod test_support {
     use serde::Serialize;
     use serde_json::{Map, Value as Json};
 
-    use crate::custom_resource::{CustomResource, CustomResourceProperties, CustomResourceProps};
-    use crate::function::{Function, FunctionCode, FunctionProps};
-    use crate::role::{service_trust, Role, RoleProps};
-    use crate::Stack;
+    use cdkrs_constructs::custom_resource::{
+        CustomResource, CustomResourceProperties, CustomResourceProps,
+    };
+    use cdkrs_constructs::function::{Function, FunctionCode, FunctionProps};
+    use cdkrs_constructs::role::{service_trust, Role, RoleProps};
+    use cdkrs_constructs::Stack;
 
     /// A stack holding a provider function.
     pub(crate) fn stack_with_provider() -> (Stack, Function) {
@@ -331,7 +337,7 @@ pub(crate) mod test_support {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::custom_resource::{CustomAttribute, CustomResourceProperties};
+    use cdkrs_constructs::custom_resource::{CustomAttribute, CustomResourceProperties};
     use std::collections::BTreeSet;
 
     #[test]

@@ -8,7 +8,7 @@ use std::ops::Deref;
 use serde::de::{self, Unexpected, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::Value;
+use cdkrs_constructs::Value;
 
 /// How a property struct holds its scalars, lists and maps.
 pub trait Repr: Clone + Debug + 'static {

@@ -304,14 +304,16 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::custom_resource::{CustomResource, CustomResourceProperties, CustomResourceProps};
-    use crate::databricks::test_support::{
+    use crate::test_support::{
         as_delivered, json_of, keys, properties_of, stack_with_provider, synth_custom,
     };
-    use crate::databricks::{
+    use crate::{
         KeyUseCase, Lenient, LogType, OutputFormat, PricingTier, Runtime, WorkspacePermission,
     };
-    use crate::{Parameter, Value};
+    use cdkrs_constructs::custom_resource::{
+        CustomResource, CustomResourceProperties, CustomResourceProps,
+    };
+    use cdkrs_constructs::{Parameter, Value};
 
     const ACCOUNT: &str = "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b";
 
@@ -552,7 +554,7 @@ mod tests {
             Workspace::<Template> {
                 account_id: ACCOUNT.into(),
                 workspace_name: "acme-prod".into(),
-                aws_region: crate::Pseudo::Region.value(),
+                aws_region: cdkrs_constructs::Pseudo::Region.value(),
                 credentials_id: creds.attr(CredentialsAttr::CredentialsId),
                 storage_configuration_id: "2c3d".into(),
                 network_id: "9e8d".into(),

@@ -238,8 +238,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::databricks::test_support::{as_delivered, properties_of};
-    use crate::databricks::{Privilege, Runtime, SecurableType};
+    use crate::test_support::{as_delivered, properties_of};
+    use crate::{Privilege, Runtime, SecurableType};
 
     const URL: &str = "https://acme-prod.cloud.databricks.com";
 

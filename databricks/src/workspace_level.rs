@@ -115,12 +115,12 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::custom_resource::{CustomResource, CustomResourceProps};
-    use crate::databricks::test_support::{
+    use crate::test_support::{
         as_delivered, json_of, keys, properties_of, stack_with_provider, synth_custom,
     };
-    use crate::databricks::{Lenient, Runtime, Workspace, WorkspaceAttr};
-    use crate::Value;
+    use crate::{Lenient, Runtime, Workspace, WorkspaceAttr};
+    use cdkrs_constructs::custom_resource::{CustomResource, CustomResourceProps};
+    use cdkrs_constructs::Value;
 
     const URL: &str = "https://acme-prod.cloud.databricks.com";
 

@@ -136,6 +136,114 @@ fn synth_without_arguments_writes_the_default_environment_and_a_manifest() {
     );
 }
 
+/// The default example with another prefix.
+fn example_with_prefix(prefix: &str) -> String {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/databricks.yaml"),
+    )
+    .expect("example");
+    assert_eq!(text.matches("prefix: cm-vpc\n").count(), 1);
+    text.replace("prefix: cm-vpc\n", &format!("prefix: {prefix}\n"))
+}
+
+#[test]
+fn synth_of_several_configs_writes_every_stack_into_one_assembly() {
+    let dir = scratch("synth-several");
+    let envs = dir.join("envs");
+    std::fs::create_dir_all(&envs).expect("dir");
+    for prefix in ["team-b", "team-a"] {
+        std::fs::write(
+            envs.join(format!("{prefix}.yaml")),
+            example_with_prefix(prefix),
+        )
+        .expect("write");
+    }
+    std::fs::write(envs.join("README.txt"), "not a config").expect("write");
+    std::fs::write(dir.join("solo.yml"), example_with_prefix("solo")).expect("write");
+    // A directory (its configs in name order) and a file, in one process.
+    let out = cdkrs_in(&dir, &["synth", "-c", "envs", "-c", "solo.yml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("cdk.out/manifest.json")).expect("manifest"),
+    )
+    .expect("JSON");
+    let names: Vec<&str> = manifest["stacks"]
+        .as_array()
+        .expect("stacks")
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["team-a-databricks", "team-b-databricks", "solo-databricks"]
+    );
+    for name in &names {
+        let t: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(format!("cdk.out/{name}.template.json")))
+                .expect("template written"),
+        )
+        .expect("JSON");
+        assert!(t["Resources"]["DatabricksWorkspace"].is_object(), "{name}");
+    }
+    assert_eq!(
+        manifest["assets"].as_array().map(Vec::len),
+        Some(3),
+        "each stack lists its asset: {manifest}"
+    );
+    // One stack's template is the same whether it is synthesized alone or with others.
+    let alone = cdkrs_in(&dir, &["synth", "-c", "envs/team-a.yaml", "--stdout"]);
+    assert!(alone.status.success(), "{}", stderr(&alone));
+    assert_eq!(
+        stdout(&alone),
+        std::fs::read_to_string(dir.join("cdk.out/team-a-databricks.template.json"))
+            .expect("template")
+    );
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 3, "{text}");
+}
+
+#[test]
+fn synth_of_several_configs_refuses_two_that_make_one_stack_and_lists_every_problem() {
+    let dir = scratch("synth-several-bad");
+    std::fs::write(dir.join("a.yaml"), example_with_prefix("same")).expect("write");
+    std::fs::write(dir.join("b.yaml"), example_with_prefix("same")).expect("write");
+    std::fs::write(
+        dir.join("c.yaml"),
+        example_with_prefix("other").replace("max_workers: 2", "max_workers: 0"),
+    )
+    .expect("write");
+    let out = cdkrs_in(
+        &dir,
+        &["synth", "-c", "a.yaml", "-c", "b.yaml", "-c", "c.yaml"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("a.yaml and b.yaml both make stack `same-databricks`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("c.yaml: ") && err.contains("max_workers"),
+        "{err}"
+    );
+    assert!(!dir.join("cdk.out").exists(), "nothing is written");
+    std::fs::write(dir.join("d.yaml"), example_with_prefix("valid")).expect("write");
+    let out = cdkrs_in(&dir, &["synth", "-c", "a.yaml", "-c", "d.yaml", "--stdout"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("--stdout prints one template"),
+        "{}",
+        stderr(&out)
+    );
+    let empty = dir.join("empty");
+    std::fs::create_dir_all(&empty).expect("dir");
+    let out = cdkrs_in(&dir, &["synth", "-c", "empty", "--stdout"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("holds no config"), "{}", stderr(&out));
+    let out = cdkrs_in(&dir, &["synth", "-c", "a.yaml", "-c", "b.yaml", "--stdout"]);
+    assert!(stderr(&out).contains("both make stack"), "{}", stderr(&out));
+}
+
 #[test]
 fn synth_is_byte_identical_across_runs() {
     let a = cdkrs(&["synth", "--stdout"]);

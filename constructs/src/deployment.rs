@@ -126,12 +126,12 @@ impl FileAsset {
 
     /// The S3 key of these bytes.
     pub fn key(&self, bytes: &[u8]) -> String {
-        format!(
-            "{}{}{}",
-            self.key_prefix,
-            sha256_hex(bytes),
-            self.key_suffix
-        )
+        self.key_of_hash(&sha256_hex(bytes))
+    }
+
+    /// The S3 key of bytes whose SHA-256 ([`sha256_hex`]) is `sha256`.
+    pub fn key_of_hash(&self, sha256: &str) -> String {
+        format!("{}{sha256}{}", self.key_prefix, self.key_suffix)
     }
 }
 

@@ -109,20 +109,118 @@ impl ConfigArg {
     /// Reads and validates the config into the environment it describes: every problem is
     /// reported at once.
     pub fn load(&self) -> Result<Environment, Failure> {
-        let (name, text) = match &self.config {
-            Some(path) => (
-                path.display().to_string(),
-                std::fs::read_to_string(path)
-                    .with_context(|| format!("reading config {}", path.display()))?,
-            ),
-            None => (
-                "(embedded default config)".to_owned(),
-                DEFAULT_CONFIG.to_owned(),
-            ),
-        };
-        cdkrs_stacks::load::load(&text)
-            .map_err(|errors| Failure::Invalid(format!("{name}: {errors}")))
+        match &self.config {
+            Some(path) => load_config(path),
+            None => load_text("(embedded default config)", DEFAULT_CONFIG),
+        }
     }
+}
+
+/// The `--config` option of `cdkrs synth`: one environment or several, synthesized in one
+/// process.
+#[derive(Debug, Args)]
+pub struct ConfigsArg {
+    /// Environment configs (YAML), repeatable (`-c a.yaml -c b.yaml`); a directory stands for
+    /// its `.yaml` and `.yml` files, in name order. Default: the embedded example
+    /// (examples/databricks.yaml).
+    #[arg(long = "config", short = 'c', value_name = "FILE|DIR")]
+    configs: Vec<PathBuf>,
+}
+
+impl ConfigsArg {
+    /// Reads and validates every config: every problem of every config is reported at once,
+    /// and two configs that make the same stack are refused, naming both.
+    pub fn load_all(&self) -> Result<Vec<Environment>, Failure> {
+        if self.configs.is_empty() {
+            return Ok(vec![load_text(
+                "(embedded default config)",
+                DEFAULT_CONFIG,
+            )?]);
+        }
+        let mut files = Vec::new();
+        for path in &self.configs {
+            if path.is_dir() {
+                let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                    .with_context(|| format!("reading config directory {}", path.display()))?
+                    .filter_map(|entry| entry.ok().map(|e| e.path()))
+                    .filter(|p| {
+                        p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml")
+                    })
+                    .collect();
+                if found.is_empty() {
+                    return Err(Failure::Invalid(format!(
+                        "{}: the directory holds no config (.yaml or .yml file)\n",
+                        path.display()
+                    )));
+                }
+                found.sort();
+                files.extend(found);
+            } else {
+                files.push(path.clone());
+            }
+        }
+        let mut envs: Vec<(PathBuf, Environment)> = Vec::new();
+        let mut problems = String::new();
+        let loaded = parallel_map(&files, |file| load_config(file));
+        for (file, result) in files.into_iter().zip(loaded) {
+            match result {
+                Ok(env) => envs.push((file, env)),
+                Err(Failure::Invalid(text)) => problems.push_str(&text),
+                Err(other) => return Err(other),
+            }
+        }
+        for (i, (file, env)) in envs.iter().enumerate() {
+            if let Some((first, _)) = envs[..i]
+                .iter()
+                .find(|(_, e)| e.stack_name() == env.stack_name())
+            {
+                problems.push_str(&format!(
+                    "{} and {} both make stack `{}`: give them different prefixes\n",
+                    first.display(),
+                    file.display(),
+                    env.stack_name()
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Failure::Invalid(problems));
+        }
+        Ok(envs.into_iter().map(|(_, env)| env).collect())
+    }
+}
+
+/// `f` of every item, in the items' order, on as many threads as the machine has cores (synth
+/// is pure: environments are independent). A panic in `f` is a bug and is raised again here.
+pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len());
+    if threads <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}
+
+/// Reads and validates the config file at `path`.
+fn load_config(path: &std::path::Path) -> Result<Environment, Failure> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading config {}", path.display()))?;
+    load_text(&path.display().to_string(), &text)
+}
+
+/// Validates the config `text` (read from `name`): every problem, each under the name.
+fn load_text(name: &str, text: &str) -> Result<Environment, Failure> {
+    cdkrs_stacks::load::load(text).map_err(|errors| Failure::Invalid(format!("{name}: {errors}")))
 }
 
 /// `--output`: text for people, JSON for scripts.

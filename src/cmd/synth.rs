@@ -1,16 +1,18 @@
-//! `cdkrs synth`: the environment's template and a manifest (stacks, their declared deployment,
-//! the assets as built).
+//! `cdkrs synth`: the environments' templates and one manifest (stacks, their declared
+//! deployment, the assets as built). Several configs (`-c a.yaml -c b.yaml`, or a directory)
+//! synthesize in one process, into one assembly; an asset the stacks share is read and hashed
+//! once.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use cdkrs_constructs::deployment::{sha256_hex, Deployment, ParameterFill};
+use cdkrs_constructs::deployment::{sha256_hex, AssetSource, Deployment, ParameterFill};
 use cdkrs_stacks::environment;
 use serde::Serialize;
 
 use super::deploy::{check_declaration, read_asset};
-use super::{stdout, synthesize, ConfigArg, Failure};
+use super::{parallel_map, stdout, synthesize, ConfigsArg, Failure};
 
 /// Template file format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -25,14 +27,14 @@ pub enum Format {
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    config: ConfigArg,
+    config: ConfigsArg,
     /// Directory for the template and the manifest.
     #[arg(long, value_name = "DIR", default_value = "cdk.out")]
     out: PathBuf,
     /// Template format.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
-    /// Print the template to stdout instead of writing files.
+    /// Print the template to stdout instead of writing files (one config only).
     #[arg(long)]
     stdout: bool,
 }
@@ -89,33 +91,27 @@ fn filled_by(fill: Option<&ParameterFill>) -> String {
     }
 }
 
-pub fn run(args: Args) -> Result<(), Failure> {
-    let config = args.config.load()?;
-    let (stack, template) = synthesize(environment::build(&config))?;
-    let declared = environment::deployment(&config);
+/// One environment synthesized and written: its manifest entry and its summary line.
+struct Written {
+    entry: StackEntry,
+    line: String,
+}
+
+/// Builds, checks and writes the template of `config` into `args.out`.
+fn synth_one(config: &cdkrs_stacks::Environment, args: &Args) -> Result<Written, Failure> {
+    let (stack, template) = synthesize(environment::build(config))?;
+    let declared = environment::deployment(config);
     check_declaration(&declared, &stack, &template)?;
-    let (body, ext) = match args.format {
-        Format::Json => (template.to_json_pretty(), "json"),
-        Format::Yaml => (template.to_yaml(), "yaml"),
-    };
-    if args.stdout {
-        stdout::print(&body)?;
-        return Ok(());
-    }
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
+    let (body, ext) = render(&template, args.format);
     let template_file = format!("{}.template.{ext}", stack.name());
     let path = args.out.join(&template_file);
     std::fs::write(&path, &body).with_context(|| format!("writing {}", path.display()))?;
-
-    let defaults = template
+    let parameters = template
         .as_json()
         .get("Parameters")
         .and_then(|p| p.as_object())
-        .cloned()
-        .unwrap_or_default();
-    let parameters = defaults
-        .iter()
+        .into_iter()
+        .flatten()
         .map(|(name, decl)| {
             let default = decl
                 .get("Default")
@@ -125,29 +121,80 @@ pub fn run(args: Args) -> Result<(), Failure> {
             (name.clone(), ParameterEntry { default, filled_by })
         })
         .collect();
-    let assets = declared
-        .assets
-        .iter()
-        .map(|a| {
-            let bytes = read_asset(a, None, false).ok();
-            AssetEntry {
-                id: a.id.clone(),
-                stack: declared.stack_name.clone(),
-                sha256: bytes.as_deref().map(sha256_hex),
-                key: bytes.as_deref().map(|b| a.key(b)),
-            }
-        })
-        .collect();
-    let manifest = Manifest {
-        version: MANIFEST_VERSION,
-        stacks: vec![StackEntry {
+    let count = template.resource_ids().len();
+    Ok(Written {
+        line: format!(
+            "{}: {count} resources -> {}\n",
+            stack.name(),
+            path.display()
+        ),
+        entry: StackEntry {
             name: stack.name().to_owned(),
-            template_file: template_file.clone(),
-            resource_count: template.resource_ids().len(),
+            template_file,
+            resource_count: count,
             resource_types: template.resource_type_counts(),
             parameters,
             deployment: declared,
-        }],
+        },
+    })
+}
+
+/// The template's text in `format`, and its file extension.
+fn render(template: &cdkrs_constructs::Template, format: Format) -> (String, &'static str) {
+    match format {
+        Format::Json => (template.to_json_pretty(), "json"),
+        Format::Yaml => (template.to_yaml(), "yaml"),
+    }
+}
+
+pub fn run(args: Args) -> Result<(), Failure> {
+    let environments = args.config.load_all()?;
+    if args.stdout {
+        let [config] = environments.as_slice() else {
+            return Err(Failure::Invalid(format!(
+                "--stdout prints one template: give one config ({} given), or write them all to --out\n",
+                environments.len()
+            )));
+        };
+        let (stack, template) = synthesize(environment::build(config))?;
+        check_declaration(&environment::deployment(config), &stack, &template)?;
+        stdout::print(&render(&template, args.format).0)?;
+        return Ok(());
+    }
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    // Environments are independent: built, checked and written on every core.
+    let written = parallel_map(&environments, |config| synth_one(config, &args))
+        .into_iter()
+        .collect::<Result<Vec<Written>, Failure>>()?;
+    // Assets: a file the stacks share (the provider zip) is read and hashed once.
+    let mut hashes: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let mut assets = Vec::new();
+    for w in &written {
+        for a in &w.entry.deployment.assets {
+            let sha256 = match &a.source {
+                AssetSource::File { path, .. } => hashes
+                    .entry(path.clone())
+                    .or_insert_with(|| {
+                        read_asset(a, None, false)
+                            .ok()
+                            .map(|bytes| sha256_hex(&bytes))
+                    })
+                    .clone(),
+                AssetSource::Bytes(bytes) => Some(sha256_hex(bytes)),
+            };
+            assets.push(AssetEntry {
+                id: a.id.clone(),
+                stack: w.entry.name.clone(),
+                key: sha256.as_deref().map(|h| a.key_of_hash(h)),
+                sha256,
+            });
+        }
+    }
+    let lines: String = written.iter().map(|w| w.line.as_str()).collect();
+    let manifest = Manifest {
+        version: MANIFEST_VERSION,
+        stacks: written.into_iter().map(|w| w.entry).collect(),
         assets,
     };
     let manifest_path = args.out.join("manifest.json");
@@ -156,11 +203,6 @@ pub fn run(args: Args) -> Result<(), Failure> {
     manifest_text.push('\n');
     std::fs::write(&manifest_path, manifest_text)
         .with_context(|| format!("writing {}", manifest_path.display()))?;
-    stdout::println(&format!(
-        "{}: {} resources -> {}",
-        stack.name(),
-        template.resource_ids().len(),
-        path.display()
-    ))?;
+    stdout::print(&lines)?;
     Ok(())
 }

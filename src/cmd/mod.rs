@@ -169,17 +169,18 @@ impl ConfigsArg {
                 Err(other) => return Err(other),
             }
         }
-        for (i, (file, env)) in envs.iter().enumerate() {
-            if let Some((first, _)) = envs[..i]
-                .iter()
-                .find(|(_, e)| e.stack_name() == env.stack_name())
-            {
+        // The first config of each stack name (a map: hundreds of configs stay cheap).
+        let mut first: std::collections::BTreeMap<String, &PathBuf> = Default::default();
+        for (file, env) in &envs {
+            if let Some(earlier) = first.get(&env.stack_name()) {
                 problems.push_str(&format!(
                     "{} and {} both make stack `{}`: give them different prefixes\n",
-                    first.display(),
+                    earlier.display(),
                     file.display(),
                     env.stack_name()
                 ));
+            } else {
+                first.insert(env.stack_name(), file);
             }
         }
         if !problems.is_empty() {
